@@ -16,8 +16,11 @@ class Passage:
     page: int | None = None  # 1-based, for paged formats (PDF)
     line_start: int | None = None  # 1-based, inclusive, for text formats
     line_end: int | None = None
-    score: float = 0.0
+    score: float = 0.0  # ranking score within one search (e.g. fused rank score); higher is better
     chunk_id: int = -1
+    # Absolute relevance in [0, 1] comparable across queries (e.g. dense cosine similarity),
+    # used to decide whether the knowledge base has anything on a question at all.
+    relevance: float | None = None
 
     @property
     def location(self) -> str:
