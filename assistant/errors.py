@@ -47,6 +47,12 @@ class KnowledgeBaseError(AssistantError):
     exit_code = 5
 
 
+class HistoryError(AssistantError):
+    """The conversation history store cannot be read or written."""
+
+    exit_code = 6
+
+
 class Cancelled(AssistantError):
     """The person cancelled a generation in progress."""
 

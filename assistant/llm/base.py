@@ -40,16 +40,35 @@ class Usage:
         return (self.completion_tokens - 1) / decode_time
 
 
+class LinkedEvent(threading.Event):
+    """Set by its own ``set()`` or by the caller's event; setting it never sets the caller's.
+
+    One stream ending must not look like a cancellation to whoever passed the event in.
+    """
+
+    def __init__(self, outer: threading.Event | None = None) -> None:
+        super().__init__()
+        self.outer = outer
+
+    def is_set(self) -> bool:
+        return super().is_set() or (self.outer is not None and self.outer.is_set())
+
+
 @dataclass
 class TokenStream:
     """An iterator of text pieces; ``usage`` is complete once it is exhausted.
 
-    Breaking out of the loop, or setting ``cancel``, stops the generation.
+    Breaking out of the loop, setting ``cancel``, or setting the event the caller passed in
+    stops the generation.
     """
 
     pieces: Iterator[str]
     cancel: threading.Event = field(default_factory=threading.Event)
     usage: Usage = field(default_factory=Usage)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.cancel, LinkedEvent):
+            self.cancel = LinkedEvent(self.cancel)
 
     def __iter__(self) -> Iterator[str]:
         try:

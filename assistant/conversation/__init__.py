@@ -1,0 +1,1 @@
+"""The conversation manager: one entry point for every front-end."""

@@ -1,0 +1,97 @@
+"""Grounded question answering: retrieve, answer from numbered passages, cite, check support."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+from ..conversation.types import Reply, ReplyEvent, TextDelta
+from ..llm.base import ChatModel, GenerationOptions
+from ..retrieval.base import Passage, Retriever
+from .grounding import cited_numbers, drop_unknown_citations, is_grounded, support
+from .prompts import NO_ANSWER, qa_messages
+
+log = logging.getLogger(__name__)
+
+DECLINE_PATTERNS = re.compile(r"\bi (?:don'?t|do not) know\b|\bnot (?:mentioned|found|stated) in the (?:passages|documents)\b", re.I)
+NOT_FOUND = "I couldn't find anything about this in your documents."
+UNSUPPORTED = "I couldn't find an answer to this that your documents support."
+
+
+@dataclass(frozen=True)
+class QAOptions:
+    k: int = 4  # passages put in the prompt at most
+    min_relevance: float = 0.35  # below this a passage is not about the question at all
+    answer_tokens: int = 256
+
+
+def is_decline(text: str) -> bool:
+    return NO_ANSWER.lower() in text.lower() or bool(DECLINE_PATTERNS.search(text))
+
+
+class QASkill:
+    def __init__(self, model: ChatModel, retriever: Retriever | None, *, adapter: str | None, options: QAOptions = QAOptions()) -> None:
+        self.model = model
+        self.retriever = retriever
+        self.adapter = adapter
+        self.options = options
+
+    def retrieve(self, query: str) -> tuple[list[Passage], list[Passage]]:
+        """(relevant passages, all passages found): the first is empty when nothing is about the query."""
+        if self.retriever is None:
+            return [], []
+        found = self.retriever.search(query, k=self.options.k)
+        relevant = [p for p in found if p.relevance is None or p.relevance >= self.options.min_relevance]
+        return relevant, found
+
+    def fit(self, question: str, passages: Sequence[Passage]) -> list[Passage]:
+        """As many passages as fit beside the question and the answer, best first."""
+        budget = self.model.context_window - self.options.answer_tokens
+        kept: list[Passage] = []
+        for passage in passages:
+            if self.model.count_tokens(qa_messages(question, [*kept, passage])) > budget:
+                break
+            kept.append(passage)
+        return kept
+
+    def answer(self, question: str, passages: Sequence[Passage], closest: Sequence[Passage] = (),
+               cancel: threading.Event | None = None) -> Iterator[ReplyEvent]:
+        started = time.perf_counter()
+        passages = self.fit(question, passages)
+        if not passages:
+            yield Reply(NOT_FOUND, "qa", sources=list(closest[:3]), declined=True,
+                        notice="Nothing in your documents matched; the closest passages are listed.")
+            return
+        stream = self.model.stream(
+            qa_messages(question, passages),
+            GenerationOptions(max_new_tokens=self.options.answer_tokens, stop=("\n\n\n",)),
+            adapter=self.adapter,
+            cancel=cancel,
+        )
+        pieces: list[str] = []
+        for piece in stream:
+            pieces.append(piece)
+            yield TextDelta(piece)
+        reply = self.check("".join(pieces).strip(), passages, closest or passages)
+        reply.usage = stream.usage
+        reply.timings["generate_s"] = time.perf_counter() - started
+        yield reply
+
+    def check(self, text: str, passages: Sequence[Passage], closest: Sequence[Passage]) -> Reply:
+        """Turn the model's raw answer into a reply: citations mapped, declines and unsupported answers said plainly."""
+        if not text or is_decline(text):
+            return Reply(NO_ANSWER, "qa", sources=list(closest[:3]), declined=True,
+                         notice="The documents do not answer this; the closest passages are listed.")
+        text = drop_unknown_citations(text, len(passages))
+        cited = [passages[n - 1] for n in cited_numbers(text)]
+        if not is_grounded(text, passages):
+            log.info("answer failed the grounding check (support %.2f): %r", support(text, passages), text[:200])
+            return Reply(UNSUPPORTED, "qa", sources=list(closest[:3]), declined=True, grounded=False,
+                         notice="The model's answer was not supported by the passages, so it is not shown.")
+        if not cited:
+            cited = sorted(passages, key=lambda p: support(text, [p]), reverse=True)[:1]
+        return Reply(text, "qa", sources=cited, grounded=True, notice="Answered from your documents.")

@@ -1,0 +1,161 @@
+"""/translate: languages by any name or code, the source detected, long texts done piece by piece."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from typing import Iterator, Protocol
+
+from ..errors import UsageError
+from ..llm.base import ChatModel, GenerationOptions
+from .text import split_to_fit
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str  # ISO 639-1 where there is one, e.g. "fr"
+    name: str  # English name, e.g. "French"
+
+
+def find_language(spelling: str) -> Language:
+    """'fr', 'French', 'français', '中文', 'pt-BR' ... -> Language; UsageError when unknown."""
+    import langcodes
+
+    spelling = spelling.strip().strip(":,")
+    try:
+        found = langcodes.get(spelling) if langcodes.tag_is_valid(spelling) else langcodes.find(spelling)
+    except (LookupError, ValueError):
+        found = None
+    if found is None or not found.is_valid() or found.language in (None, "und") or found.display_name().startswith("Unknown"):
+        raise UsageError(f"Unknown language {spelling!r}. Use a name or code, e.g. French, fr, français, Deutsch, 中文.")
+    return Language(code=found.language, name=found.display_name())
+
+
+@functools.lru_cache(maxsize=1)
+def _detector():
+    from lingua import LanguageDetectorBuilder
+
+    # Low-accuracy mode loads in about 2 s instead of 25 s and is plenty for a paragraph.
+    return LanguageDetectorBuilder.from_all_languages().with_low_accuracy_mode().build()
+
+
+def detect_language(text: str) -> Language | None:
+    detected = _detector().detect_language_of(text)
+    if detected is None:
+        return None
+    return Language(code=detected.iso_code_639_1.name.lower(), name=detected.name.capitalize())
+
+
+def _names(language: Language) -> set[str]:
+    import langcodes
+
+    found = langcodes.get(language.code)
+    return {language.name.lower(), found.autonym().lower(), language.code}
+
+
+def _first_words(text: str, count: int) -> tuple[str, str]:
+    """The first ``count`` words, and the rest with its layout (line breaks) untouched."""
+    match = re.match(r"\s*((?:\S+\s+){%d})(.*)" % count, text, re.S)
+    return (match.group(1).strip(), match.group(2)) if match else (text.strip(), "")
+
+
+def parse_request(args: str) -> tuple[Language, str]:
+    """'[to] <language> <text>' -> (target language, text). Multi-word names are tried longest first."""
+    args = re.sub(r"^\s*to\s+", "", args, flags=re.I)
+    if not args.strip():
+        raise UsageError("Usage: /translate [to] <language> <text>, e.g. /translate French Good morning!")
+    for size in (3, 2, 1):
+        name, text = _first_words(args, size)
+        if size > 1 and not text.strip():
+            continue
+        try:
+            language = find_language(name)
+        except UsageError:
+            continue
+        # Name lookup is forgiving ("French Good" finds French): a multi-word name must be the whole name.
+        if size > 1 and name.lower() not in _names(language):
+            continue
+        if not text.strip():
+            raise UsageError(f"Nothing to translate into {language.name}: add the text after the language.")
+        return language, text.strip()
+    raise UsageError(f"Unknown language {args.split()[0]!r}. Use a name or code, e.g. French, fr, français, Deutsch, 中文.")
+
+
+class Translator(Protocol):
+    def translate(self, text: str, source: Language | None, target: Language,
+                  cancel: threading.Event | None = None) -> Iterator[str]:
+        """Stream the translation of one piece of text (a paragraph or part of one)."""
+        ...
+
+
+class LLMTranslator:
+    """Translation by prompting the chat model."""
+
+    def __init__(self, model: ChatModel, adapter: str | None = None) -> None:
+        self.model = model
+        self.adapter = adapter
+
+    def translate(self, text, source, target, cancel=None) -> Iterator[str]:
+        origin = f"from {source.name} " if source else ""
+        messages = [
+            {"role": "system", "content": f"You are a translator. Translate the user's text {origin}into {target.name}. "
+                                          f"Reply with the {target.name} translation only."},
+            {"role": "user", "content": text},
+        ]
+        budget = max(64, 2 * self.model.count_tokens(text) + 32)
+        yield from self.model.stream(messages, GenerationOptions(max_new_tokens=budget, stop=("\n\n",)),
+                                     adapter=self.adapter, cancel=cancel)
+
+
+class Seq2SeqTranslator:
+    """A dedicated translation model (Marian or NLLB) through `transformers`, for users who have one.
+
+    Marian models translate one fixed pair (e.g. Helsinki-NLP/opus-mt-en-fr); NLLB models take
+    FLORES codes, given in ``codes`` as {"fr": "fra_Latn", ...} when the defaults do not cover a language.
+    """
+
+    NLLB_CODES = {"en": "eng_Latn", "fr": "fra_Latn", "de": "deu_Latn", "es": "spa_Latn", "it": "ita_Latn",
+                  "pt": "por_Latn", "ru": "rus_Cyrl", "zh": "zho_Hans", "ja": "jpn_Jpan", "ar": "arb_Arab",
+                  "nl": "nld_Latn", "uk": "ukr_Cyrl", "pl": "pol_Latn", "ko": "kor_Hang", "tr": "tur_Latn"}
+
+    def __init__(self, model_name: str, device: str = "cpu", codes: dict[str, str] | None = None) -> None:
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(model_name)
+        self.model = AutoModelForSeq2SeqLM.from_pretrained(model_name).to(device).eval()
+        self.device = device
+        self.is_nllb = "nllb" in model_name.lower()
+        self.codes = {**self.NLLB_CODES, **(codes or {})}
+        self._lock = threading.Lock()
+
+    def translate(self, text, source, target, cancel=None) -> Iterator[str]:
+        import torch
+
+        kwargs = {}
+        if self.is_nllb:
+            if target.code not in self.codes or (source and source.code not in self.codes):
+                raise UsageError(f"The translation model has no code for {target.name}; add it under [translate] codes.")
+            self.tokenizer.src_lang = self.codes[source.code] if source else self.codes["en"]
+            kwargs["forced_bos_token_id"] = self.tokenizer.convert_tokens_to_ids(self.codes[target.code])
+        with self._lock, torch.inference_mode():
+            inputs = self.tokenizer(text, return_tensors="pt", truncation=True).to(self.device)
+            output = self.model.generate(**inputs, max_new_tokens=512, **kwargs)
+        yield self.tokenizer.decode(output[0], skip_special_tokens=True)
+
+
+def translate_text(translator: Translator, text: str, target: Language, count_tokens, piece_tokens: int,
+                   cancel: threading.Event | None = None) -> Iterator[str]:
+    """Stream the translation paragraph by paragraph (sentence groups within long ones), keeping the layout."""
+    source = detect_language(text)
+    for number, pieces in enumerate(split_to_fit(text, piece_tokens, count_tokens)):
+        for i, piece in enumerate(pieces):
+            if cancel is not None and cancel.is_set():
+                return
+            if number or i:
+                yield "\n\n" if i == 0 else " "
+            yield from translator.translate(piece, source, target, cancel)

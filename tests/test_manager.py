@@ -1,0 +1,273 @@
+"""The conversation manager with a scripted model and an in-memory knowledge base."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from assistant.conversation.history import HistoryStore
+from assistant.conversation.manager import ConversationManager, Limits
+from assistant.conversation.types import Reply, TextDelta
+from assistant.errors import KnowledgeBaseError
+from assistant.retrieval.base import Passage
+from assistant.skills.prompts import NO_ANSWER, QA_SYSTEM
+from assistant.skills.summarize import AbstractiveSummarizer, AutoSummarizer, ExtractiveSummarizer
+from fakes import ScriptedChatModel
+
+EIFFEL = Passage("The Eiffel Tower is 330 metres tall and stands in Paris.", "docs/paris.md", "Landmarks", line_start=3, line_end=4, relevance=0.8)
+LOUVRE = Passage("The Louvre is the world's most visited museum.", "docs/paris.md", "Museums", line_start=9, line_end=9, relevance=0.5)
+
+
+class MemoryKnowledge:
+    """A knowledge base double: fixed passages for any query, and one document by name."""
+
+    def __init__(self, passages=(EIFFEL, LOUVRE), documents=None) -> None:
+        self.passages = list(passages)
+        self.documents = documents or {"docs/paris.md": "Paris is the capital of France. It is on the Seine."}
+        self.queries: list[str] = []
+
+    def search(self, query, k=5):
+        self.queries.append(query)
+        return self.passages[:k]
+
+    def stats(self):
+        return {"chunks": len(self.passages)}
+
+    def document_text(self, name):
+        for path, text in self.documents.items():
+            if path == name or path.endswith("/" + name):
+                return path, text
+        raise KnowledgeBaseError(f"No indexed document named {name!r}.")
+
+    def embed(self, texts):
+        rng = np.random.default_rng(0)
+        vectors = rng.normal(size=(len(texts), 8)).astype("float32")
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def make_manager(tmp_path, replies, knowledge=None, **kwargs):
+    model = kwargs.pop("model", None) or ScriptedChatModel(replies)
+    history = HistoryStore(tmp_path / "history.sqlite3")
+    manager = ConversationManager(model, history, knowledge, **kwargs)
+    return manager, model
+
+
+def test_help_start_and_unknown_commands_answer_without_the_model(tmp_path):
+    manager, model = make_manager(tmp_path, ["unused"])
+    assert manager.handle("c", "/help").skill == "help"
+    assert "/translate" in manager.handle("c", "/start").text
+    unknown = manager.handle("c", "/frobnicate now")
+    assert unknown.skill == "help" and not unknown.error and "/frobnicate" in unknown.text
+    assert model.calls == []
+    assert manager.turns("c") == []
+
+
+def test_free_text_without_documents_chats_and_is_remembered_across_restarts(tmp_path):
+    manager, model = make_manager(tmp_path, ["Hello! How can I help?"])
+    events = list(manager.stream("c", "Hi there"))
+    assert any(isinstance(e, TextDelta) for e in events)
+    reply = events[-1]
+    assert isinstance(reply, Reply) and reply.skill == "chat" and reply.text == "Hello! How can I help?"
+    manager.history.close()
+    reopened = HistoryStore(tmp_path / "history.sqlite3")
+    assert [(t.role, t.content) for t in reopened.turns("c")] == [("user", "Hi there"), ("assistant", "Hello! How can I help?")]
+
+
+def test_question_covered_by_documents_is_answered_with_cited_sources(tmp_path):
+    manager, model = make_manager(tmp_path, ["The Eiffel Tower is 330 metres tall [1]."], MemoryKnowledge())
+    reply = manager.handle("c", "How tall is the Eiffel Tower?")
+    assert reply.skill == "qa" and reply.grounded and not reply.declined
+    assert reply.sources == [EIFFEL]
+    prompt = model.calls[0]["messages"]
+    assert prompt[0]["content"] == QA_SYSTEM and "[1] (Landmarks) The Eiffel Tower" in prompt[-1]["content"]
+    sources = manager.handle("c", "/sources")
+    assert sources.skill == "sources" and "docs/paris.md › Landmarks, lines 3-4" in sources.text
+
+
+def test_citation_of_a_passage_never_given_is_dropped(tmp_path):
+    manager, _ = make_manager(tmp_path, ["The Louvre is the most visited museum [2][7]."], MemoryKnowledge())
+    reply = manager.handle("c", "/ask Which museum is the most visited?")
+    assert "[7]" not in reply.text and reply.sources == [LOUVRE]
+
+
+def test_model_saying_it_does_not_know_declines_and_shows_closest_passages(tmp_path):
+    manager, _ = make_manager(tmp_path, [NO_ANSWER], MemoryKnowledge())
+    reply = manager.handle("c", "/ask Who designed the Louvre pyramid?")
+    assert reply.declined and reply.text == NO_ANSWER and reply.sources[:2] == [EIFFEL, LOUVRE]
+
+
+def test_answer_not_supported_by_the_passages_is_not_shown(tmp_path):
+    invented = "The Eiffel Tower was painted green by Napoleon in 1999 [1]."
+    manager, _ = make_manager(tmp_path, [invented], MemoryKnowledge())
+    events = list(manager.stream("c", "/ask What colour is the Eiffel Tower?"))
+    reply = events[-1]
+    assert reply.declined and reply.grounded is False and "Napoleon" not in reply.text
+    assert any("Napoleon" in e.text for e in events if isinstance(e, TextDelta))  # streamed, then withdrawn
+
+
+def test_irrelevant_passages_route_free_text_to_chat_and_say_so(tmp_path):
+    weak = Passage("Unrelated text about gardening.", "docs/garden.md", relevance=0.05)
+    manager, model = make_manager(tmp_path, ["Sure, here is a poem."], MemoryKnowledge([weak]))
+    reply = manager.handle("c", "Write me a poem")
+    assert reply.skill == "chat" and "general answer" in reply.notice
+    assert model.calls[-1]["messages"][0]["content"] != QA_SYSTEM
+
+
+def test_ask_with_an_empty_knowledge_base_says_how_to_add_documents(tmp_path):
+    manager, model = make_manager(tmp_path, ["unused"], MemoryKnowledge([]))
+    reply = manager.handle("c", "/ask What is this?")
+    assert reply.declined and "index add" in reply.text and model.calls == []
+
+
+def test_follow_up_is_rewritten_before_retrieval(tmp_path):
+    def script(messages):
+        if "Rewrite the last question" in messages[-1]["content"]:
+            return "How tall is the Eiffel Tower?"
+        return "It is 330 metres tall [1]."
+
+    knowledge = MemoryKnowledge()
+    manager, _ = make_manager(tmp_path, script, knowledge)
+    manager.handle("c", "Tell me about the Eiffel Tower.")
+    reply = manager.handle("c", "How tall is it?")
+    assert knowledge.queries[-1] == "How tall is the Eiffel Tower?"
+    assert reply.skill == "qa" and reply.sources == [EIFFEL]
+
+
+def test_unusable_rewrite_falls_back_to_the_previous_question(tmp_path):
+    def script(messages):
+        if "Rewrite the last question" in messages[-1]["content"]:
+            return ""
+        return "It is 330 metres tall [1]."
+
+    knowledge = MemoryKnowledge()
+    manager, _ = make_manager(tmp_path, script, knowledge)
+    manager.handle("c", "Tell me about the Eiffel Tower.")
+    manager.handle("c", "How tall is it?")
+    assert "Eiffel Tower" in knowledge.queries[-1] and "How tall is it?" in knowledge.queries[-1]
+
+
+def test_history_is_trimmed_to_the_context_window_newest_first(tmp_path):
+    model = ScriptedChatModel(["ok"], context_window=120)
+    manager, _ = make_manager(tmp_path, None, model=model, answer_tokens=40)
+    for i in range(30):
+        manager.history.append_exchange("c", f"question number {i} " + "word " * 5, f"answer number {i}")
+    manager.handle("c", "latest question")
+    sent = model.calls[-1]["messages"]
+    assert model.count_tokens(sent) <= 120 - 40
+    assert sent[0]["role"] == "system" and sent[-1]["content"] == "latest question"
+    assert "answer number 29" in sent[-2]["content"] and sent[1]["role"] == "user"
+    assert not any("number 0 " in m["content"] for m in sent)
+
+
+def test_reset_clears_only_that_conversation(tmp_path):
+    manager, _ = make_manager(tmp_path, ["a", "b"])
+    manager.handle("one", "hello")
+    manager.handle("two", "hello")
+    assert manager.handle("one", "/reset").skill == "reset"
+    assert manager.turns("one") == [] and len(manager.turns("two")) == 2
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("", "empty"),
+    ("   ", "empty"),
+    ("x" * 100_000, "too long"),
+    ("/ask", "Usage: /ask"),
+    ("/translate", "Usage: /translate"),
+    ("/translate French", "Nothing to translate"),
+    ("/translate Elvish hello", "Unknown language"),
+    ("/summarize", "Usage: /summarize"),
+    ("/summarize missing-report.pdf", "missing-report.pdf"),
+])
+def test_bad_input_gets_one_clear_line_and_nothing_is_stored(tmp_path, text, expected):
+    manager, model = make_manager(tmp_path, ["should not be used"], MemoryKnowledge(),
+                                  summarizer=ExtractiveSummarizer(MemoryKnowledge().embed))
+    reply = manager.handle("c", text)
+    assert reply.error and expected in reply.text and "\n" not in reply.text
+    assert manager.turns("c") == [] and model.calls == []
+    assert manager.handle("c", "/help").skill == "help"  # the next turn works
+
+
+def test_unexpected_failure_becomes_an_apology_and_a_log_entry(tmp_path, caplog):
+    class Broken(ScriptedChatModel):
+        def stream(self, *args, **kwargs):
+            raise RuntimeError("CUDA exploded")
+
+    manager, _ = make_manager(tmp_path, None, model=Broken())
+    reply = manager.handle("c", "hello")
+    assert reply.error and "Sorry" in reply.text and "CUDA" not in reply.text
+    assert "CUDA exploded" in caplog.text
+    assert manager.turns("c") == []
+
+
+def test_translate_keeps_paragraphs_and_names_the_target_language(tmp_path):
+    model = ScriptedChatModel(lambda messages: "traduit")
+    manager, _ = make_manager(tmp_path, None, model=model)
+    reply = manager.handle("c", "/translate to français Good morning.\n\nSee you tomorrow.")
+    assert reply.skill == "translate" and reply.text == "traduit\n\ntraduit"
+    assert len(model.calls) == 2 and "into French" in model.calls[0]["messages"][0]["content"]
+    assert "from English" in model.calls[0]["messages"][0]["content"]
+
+
+def test_summarize_an_indexed_document_by_name(tmp_path):
+    model = ScriptedChatModel(["Paris is France's capital."])
+    summarizer = AbstractiveSummarizer(model)
+    manager, _ = make_manager(tmp_path, None, MemoryKnowledge(), model=model, summarizer=summarizer)
+    reply = manager.handle("c", "/summarize paris.md")
+    assert reply.skill == "summarize" and "docs/paris.md" in reply.notice
+    assert "Paris is the capital of France" in model.calls[0]["messages"][-1]["content"]
+
+
+def test_summarize_the_message_replied_to(tmp_path):
+    model = ScriptedChatModel(["A short summary."])
+    manager, _ = make_manager(tmp_path, None, model=model, summarizer=AbstractiveSummarizer(model))
+    reply = manager.handle("c", "/summarize bullets", attachment="A long message about many things.")
+    assert reply.text == "A short summary." and "bullet" in model.calls[0]["messages"][-1]["content"]
+
+
+def test_long_text_is_summarised_in_parts_then_combined(tmp_path):
+    model = ScriptedChatModel(lambda messages: "part summary.", context_window=300)
+    summarizer = AbstractiveSummarizer(model)
+    text = "\n\n".join(f"Paragraph {i} says something quite specific about topic {i}." for i in range(60))
+    assert not summarizer.fits(text, "short")
+    out = "".join(summarizer.summarize(text, "short"))
+    assert out == "part summary." and len(model.calls) > 2
+
+
+def test_extractive_summary_keeps_the_most_central_sentences_in_order():
+    def embed(texts):
+        # Sentences about cats point one way, the odd one out another.
+        return np.array([[1.0, 0.0] if "cat" in t.lower() else [0.0, 1.0] for t in texts], dtype="float32")
+
+    text = "Cats purr. A cat sleeps a lot. Stocks fell today. Cats like boxes. The cat hunts mice. Rain is wet."
+    out = "".join(ExtractiveSummarizer(embed).summarize(text, "short"))
+    chosen = out.split(". ")
+    assert len(chosen) == 2 and "Stocks" not in out and "Rain" not in out
+    assert text.index(chosen[0]) < text.index(chosen[1])
+
+
+def test_auto_summarizer_picks_extractive_for_very_long_texts():
+    model = ScriptedChatModel(["x"], context_window=300)
+    auto = AutoSummarizer(AbstractiveSummarizer(model), ExtractiveSummarizer(lambda t: np.ones((len(t), 2))))
+    assert auto.choose("short text.", "short") is auto.abstractive
+    assert auto.choose("word " * 5000, "short") is auto.extractive
+
+
+def test_cancel_stops_the_answer_and_stores_nothing(tmp_path):
+    model = ScriptedChatModel(["word " * 200], delay=0.01)
+    manager, _ = make_manager(tmp_path, None, model=model)
+    cancel = threading.Event()
+    events = []
+    for event in manager.stream("c", "Tell me a long story", cancel=cancel):
+        events.append(event)
+        if len(events) == 3:
+            cancel.set()
+    reply = events[-1]
+    assert reply.notice == "Cancelled." and len(events) < 50
+    assert manager.turns("c") == []
+
+
+def test_input_limit_is_configurable(tmp_path):
+    manager, _ = make_manager(tmp_path, ["ok"], limits=Limits(max_input_chars=10))
+    assert "too long" in manager.handle("c", "this is longer than ten").text
