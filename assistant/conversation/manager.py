@@ -186,6 +186,23 @@ class ConversationManager:
     def last_sources(self, conversation_id: str) -> list[Passage]:
         return list(self.history.last_sources(conversation_id))
 
+    def status(self) -> dict:
+        """What a status bar shows: the model, each skill's adapter, and the knowledge base size."""
+        translator_adapter = getattr(self.translator, "adapter", None)
+        info = {
+            "model": self.model.name,
+            "adapters": {"qa": self.qa.adapter, "chat": self.chat_adapter, "translate": translator_adapter},
+            "documents": 0,
+            "chunks": 0,
+        }
+        if self.knowledge is not None:
+            try:
+                stats = self.knowledge.stats()
+                info["documents"], info["chunks"] = stats.get("documents", 0), stats.get("chunks", 0)
+            except Exception:
+                log.warning("cannot read knowledge base stats", exc_info=True)
+        return info
+
     # --- routing --------------------------------------------------------------------------
 
     def _route(self, conversation_id: str, text: str, attachment: str | None, cancel) -> Iterator[ReplyEvent]:
