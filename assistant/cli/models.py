@@ -13,6 +13,9 @@ from ..llm.models import DEFAULT_MODEL, EMBEDDED, embedded_file
 def models(state) -> None:
     """List the embedded models, converted models in the cache, and LoRA adapters."""
     settings = state.settings
+    if settings.backend == "openai":
+        show_served_models(state.runtime.chat_model)
+        return
     click.echo("Embedded models:")
     for name, entry in EMBEDDED.items():
         path = embedded_file(name)
@@ -29,3 +32,14 @@ def models(state) -> None:
     for info in adapters:
         click.echo(f"  {info.name}  base={info.base_model or '?'}  r={info.rank}  {info.size_bytes / 2**20:.1f} MiB")
     click.echo("Any Hugging Face model id or local model folder works too: --model org/name or --model ./folder")
+
+
+def show_served_models(model) -> None:
+    """What an OpenAI-compatible server serves: base models, LoRA adapters, and which adapters we can use."""
+    click.echo(f"Served by {model.base_url}:")
+    for served in model.served_models():
+        kind = f"adapter of {served.parent}" if served.parent else "base"
+        length = f", max_model_len={served.max_model_len}" if served.max_model_len else ""
+        click.echo(f"  {served.id}  ({kind}{length})")
+    offered = model.adapters()
+    click.echo(f"Adapters the server offers: {', '.join(offered) if offered else 'none'}")

@@ -15,6 +15,7 @@ __all__ = ["BASE", "ChatModel", "GenerationOptions", "Message", "TokenStream", "
 # name -> "module:factory"; each factory takes Settings and returns a ChatModel.
 BACKENDS: dict[str, str] = {
     "local": "assistant.llm.local_factory:create",
+    "openai": "assistant.llm.openai_backend:create",
 }
 
 
