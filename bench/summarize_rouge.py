@@ -1,0 +1,142 @@
+"""Summary quality: ROUGE (rouge-score) on CNN/DM and XSum articles from FRANK, extractive vs abstractive.
+
+The two summarizers behind /summarize are run on the same fixed-seed sample of articles:
+extractive (the sentences closest to the article's centre in all-MiniLM-L6-v2 space) and abstractive
+(the chat model, map-reduce when an article does not fit one prompt). "lead" (the article's first
+sentences, as many as extractive keeps) is the classic baseline for news, for scale.
+
+    python bench/summarize_rouge.py --limit 20 [--style short] [--adapter none|auto|NAME]
+
+ROUGE-L F is the headline figure (ROUGE-1/2 F alongside), with Porter stemming, against the single
+reference: CNN/DM highlights (3-4 sentences) and the XSum one-sentence summary (lower-cased and
+tokenised as FRANK distributes it; ROUGE lower-cases and tokenises anyway).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import common
+
+DATASETS = ("cnndm", "xsum")
+METRICS = ("rouge1", "rouge2", "rougeL")
+
+
+@dataclass(frozen=True)
+class Article:
+    dataset: str
+    id: str
+    document: str
+    summary: str
+
+
+def load_articles(data: Path, dataset: str) -> list[Article]:
+    return [Article(dataset, str(r["id"]), r["document"], r["summary"])
+            for r in common.read_jsonl(data / "frank_summ" / f"{dataset}.jsonl")]
+
+
+def lead(text: str, style: str) -> str:
+    from assistant.skills.summarize import SENTENCES_FOR, layout
+    from assistant.skills.text import paragraphs, sentences
+
+    return layout([s for p in paragraphs(text) for s in sentences(p)][: SENTENCES_FOR[style]], style)
+
+
+@dataclass
+class Summary:
+    dataset: str
+    id: str
+    method: str
+    output: str
+    rouge1: float
+    rouge2: float
+    rougeL: float
+    seconds: float
+
+
+def scorer():
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
+
+
+def summarize(methods: dict[str, Callable[[str], str]], articles: Iterable[Article], progress: bool = False) -> list[Summary]:
+    rouge = scorer()
+    results = []
+    for article in articles:
+        for method, run in methods.items():
+            started = time.perf_counter()
+            output = run(article.document).strip()
+            seconds = time.perf_counter() - started
+            scores = rouge.score(article.summary, output)
+            results.append(Summary(article.dataset, article.id, method, output,
+                                   *(scores[m].fmeasure for m in METRICS), seconds=seconds))
+            if progress:
+                print(f"  {article.dataset} {article.id[:12]} {method:11} RL {scores['rougeL'].fmeasure:.3f} "
+                      f"{seconds:5.1f}s {output[:70]!r}", flush=True)
+    return results
+
+
+def rows(results: Sequence[Summary]) -> list[dict]:
+    table = []
+    for dataset in dict.fromkeys(r.dataset for r in results):
+        for method in dict.fromkeys(r.method for r in results):
+            chosen = [r for r in results if r.dataset == dataset and r.method == method]
+            table.append({"dataset": dataset, "method": method, "articles": len(chosen),
+                          "ROUGE-L F": common.mean([r.rougeL for r in chosen]),
+                          "ROUGE-1 F": common.mean([r.rouge1 for r in chosen]),
+                          "ROUGE-2 F": common.mean([r.rouge2 for r in chosen]),
+                          "words": common.mean([len(r.output.split()) for r in chosen]),
+                          "s/article": common.mean([r.seconds for r in chosen])})
+    return table
+
+
+def methods_for(model, embed, style: str, adapter: str | None) -> dict[str, Callable[[str], str]]:
+    from assistant.skills.summarize import AbstractiveSummarizer, ExtractiveSummarizer
+
+    extractive, abstractive = ExtractiveSummarizer(embed), AbstractiveSummarizer(model, adapter=adapter)
+    return {
+        "lead": lambda text: lead(text, style),
+        "extractive": lambda text: "".join(extractive.summarize(text, style)),
+        "abstractive": lambda text: "".join(abstractive.summarize(text, style)),
+    }
+
+
+def main() -> None:
+    from assistant.skills.summarize import STYLES
+
+    parser = common.base_parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--limit", type=int, default=20, help="articles per dataset (default: %(default)s)")
+    parser.add_argument("--style", choices=STYLES, default="short", help="summary style, as in /summarize (default: %(default)s)")
+    parser.add_argument("--datasets", default=",".join(DATASETS), help="default: %(default)s")
+    parser.add_argument("--quiet", action="store_true", help="no line per article")
+    args = parser.parse_args()
+
+    from assistant.llm import choose_adapter
+    from assistant.retrieval.embedder import load_embedder
+    from assistant.runtime import Runtime
+
+    data = common.data_dir(args.data)
+    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    if unknown := [d for d in datasets if d not in DATASETS]:
+        parser.error(f"--datasets: unknown {', '.join(unknown)} (known: {', '.join(DATASETS)})")
+    articles = [a for d in datasets for a in common.sample(load_articles(data, d), args.limit, args.seed)]
+    report = common.Report("summarize_rouge")
+    with common.work_dir() as tmp:
+        settings = common.settings_for(args, Path(tmp))
+        model = Runtime(settings).chat_model
+        adapter = choose_adapter(settings, "summarize")
+        embedder = load_embedder(settings.embedder)
+        print(f"model: {model.name}, summarize adapter: {adapter}, embedder: {embedder.name}, style: {args.style}", flush=True)
+        results = summarize(methods_for(model, embedder.encode, args.style, adapter), articles, progress=not args.quiet)
+    report.info.update({"data": str(data / "frank_summ"), "model": model.name, "summarize adapter": adapter,
+                        "embedder": embedder.name, "style": args.style, "seed": args.seed})
+    report.table(f"ROUGE F by dataset and method (style {args.style})", rows(results))
+    report.finish(args.json, [asdict(r) for r in results])
+
+
+if __name__ == "__main__":
+    main()

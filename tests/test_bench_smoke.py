@@ -1,0 +1,155 @@
+"""The quality benches' data loading and scoring on 2-3 real items, with a scripted model (no real model).
+
+Skipped when the evaluation data (../shared/data or /work/shared/data) is not on this machine.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.conversation.history import HistoryStore
+from assistant.conversation.manager import ConversationManager
+from assistant.retrieval.base import Passage
+from assistant.skills.prompts import NO_ANSWER
+from fakes import ScriptedChatModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import common  # noqa: E402
+import qa_xquad  # noqa: E402
+import summarize_rouge  # noqa: E402
+import translate_chrf  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def data() -> Path:
+    try:
+        return common.data_dir()
+    except common.DataMissing as missing:
+        pytest.skip(str(missing))
+
+
+def manager_for(tmp_path: Path, model, knowledge=None) -> ConversationManager:
+    return ConversationManager(model, HistoryStore(tmp_path / "history.sqlite3"), knowledge)
+
+
+def test_sample_is_fixed_by_the_seed_and_keeps_the_data_order():
+    items = list(range(100))
+    assert common.sample(items, 5, seed=1) == common.sample(items, 5, seed=1)
+    assert common.sample(items, 5, seed=1) == sorted(common.sample(items, 5, seed=1))
+    assert common.sample(items, 5, seed=1) != common.sample(items, 5, seed=2)
+    assert common.sample(items, None) == items
+
+
+def test_data_dir_names_where_it_looked(tmp_path):
+    with pytest.raises(common.DataMissing, match="pass --data"):
+        common.data_dir(tmp_path / "nowhere")
+
+
+def test_squad_scoring_follows_the_official_normalisation():
+    assert qa_xquad.normalize_answer("The Denver  Broncos!") == "denver broncos"
+    assert qa_xquad.exact_match("the Denver Broncos.", "Denver Broncos") == 1.0
+    assert qa_xquad.token_f1("Denver Broncos won", "Denver Broncos") == pytest.approx(0.8)
+    assert qa_xquad.contains("They had 136 sacks [1].", "136") == 1.0
+    assert qa_xquad.contains("They had 136 sacks.", "13") == 0.0
+    assert qa_xquad.best(qa_xquad.exact_match, "308", ["three hundred", "308"]) == 1.0
+
+
+class WordOverlapKnowledge:
+    """A knowledge base double over XQuAD paragraphs: ranks them by words shared with the query."""
+
+    def __init__(self, paragraphs) -> None:
+        self.paragraphs = paragraphs
+
+    def search(self, query, k=5):
+        words = set(re.findall(r"\w+", query.lower()))
+        ranked = sorted(self.paragraphs, key=lambda p: -len(words & set(re.findall(r"\w+", p.text.lower()))))
+        return [Passage(p.text, f"/tmp/paragraphs/{p.id}.md", p.title, line_start=3, line_end=3, relevance=0.9) for p in ranked[:k]]
+
+    def stats(self):
+        return {"documents": len(self.paragraphs), "chunks": len(self.paragraphs)}
+
+
+def test_qa_bench_scores_a_scripted_model_end_to_end(data, tmp_path):
+    paragraphs, questions = qa_xquad.load_xquad(data)
+    assert len(paragraphs) == 240 and len(questions) == 1190
+    answerable, unanswerable = qa_xquad.split_samples(questions, 3, 2, seed=5)
+    assert not {q.id for q in answerable} & {q.id for q in unanswerable}
+    by_id = {p.id: p for p in paragraphs}
+    used = {q.paragraph for q in answerable + unanswerable}
+    # Distractors from other articles, so hiding a gold paragraph leaves passages to retrieve.
+    distractors = [p for p in paragraphs if p.id.split("_")[0] not in {u.split("_")[0] for u in used}][:6]
+    knowledge = qa_xquad.BenchKnowledge(WordOverlapKnowledge([by_id[u] for u in used] + distractors))
+    gold = {q.text.strip(): q for q in answerable + unanswerable}
+
+    def reply(messages):
+        """Answer with the gold answer and a citation when the gold paragraph is among the passages."""
+        prompt = messages[-1]["content"]
+        question = gold[prompt.rsplit("Question: ", 1)[1].strip()]
+        blocks = re.findall(r"^\[(\d+)\][^\n]*", prompt, re.M)
+        for number in blocks:
+            block = re.search(rf"^\[{number}\][^\n]*", prompt, re.M).group(0)
+            if by_id[question.paragraph].text.strip() in block:
+                return f"{question.answers[0]} [{number}]"
+        return NO_ANSWER
+
+    manager = manager_for(tmp_path, ScriptedChatModel(reply), knowledge)
+    answered, hidden = qa_xquad.run(manager, knowledge, answerable, unanswerable)
+    figures = qa_xquad.answerable_figures(answered)
+    assert figures["questions"] == 3
+    assert figures["hit@k"] == 1.0 and figures["exact match"] == 1.0 and figures["contains"] == 1.0
+    assert figures["citation correct"] == 1.0 and figures["cites [n]"] == 1.0
+    assert all(o.gold not in o.retrieved for o in hidden)
+    unanswered = qa_xquad.unanswerable_figures(hidden)
+    assert unanswered["I don't know"] == 1.0 and unanswered["model declined"] == 1.0
+
+
+def test_qa_bench_writes_one_markdown_file_per_paragraph(data, tmp_path):
+    paragraphs, _ = qa_xquad.load_xquad(data)
+    paths = qa_xquad.write_paragraphs(paragraphs[:2], tmp_path)
+    assert [p.name for p in paths] == [f"{paragraphs[0].id}.md", f"{paragraphs[1].id}.md"]
+    assert paths[0].read_text(encoding="utf-8").startswith(f"# {paragraphs[0].title}\n\n")
+    assert qa_xquad.paragraph_id(Passage("x", str(paths[1]))) == paragraphs[1].id
+
+
+def test_translate_bench_pairs_directions_and_scores_chrf(data, tmp_path):
+    plan = translate_chrf.directions(data, ["fr", "zh"])
+    names = [(d.dataset, d.name) if isinstance(d, translate_chrf.Direction) else (d[0], f"{d[1]}-{d[2]}") for d in plan]
+    assert ("tatoeba", "en-fr") in names and ("tatoeba", "zh-en") in names and ("wmt22", "en-zh") in names
+    assert ("wmt22", "en", "fr") in plan  # WMT22 has no en-fr pair: an n/a row
+    wmt_zh = next(d for d in plan if isinstance(d, translate_chrf.Direction) and (d.dataset, d.name) == ("wmt22", "en-zh"))
+    assert len(wmt_zh.references) == 2  # references A and B
+    tatoeba_fr = next(d for d in plan if isinstance(d, translate_chrf.Direction) and (d.dataset, d.name) == ("tatoeba", "fr-en"))
+    small = translate_chrf.sampled(tatoeba_fr, 2, seed=3)
+    assert len(small.sources) == 2 and len(small.references[0]) == 2
+    reference = dict(zip(small.sources, small.references[0]))
+
+    model = ScriptedChatModel(lambda messages: reference[messages[-1]["content"]])
+    results = translate_chrf.translate(manager_for(tmp_path, model), small)
+    assert "into English" in model.calls[0]["messages"][0]["content"]
+    assert [r.output for r in results] == list(small.references[0])
+    assert translate_chrf.row("tatoeba", "fr-en", results)["chrF"] == pytest.approx(100.0)
+    assert translate_chrf.row("wmt22", "en-fr", None)["chrF"] is None
+
+
+def test_summarize_bench_scores_lead_extractive_and_abstractive(data):
+    articles = common.sample(summarize_rouge.load_articles(data, "xsum"), 2, seed=4)
+    assert len(articles) == 2 and all(a.document and a.summary for a in articles)
+    references = {a.document[:200]: a.summary for a in articles}
+
+    def embed(texts):
+        vectors = np.random.default_rng(len(texts)).normal(size=(len(texts), 8)).astype("float32")
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    model = ScriptedChatModel(lambda messages: next(s for d, s in references.items() if d in messages[-1]["content"]),
+                              context_window=100_000)
+    results = summarize_rouge.summarize(summarize_rouge.methods_for(model, embed, "short", None), articles)
+    table = {(r["dataset"], r["method"]): r for r in summarize_rouge.rows(results)}
+    assert set(table) == {("xsum", "lead"), ("xsum", "extractive"), ("xsum", "abstractive")}
+    assert table["xsum", "abstractive"]["ROUGE-L F"] == pytest.approx(1.0)
+    assert 0.0 < table["xsum", "lead"]["ROUGE-L F"] < 1.0
+    assert table["xsum", "extractive"]["articles"] == 2
