@@ -1,0 +1,150 @@
+"""The dense index: FAISS inner product over unit vectors (= cosine), keyed by chunk id.
+
+Exact search (a flat index) up to ``approximate_above`` vectors; past that an inverted-file index
+(IVF, about 4·√n lists, ``nprobe`` of them searched) that still supports removal by id. The switch
+happens when the index is saved, both ways (back to exact below half the threshold).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+EXACT = "exact"
+APPROXIMATE = "approximate"
+
+
+@dataclass
+class VectorOptions:
+    approximate_above: int = 200_000
+    nprobe: int = 32
+    # IVF training: k-means iterations and points per list; enough for cosine data, quick on 2 cores.
+    train_iterations: int = 10
+    train_points_per_list: int = 64
+
+
+class VectorIndex:
+    def __init__(self, index, options: VectorOptions | None = None) -> None:
+        self.index = index
+        self.options = options or VectorOptions()
+        self._tune()
+
+    @classmethod
+    def empty(cls, dimension: int, options: VectorOptions | None = None) -> "VectorIndex":
+        import faiss
+
+        return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dimension)), options)
+
+    @classmethod
+    def read(cls, path: Path, options: VectorOptions | None = None) -> "VectorIndex":
+        import faiss
+
+        return cls(faiss.read_index(str(path)), options)
+
+    def write(self, path: Path) -> None:
+        """Write aside, flush to disk, then rename into place."""
+        import faiss
+
+        staging = path.with_name(path.name + ".tmp")
+        faiss.write_index(self.index, str(staging))
+        with open(staging, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(staging, path)
+
+    def _tune(self) -> None:
+        if self.kind == APPROXIMATE:
+            self._ivf().nprobe = self.options.nprobe
+
+    def _ivf(self):
+        import faiss
+
+        return faiss.extract_index_ivf(self.index)
+
+    @property
+    def kind(self) -> str:
+        import faiss
+
+        return APPROXIMATE if isinstance(self.index, faiss.IndexIVF) else EXACT
+
+    @property
+    def dimension(self) -> int:
+        return int(self.index.d)
+
+    @property
+    def size(self) -> int:
+        return int(self.index.ntotal)
+
+    def describe(self) -> str:
+        if self.kind == EXACT:
+            return "exact (flat inner product)"
+        ivf = self._ivf()
+        return f"approximate (IVF, {ivf.nlist} lists, nprobe {ivf.nprobe})"
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids):
+            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+
+    def remove(self, ids) -> None:
+        ids = np.asarray(list(ids), dtype=np.int64)
+        if len(ids):
+            self.index.remove_ids(ids)
+
+    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids) per query row, best first; ids are -1 past the end of a short index."""
+        k = min(k, self.size)
+        if k <= 0:
+            return np.zeros((len(vectors), 0), np.float32), np.zeros((len(vectors), 0), np.int64)
+        return self.index.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
+
+    def vectors(self, ids) -> np.ndarray:
+        return self.index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+
+    def reshape(self, ids: np.ndarray) -> bool:
+        """Switch exact <-> approximate when the size calls for it, or retrain an IVF that has
+        outgrown its lists. ``ids`` are all the ids in the index. True when the index changed."""
+        n, threshold = self.size, self.options.approximate_above
+        if self.kind == EXACT and n > threshold:
+            self._rebuild(ids, approximate=True)
+            return True
+        if self.kind == APPROXIMATE:
+            if n < threshold // 2:
+                self._rebuild(ids, approximate=False)
+                return True
+            if self._ivf().nlist < self._nlist(n) // 2:
+                self._rebuild(ids, approximate=True)
+                return True
+        return False
+
+    @staticmethod
+    def _nlist(n: int) -> int:
+        return max(1, int(4 * math.sqrt(n)))
+
+    def _rebuild(self, ids: np.ndarray, approximate: bool) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        vectors = self.vectors(ids) if len(ids) else np.zeros((0, self.dimension), np.float32)
+        self.index = build_index(ids, vectors, approximate, self.options)
+        self._tune()
+
+
+def build_index(ids: np.ndarray, vectors: np.ndarray, approximate: bool, options: VectorOptions):
+    """A FAISS index over these vectors: flat, or IVF trained on a sample of them."""
+    import faiss
+
+    dimension = vectors.shape[1]
+    if not approximate:
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+    else:
+        nlist = VectorIndex._nlist(len(vectors))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.cp.niter = options.train_iterations
+        index.cp.max_points_per_centroid = options.train_points_per_list
+        index.train(vectors)
+        # A hash table from id to position, so chunks can be removed and their vectors read back.
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)
+    if len(ids):
+        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+    return index
