@@ -1,0 +1,1 @@
+"""The Telegram bot front-end (`assistant telegram`): thin handlers over the conversation manager."""
