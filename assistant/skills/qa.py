@@ -68,7 +68,8 @@ class QASkill:
             return
         stream = self.model.stream(
             qa_messages(question, passages),
-            GenerationOptions(max_new_tokens=self.options.answer_tokens, stop=("\n\n\n",)),
+            # Small models tend to carry on with a made-up next question: stop there.
+            GenerationOptions(max_new_tokens=self.options.answer_tokens, stop=("\n\n\n", "\nQuestion:", "\nPassages:")),
             adapter=self.adapter,
             cancel=cancel,
         )
