@@ -48,14 +48,25 @@ class _Unit:
 
 
 # A sentence ends at . ! ? (or CJK full stops) followed by space and something that can start one.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])|(?<=[。！？])")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*(?P<gap>\s+)(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])"
+                           r"|(?:(?<=[。！？])(?![」』）”])|(?<=[。！？][」』）”]))(?P<cjk>\s*)")
+
+
+_ABBREVIATIONS = {"dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "vs.", "e.g.", "i.e.", "etc.", "fig.", "no.", "vol.",
+                  "p.", "pp.", "cf.", "al.", "approx.", "jr.", "sr.", "inc.", "ltd.", "co."}
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence; "Dr. Smith" and initials do not end one."""
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
-        if match.start() > start:
-            spans.append((start, match.start()))
+        end = match.start("gap") if match.group("gap") is not None else match.start("cjk")
+        before = text[start:end].rsplit(None, 1)
+        word = before[-1].lower() if before else ""
+        if word in _ABBREVIATIONS or (len(word) == 2 and word[0].isalpha() and word[1] == "."):
+            continue
+        if end > start:
+            spans.append((start, end))
         start = match.end()
     if start < len(text):
         spans.append((start, len(text)))

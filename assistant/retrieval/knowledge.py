@@ -36,7 +36,7 @@ from .base import Passage
 from .chunking import chunk_document
 from .discovery import Discovery, absolute, discover
 from .embedder import DEFAULT_EMBEDDER, Embedder, EmbedderSpec, load_embedder, resolve_embedder
-from .lexical import LexicalIndex, terms
+from .lexical import LexicalIndex, terms, top
 from .loaders import Skipped, load_document
 from .store import DocumentInfo, Store
 from .vectors import VectorIndex, VectorOptions
@@ -60,8 +60,8 @@ class KnowledgeOptions:
     chunk_overlap: int = 40
     approximate_above: int = 200_000  # chunks; past this the vectors go into an IVF index
     nprobe: int = 32
-    fusion: str = "rrf"  # or "convex"
-    dense_weight: float = 0.5  # for convex fusion
+    fusion: str = "convex"  # or "rrf"
+    dense_weight: float = 0.5  # for convex fusion: cosine weight, the BM25 fraction gets the rest
     candidates: int = 100  # taken from each ranking before fusing
     batch_size: int = 64  # texts per forward pass of the embedder
     embed_group: int = 512  # chunks gathered across files per encode call
@@ -377,29 +377,33 @@ class KnowledgeBase:
         if mode != "lexical":
             scores, ids = snapshot.vectors.search(query_vector[None, :], wanted)
             dense = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
-        lexical: dict[int, float] = {}
+        lexical: list[int] = []
         if mode != "dense":
-            ids, scores = snapshot.lexical.search(terms([query])[0], wanted)
-            lexical = {int(i): float(s) for i, s in zip(ids, scores)}
+            bm25, bound = snapshot.lexical.scores(terms([query])[0])
+            lexical = [int(i) for i in top(bm25, snapshot.lexical.ids, wanted)[0]]
 
-        if mode == "dense":
-            ranked = list(dense.items())
-        elif mode == "lexical":
-            ranked = list(lexical.items())
-        elif self.options.fusion == "convex":
-            ranked = fusion.convex(dense, lexical, self.options.dense_weight)
-        else:
-            ranked = fusion.rrf([list(dense), list(lexical)])
-        ranked = ranked[:k]
-
-        similarity = dict(dense)
-        missing = [i for i, _ in ranked if i not in similarity]
+        # Both scores for every candidate: the cosine of a chunk only BM25 found is computed
+        # from its stored vector, the BM25 score of a chunk only the vectors found is looked up.
+        dense_ranking = list(dense)
+        candidates = list(dict.fromkeys([*dense_ranking, *lexical]))
+        missing = [i for i in candidates if i not in dense]
         if missing:
             for i, vector in zip(missing, snapshot.vectors.vectors(missing)):
-                similarity[i] = float(vector @ query_vector)
+                dense[i] = float(vector @ query_vector)
+        cosine = np.array([dense[i] for i in candidates], dtype=np.float32)
+        if mode == "dense":
+            ranked = sorted(((i, dense[i]) for i in candidates), key=lambda pair: -pair[1])
+        elif mode == "lexical":
+            ranked = [(i, float(s)) for i, s in zip(lexical, snapshot.lexical.scores_of(bm25, lexical))]
+        elif self.options.fusion == "rrf":
+            ranked = fusion.rrf([dense_ranking, lexical])
+        else:
+            fraction = snapshot.lexical.scores_of(bm25, candidates) / bound if bound > 0 else np.zeros(len(candidates))
+            ranked = fusion.convex(candidates, cosine, fraction, self.options.dense_weight)
+        ranked = ranked[:k]
         rows = self._read(snapshot.manifest, lambda store: store.chunks([i for i, _ in ranked]))
         return [
-            _passage(rows[i], score, max(0.0, min(1.0, similarity[i])))
+            _passage(rows[i], score, max(0.0, min(1.0, dense[i])))
             for i, score in ranked
             if i in rows  # a chunk a writer removed after this snapshot was taken
         ]

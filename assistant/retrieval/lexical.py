@@ -34,9 +34,19 @@ def terms(texts: Sequence[str]) -> list[list[str]]:
 
 
 class LexicalIndex:
+    """BM25 over chunks; ``ids`` (ascending) are the chunk ids of its rows."""
+
     def __init__(self, retriever, ids: np.ndarray) -> None:
         self.retriever = retriever
         self.ids = ids
+        self.term_max = np.zeros(0, dtype=np.float32)
+        if retriever is not None:
+            # The best score each term gives any chunk: the sum over a query's terms bounds its score.
+            data, indptr = retriever.scores["data"], retriever.scores["indptr"]
+            self.term_max = np.zeros(len(indptr) - 1, dtype=np.float32)
+            filled = np.flatnonzero(indptr[1:] > indptr[:-1])
+            if len(filled):
+                self.term_max[filled] = np.maximum.reduceat(data, indptr[:-1][filled])
 
     @classmethod
     def build(cls, ids: Sequence[int], chunk_terms: Sequence[list[str]]) -> "LexicalIndex":
@@ -73,16 +83,33 @@ class LexicalIndex:
         retriever = bm25s.BM25.load(str(folder))
         return cls(retriever, np.load(folder / "chunk_ids.npy"))
 
-    def search(self, query_terms: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(chunk ids, BM25 scores) of the k best chunks with a positive score, best first."""
+    def scores(self, query_terms: list[str]) -> tuple[np.ndarray, float]:
+        """The BM25 score of every chunk (aligned with ``ids``), and the most any chunk could score:
+        the sum of each query term's best score, a term no chunk contains counting as the rarest one."""
         if self.retriever is None:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        known = [t for t in query_terms if t and t in self.retriever.vocab_dict]
+            return np.zeros(0, dtype=np.float32), 0.0
+        vocabulary = self.retriever.vocab_dict
+        known = [vocabulary[t] for t in query_terms if t and t in vocabulary]
+        unknown = sum(1 for t in query_terms if t and t not in vocabulary)
+        bound = float(self.term_max[known].sum()) + unknown * float(self.term_max.max(initial=0.0))
         if not known:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores = self.retriever.get_scores(known)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        top = top[scores[top] > 0]
-        return self.ids[top], scores[top].astype(np.float32)
+            return np.zeros(len(self.ids), dtype=np.float32), bound
+        return np.asarray(self.retriever.get_scores_from_ids(known), dtype=np.float32), bound
+
+    def scores_of(self, all_scores: np.ndarray, chunk_ids: Sequence[int]) -> np.ndarray:
+        """Pick the scores of these chunk ids out of a ``scores`` array."""
+        if not len(all_scores):
+            return np.zeros(len(chunk_ids), dtype=np.float32)
+        positions = np.clip(np.searchsorted(self.ids, np.asarray(chunk_ids, dtype=np.int64)), 0, len(self.ids) - 1)
+        return np.where(self.ids[positions] == np.asarray(chunk_ids), all_scores[positions], 0.0)
+
+
+def top(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, scores) of the k best positive scores, best first."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    best = np.argpartition(-scores, k - 1)[:k]
+    best = best[np.argsort(-scores[best], kind="stable")]
+    best = best[scores[best] > 0]
+    return ids[best], scores[best]

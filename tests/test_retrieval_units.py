@@ -1,0 +1,213 @@
+"""Knowledge base parts that need no model: loaders, discovery, chunking, fusion, options."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import ConfigError
+from assistant.retrieval import KnowledgeOptions
+from assistant.retrieval.chunking import chunk_document, split_sentences
+from assistant.retrieval.discovery import discover
+from assistant.retrieval.fusion import convex, rrf
+from assistant.retrieval.loaders import HEADING, Block, Document, Skipped, decode_text, load_document
+
+
+def make_pdf(path: Path, pages: list[str]) -> Path:
+    """A minimal valid PDF with one line of Helvetica text per page."""
+    objects = {1: "<< /Type /Catalog /Pages 2 0 R >>", 3: "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"}
+    kids = []
+    for number, text in enumerate(pages):
+        page, content = 4 + 2 * number, 5 + 2 * number
+        escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+        stream = f"BT /F1 10 Tf 40 700 Td ({escaped}) Tj ET"
+        objects[page] = (f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+                         f"/Resources << /Font << /F1 3 0 R >> >> /Contents {content} 0 R >>")
+        objects[content] = f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream"
+        kids.append(f"{page} 0 R")
+    objects[2] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(pages)} >>"
+    out, offsets = b"%PDF-1.4\n", {}
+    for number in sorted(objects):
+        offsets[number] = len(out)
+        out += f"{number} 0 obj\n{objects[number]}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{offsets[n]:010d} 00000 n \n" for n in sorted(objects)).encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    path.write_bytes(out)
+    return path
+
+
+class WordTokenizer:
+    """One token per word: enough to test packing without a model."""
+
+    max_tokens = 256
+
+    def count_tokens(self, texts):
+        return [len(text.split()) for text in texts]
+
+    def token_windows(self, text, size, overlap):
+        words = text.split()
+        step = size - overlap
+        return [" ".join(words[i : i + size]) for i in range(0, max(1, len(words) - overlap), step)]
+
+
+# ---------------------------------------------------------------- loaders
+
+
+def test_html_keeps_visible_text_only(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><title>Cats</title><style>p{color:red}</style><script>var token='scriptsecret';</script></head>"
+        "<body><nav><a href='/'>Homelink</a></nav><div class='sidebar'>Sidebarjunk</div>"
+        "<main><h1>Cats</h1><p>Cats sleep a lot.</p><h2>Food</h2><p>Feed them <b>twice</b> a day.</p>"
+        "<pre>code line 1\ncode line 2</pre><noscript>Enable JS</noscript></main>"
+        "<footer>Copyright</footer></body></html>"
+    )
+    doc = load_document(page)
+    text = doc.text
+    assert doc.title == "Cats" and doc.format == "html"
+    for hidden in ("scriptsecret", "color:red", "Homelink", "Sidebarjunk", "Copyright", "Enable JS"):
+        assert hidden not in text
+    food = next(b for b in doc.blocks if "twice" in b.text)
+    assert food.text == "Feed them twice a day." and food.headings == ("Cats", "Food")
+    assert any(b.text == "code line 1\ncode line 2" for b in doc.blocks)
+
+
+def test_markdown_headings_lines_and_front_matter(tmp_path):
+    path = tmp_path / "guide.md"
+    path.write_text("---\ntitle: The Guide\n---\n# Intro\n\nHello there.\n\n## Setup\n\nStep one.\nStep two.\n\n```\nmake\n```\n")
+    doc = load_document(path)
+    assert doc.title == "The Guide"
+    setup = next(b for b in doc.blocks if b.text.startswith("Step one"))
+    assert setup.headings == ("Intro", "Setup") and (setup.line_start, setup.line_end) == (10, 11)
+    assert next(b for b in doc.blocks if b.text.startswith("```")).kind == "lines"
+    assert not any("title:" in b.text for b in doc.blocks)
+
+
+def test_rst_sections(tmp_path):
+    path = tmp_path / "doc.rst"
+    path.write_text("=====\nTitle\n=====\n\nIntro text.\n\nUsage\n-----\n\nRun it.\n")
+    doc = load_document(path)
+    run = next(b for b in doc.blocks if b.text == "Run it.")
+    assert doc.title == "Title" and run.headings == ("Title", "Usage") and run.line_start == 10
+
+
+def test_pdf_pages_are_kept(tmp_path):
+    doc = load_document(make_pdf(tmp_path / "m.pdf", ["First page text.", "Second page text."]))
+    assert [(b.page, b.text) for b in doc.blocks] == [(1, "First page text."), (2, "Second page text.")]
+
+
+def test_jsonl_records_and_docx(tmp_path):
+    import docx
+
+    path = tmp_path / "people.jsonl"
+    path.write_text('{"name": "Ada", "bio": "Wrote an algorithm.", "id": 7}\nnot json\n{"name": "Alan", "bio": "Broke codes."}\n')
+    doc = load_document(path)
+    assert [(b.headings, b.line_start) for b in doc.blocks] == [(("Ada",), 1), (("Alan",), 3)]
+    assert doc.blocks[0].text == "name: Ada\nbio: Wrote an algorithm."
+
+    word = docx.Document()
+    word.add_heading("Minutes", level=1)
+    word.add_paragraph("Budget approved.")
+    table = word.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text, table.rows[0].cells[1].text = "a", "b"
+    word.save(tmp_path / "notes.docx")
+    doc = load_document(tmp_path / "notes.docx")
+    assert doc.title == "Minutes"
+    assert [(b.kind, b.text, b.headings) for b in doc.blocks] == [
+        (HEADING, "Minutes", ("Minutes",)), ("prose", "Budget approved.", ("Minutes",)), ("lines", "a | b", ("Minutes",))]
+
+
+def test_encodings_and_binary(tmp_path):
+    assert decode_text("Crème brûlée, naïve café".encode("cp1252")) == "Crème brûlée, naïve café"
+    assert decode_text("Привет, как дела? Это тест кодировки.".encode("cp1251")) == "Привет, как дела? Это тест кодировки."
+    assert decode_text("ünïcode".encode("utf-16")) == "ünïcode"
+    with pytest.raises(Skipped, match="binary"):
+        decode_text(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    (tmp_path / "x.bin").write_bytes(b"\x00\x01")
+    with pytest.raises(Skipped, match="unsupported file type .bin"):
+        load_document(tmp_path / "x.bin")
+    (tmp_path / "empty.txt").write_text("  \n")
+    with pytest.raises(Skipped, match="empty"):
+        load_document(tmp_path / "empty.txt")
+
+
+# ---------------------------------------------------------------- discovery
+
+
+def test_discovery_skips_hidden_build_ignored_and_honours_patterns(tmp_path):
+    root = tmp_path / "notes"
+    for name in ("a.md", "b.txt", "c.png", ".hidden.md", ".git/config.md", "node_modules/x.md", "sub/d.md",
+                 "sub/drafts/e.md", "venvy/f.md", "logs/app.log"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("text")
+    (root / "venvy" / "pyvenv.cfg").write_text("home = /usr")
+    (root / ".gitignore").write_text("logs/\n")
+    (root / "sub" / ".gitignore").write_text("drafts/\n")
+
+    found = discover([root])
+    assert sorted(p.relative_to(root).as_posix() for p in found.files) == ["a.md", "b.txt", "sub/d.md"]
+    assert found.skipped == [(str(root / "c.png"), "unsupported file type .png")]
+
+    found = discover([root], include=["*.md"], exclude=["sub/"])
+    assert [p.name for p in found.files] == ["a.md"]
+    found = discover([root / ".hidden.md", tmp_path / "missing"])  # named explicitly: read anyway
+    assert [p.name for p in found.files] == [".hidden.md"] and found.missing == [str(tmp_path / "missing")]
+
+
+# ---------------------------------------------------------------- chunking
+
+
+def test_chunks_respect_budget_headings_and_overlap():
+    sentences = [f"Sentence number {i} has exactly seven words." for i in range(40)]
+    blocks = [Block("Heading A", HEADING, ("Doc", "A")), Block(" ".join(sentences[:30]), "prose", ("Doc", "A"), line_start=3, line_end=3),
+              Block("Heading B", HEADING, ("Doc", "B")), Block(" ".join(sentences[30:]), "prose", ("Doc", "B"), line_start=9, line_end=9)]
+    doc = Document(Path("doc.md"), "Doc", "markdown", blocks)
+    chunks = chunk_document(doc, WordTokenizer(), size=50, overlap=15)
+    a_chunks = [c for c in chunks if c.headings == ("Doc", "A")]
+    assert all(len(c.text.split()) <= 50 for c in chunks)
+    assert [c.headings for c in chunks].count(("Doc", "B")) == 2  # 70 words under B: no chunk mixes sections
+    assert a_chunks[0].header == "Doc > A" and a_chunks[0].indexed_text.startswith("Doc > A\nSentence number 0 ")
+    # consecutive chunks share whole sentences, and every sentence is in some chunk
+    first, second = a_chunks[0].text, a_chunks[1].text
+    assert second.split(". ")[0] + "." in first
+    covered = " ".join(c.text for c in chunks)
+    assert all(s in covered for s in sentences)
+    assert a_chunks[0].line_start == 3
+
+
+def test_long_sentence_is_cut_at_token_boundaries():
+    doc = Document(Path("x.txt"), "x", "text", [Block(" ".join(f"w{i}" for i in range(500)), "prose", line_start=1, line_end=1)])
+    chunks = chunk_document(doc, WordTokenizer(), size=100, overlap=20)
+    assert len(chunks) >= 5 and all(len(c.text.split()) <= 100 for c in chunks)
+    assert "w499" in chunks[-1].text
+
+
+def test_sentence_splitter():
+    text = 'Dr. Smith arrived. It rained! Did it? Yes: 3.5 cm fell, said J. Doe. He said "Stop." Then 「日本語です。」次の文。'
+    parts = [text[a:b] for a, b in split_sentences(text)]
+    assert parts == ["Dr. Smith arrived.", "It rained!", "Did it?", "Yes: 3.5 cm fell, said J. Doe.", 'He said "Stop."', "Then 「日本語です。」", "次の文。"]
+
+
+# ---------------------------------------------------------------- fusion and options
+
+
+def test_fusion():
+    assert [i for i, _ in rrf([[1, 2, 3], [3, 1, 4]])][:2] == [1, 3]
+    import numpy as np
+
+    fused = convex([1, 2, 3, 4], np.array([0.9, 0.8, 0.3, -0.2]), np.array([0.0, 0.5, 1.2, 0.0]), dense_weight=0.5)
+    assert [i for i, _ in fused] == [2, 3, 1, 4]
+    assert [round(s, 2) for _, s in fused] == [0.65, 0.65, 0.45, 0.0]
+
+
+def test_options_from_config_section():
+    options = KnowledgeOptions.from_section({"chunk-tokens": "128", "fusion": "convex"})
+    assert options.chunk_tokens == 128 and options.fusion == "convex"
+    with pytest.raises(ConfigError, match="Unknown key 'chunk_size'"):
+        KnowledgeOptions.from_section({"chunk_size": 5})
+    with pytest.raises(ConfigError, match=re.escape("fusion = 'max'")):
+        KnowledgeOptions.from_section({"fusion": "max"})
