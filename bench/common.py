@@ -77,7 +77,8 @@ def settings_for(args: argparse.Namespace, work: Path, **overrides: Any):
     """Bench settings: the model and adapter asked for, a throw-away history, nothing from assistant.toml."""
     from assistant.config import Settings
 
-    return Settings(model=args.model, adapter=args.adapter, data_dir=work / "data", index=work / "index", **overrides)
+    values = {"model": args.model, "adapter": args.adapter, "data_dir": work / "data", "index": work / "index", **overrides}
+    return Settings(**values)
 
 
 def work_dir() -> tempfile.TemporaryDirectory:

@@ -14,6 +14,7 @@ tokenised as FRANK distributes it; ROUGE lower-cases and tokenises anyway).
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +23,9 @@ from typing import Callable, Iterable, Sequence
 import common
 
 DATASETS = ("cnndm", "xsum")
+# FRANK's XSum documents lost the line break between sentences ("...the community.Dr Venter has..."):
+# put a space back, or no sentence splitter can find them.
+GLUED_SENTENCES = re.compile(r"(?<=[a-z0-9%)][.!?])(?=[\"“‘']?[A-Z])|(?<=[a-z0-9%)][.!?][\"”’'])(?=[A-Z])")
 METRICS = ("rouge1", "rouge2", "rougeL")
 
 
@@ -34,7 +38,7 @@ class Article:
 
 
 def load_articles(data: Path, dataset: str) -> list[Article]:
-    return [Article(dataset, str(r["id"]), r["document"], r["summary"])
+    return [Article(dataset, str(r["id"]), GLUED_SENTENCES.sub(" ", r["document"]), r["summary"])
             for r in common.read_jsonl(data / "frank_summ" / f"{dataset}.jsonl")]
 
 
