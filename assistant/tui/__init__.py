@@ -1,0 +1,1 @@
+"""The terminal UI (`assistant tui`): thin Textual widgets over the conversation manager."""
