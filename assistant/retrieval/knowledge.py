@@ -185,8 +185,8 @@ class KnowledgeBase:
         self._resolved: EmbedderSpec | None = None
         self._manifest_key: tuple | None = None
         self._manifest_value: Manifest | None = None
-        self._reader: Store | None = None
-        self._reader_lock = threading.RLock()  # the reader's SQLite connection
+        self._stores: dict[str, Store] = {}  # reading connections by store name
+        self._reader_lock = threading.RLock()  # guards the reading connections
         self._load_lock = threading.Lock()  # one thread loads a new snapshot
         self._write_lock = threading.Lock()  # one writer per process (the file lock does processes)
         self._snapshot: _Snapshot | None = None
@@ -228,13 +228,16 @@ class KnowledgeBase:
             raise _damaged(self.folder, f"{path.name}: {error}") from None
 
     def _reader_store(self, manifest: Manifest) -> Store:
+        """The reading connection to this manifest's store. After a rebuild the previous store stays
+        open (its files may be deleted already) for searches still working on an older snapshot."""
         with self._reader_lock:
-            if self._reader is None or self._reader.path.stem != manifest.store:
-                if self._reader is not None:
-                    self._reader.close()
-                self._reader = None
-                self._reader = self._open_store(manifest)
-            return self._reader
+            store = self._stores.get(manifest.store)
+            if store is None:
+                store = self._open_store(manifest)
+                for stem in list(self._stores)[:-1]:
+                    self._stores.pop(stem).close()
+                self._stores[manifest.store] = store
+            return store
 
     def _read(self, manifest: Manifest, action: Callable[[Store], Any]) -> Any:
         """Run a read on the reader connection; damage in the database becomes the clear error."""
@@ -550,9 +553,9 @@ class KnowledgeBase:
 
     def close(self) -> None:
         with self._reader_lock:
-            if self._reader is not None:
-                self._reader.close()
-                self._reader = None
+            for store in self._stores.values():
+                store.close()
+            self._stores.clear()
         self._snapshot = None
 
 

@@ -95,10 +95,23 @@ class VectorIndex:
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids) per query row, best first; ids are -1 past the end of a short index."""
+        import faiss
+
         k = min(k, self.size)
         if k <= 0:
             return np.zeros((len(vectors), 0), np.float32), np.zeros((len(vectors), 0), np.int64)
-        return self.index.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if len(vectors) > 1:
+            return self.index.search(vectors, k)
+        # One query is not worth a team of OpenMP threads: they spin-wait for cores the embedder or
+        # the chat model is using (measured 3x slower on a busy 2-core machine). The thread count is
+        # per calling thread, so this does not slow anyone else down.
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            return self.index.search(vectors, k)
+        finally:
+            faiss.omp_set_num_threads(threads)
 
     def vectors(self, ids) -> np.ndarray:
         return self.index.reconstruct_batch(np.asarray(ids, dtype=np.int64))

@@ -1,0 +1,120 @@
+"""How the dense index scales: synthetic unit vectors (dim 384), exact vs approximate (IVF).
+
+For each size: build time, memory (resident set growth), single-query p50 latency of k=10 search,
+and recall@10 of the approximate index against exact search at several nprobe values. The vectors
+are drawn around random cluster centres, like sentence embeddings are, rather than uniformly on the
+sphere (where no index beats a scan). Uses the knowledge base's own index code (vectors.py).
+
+    nice -n 10 .venv/bin/python bench/retrieval_scale.py --sizes 100000,1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from assistant.retrieval.vectors import VectorIndex, VectorOptions, build_index  # noqa: E402
+
+
+def clustered(count: int, dimension: int, centres: np.ndarray, spread: float, rng: np.random.Generator) -> np.ndarray:
+    out = np.empty((count, dimension), dtype=np.float32)
+    for start in range(0, count, 100_000):
+        n = min(100_000, count - start)
+        block = centres[rng.integers(0, len(centres), n)] + rng.standard_normal((n, dimension), dtype=np.float32) * spread
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        out[start : start + n] = block
+    return out
+
+
+def rss() -> int:
+    gc.collect()
+    return psutil.Process().memory_info().rss
+
+
+def p50_latency_ms(index, queries: np.ndarray, k: int = 10) -> float:
+    times = []
+    for query in queries:
+        started = time.perf_counter()
+        index.search(query[None, :], k)
+        times.append(1000 * (time.perf_counter() - started))
+    return float(np.median(times))
+
+
+def recall(found: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--dimension", type=int, default=384)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--clusters", type=int, default=2000)
+    parser.add_argument("--spread", type=float, default=0.06, help="noise per coordinate around a centre")
+    parser.add_argument("--nprobe", default="8,16,32,64")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    import faiss
+
+    rng = np.random.default_rng(0)
+    dimension = args.dimension
+    centres = rng.standard_normal((args.clusters, dimension), dtype=np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads; dim {dimension}, "
+          f"{args.clusters} clusters, spread {args.spread}")
+    results = []
+    for size in [int(s) for s in args.sizes.split(",")]:
+        vectors = clustered(size, dimension, centres, args.spread, rng)
+        queries = clustered(args.queries, dimension, centres, args.spread, rng)
+        ids = np.arange(1, size + 1, dtype=np.int64)
+        row: dict = {"size": size, "raw_mib": vectors.nbytes / 2**20}
+
+        before = rss()
+        started = time.perf_counter()
+        exact = VectorIndex.empty(dimension)
+        exact.add(ids, vectors)
+        row["exact_build_s"] = time.perf_counter() - started
+        row["exact_mib"] = (rss() - before) / 2**20
+        row["exact_p50_ms"] = p50_latency_ms(exact, queries)
+        truth = exact.search(queries, 10)[1]
+        print(f"{size:>9,} exact:       build {row['exact_build_s']:7.1f} s  memory {row['exact_mib']:7.0f} MiB  "
+              f"p50 {row['exact_p50_ms']:6.2f} ms  recall@10 1.000")
+        del exact
+        gc.collect()
+
+        options = VectorOptions(approximate_above=0)
+        before = rss()
+        started = time.perf_counter()
+        approximate = VectorIndex(build_index(ids, vectors, approximate=True, options=options), options)
+        row["ivf_build_s"] = time.perf_counter() - started
+        row["ivf_mib"] = (rss() - before) / 2**20
+        row["ivf"] = approximate.describe()
+        row["nprobe"] = {}
+        for nprobe in [int(n) for n in args.nprobe.split(",")]:
+            faiss.extract_index_ivf(approximate.index).nprobe = nprobe
+            found = approximate.search(queries, 10)[1]
+            entry = {"p50_ms": p50_latency_ms(approximate, queries), "recall@10": recall(found, truth)}
+            row["nprobe"][nprobe] = entry
+            print(f"{size:>9,} IVF nprobe {nprobe:>3}: build {row['ivf_build_s']:7.1f} s  memory {row['ivf_mib']:7.0f} MiB  "
+                  f"p50 {entry['p50_ms']:6.2f} ms  recall@10 {entry['recall@10']:.3f}   ({row['ivf']})")
+        results.append(row)
+        del approximate, vectors
+        gc.collect()
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
