@@ -272,6 +272,14 @@ def test_document_text_finds_documents_by_name(docs, kb):
     assert kb.passage(chunk.chunk_id).text == chunk.text
 
 
+def test_embed_gives_unit_vectors_that_rank_by_meaning(kb):
+    import numpy as np
+
+    vectors = kb.embed(["The cat sleeps on the sofa.", "A kitten naps on the couch.", "Interest rates rose in May."])
+    assert vectors.shape == (3, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3
+
+
 def test_concurrent_readers_while_a_writer_adds(tmp_path, docs, kb):
     more = tmp_path / "more"
     more.mkdir()

@@ -411,6 +411,11 @@ class KnowledgeBase:
             if i in rows  # a chunk a writer removed after this snapshot was taken
         ]
 
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length vectors of these texts from the configured embedder (e.g. for extractive
+        summaries); loads it on first use."""
+        return load_embedder(self._resolve(), self.device).encode(texts, self.options.batch_size)
+
     def passage(self, chunk_id: int) -> Passage:
         """One chunk by id, e.g. to show a cited passage in full."""
         manifest = self._manifest()
