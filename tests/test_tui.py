@@ -107,7 +107,7 @@ async def test_message_streams_an_answer_and_shows_sources_and_figures():
         assert "[1] docs/usage.md › Usage > Adding documents, lines 12-15" in meta
         assert model.calls[-1]["messages"][0]["content"] == QA_SYSTEM
         status = str(screen.query_one(StatusBar).render())
-        assert "scripted" in status and "1 docs, 1 chunks" in status and "tok/s" in status
+        assert "scripted" in status and "1 doc, 1 chunk" in status and "tok/s" in status
         assert screen.query_one(PromptInput).text == ""
         assert [w.render().plain for w in screen.query(UserMessage)] == ["How do I add my documents?"]
 
@@ -159,6 +159,17 @@ async def test_slash_commands_run_their_skills_and_help_lists_the_window_command
         reset = await say(pilot, "/reset")
         assert reset.skill == "reset" and len(screen.query(AnswerMessage)) == 1
         assert app.manager.turns(screen.conversation_id) == []
+
+
+async def test_summarize_on_its_own_summarizes_the_last_answer():
+    app, model = make_app(["Paris is the capital of France and stands on the Seine.", "Paris: capital, on the Seine."],
+                          knowledge=MemoryKnowledge([]))
+    async with app.run_test() as pilot:
+        await ready(pilot)
+        await say(pilot, "Tell me about Paris")
+        summary = await say(pilot, "/summarize")
+        assert summary.skill == "summarize" and summary.text == "Paris: capital, on the Seine."
+        assert "stands on the Seine" in model.calls[-1]["messages"][-1]["content"]
 
 
 async def test_typing_a_slash_shows_command_suggestions_and_tab_completes():
@@ -381,6 +392,7 @@ def test_snapshot_answer_with_sources_at_80x24(snap_compare, monkeypatch):
 
     async def run_before(pilot) -> None:
         await ready(pilot)
+        pilot.app.chat.query_one(PromptInput).cursor_blink = False  # a blinking cursor makes screenshots differ
         await say(pilot, "How do I add my documents?")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
@@ -394,6 +406,7 @@ def test_snapshot_wide_with_conversations_and_sources_panel(snap_compare, monkey
 
     async def run_before(pilot) -> None:
         await ready(pilot)
+        pilot.app.chat.query_one(PromptInput).cursor_blink = False  # a blinking cursor makes screenshots differ
         await say(pilot, "How do I add my documents?")
         await pilot.press("ctrl+o")
         await wait_for(pilot, lambda: pilot.app.chat.query_one(SourcesPanel).display)

@@ -25,8 +25,8 @@ from ..conversation.types import Reply, TextDelta
 from ..errors import AssistantError
 from .dialogs import ConfirmDialog, TextDialog
 from .export import conversation_markdown, export_path, write_atomically
-from .widgets import (AnswerMessage, CommandHints, ConversationList, PromptInput, SourcesPanel, StatusBar,
-                      UserMessage)
+from .widgets import (PLAIN_SKILLS, AnswerMessage, CommandHints, ConversationList, PromptInput, SourcesPanel,
+                      StatusBar, UserMessage)
 
 if TYPE_CHECKING:
     from .app import AssistantApp
@@ -53,6 +53,7 @@ In this window:
 /delete — delete this conversation
 /export [file] — save this conversation as Markdown
 /copy — copy the last answer (ctrl+r)
+/summarize with nothing after it — summarize the last answer
 /docs — add or remove documents (ctrl+g)
 /theme — light or dark (ctrl+t)
 
@@ -73,6 +74,7 @@ class AnswerJob:
     text: str
     question: UserMessage
     view: AnswerMessage
+    attachment: str | None = None  # what a bare /summarize summarizes: the last answer
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
@@ -162,11 +164,12 @@ class ChatScreen(Screen):
     async def send(self, text: str) -> None:
         messages = self.query_one("#messages", VerticalScroll)
         await messages.query(".welcome").remove()
+        attachment = self._last_answer() if text.lower().startswith("/summarize") else None
         question = UserMessage(text)
         view = self._new_answer(pending="Loading the model…" if self.manager is None else "…")
         await messages.mount_all([question, view])
         messages.scroll_end(animate=False)
-        self.job = AnswerJob(self.conversation_id, text, question, view)
+        self.job = AnswerJob(self.conversation_id, text, question, view, attachment)
         self.query_one(StatusBar).set_activity("answering… (Esc stops)" if self.manager else
                                                f"loading {self.assistant.runtime.settings.model}…")
         self.refresh_bindings()
@@ -191,7 +194,8 @@ class ChatScreen(Screen):
         reply: Reply | None = None
         try:
             manager = self.assistant.runtime.manager  # waits here while the model loads
-            for event in manager.stream(job.conversation_id, job.text, user="tui", cancel=job.cancel):
+            for event in manager.stream(job.conversation_id, job.text, user="tui", attachment=job.attachment,
+                                        cancel=job.cancel):
                 if isinstance(event, TextDelta):
                     if self.assistant.from_worker(job.view.write, event.text) is False:
                         job.cancel.set()
@@ -433,12 +437,16 @@ class ChatScreen(Screen):
         else:
             self.query_one(PromptInput).focus()
 
+    def _last_answer(self) -> str | None:
+        answered = [view.text for view in self.answers.values() if view.text and view.skill not in PLAIN_SKILLS]
+        return answered[-1] if answered else None
+
     def action_copy_answer(self) -> None:
-        answered = [view for view in self.answers.values() if view.text and view.skill not in ("", "error")]
-        if not answered:
+        answer = self._last_answer()
+        if answer is None:
             self.notify("No answer to copy yet.", severity="warning")
             return
-        self.app.copy_to_clipboard(answered[-1].text)
+        self.app.copy_to_clipboard(answer)
         self.notify("Copied the last answer to the clipboard.")
 
     # --- slash command suggestions ----------------------------------------------------------

@@ -18,7 +18,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, ProgressBar
 
 from ..errors import AssistantError
 from .dialogs import ConfirmDialog
-from .widgets import short_path
+from .widgets import plural, short_path
 
 if TYPE_CHECKING:
     from .app import AssistantApp
@@ -117,7 +117,7 @@ class KnowledgeScreen(Screen):
             title = doc.title if len(doc.title) <= 40 else doc.title[:39] + "…"
             table.add_row(short_path(doc.path), title, doc.chunks, human_size(doc.size), indexed, key=doc.path)
         folder = stats.get("folder", "")
-        summary = f"{stats.get('documents', 0)} documents, {stats.get('chunks', 0)} chunks"
+        summary = f"{plural(stats.get('documents', 0), 'document')}, {plural(stats.get('chunks', 0), 'chunk')}"
         if stats.get("embedder"):
             summary += f" · embedder {stats['embedder']}"
         self.query_one("#kb-stats", Label).update(f"{summary} · in {folder}" if folder else summary)
@@ -209,6 +209,6 @@ class KnowledgeScreen(Screen):
             log.exception("removing %s from the knowledge base failed", path)
             self.assistant.from_worker(self.notify, "Removing failed; the details are in the log.", severity="error")
             return
-        self.assistant.from_worker(self.notify, f"Removed {short_path(path)} ({removed} document{'s' if removed != 1 else ''}).")
+        self.assistant.from_worker(self.notify, f"Removed {short_path(path)} ({plural(removed, 'document')}).")
         self.assistant.from_worker(self.action_reload)
         self.assistant.from_worker(self.assistant.refresh_status)

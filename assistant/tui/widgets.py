@@ -37,6 +37,10 @@ def passage_label(passage: Passage) -> str:
                    passage.line_start, passage.line_end).location
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def adapter_label(adapter: str | None) -> str:
     return "default" if adapter is None else "base" if adapter == "none" else Path(adapter).name
 
@@ -328,7 +332,8 @@ class StatusBar(Static):
             adapters = self.info.get("adapters", {})
             skill = self.last.skill if self.last is not None and self.last.skill in adapters else "chat"
             parts.append(Content(f"{skill}: {adapter_label(adapters.get(skill))}"))
-            parts.append(Content(f"{self.info.get('documents', 0)} docs, {self.info.get('chunks', 0)} chunks"))
+            parts.append(Content(f"{plural(self.info.get('documents', 0), 'doc')}, "
+                                 f"{plural(self.info.get('chunks', 0), 'chunk')}"))
         if self.activity:
             parts.append(Content.styled(self.activity, "italic"))
         elif self.last is not None and last_answer_figures(self.last):
