@@ -107,6 +107,7 @@ class FakeBotAPI:
         self.shown: list[Shown] = []
         self.chats: dict[int, dict] = {}
         self.tokens: set[str] = set()
+        self.webhook: dict = {}
         self.closed = False
 
     # --- what tests set up --------------------------------------------------------------
@@ -212,6 +213,11 @@ class FakeBotAPI:
         return self.bot_user
 
     def _deleteWebhook(self, params):
+        self.webhook = {}
+        return True
+
+    def _setWebhook(self, params):
+        self.webhook = dict(params)
         return True
 
     def _setMyCommands(self, params):

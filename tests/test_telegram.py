@@ -173,7 +173,7 @@ def make_manager(replies="Hello! How can I help?", knowledge=None, **settings):
 
 @contextlib.asynccontextmanager
 async def running(api: FakeBotAPI, manager, **config):
-    options = {"allowed_users": frozenset({ALICE}), "stream_interval": 0.0,
+    options = {"allowed_users": frozenset({ALICE}), "stream_interval": 0.0, "group_stream_interval": 0.0,
                "uploads_dir": load_settings().data_dir / "uploads", **config}
     bot = TelegramBot(manager, BotConfig(**options), TOKEN, request=FakeTransport(api),
                       limiter=RetryingLimiter(backoff=0.01))
@@ -295,13 +295,23 @@ async def test_a_server_without_drafts_gets_edited_messages_from_then_on():
 
 async def test_flood_control_during_streaming_pauses_previews_not_the_answer():
     api = FakeBotAPI()
-    api.fail("editMessageText", 429, retry_after=30)
+    api.fail("editMessageText", 429, retry_after=1)
     manager = ScriptedManager(["one", " two", " three", " four"], Reply("one two three four", "chat"))
     async with running(api, manager, allowed_chats=frozenset({GROUP})) as bot:
         await deliver(bot, api.message("/chat count", chat_id=GROUP, chat_type="group"))
     edits = api.calls_of("editMessageText")
-    assert len(edits) == 2  # the refused preview, then only the final text (previews wait 30 s)
+    assert len(edits) == 2  # the refused preview, then no more previews: only the final text, when allowed
+    assert edits[1].at - edits[0].at >= 1.0
     assert api.texts(GROUP) == ["one two three four"]
+
+
+async def test_previews_in_groups_are_throttled():
+    api = FakeBotAPI()
+    manager = ScriptedManager([f"word{i} " for i in range(20)], Reply("All twenty words.", "chat"))
+    async with running(api, manager, allowed_chats=frozenset({GROUP}), group_stream_interval=60) as bot:
+        await deliver(bot, api.message("/chat go", chat_id=GROUP, chat_type="group"))
+    assert [c.method for c in api.calls if c.method != "sendChatAction"][1:] == ["sendMessage", "editMessageText"]
+    assert api.texts(GROUP) == ["All twenty words."]
 
 
 async def test_network_errors_and_5xx_are_retried():

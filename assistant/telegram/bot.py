@@ -101,6 +101,8 @@ class TelegramBot:
         self._ready = ready
         # Signal handlers can only be installed on the main thread (tests run the bot on another).
         kwargs = {} if handle_signals else {"stop_signals": None}
+        # A fresh loop, which the application closes when it stops: an earlier run's loop is closed.
+        asyncio.set_event_loop(asyncio.new_event_loop())
         if self.config.webhook_url:
             from urllib.parse import urlparse
 
@@ -239,7 +241,7 @@ class TelegramBot:
         writer = ReplyWriter(
             self.bot, chat.id, thread_id=_thread(message), reply_to=None if private else message.message_id,
             use_draft=private and self.drafts_available, on_drafts_unavailable=self._drafts_unavailable,
-            interval=self.config.stream_interval,
+            interval=self.config.stream_interval if private else self.config.group_stream_interval,
         )
         cancel = threading.Event()
         done = asyncio.Event()

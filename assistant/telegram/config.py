@@ -22,7 +22,9 @@ class BotConfig:
     requests_per_minute: int = 10  # per user
     max_input_chars: int = 4096
     max_file_mb: float = TELEGRAM_FILE_LIMIT_MB
-    stream_interval: float = 1.0  # seconds between updates of a streaming answer
+    stream_interval: float = 1.2  # seconds between updates of a streaming answer in a private chat
+    # Telegram allows a bot about 20 messages a minute in a group, edits included.
+    group_stream_interval: float = 3.0
     api_url: str = ""  # a self-hosted Bot API server, e.g. http://127.0.0.1:8081
     local_mode: bool = False  # that server runs with --local and shares its files with us
     webhook_url: str = ""  # empty: long polling

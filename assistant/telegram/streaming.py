@@ -9,6 +9,7 @@ previewed (the conversation manager may withdraw a streamed answer), and surplus
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -58,6 +59,7 @@ class ReplyWriter:
         self.sent: list[_Sent] = []
         self.previewing = True
         self.next_preview = 0.0
+        self.flood_until = 0.0  # Telegram asked us not to send to this chat before then
         self.draft_base = random.randrange(1, 2**30)
 
     async def preview(self, text: str) -> None:
@@ -74,7 +76,7 @@ class ReplyWriter:
                 await self._put(index, piece, ONCE)
         except RetryAfter as error:
             wait = retry_seconds(error)
-            self.next_preview = self.clock() + wait
+            self.next_preview = self.flood_until = self.clock() + wait
             log.info("flood control in chat %s: next preview in %.0fs", self.chat_id, wait)
         except TelegramError as error:
             # The final message is still sent (with retries); only the live preview stops.
@@ -83,6 +85,8 @@ class ReplyWriter:
 
     async def finish(self, reply: Reply) -> None:
         """Leave the final reply in the chat: edit what was previewed, send the rest, delete the surplus."""
+        if self.flood_until > self.clock():
+            await asyncio.sleep(self.flood_until - self.clock())
         text = reply.text if reply.text.strip() else EMPTY_ANSWER
         # A declined answer's sources are only the closest passages, and /sources lists them in its text.
         sources = [] if reply.declined or reply.skill == "sources" else reply.sources
