@@ -89,13 +89,15 @@ class Embedder:
         if not texts:
             return []
         with self.lock:
-            encoded = self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+            # verbose=False: counting a long text is not feeding it to the model, no warning needed
+            encoded = self.model.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
     def token_windows(self, text: str, size: int, overlap: int) -> list[str]:
         """Cut text at token boundaries into pieces of at most ``size`` tokens, ``overlap`` shared."""
         with self.lock:
-            offsets = self.model.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+            offsets = self.model.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True,
+                                           verbose=False)["offset_mapping"]
         if len(offsets) <= size:
             return [text]
         step = max(1, size - overlap)
