@@ -721,7 +721,7 @@ class _Writer:
         if self.dirty:
             if self.vectors is None:
                 self.embedder()
-            if self.vectors.reshape(np.asarray(self.store.chunk_ids(), dtype=np.int64)):
+            if self.vectors.reshape(lambda: np.asarray(self.store.chunk_ids(), dtype=np.int64)):
                 log.info("vector index is now %s", self.vectors.describe())
             generation = self.generation + 1
             self.vectors.write(self.folder / f"{self.manifest.store}.{generation}.faiss")

@@ -11,6 +11,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -116,19 +117,19 @@ class VectorIndex:
     def vectors(self, ids) -> np.ndarray:
         return self.index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
 
-    def reshape(self, ids: np.ndarray) -> bool:
+    def reshape(self, all_ids: Callable[[], np.ndarray]) -> bool:
         """Switch exact <-> approximate when the size calls for it, or retrain an IVF that has
-        outgrown its lists. ``ids`` are all the ids in the index. True when the index changed."""
+        outgrown its lists. ``all_ids()`` gives every id in the index. True when the index changed."""
         n, threshold = self.size, self.options.approximate_above
         if self.kind == EXACT and n > threshold:
-            self._rebuild(ids, approximate=True)
+            self._rebuild(all_ids(), approximate=True)
             return True
         if self.kind == APPROXIMATE:
             if n < threshold // 2:
-                self._rebuild(ids, approximate=False)
+                self._rebuild(all_ids(), approximate=False)
                 return True
             if self._ivf().nlist < self._nlist(n) // 2:
-                self._rebuild(ids, approximate=True)
+                self._rebuild(all_ids(), approximate=True)
                 return True
         return False
 
