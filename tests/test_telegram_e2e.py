@@ -206,6 +206,27 @@ def test_the_cli_without_an_allowlist_says_how_to_allow_users_and_refuses_everyo
     assert "allow your Telegram user id 42" in api.texts(ALICE)[0] and model.calls == []
 
 
+@pytest.mark.parametrize("problem, message", [
+    ("bad token", "Error: Telegram rejected TELEGRAM_BOT_TOKEN: copy the token from @BotFather again."),
+    ("no server", "Error: Cannot reach the Bot API at http://127.0.0.1:"),
+])
+def test_the_cli_explains_start_up_failures_in_one_line(api, monkeypatch, capsys, problem, message):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setattr("assistant.llm.load_chat_model", lambda settings: ScriptedChatModel())
+    url = api.url
+    if problem == "bad token":
+        api.fail("getMe", 401, "Unauthorized", retry_after=None)
+    else:
+        with socket.socket() as probe:  # a port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setattr(sys, "argv", ["assistant", "telegram", "--api-url", url, "--allow", str(ALICE)])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and TOKEN not in err
+
+
 def test_the_cli_needs_a_token(monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["assistant", "telegram"])
     with pytest.raises(SystemExit) as exit_info:

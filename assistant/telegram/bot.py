@@ -97,7 +97,8 @@ class TelegramBot:
 
     def run(self, *, handle_signals: bool = True, ready: Callable[[str], None] = lambda username: None) -> None:
         """Long polling, or a webhook when one is configured; returns when stopped (Ctrl-C).
-        ``ready`` is called with the bot's username once it is connected."""
+        ``ready`` is called with the bot's username once it is connected. Start-up requests are
+        retried by the RetryingLimiter, so the library's own bootstrap retries stay off."""
         self._ready = ready
         # Signal handlers can only be installed on the main thread (tests run the bot on another).
         kwargs = {} if handle_signals else {"stop_signals": None}
@@ -109,10 +110,10 @@ class TelegramBot:
             self.application.run_webhook(
                 listen=self.config.listen, port=self.config.port, url_path=urlparse(self.config.webhook_url).path.lstrip("/"),
                 webhook_url=self.config.webhook_url, secret_token=self.config.secret_token,
-                allowed_updates=[Update.MESSAGE], bootstrap_retries=3, **kwargs,
+                allowed_updates=[Update.MESSAGE], **kwargs,
             )
         else:
-            self.application.run_polling(allowed_updates=[Update.MESSAGE], bootstrap_retries=3, **kwargs)
+            self.application.run_polling(allowed_updates=[Update.MESSAGE], **kwargs)
 
     async def _post_init(self, application: Application) -> None:
         commands = [BotCommand(name, text) for name, text in COMMAND_HELP.items()]
