@@ -132,13 +132,15 @@ async def test_escape_cancels_the_answer_in_progress_and_nothing_is_saved():
         screen.query_one(PromptInput).text = "Tell me a long story"
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.job is not None and screen.job.view.streaming)
+        await pilot.press("o", "k")  # the prompt stays usable while the answer streams
+        assert screen.query_one(PromptInput).text == "ok" and screen.job is not None
         await pilot.press("escape")
         await wait_for(pilot, lambda: screen.job is None)
         view = list(screen.answers.values())[-1]
         assert "Cancelled." in str(view.query_one(".meta").render())
         assert "word399" not in view.query_one("Markdown").source
         assert app.manager.turns(screen.conversation_id) == []
-        # The input kept working during the answer and works after it.
+        # Sending works again afterwards.
         assert (await say(pilot, "Again?")).text == "Short."
 
 

@@ -103,7 +103,8 @@ class AssistantApp(App):
 
     def palette_entries(self, screen) -> list[PaletteEntry]:
         common: list[PaletteEntry] = [
-            ("Toggle light/dark theme", "Switch between the light and the dark theme (ctrl+t)", self.action_toggle_theme),
+            ("Toggle light/dark theme", "Switch between the light and the dark theme (ctrl+t)",
+             self.action_toggle_theme),
         ]
         if isinstance(screen, ChatScreen):
             return [*palette_commands(screen),

@@ -23,6 +23,7 @@ from textual.widgets import Footer, Label, OptionList, Static
 from ..conversation.manager import COMMAND, COMMAND_HELP, ConversationManager
 from ..conversation.types import Reply, TextDelta
 from ..errors import AssistantError
+from ..skills.qa import NOT_FOUND, UNSUPPORTED, is_decline
 from .dialogs import ConfirmDialog, TextDialog
 from .export import conversation_markdown, export_path, write_atomically
 from .widgets import (PLAIN_SKILLS, AnswerMessage, CommandHints, ConversationList, PromptInput, SourcesPanel,
@@ -64,6 +65,7 @@ WELCOME = ("Ask about your documents, or just chat. Answers from your documents 
            "click one, or press ctrl+o, to read the passage.\n/help lists the commands; ctrl+p lists every action.")
 EMPTY_KB = "\nThe knowledge base is empty: press ctrl+g (or /docs) to add documents."
 FAILED = "Something went wrong while answering; the details are in the log."
+ANSWERING = "answering… (Esc stops)"
 
 
 @dataclass
@@ -129,9 +131,9 @@ class ChatScreen(Screen):
     # --- the manager arrives ------------------------------------------------------------
 
     async def manager_ready(self, info: dict) -> None:
-        self.query_one(StatusBar).set_info(info)
-        if self.job is None:
-            self.query_one(StatusBar).set_activity("")
+        status = self.query_one(StatusBar)
+        status.set_info(info)
+        status.set_activity(ANSWERING if self.job is not None else "")
         if self.job is None and not self.query(".message"):
             await self._load_conversation()
         else:  # the first question was asked while the model loaded: keep it on screen
@@ -170,7 +172,7 @@ class ChatScreen(Screen):
         await messages.mount_all([question, view])
         messages.scroll_end(animate=False)
         self.job = AnswerJob(self.conversation_id, text, question, view, attachment)
-        self.query_one(StatusBar).set_activity("answering… (Esc stops)" if self.manager else
+        self.query_one(StatusBar).set_activity(ANSWERING if self.manager else
                                                f"loading {self.assistant.runtime.settings.model}…")
         self.refresh_bindings()
         self._answer(self.job)
@@ -300,8 +302,12 @@ class ChatScreen(Screen):
         for turn in turns:
             if turn.role == "user":
                 widgets.append(UserMessage(turn.content))
-            else:
-                widgets.append(self._new_answer(text=turn.content or "(no answer)", skill=turn.skill, sources=turn.sources))
+                continue
+            view = self._new_answer(text=turn.content or "(no answer)", skill=turn.skill, sources=turn.sources)
+            # The store keeps no flag for it: a declined answer's sources are the closest passages, not citations.
+            view.declined = turn.skill == "qa" and (turn.content in (NOT_FOUND, UNSUPPORTED)
+                                                    or is_decline(turn.content))
+            widgets.append(view)
         if widgets:
             await messages.mount_all(widgets)
             messages.scroll_end(animate=False)
@@ -492,8 +498,10 @@ def palette_commands(screen: ChatScreen) -> list[tuple[str, str, Callable[[], An
 
     return [
         ("New conversation", "Start a fresh conversation (ctrl+n)", screen.action_new_conversation),
-        ("Rename conversation", "Give this conversation a name", lambda: screen.rename_conversation(screen.conversation_id)),
-        ("Delete conversation", "Delete this conversation (asks first)", lambda: screen.delete_conversation(screen.conversation_id)),
+        ("Rename conversation", "Give this conversation a name",
+         lambda: screen.rename_conversation(screen.conversation_id)),
+        ("Delete conversation", "Delete this conversation (asks first)",
+         lambda: screen.delete_conversation(screen.conversation_id)),
         ("Export conversation to Markdown", "Write this conversation to a .md file", screen.export_conversation),
         ("Copy last answer", "Copy the last answer to the clipboard (ctrl+r)", screen.action_copy_answer),
         ("Show sources", "The passages behind the last answer (ctrl+o)", screen.action_toggle_sources),

@@ -37,9 +37,10 @@ class PathSuggester(Suggester):
             return None
         typed = Path(value).expanduser()
         folder, start = (typed, "") if value.endswith(("/", os.sep)) else (typed.parent, typed.name)
+        hidden = start.startswith(".")  # dot files only when a dot is typed, as in a shell
         try:
             names = sorted(entry.name for entry in folder.iterdir()
-                           if entry.name.startswith(start) and (start.startswith(".") or not entry.name.startswith(".")))
+                           if entry.name.startswith(start) and (hidden or not entry.name.startswith(".")))
         except OSError:
             return None
         if not names or names[0] == start:

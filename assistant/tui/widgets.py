@@ -173,7 +173,8 @@ class AnswerMessage(Vertical):
             await self._stream.stop()
         if not self.is_attached:
             return
-        self.text, self.skill, self.sources, self.declined = reply.text + extra, reply.skill, list(reply.sources), reply.declined
+        self.text, self.skill, self.declined = reply.text + extra, reply.skill, reply.declined
+        self.sources = list(reply.sources)
         streamed = "".join(self._streamed)
         if self.text.strip() != streamed.strip() or reply.skill in PLAIN_SKILLS:
             await self.remove_children()
@@ -277,8 +278,8 @@ class SourcesPanel(Vertical):
         if passage.page is not None:
             where.append(f"page {passage.page}")
         elif passage.line_start is not None:
-            end = passage.line_end or passage.line_start
-            where.append(f"line {passage.line_start}" if end == passage.line_start else f"lines {passage.line_start}-{end}")
+            start, end = passage.line_start, passage.line_end or passage.line_start
+            where.append(f"line {start}" if end == start else f"lines {start}-{end}")
         if passage.relevance is not None:
             where.append(f"relevance {passage.relevance:.2f}")
         header = [Content.styled(short_path(passage.source), "bold")]
