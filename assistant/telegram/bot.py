@@ -18,6 +18,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator
+from urllib.parse import urlparse
 
 from telegram import (BotCommand, BotCommandScopeChat, LinkPreviewOptions, Message, MessageEntity, ReplyParameters,
                       Update)
@@ -105,8 +106,6 @@ class TelegramBot:
         # A fresh loop, which the application closes when it stops: an earlier run's loop is closed.
         asyncio.set_event_loop(asyncio.new_event_loop())
         if self.config.webhook_url:
-            from urllib.parse import urlparse
-
             self.application.run_webhook(
                 listen=self.config.listen, port=self.config.port, url_path=urlparse(self.config.webhook_url).path.lstrip("/"),
                 webhook_url=self.config.webhook_url, secret_token=self.config.secret_token,
