@@ -426,3 +426,15 @@ async def test_the_real_embedded_model_answers_in_the_tui(real_model):
         assert view.skill == "chat" and view.text.strip() and "error" not in view.classes
         assert view.query_one("Markdown").source.strip()
         assert "tok/s" in str(app.chat.query_one(StatusBar).render())
+
+
+async def test_a_failing_conversation_store_is_a_notification_not_a_crash():
+    app, _ = make_app(knowledge=MemoryKnowledge([]))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await ready(pilot)
+        app.manager.history.close()  # every later read or write fails
+        await pilot.press("ctrl+n")
+        app.chat.query_one(PromptInput).text = "/rename Broken"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any("Could not" in str(n.title) for n in app._notifications))
+        assert app.is_running

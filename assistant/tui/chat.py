@@ -7,11 +7,12 @@ sent as they are; the ones about this window (/new, /export, ...) are handled he
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from textual import work
 from textual.app import ComposeResult
@@ -260,6 +261,18 @@ class ChatScreen(Screen):
             self.app.exit()
         return True
 
+    @contextlib.contextmanager
+    def reported(self, doing: str) -> Iterator[None]:
+        """A failure in the conversation store becomes a notification and a log entry, not a crash."""
+        try:
+            yield
+        except AssistantError as error:
+            log.warning("could not %s: %s", doing, error)
+            self.notify(str(error), title=f"Could not {doing}", severity="error")
+        except Exception:
+            log.exception("could not %s", doing)
+            self.notify("The details are in the log.", title=f"Could not {doing}", severity="error")
+
     def _need_manager(self) -> ConversationManager | None:
         if self.manager is None:
             self.notify("The model is still loading; try again in a moment.", severity="warning")
@@ -269,12 +282,14 @@ class ChatScreen(Screen):
 
     def refresh_conversations(self) -> None:
         if self.manager is not None:
-            self.query_one(ConversationList).show(self.manager.conversations(), self.conversation_id)
+            with self.reported("list the conversations"):
+                self.query_one(ConversationList).show(self.manager.conversations(), self.conversation_id)
 
     def _title(self, conversation_id: str) -> str:
-        if self.manager is None:
-            return ""
-        info = next((c for c in self.manager.conversations() if c.id == conversation_id), None)
+        info = None
+        if self.manager is not None:
+            with self.reported("read the conversation list"):
+                info = next((c for c in self.manager.conversations() if c.id == conversation_id), None)
         return info.title if info else ""
 
     async def new_conversation(self, title: str = "") -> None:
@@ -297,7 +312,10 @@ class ChatScreen(Screen):
         messages = self.query_one("#messages", VerticalScroll)
         await messages.remove_children()
         self.answers = {}
-        turns = self.manager.turns(self.conversation_id) if self.manager is not None else []
+        turns = []
+        if self.manager is not None:
+            with self.reported("read the conversation"):
+                turns = self.manager.turns(self.conversation_id)
         widgets: list[Static | AnswerMessage] = []
         for turn in turns:
             if turn.role == "user":
@@ -341,9 +359,10 @@ class ChatScreen(Screen):
     def _rename(self, conversation_id: str, title: str) -> None:
         if self._need_manager() is None:
             return
-        self.manager.rename(conversation_id, title)
+        with self.reported("rename the conversation"):
+            self.manager.rename(conversation_id, title)
+            self.notify(f"Renamed to “{title}”.")
         self.refresh_conversations()
-        self.notify(f"Renamed to “{title}”.")
 
     def delete_conversation(self, conversation_id: str) -> None:
         if self._need_manager() is None:
@@ -353,12 +372,13 @@ class ChatScreen(Screen):
         async def answered(yes: bool | None) -> None:
             if not yes:
                 return
-            self.manager.delete(conversation_id)
-            if conversation_id == self.conversation_id:
-                await self.new_conversation()
-            else:
-                self.refresh_conversations()
-            self.notify(f"Deleted “{title}”.")
+            with self.reported("delete the conversation"):
+                self.manager.delete(conversation_id)
+                self.notify(f"Deleted “{title}”.")
+                if conversation_id == self.conversation_id:
+                    await self.new_conversation()
+                else:
+                    self.refresh_conversations()
 
         self.app.push_screen(ConfirmDialog(f"Delete “{title}” and all its messages?"), answered)
 
@@ -366,9 +386,12 @@ class ChatScreen(Screen):
         manager = self._need_manager()
         if manager is None:
             return
-        turns = manager.turns(self.conversation_id)
+        turns = None
+        with self.reported("read the conversation"):
+            turns = manager.turns(self.conversation_id)
+            if not turns:
+                self.notify("Nothing to export yet: this conversation is empty.", severity="warning")
         if not turns:
-            self.notify("Nothing to export yet: this conversation is empty.", severity="warning")
             return
         title = self._title(self.conversation_id) or "Conversation"
         folder = Path(self.assistant.runtime.settings.section("tui").get("export_dir", ".")).expanduser()
