@@ -1,11 +1,12 @@
 """Throughput of N concurrent chats: the openai backend (through a server) against the local backend.
 
 Each chat is a thread sending its requests one after another, as a Telegram user would; the chats
-run at once. Prints requests/s, p50/p95 latency and generated tokens/s for each backend.
+run at once. Every run answers the same prompts, shared out among its chats. Prints requests/s,
+p50/p95 latency and generated tokens/s for each backend and number of chats.
 
     .venv/bin/python bench/serve_throughput.py                       # starts a llama.cpp server itself
     .venv/bin/python bench/serve_throughput.py --base-url http://gpu-box:8000/v1 --backends server
-    .venv/bin/python bench/serve_throughput.py --chats 1,4 --requests 3 --max-new-tokens 48
+    .venv/bin/python bench/serve_throughput.py --chats 1,4,8 --requests 32 --max-new-tokens 48 --threads 1
 
 Without --base-url it serves the embedded GGUF with `python -m llama_cpp.server` on a free port
 (`make test-server` installs it). Prompts are XQuAD questions from the shared evaluation data.
@@ -20,6 +21,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -58,15 +60,18 @@ def llama_server(threads: int, context: int):
         raise SystemExit("The embedded model is not installed: run `make install`.")
     port = free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2-135m",
-               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(context), "--n_threads", str(threads),
+               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(context),
+               "--n_threads", str(threads), "--n_threads_batch", str(threads),
                "--interrupt_requests", "False"]  # queue concurrent requests instead of cutting off the one running
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = tempfile.NamedTemporaryFile("w+", prefix="llama-server-", suffix=".log")  # a pipe would fill and block it
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 120
         while True:
             if server.poll() is not None:
-                raise SystemExit(f"llama_cpp.server exited: {server.stderr.read()[-2000:]}\n(`make test-server` installs it)")
+                log.seek(0)
+                raise SystemExit(f"llama_cpp.server exited: {log.read()[-2000:]}\n(`make test-server` installs it)")
             try:
                 urllib.request.urlopen(url + "/models", timeout=2).read()
                 break
@@ -78,6 +83,7 @@ def llama_server(threads: int, context: int):
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
 
 
 def run(model, prompts: list[str], chats: int, options: GenerationOptions) -> dict:
@@ -125,29 +131,31 @@ def run(model, prompts: list[str], chats: int, options: GenerationOptions) -> di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", default="1,4", help="comma-separated numbers of concurrent chats (default 1,4)")
-    parser.add_argument("--requests", type=int, default=2, help="requests per chat (default 2)")
+    parser.add_argument("--requests", type=int, default=16, help="requests per run, shared out among the chats (default 16)")
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--backends", default="server,local", help="server, local or both (default server,local)")
     parser.add_argument("--base-url", help="an OpenAI-compatible server that is already running")
     parser.add_argument("--model", help="served model name (default: the one the server serves)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="CPU threads for both backends")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2,
+                        help="CPU threads for both backends (on a busy machine, fewer than its cores: llama.cpp's "
+                             "threads spin-wait, and lose badly to other processes)")
     parser.add_argument("--json", action="store_true", help="one JSON line per run instead of a table")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     chat_counts = [int(n) for n in args.chats.split(",")]
     backends = [b.strip() for b in args.backends.split(",")]
     options = GenerationOptions(max_new_tokens=args.max_new_tokens)
-    prompts_per_run = {n: questions(n * args.requests) for n in chat_counts}
+    prompts = questions(args.requests)
     results: list[dict] = []
 
     def measure(label: str, model) -> None:
         model.generate([{"role": "user", "content": "Hello"}], GenerationOptions(max_new_tokens=4))  # warm up
         for n in chat_counts:
-            figures = {"backend": label, **run(model, prompts_per_run[n], n, options)}
+            figures = {"backend": label, **run(model, prompts, n, options)}
             results.append(figures)
             report(figures, args.json)
 
-    print(f"# {args.requests} requests per chat, {args.max_new_tokens} new tokens at most, greedy; "
+    print(f"# {len(prompts)} requests per run, {args.max_new_tokens} new tokens at most, greedy; "
           f"{args.threads} CPU threads; machine has {os.cpu_count()} cores", flush=True)
     if not args.json:
         print(f"{'backend':<22}{'chats':>6}{'req':>5}{'err':>5}{'req/s':>8}{'p50 s':>8}{'p95 s':>8}{'tok/s':>8}", flush=True)
