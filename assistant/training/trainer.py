@@ -1,0 +1,448 @@
+"""LoRA fine-tuning of any causal LM the engine loads, in one readable loop.
+
+Batches are built from examples of similar length; the loss covers the assistant's tokens only;
+an optional held-out part gives an eval loss every few steps (with early stopping), and the best
+weights are the ones written. A checkpoint in ``<out>/checkpoint`` (also written on Ctrl-C) lets
+``--resume`` continue exactly where training stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import inspect
+import json
+import logging
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import Cancelled, UsageError
+from ..llm.models import ModelSource, load_pretrained, materialize, resolve_device, resolve_model
+from . import card
+from .files import replace_dir, staging_dir
+from .data import IGNORE, TokenizedExample, length_buckets, load_examples, split_eval, tokenize_all
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint"
+SCHEDULES = {"cosine": "cosine", "linear": "linear", "constant": "constant_with_warmup"}
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides the result; stored in the checkpoint and the model card."""
+
+    data: str
+    base: str = "smollm2-135m"
+    eval_data: str | None = None
+    eval_fraction: float = 0.05
+    rank: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: str = "all-linear"  # every linear layer of the blocks, whatever the architecture
+    learning_rate: float = 2e-4
+    schedule: str = "cosine"
+    warmup_ratio: float = 0.05
+    epochs: float = 1.0
+    max_steps: int | None = None
+    batch_size: int = 4
+    grad_accum: int = 1
+    max_length: int = 1024
+    eval_every: int = 50
+    patience: int | None = None  # evaluations without improvement before stopping early
+    save_every: int = 100
+    seed: int = 0
+    description: str = ""
+
+
+@dataclass
+class TrainState:
+    """Where training is; saved with each checkpoint."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_index: int = 0  # next micro-batch within the epoch
+    tokens: int = 0
+    train_seconds: float = 0.0
+    losses: list[float] = field(default_factory=list)  # one per optimizer step
+    evals: list[tuple[int, float]] = field(default_factory=list)
+    best_eval: float | None = None
+    best_step: int = 0
+    stale_evals: int = 0
+    stopped_early: bool = False
+    data_sha256: str = ""
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    state: TrainState
+    metadata: dict
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_hash(source: ModelSource, cache_dir: Path) -> str:
+    """sha256 of the weights the adapter was trained on (the GGUF file itself for GGUF models)."""
+    if source.kind == "gguf":
+        return sha256_file(Path(source.location))
+    folder = Path(materialize(source, cache_dir))
+    if not folder.is_dir():  # a hub id: only the files in the local hub cache would say
+        return "unknown (hub model)"
+    digest = hashlib.sha256()
+    for weights in sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin")):
+        digest.update(bytes.fromhex(sha256_file(weights)))
+    return digest.hexdigest()
+
+
+# --- output folder and checkpoints ----------------------------------------------------------
+
+
+def check_out(out: Path, overwrite: bool, resume: bool) -> None:
+    if resume:
+        if not (out / CHECKPOINT / "state.json").is_file():
+            raise UsageError(f"Nothing to resume: {out} has no checkpoint. Start a new run without --resume.")
+        return
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise UsageError(
+            f"{out} already exists. Use --overwrite to replace it, --resume to continue its checkpoint, or another --out."
+        )
+
+
+def save_checkpoint(out: Path, model, optimizer, scheduler, config: TrainConfig, state: TrainState, best, rng) -> None:
+    """Everything needed to go on as if never stopped; ``rng`` is the random state at the next step's start."""
+    import torch
+    from peft.utils import get_peft_model_state_dict
+    from safetensors.torch import save_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    staging = staging_dir(out / CHECKPOINT)
+    try:
+        save_file(get_peft_model_state_dict(model), str(staging / "adapter.safetensors"))
+        if best is not None:
+            save_file(best, str(staging / "best.safetensors"))
+        torch.save(
+            {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng},
+            staging / "optimizer.pt",
+        )
+        state_json = {"config": dataclasses.asdict(config), "state": dataclasses.asdict(state)}
+        (staging / "state.json").write_text(json.dumps(state_json, indent=1))
+        replace_dir(staging, out / CHECKPOINT)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info("checkpoint at step %d saved in %s", state.step, out / CHECKPOINT)
+
+
+def read_checkpoint_config(out: Path) -> TrainConfig:
+    saved = json.loads((out / CHECKPOINT / "state.json").read_text())
+    return TrainConfig(**saved["config"])
+
+
+def _load_checkpoint(out: Path, model, optimizer, scheduler):
+    import torch
+    from peft.utils import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    folder = out / CHECKPOINT
+    saved = json.loads((folder / "state.json").read_text())
+    state = TrainState(**saved["state"])
+    state.evals = [tuple(e) for e in state.evals]
+    set_peft_model_state_dict(model, load_file(str(folder / "adapter.safetensors")))
+    extra = torch.load(folder / "optimizer.pt", weights_only=False)
+    optimizer.load_state_dict(extra["optimizer"])
+    scheduler.load_state_dict(extra["scheduler"])
+    torch.set_rng_state(extra["rng"])
+    best = load_file(str(folder / "best.safetensors")) if (folder / "best.safetensors").is_file() else None
+    return state, best
+
+
+# --- the loop -------------------------------------------------------------------------------
+
+
+def _collate(items: list[TokenizedExample], pad_id: int, device: str):
+    import torch
+
+    width = max(len(x.input_ids) for x in items)
+    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(items), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(items), width), dtype=torch.long)
+    for row, item in enumerate(items):
+        n = len(item.input_ids)
+        ids[row, :n] = torch.tensor(item.input_ids)
+        labels[row, :n] = torch.tensor(item.labels)
+        mask[row, :n] = 1
+    return ids.to(device), labels.to(device), mask.to(device)
+
+
+def loss_sum(model, batch, logits_mask_ok: bool):
+    """Summed cross-entropy over the reply tokens of a batch, and how many tokens that is.
+
+    Only the positions that predict a reply token go through the output layer: with a 49k-token
+    vocabulary and short replies, that is a fifth of the work of a step saved.
+    """
+    import torch.nn.functional as F
+
+    ids, labels, mask = batch
+    next_labels = labels[:, 1:]
+    wanted = next_labels != IGNORE
+    targets = next_labels[wanted]
+    if logits_mask_ok:
+        keep = F.pad(wanted, (0, 1), value=False)
+        logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=keep).logits
+        logits = logits.reshape(-1, logits.shape[-1])
+    else:
+        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1][wanted]
+    return F.cross_entropy(logits.float(), targets, reduction="sum"), targets.numel()
+
+
+def eval_loss(model, examples: list[TokenizedExample], batch_size: int, pad_id: int, device: str, logits_mask_ok: bool) -> float:
+    import torch
+
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    ordered = sorted(examples, key=lambda x: len(x.input_ids))
+    with torch.no_grad():
+        for start in range(0, len(ordered), batch_size):
+            loss, n = loss_sum(model, _collate(ordered[start : start + batch_size], pad_id, device), logits_mask_ok)
+            total, count = total + float(loss), count + n
+    model.train(was_training)
+    return total / max(count, 1)
+
+
+def _micro_batches(lengths: list[int], config: TrainConfig, epoch: int, index: int) -> Iterator[tuple[int, int, list[int]]]:
+    """(epoch, index, example indices) forever, starting at a saved position; each epoch has its own order."""
+    while True:
+        batches = length_buckets(lengths, config.batch_size, config.seed + epoch)
+        for i in range(index, len(batches)):
+            yield epoch, i, batches[i]
+        epoch, index = epoch + 1, 0
+
+
+def _trainable(model) -> dict:
+    from peft.utils import get_peft_model_state_dict
+
+    return {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
+
+
+def train(
+    config: TrainConfig,
+    out: Path,
+    *,
+    cache_dir: Path,
+    device: str = "auto",
+    overwrite: bool = False,
+    resume: bool = False,
+    progress: bool = True,
+    threads: int | None = None,
+) -> TrainResult:
+    import torch
+
+    check_out(out, overwrite, resume)
+    previous_threads = torch.get_num_threads()
+    if threads:
+        # On a busy machine one thread per process is several times faster than threads that wait on each other.
+        torch.set_num_threads(threads)
+    try:
+        return _train(config, out, cache_dir=cache_dir, device=device, resume=resume, progress=progress)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _train(config: TrainConfig, out: Path, *, cache_dir: Path, device: str, resume: bool, progress: bool) -> TrainResult:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from peft.utils import set_peft_model_state_dict
+    from tqdm.auto import tqdm
+    from transformers import get_scheduler
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    started = time.perf_counter()
+    if config.schedule not in SCHEDULES:
+        raise UsageError(f"Unknown schedule {config.schedule!r}: use {', '.join(SCHEDULES)}.")
+    data_path = Path(config.data)
+    examples = load_examples(data_path)
+    source = resolve_model(config.base)
+    device = resolve_device(device)
+    # float32 on the CPU, where bfloat16 trains no faster; bfloat16 on GPUs that have it.
+    dtype = "bfloat16" if device.startswith("cuda") and torch.cuda.is_bf16_supported() else "float32"
+    model, tokenizer = load_pretrained(source, cache_dir, device, dtype)
+    torch.manual_seed(config.seed)
+
+    tokenized, too_long = tokenize_all(tokenizer, examples, config.max_length)
+    if too_long:
+        shown = ", ".join(map(str, too_long[:10])) + (" ..." if len(too_long) > 10 else "")
+        log.warning("skipped %d of %d examples longer than --max-length %d tokens (lines %s)", len(too_long), len(examples), config.max_length, shown)
+    if not tokenized:
+        raise UsageError(f"All {len(examples)} examples are longer than --max-length {config.max_length} tokens: raise it.")
+    eval_too_long: list[int] = []
+    if config.eval_data:
+        eval_set, eval_too_long = tokenize_all(tokenizer, load_examples(Path(config.eval_data)), config.max_length)
+        train_set = tokenized
+    else:
+        train_set, eval_set = split_eval(tokenized, config.eval_fraction, config.seed)
+
+    lora = LoraConfig(
+        r=config.rank,
+        lora_alpha=config.alpha,
+        lora_dropout=config.dropout,
+        target_modules=config.target_modules if config.target_modules == "all-linear" else config.target_modules.split(","),
+        task_type="CAUSAL_LM",
+    )
+    try:
+        model = get_peft_model(model, lora)
+    except ValueError as error:
+        raise UsageError(f"Cannot apply LoRA to {source.spec}: {error}") from None
+    # Adapters record the base by the name the engine matches them with (the hub id for the embedded model).
+    model.peft_config["default"].base_model_name_or_path = source.base_id
+    model.train()
+    logits_mask_ok = "logits_to_keep" in inspect.signature(model.get_base_model().forward).parameters
+
+    lengths = [len(x.input_ids) for x in train_set]
+    batches_per_epoch = math.ceil(len(train_set) / config.batch_size)
+    total_steps = config.max_steps or max(1, math.ceil(config.epochs * batches_per_epoch / config.grad_accum))
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate, weight_decay=0.0)
+    scheduler = get_scheduler(
+        SCHEDULES[config.schedule], optimizer, num_warmup_steps=int(config.warmup_ratio * total_steps), num_training_steps=total_steps
+    )
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    state, best = TrainState(data_sha256=sha256_file(data_path)), None
+    if resume:
+        data_sha256 = state.data_sha256
+        state, best = _load_checkpoint(out, model, optimizer, scheduler)
+        if state.data_sha256 != data_sha256:
+            raise UsageError(f"{data_path} changed since the checkpoint was saved: start a new run with --overwrite instead of --resume.")
+        log.info("resuming at step %d of %d", state.step, total_steps)
+    elif eval_set:
+        state.evals.append((0, eval_loss(model, eval_set, config.batch_size, pad_id, device, logits_mask_ok)))
+
+    log.info(
+        "training %s on %d examples (%d held out), %d steps, device %s", source.spec, len(train_set), len(eval_set), total_steps, device
+    )
+    bar = tqdm(total=total_steps, initial=state.step, unit="step", disable=not progress, dynamic_ncols=True, mininterval=2, miniters=1)
+    stream = _micro_batches(lengths, config, state.epoch, state.batch_index)
+    run_started, run_tokens = time.perf_counter(), 0
+    try:
+        while state.step < total_steps and not state.stopped_early:
+            step_rng = torch.get_rng_state()
+            step_started = time.perf_counter()
+            group = [next(stream) for _ in range(config.grad_accum)]
+            batches = [_collate([train_set[i] for i in indices], pad_id, device) for _, _, indices in group]
+            # Each token counts the same, however the tokens fall into micro-batches.
+            step_targets = sum(int((b[1][:, 1:] != IGNORE).sum()) for b in batches)
+            step_loss = 0.0
+            for batch in batches:
+                loss, _ = loss_sum(model, batch, logits_mask_ok)
+                (loss / step_targets).backward()
+                step_loss += loss.item() / step_targets
+                run_tokens += int(batch[2].sum())
+            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            last_epoch, last_index, _ = group[-1]
+            state.epoch, state.batch_index = last_epoch, last_index + 1
+            state.step += 1
+            state.losses.append(step_loss)
+            state.train_seconds += time.perf_counter() - step_started
+            state.tokens = state.tokens + sum(int(b[2].sum()) for b in batches)
+            rate = run_tokens / max(time.perf_counter() - run_started, 1e-9)
+            bar.set_postfix(loss=f"{step_loss:.3f}", tok_s=f"{rate:.0f}", refresh=False)
+            bar.update(1)
+            if eval_set and (state.step % config.eval_every == 0 or state.step == total_steps):
+                best = _evaluate(model, eval_set, config, state, best, pad_id, device, logits_mask_ok, bar)
+            if state.step % config.save_every == 0 and state.step < total_steps:
+                save_checkpoint(out, model, optimizer, scheduler, config, state, best, torch.get_rng_state())
+    except KeyboardInterrupt:
+        # The step in progress is dropped (its gradients are partial); the resumed run redoes it.
+        bar.close()
+        optimizer.zero_grad(set_to_none=True)
+        save_checkpoint(out, model, optimizer, scheduler, config, state, best, step_rng)
+        raise Cancelled(
+            f"Training stopped at step {state.step} of {total_steps}; checkpoint saved. "
+            f"Continue with: assistant train --resume --out {out}"
+        ) from None
+    bar.close()
+
+    if best is not None:
+        set_peft_model_state_dict(model, best)
+    metadata = {
+        "base_model": {"spec": source.spec, "base_id": source.base_id, "sha256": model_hash(source, cache_dir)},
+        "data": {
+            "file": str(data_path),
+            "sha256": state.data_sha256,
+            "examples": len(examples),
+            "train_examples": len(train_set),
+            "eval_examples": len(eval_set),
+            "eval_file": config.eval_data,
+            "skipped_too_long": len(too_long) + len(eval_too_long),
+        },
+        "hyperparameters": dataclasses.asdict(config),
+        "results": _results(state, total_steps, batches_per_epoch, config, device, dtype, time.perf_counter() - started),
+    }
+    _write_adapter(model, tokenizer, out, config, metadata)
+    return TrainResult(out, state, metadata)
+
+
+def _evaluate(model, eval_set, config, state: TrainState, best, pad_id, device, logits_mask_ok, bar):
+    loss = eval_loss(model, eval_set, config.batch_size, pad_id, device, logits_mask_ok)
+    state.evals.append((state.step, loss))
+    if state.best_eval is None or loss < state.best_eval:
+        state.best_eval, state.best_step, state.stale_evals = loss, state.step, 0
+        best = _trainable(model)
+    else:
+        state.stale_evals += 1
+        if config.patience and state.stale_evals >= config.patience:
+            state.stopped_early = True
+    recent = state.losses[-config.eval_every :]
+    message = f"step {state.step}: train loss {sum(recent) / len(recent):.4f}, eval loss {loss:.4f} (best {state.best_eval:.4f} at step {state.best_step})"
+    if state.stopped_early:
+        message += f"; stopping early after {config.patience} evaluations without improvement"
+    bar.write(message)
+    log.info(message)
+    return best
+
+
+def _results(state: TrainState, total_steps: int, batches_per_epoch: int, config: TrainConfig, device: str, dtype: str, wall: float) -> dict:
+    tail = state.losses[-max(1, min(config.eval_every, len(state.losses))) :]
+    return {
+        "steps": state.step,
+        "planned_steps": total_steps,
+        "epochs": round(state.step * config.grad_accum / batches_per_epoch, 3),
+        "stopped_early": state.stopped_early,
+        "first_train_loss": round(sum(state.losses[:10]) / max(1, len(state.losses[:10])), 4),
+        "final_train_loss": round(sum(tail) / len(tail), 4),
+        "initial_eval_loss": round(state.evals[0][1], 4) if state.evals else None,
+        "best_eval_loss": round(state.best_eval, 4) if state.best_eval is not None else None,
+        "best_step": state.best_step if state.best_eval is not None else None,
+        "tokens": state.tokens,
+        "tokens_per_s": round(state.tokens / state.train_seconds, 1) if state.train_seconds else None,
+        "train_seconds": round(state.train_seconds, 1),
+        "wall_seconds_this_run": round(wall, 1),
+        "device": device,
+        "dtype": dtype,
+    }
+
+
+def _write_adapter(model, tokenizer, out: Path, config: TrainConfig, metadata: dict) -> None:
+    staging = staging_dir(out)
+    try:
+        model.save_pretrained(str(staging))
+        (staging / card.METADATA_FILE).write_text(json.dumps(metadata, indent=1))
+        (staging / "README.md").write_text(card.render(out.name, metadata), encoding="utf-8")
+        replace_dir(staging, out)  # the checkpoint goes with the old folder: training is complete
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info("adapter written to %s", out)

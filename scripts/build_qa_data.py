@@ -1,0 +1,187 @@
+"""Build the grounded-QA training and evaluation data from XQuAD English (CC BY-SA 4.0).
+
+The articles are split first, so no question, passage or distractor of an evaluation article is
+ever trained on. Each question becomes one example: its gold paragraph among distractor
+paragraphs (the best BM25 matches for the question within the same split, i.e. what a retriever
+would bring back) in shuffled order, answered as ``<answer> [n]`` citing the gold passage's number;
+or, for a share of the questions, the same without the gold paragraph, answered exactly NO_ANSWER.
+Prompts come from `assistant.skills.prompts.qa_messages`, the function the QA skill uses at run time.
+
+The evaluation file also holds plain-chat examples (Tatoeba sentences to translate into English)
+to check that the adapter does not make ordinary chat worse.
+
+    python scripts/build_qa_data.py                       # writes ~/.cache/assistant/data/grounded-qa/
+    python scripts/build_qa_data.py --out DIR --eval-articles 10 --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import string
+from pathlib import Path
+
+import bm25s
+
+from assistant.retrieval.base import Passage
+from assistant.skills.prompts import NO_ANSWER, qa_messages
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DEFAULT_SHARED = SHARED if SHARED.is_dir() else Path("/work/shared/data")
+DEFAULT_OUT = Path.home() / ".cache" / "assistant" / "data" / "grounded-qa"
+PASSAGE_COUNTS = (1, 2, 2, 3)  # training: mostly several passages, sometimes the gold one alone
+EVAL_PASSAGES = 3
+
+
+def normalize(text: str) -> str:
+    text = "".join(ch for ch in text.lower() if ch not in string.punctuation)
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+
+def load_articles(path: Path) -> list[dict]:
+    """[{title, paragraphs: [text], questions: [(id, question, [answers], paragraph index)]}]"""
+    articles = []
+    for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
+        paragraphs, questions = [], []
+        for p_index, paragraph in enumerate(article["paragraphs"]):
+            paragraphs.append(paragraph["context"])
+            for qa in paragraph["qas"]:
+                answers = list(dict.fromkeys(a["text"] for a in qa["answers"]))
+                questions.append((qa["id"], qa["question"], answers, p_index))
+        articles.append({"title": article["title"].replace("_", " "), "paragraphs": paragraphs, "questions": questions})
+    return articles
+
+
+class Split:
+    """The paragraphs of one split's articles, searchable with BM25 for distractors."""
+
+    def __init__(self, articles: list[dict]) -> None:
+        self.articles = articles
+        self.paragraphs = [(a_index, p_index) for a_index, a in enumerate(articles) for p_index in range(len(a["paragraphs"]))]
+        corpus = [self.text(key) for key in self.paragraphs]
+        self.bm25 = bm25s.BM25()
+        self.bm25.index(bm25s.tokenize(corpus, stopwords="en", show_progress=False), show_progress=False)
+
+    def text(self, key: tuple[int, int]) -> str:
+        return self.articles[key[0]]["paragraphs"][key[1]]
+
+    def passage(self, key: tuple[int, int]) -> Passage:
+        article = self.articles[key[0]]
+        return Passage(text=self.text(key), source=f"xquad/{article['title']}", title=article["title"])
+
+    def distractors(self, question: str, gold: tuple[int, int], answers: list[str], count: int) -> list[tuple[int, int]]:
+        """The best BM25 paragraphs for the question that are not the gold one and hold no answer."""
+        hits, _ = self.bm25.retrieve(bm25s.tokenize([question], stopwords="en", show_progress=False), k=min(len(self.paragraphs), count + 8), show_progress=False)
+        normalized_answers = [normalize(a) for a in answers]
+        chosen = []
+        for hit in hits[0]:
+            key = self.paragraphs[int(hit)]
+            if key == gold or any(a and a in normalize(self.text(key)) for a in normalized_answers):
+                continue
+            chosen.append(key)
+            if len(chosen) == count:
+                break
+        return chosen
+
+
+def make_example(split: Split, a_index: int, question_row, answerable: bool, count: int, rng: random.Random) -> dict | None:
+    qid, question, answers, p_index = question_row
+    gold = (a_index, p_index)
+    keys = split.distractors(question, gold, answers, count - 1 if answerable else count)
+    if answerable:
+        keys.append(gold)
+    if not keys:
+        return None
+    rng.shuffle(keys)
+    passages = [split.passage(k) for k in keys]
+    gold_number = keys.index(gold) + 1 if answerable else None
+    return {
+        "id": qid,
+        "question": question,
+        "answers": answers,
+        "gold": gold_number,
+        "passages": [{"text": p.text, "source": p.source, "title": p.title} for p in passages],
+        "messages": qa_messages(question, passages),
+        "target": f"{answers[0]} [{gold_number}]" if answerable else NO_ANSWER,
+    }
+
+
+def build_split(articles: list[dict], unanswerable: float, counts, rng: random.Random) -> list[dict]:
+    split = Split(articles)
+    examples = []
+    for a_index, article in enumerate(articles):
+        for row in article["questions"]:
+            answerable = rng.random() >= unanswerable
+            example = make_example(split, a_index, row, answerable, rng.choice(counts), rng)
+            if example:
+                examples.append(example)
+    rng.shuffle(examples)
+    return examples
+
+
+def chat_examples(tatoeba: Path, per_language: int, rng: random.Random) -> list[dict]:
+    """Plain chat with no passages: short translations into English with a reference."""
+    records = []
+    for code, language in (("fra", "French"), ("deu", "German")):
+        sources = (tatoeba / f"tatoeba.{code}-eng.{code}").read_text(encoding="utf-8").splitlines()
+        references = (tatoeba / f"tatoeba.{code}-eng.eng").read_text(encoding="utf-8").splitlines()
+        for i in rng.sample(range(len(sources)), per_language):
+            records.append({
+                "kind": "chat",
+                "messages": [{"role": "user", "content": f"Translate this {language} sentence into English: {sources[i]}"}],
+                "reference": references[i],
+            })
+    return records
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    staging = path.with_name(path.name + ".tmp")
+    with staging.open("w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    staging.replace(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="the shared data folder")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write train.jsonl, eval.jsonl and split.json")
+    parser.add_argument("--eval-articles", type=int, default=10, help="articles held out for evaluation")
+    parser.add_argument("--unanswerable", type=float, default=0.3, help="share of questions whose gold passage is removed")
+    parser.add_argument("--chat-per-language", type=int, default=20, help="plain-chat translation examples per language")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    rng = random.Random(args.seed)
+    articles = load_articles(args.shared / "xquad" / "xquad.en.json")
+    order = list(range(len(articles)))
+    rng.shuffle(order)
+    eval_ids = set(order[: args.eval_articles])
+    train_articles = [a for i, a in enumerate(articles) if i not in eval_ids]
+    eval_articles = [a for i, a in enumerate(articles) if i in eval_ids]
+
+    train = build_split(train_articles, args.unanswerable, PASSAGE_COUNTS, rng)
+    held_out = build_split(eval_articles, args.unanswerable, (EVAL_PASSAGES,), rng)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_jsonl(args.out / "train.jsonl", [
+        {"messages": [*e["messages"], {"role": "assistant", "content": e["target"]}], "id": e["id"]} for e in train
+    ])
+    eval_records = [{"kind": "qa", **{k: e[k] for k in ("id", "question", "answers", "gold", "passages")}} for e in held_out]
+    write_jsonl(args.out / "eval.jsonl", eval_records + chat_examples(args.shared / "tatoeba_laser", args.chat_per_language, rng))
+    (args.out / "split.json").write_text(json.dumps({
+        "source": "XQuAD English (google-deepmind/xquad), CC BY-SA 4.0",
+        "seed": args.seed,
+        "train_articles": [a["title"] for a in train_articles],
+        "eval_articles": [a["title"] for a in eval_articles],
+    }, indent=1))
+    unanswerable_train = sum(1 for e in train if e["gold"] is None)
+    unanswerable_eval = sum(1 for e in held_out if e["gold"] is None)
+    print(f"train: {len(train)} examples ({unanswerable_train} unanswerable) from {len(train_articles)} articles -> {args.out / 'train.jsonl'}")
+    print(f"eval: {len(held_out)} QA examples ({unanswerable_eval} unanswerable) from {len(eval_articles)} articles, "
+          f"{2 * args.chat_per_language} plain-chat examples -> {args.out / 'eval.jsonl'}")
+
+
+if __name__ == "__main__":
+    main()
