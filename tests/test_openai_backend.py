@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -56,8 +57,7 @@ class FakeOpenAIServer:
         self.closed_by_client = 0
         self._turn = 0
         self._lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.httpd.daemon_threads = True
+        self.httpd = _QuietServer(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
@@ -79,6 +79,14 @@ class FakeOpenAIServer:
         data = [{"id": m, "object": "model", "owned_by": "fake", "max_model_len": 4096} for m in self.models]
         data += [{"id": name, "object": "model", "owned_by": "fake", "parent": parent} for name, parent in self.lora.items()]
         return {"object": "list", "data": data}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # clients closing connections is what tests do
+            super().handle_error(request, client_address)
 
 
 def _handler(server: FakeOpenAIServer):

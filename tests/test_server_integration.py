@@ -1,5 +1,8 @@
 """The openai backend against a real OpenAI-compatible server: llama.cpp's, serving the embedded GGUF.
 
+The model path, the commands (`generate`, `models`, `chat`, `ask`), the TUI and the Telegram bot all
+go through the server here.
+
 `make test-server` installs llama-cpp-python[server] (it compiles llama.cpp, a few minutes) and runs
 this file; `make test` runs it too whenever llama_cpp is importable.
 """
@@ -22,7 +25,8 @@ from assistant.config import load_settings
 from assistant.errors import ModelError
 from assistant.llm import GenerationOptions, load_chat_model
 from assistant.llm.models import embedded_file
-from conftest import REPO
+from assistant.runtime import Runtime
+from conftest import REPO, wait_until
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed: `make test-server` installs it and runs this test")
 
@@ -148,7 +152,6 @@ def test_cli_models_and_unknown_model(llama_server):
 
 def test_cli_chat_turn_streams_through_the_server(llama_server):
     from assistant.conversation.types import Reply, TextDelta
-    from assistant.runtime import Runtime
 
     settings = load_settings({"backend": "openai", "base_url": llama_server, "max_new_tokens": 24})
     events = list(Runtime(settings).manager.stream("integration", "Hello! How are you today?"))
@@ -172,3 +175,37 @@ def test_cli_ask_answers_from_the_knowledge_base(llama_server):
     out = json.loads(result.stdout)
     assert not out["error"] and out["answer"].strip()
     assert out["declined"] or any(s["source"].endswith("handbook.md") for s in out["sources"])
+
+
+async def test_tui_streams_an_answer_through_the_server(llama_server):
+    from test_tui import ready, say  # the TUI's own Pilot helpers
+
+    from assistant.tui.app import AssistantApp
+    from assistant.tui.widgets import StatusBar
+
+    settings = load_settings({"backend": "openai", "base_url": llama_server, "max_new_tokens": 24})
+    app = AssistantApp(Runtime(settings))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        view = await say(pilot, "Hello! Who are you?", timeout=120)
+        assert view.text.strip() and view.query_one("Markdown").source.strip() == view.text.strip()
+        assert SERVED_NAME in str(app.chat.query_one(StatusBar).render())
+
+
+def test_telegram_answers_two_users_through_the_server(llama_server):
+    from telegram_fake import FakeBotAPI, FakeBotServer
+    from test_telegram_e2e import ADMIN, ALICE, polling  # the real bot, polling a fake Bot API
+
+    settings = load_settings({"backend": "openai", "base_url": llama_server, "max_new_tokens": 24})
+    runtime = Runtime(settings)
+    api = FakeBotAPI()
+    with FakeBotServer(api) as server:
+        api.url = server.url
+        with polling(api, runtime):
+            api.push(api.message("Name a fruit."), api.message("Name a colour.", user_id=ADMIN, username="admin"))
+            # Each answer is saved once it is complete.
+            wait_until(lambda: all(len(runtime.manager.turns(f"tg:{user}")) == 2 for user in (ALICE, ADMIN)), timeout=180)
+            wait_until(lambda: api.texts(ALICE) and api.texts(ADMIN), timeout=30)
+    for user in (ALICE, ADMIN):
+        answer = runtime.manager.turns(f"tg:{user}")[1].content
+        assert answer.strip() and api.texts(user)[-1].strip()
