@@ -470,6 +470,12 @@ def test_cli_models_lists_the_served_models(lora_server):
     assert "smollm2  (base" in result.output and "grounded-qa  (adapter of smollm2)" in result.output
 
 
+def test_cli_adapters_list_shows_what_the_server_offers(lora_server):
+    result = CliRunner().invoke(cli, ["--backend", "openai", "--base-url", lora_server.url, "adapters", "list"])
+    assert result.exit_code == 0, result.output
+    assert f"Adapters the server at {lora_server.url} offers: grounded-qa, qa-v2" in result.output
+
+
 def test_cli_server_down_is_one_line(monkeypatch, capsys):
     from assistant.cli import main
 

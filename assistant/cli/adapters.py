@@ -22,6 +22,9 @@ def list_command(state) -> None:
     """The adapters in the adapters folder, with their base model and size."""
     from ..training.card import read_metadata
 
+    if state.settings.backend == "openai":  # with a serving engine, what counts is what the server serves
+        model = state.runtime.chat_model
+        click.echo(f"Adapters the server at {model.base_url} offers: {', '.join(model.adapters()) or 'none'}")
     folder = state.settings.adapters_dir
     found = list_adapters(folder)
     if not found:
