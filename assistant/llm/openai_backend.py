@@ -293,7 +293,7 @@ class OpenAIChatModel:
         usage = stream.usage
         started = time.perf_counter()
         yielded = False
-        attempt = 0
+        attempt = pieces = 0
         try:
             while True:
                 if stream.cancel.is_set():
@@ -327,7 +327,7 @@ class OpenAIChatModel:
                     attempt += 1
                     delay = min(0.5 * 2 ** (attempt - 1), 8.0)
                     log.warning("connection to %s lost before the reply began; retrying in %.1fs", self.base_url, delay)
-                    time.sleep(delay)
+                    stream.cancel.wait(delay)
                     continue
                 finally:
                     completion.close()
@@ -340,18 +340,18 @@ class OpenAIChatModel:
                 tail = stops.flush()
                 if tail:
                     yield tail
-                if not usage.completion_tokens:
-                    usage.completion_tokens = pieces  # the server did not report usage: one piece is about one token
                 return
         finally:
             stream.cancel.set()
             usage.total_s = time.perf_counter() - started
+            if not usage.completion_tokens:
+                usage.completion_tokens = pieces  # the server reported no usage: one piece is about one token
 
     def _lost(self, error: Exception, yielded: bool) -> ModelError:
         when = "in the middle of the reply" if yielded else "before the reply began"
         if isinstance(error, openai.APITimeoutError):
             return ModelError(
-                f"The server at {self.base_url} sent nothing for {self.timeout:.0f}s {when}. "
+                f"The server at {self.base_url} sent nothing for {self.timeout:g}s {when}. "
                 f"Raise `timeout` in the [openai] table, or check the server."
             )
         return ModelError(f"The connection to {self.base_url} was lost {when}. Check that the server is still running.")
@@ -362,7 +362,7 @@ class OpenAIChatModel:
             return request()
         except openai.APITimeoutError:
             raise ModelError(
-                f"The server at {self.base_url} did not answer within {self.timeout:.0f}s (to {action}). "
+                f"The server at {self.base_url} did not answer within {self.timeout:g}s (to {action}). "
                 f"Check that it is running, or raise `timeout` in the [openai] table."
             ) from None
         except openai.APIConnectionError as error:
