@@ -35,3 +35,12 @@ def write_chat_data(path: Path, count: int = 16) -> Path:
                 {"role": "assistant", "content": f"The number {i + 1}."},
             ]}) + "\n")
     return path
+
+
+def train_tiny_adapter(base: Path, out: Path, data: Path, steps: int = 3) -> Path:
+    """A real (if short) training run, so the adapter has its model card and training.json."""
+    from assistant.training.trainer import TrainConfig, train
+
+    config = TrainConfig(data=str(data), base=str(base), max_steps=steps, batch_size=4, learning_rate=1e-2, eval_fraction=0.25, eval_every=steps)
+    train(config, out, cache_dir=SHARED_CACHE, progress=False, threads=1)
+    return out

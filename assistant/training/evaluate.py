@@ -89,8 +89,9 @@ def load_eval_set(path: Path) -> EvalSet:
 CITATION = re.compile(r"\[(\d+)\]")
 # Any clear way of declining counts, so the base model is not marked down for its wording.
 ABSTAIN = re.compile(
-    r"(don't know|do not know|not (?:mentioned|stated|provided|specified|given|included)|no information"
-    r"|(?:does|do|did) not (?:contain|mention|say|provide|include|specify)|(?:cannot|can't|unable to) (?:answer|determine|find))",
+    r"((?:do|does|did)(?: not|n't) (?:know|contain|mention|say|provide|include|specify)"
+    r"|not (?:mentioned|stated|provided|specified|given|included)|no information"
+    r"|(?:cannot|can't|unable to) (?:answer|determine|find))",
     re.IGNORECASE,
 )
 

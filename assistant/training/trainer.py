@@ -14,9 +14,9 @@ import inspect
 import json
 import logging
 import math
-import os
 import shutil
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -302,7 +302,9 @@ def _train(config: TrainConfig, out: Path, *, cache_dir: Path, device: str, resu
         task_type="CAUSAL_LM",
     )
     try:
-        model = get_peft_model(model, lora)
+        with warnings.catch_warnings():  # peft asks transformers about a renamed attribute
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+            model = get_peft_model(model, lora)
     except ValueError as error:
         raise UsageError(f"Cannot apply LoRA to {source.spec}: {error}") from None
     # Adapters record the base by the name the engine matches them with (the hub id for the embedded model).
