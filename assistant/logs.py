@@ -96,7 +96,7 @@ def setup_logging(data_dir: Path, verbosity: int = 0, debug: bool = False) -> Pa
         handler._assistant = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     # Libraries that log every HTTP request (with the bot token in the URL) stay quiet unless debugging.
-    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "urllib3", "filelock"):
+    for noisy in ("httpx", "httpx2", "httpcore", "openai", "telegram.ext.Updater", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
     return path
 
