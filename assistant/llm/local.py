@@ -32,7 +32,10 @@ class LocalChatModel:
         context_window: int = 2048,
         default_options: GenerationOptions | None = None,
         default_adapter: str | None = None,
+        engine: str = "auto",
     ) -> None:
+        """``engine``: "auto" decodes with the fast path (`fast.py`) where it applies, "generate" always
+        uses transformers' ``generate()``."""
         self.source = source
         self.name = source.spec
         self.device = resolve_device(device)
@@ -40,40 +43,54 @@ class LocalChatModel:
         self.default_options = default_options or GenerationOptions()
         started = time.perf_counter()
         self.model, self.tokenizer = load_pretrained(source, cache_dir, self.device, dtype)
-        self.load_seconds = time.perf_counter() - started
         limit = getattr(self.model.config, "max_position_embeddings", None) or context_window
         self.context_window = min(context_window, limit) if context_window > 0 else limit
+        self.fast = self._fast_decoder(cache_dir) if engine == "auto" else None
+        self.load_seconds = time.perf_counter() - started
         self._lock = threading.RLock()
         self._loaded: dict[str, AdapterInfo] = {}
         self.default_adapter = None
         if default_adapter and default_adapter != BASE:
-            self.load_adapter(default_adapter)
-            self.default_adapter = self._loaded_name(default_adapter)
+            self.default_adapter = self.load_adapter(default_adapter)
         log.info("loaded %s on %s in %.1fs", self.name, self.device, self.load_seconds)
+
+    def _fast_decoder(self, cache_dir: Path):
+        from .fast import FastDecoder, unsupported_reason
+
+        reason = unsupported_reason(self.model, self.device)
+        if reason:
+            log.info("fast decoding does not support %s: using generate()", reason)
+            return None
+        return FastDecoder(self.model, self.context_window, cache_dir)
 
     # --- adapters -------------------------------------------------------------------------
 
-    def _loaded_name(self, name_or_path: str) -> str:
-        return read_adapter(name_or_path, self.adapters_dir).name
-
     def load_adapter(self, name_or_path: str) -> str:
-        """Load an adapter (once) and return the name it is known by."""
+        """Load an adapter (once) and return the name it is known by from then on."""
+        if name_or_path in self._loaded:
+            return name_or_path
         info = read_adapter(name_or_path, self.adapters_dir)
         with self._lock:
             if info.name in self._loaded:
                 return info.name
             check_base(info, self.source)
             from peft import PeftModel
+            from peft.utils import load_peft_weights
 
             try:
+                load_peft_weights(str(info.path))  # a damaged file fails here, before peft changes the model
                 if not self._loaded:
                     self.model = PeftModel.from_pretrained(self.model, str(info.path), adapter_name=info.name)
                 else:
                     self.model.load_adapter(str(info.path), adapter_name=info.name)
-            except (RuntimeError, ValueError, OSError, KeyError) as error:
+            except Exception as error:  # peft and safetensors raise many types for a bad or mismatched file
                 first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                raise AdapterError(f"Adapter {info.name!r} does not fit {self.name}: {first_line}") from error
+                raise AdapterError(
+                    f"Adapter {info.name!r} cannot be loaded into {self.name}: {first_line}. Retrain it or remove {info.path}."
+                ) from error
             self.model.eval()
+            if self.fast is not None and not self.fast.add_adapter(info.name, self.model):
+                log.info("adapter %s runs with generate(), not the fast path", info.name)
             self._loaded[info.name] = info
             log.info("loaded adapter %s from %s", info.name, info.path)
             return info.name
@@ -81,18 +98,21 @@ class LocalChatModel:
     def adapters(self) -> list[str]:
         return list(self._loaded)
 
-    @contextlib.contextmanager
-    def _active(self, adapter: str | None):
-        """Run with one adapter active, or none. Must be called with the lock held."""
+    def _adapter_name(self, adapter: str | None) -> str | None:
+        """The loaded adapter a request runs with (None: the base model). Call with the lock held."""
         name = self.default_adapter if adapter is None else adapter
-        if name in (None, BASE):
+        return None if name in (None, BASE) else self.load_adapter(name)
+
+    @contextlib.contextmanager
+    def _active(self, name: str | None):
+        """Run generate() with one adapter active, or none. Must be called with the lock held."""
+        if name is None:
             if self._loaded:
                 with self.model.disable_adapter():
                     yield
             else:
                 yield
             return
-        name = self.load_adapter(name)
         self.model.set_adapter(name)
         yield
 
@@ -123,7 +143,9 @@ class LocalChatModel:
         *,
         adapter: str | None = None,
         cancel: threading.Event | None = None,
+        ignore_eos: bool = False,
     ) -> TokenStream:
+        """Stream the reply. ``ignore_eos`` (for benchmarks) always makes max_new_tokens tokens."""
         if not messages or not any(m["content"].strip() for m in messages):
             raise UsageError("The prompt is empty: type a message.")
         options = options or self.default_options
@@ -141,16 +163,16 @@ class LocalChatModel:
             seed=options.seed,
         )
         stream = TokenStream(iter(()), cancel or threading.Event())
-        stream.pieces = self._pieces(prompt, options_fit, adapter, stream)
+        stream.pieces = self._pieces(prompt, options_fit, adapter, stream, ignore_eos)
         return stream
 
-    def _pieces(self, prompt: list[int], options: GenerationOptions, adapter: str | None, stream: TokenStream) -> Iterator[str]:
+    def _pieces(self, prompt, options: GenerationOptions, adapter, stream: TokenStream, ignore_eos: bool) -> Iterator[str]:
         usage: Usage = stream.usage
         usage.prompt_tokens = len(prompt)
         tokens: queue.Queue = queue.Queue()
         started = time.perf_counter()
         worker = threading.Thread(
-            target=self._run, args=(prompt, options, adapter, stream.cancel, tokens), daemon=True, name="generate"
+            target=self._run, args=(prompt, options, adapter, stream.cancel, tokens, ignore_eos), daemon=True, name="generate"
         )
         worker.start()
         generated: list[int] = []
@@ -186,7 +208,33 @@ class LocalChatModel:
             worker.join()
             usage.total_s = time.perf_counter() - started
 
-    def _run(self, prompt, options: GenerationOptions, adapter, cancel: threading.Event, tokens: queue.Queue) -> None:
+    def _run(self, prompt, options: GenerationOptions, adapter, cancel: threading.Event, tokens: queue.Queue, ignore_eos: bool) -> None:
+        try:
+            with self._lock:
+                name = self._adapter_name(adapter)
+                if cancel.is_set():
+                    return
+                if self.fast is not None and (name is None or name in self.fast.adapters):
+                    eos = set() if ignore_eos else self._eos_ids()
+                    for token in self.fast.generate(
+                        prompt, options.max_new_tokens, temperature=options.temperature, top_p=options.top_p,
+                        seed=options.seed, adapter=name, eos=eos, cancel=cancel,
+                    ):
+                        tokens.put([token])
+                else:
+                    self._generate(prompt, options, name, cancel, tokens, ignore_eos)
+        except BaseException as error:  # handed to the reading thread, which raises it
+            tokens.put(error)
+        finally:
+            tokens.put(None)
+
+    def _eos_ids(self) -> set[int]:
+        configured = self.model.generation_config.eos_token_id
+        ids = set(configured if isinstance(configured, list) else [configured])
+        return {i for i in ids | {self.tokenizer.eos_token_id} if i is not None}
+
+    def _generate(self, prompt, options: GenerationOptions, name, cancel: threading.Event, tokens: queue.Queue, ignore_eos: bool) -> None:
+        """The general path: transformers' generate(), for any model, device and adapter."""
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList
         from transformers.generation.streamers import BaseStreamer
@@ -208,26 +256,20 @@ class LocalChatModel:
             def __call__(self, input_ids, scores, **kwargs):
                 return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
 
-        try:
-            with self._lock, self._active(adapter), torch.inference_mode():
-                if cancel.is_set():
-                    return
-                if options.seed is not None:
-                    torch.manual_seed(options.seed)
-                sampling = options.temperature > 0
-                self.model.generate(
-                    input_ids=torch.tensor([prompt], device=self.device),
-                    attention_mask=torch.ones(1, len(prompt), dtype=torch.long, device=self.device),
-                    max_new_tokens=options.max_new_tokens,
-                    do_sample=sampling,
-                    temperature=options.temperature if sampling else None,
-                    top_p=options.top_p if sampling else None,
-                    top_k=None,
-                    pad_token_id=self.tokenizer.pad_token_id,
-                    streamer=QueueStreamer(),
-                    stopping_criteria=StoppingCriteriaList([StopOnCancel()]),
-                )
-        except BaseException as error:  # handed to the reading thread, which raises it
-            tokens.put(error)
-        finally:
-            tokens.put(None)
+        with self._active(name), torch.inference_mode():
+            if options.seed is not None:
+                torch.manual_seed(options.seed)
+            sampling = options.temperature > 0
+            self.model.generate(
+                input_ids=torch.tensor([prompt], device=self.device),
+                attention_mask=torch.ones(1, len(prompt), dtype=torch.long, device=self.device),
+                max_new_tokens=options.max_new_tokens,
+                min_new_tokens=options.max_new_tokens if ignore_eos else None,
+                do_sample=sampling,
+                temperature=options.temperature if sampling else None,
+                top_p=options.top_p if sampling else None,
+                top_k=None,
+                pad_token_id=self.tokenizer.pad_token_id,
+                streamer=QueueStreamer(),
+                stopping_criteria=StoppingCriteriaList([StopOnCancel()]),
+            )
