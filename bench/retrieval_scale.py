@@ -60,25 +60,27 @@ def main() -> None:
     parser.add_argument("--dimension", type=int, default=384)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--clusters", type=int, default=2000)
+    parser.add_argument("--points-per-cluster", type=int, help="instead of --clusters: size / this many clusters")
     parser.add_argument("--spread", type=float, default=0.06, help="noise per coordinate around a centre")
     parser.add_argument("--nprobe", default="8,16,32,64")
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--json", type=Path, help="also write the figures here (appended to a list)")
     args = parser.parse_args()
 
     import faiss
 
     rng = np.random.default_rng(0)
     dimension = args.dimension
-    centres = rng.standard_normal((args.clusters, dimension), dtype=np.float32)
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads; dim {dimension}, "
-          f"{args.clusters} clusters, spread {args.spread}")
+    print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads; dim {dimension}, spread {args.spread}")
     results = []
     for size in [int(s) for s in args.sizes.split(",")]:
+        clusters = size // args.points_per_cluster if args.points_per_cluster else args.clusters
+        centres = rng.standard_normal((clusters, dimension), dtype=np.float32)
+        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+        print(f"{size:,} vectors around {clusters:,} centres")
         vectors = clustered(size, dimension, centres, args.spread, rng)
         queries = clustered(args.queries, dimension, centres, args.spread, rng)
         ids = np.arange(1, size + 1, dtype=np.int64)
-        row: dict = {"size": size, "raw_mib": vectors.nbytes / 2**20}
+        row: dict = {"size": size, "clusters": clusters, "spread": args.spread, "raw_mib": vectors.nbytes / 2**20}
 
         before = rss()
         started = time.perf_counter()
@@ -113,7 +115,8 @@ def main() -> None:
         gc.collect()
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2))
+        earlier = json.loads(args.json.read_text()) if args.json.exists() else []
+        args.json.write_text(json.dumps(earlier + results, indent=2))
 
 
 if __name__ == "__main__":
