@@ -123,7 +123,7 @@ def test_tiny_training_lowers_the_loss_and_writes_an_adapter_the_engine_uses(mon
     assert model.generate(prompt, options, adapter="counting") != model.generate(prompt, options, adapter=BASE)
 
 
-def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_same_run(monkeypatch, tmp_path, tiny):
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_same_run(monkeypatch, capsys, tmp_path, tiny):
     from safetensors.torch import load_file
 
     from assistant.training import trainer
@@ -150,11 +150,23 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_same_run(monkeypatch,
     assert json.loads((out / "checkpoint" / "state.json").read_text())["state"]["step"] == 3
 
     monkeypatch.setattr(trainer, "loss_sum", real_loss_sum)
-    result = train(config, out, cache_dir=SHARED_CACHE, progress=False, threads=1, resume=True)
-    assert result.state.step == 6 and len(result.state.losses) == 6
+    code, stdout, err = run_main(monkeypatch, capsys, "train", "--resume", "--out", str(out), "--threads", "1", "--no-progress")
+    assert code == 0, err
+    assert "(6 steps" in stdout and not (out / "checkpoint").exists()
     straight = load_file(str(tmp_path / "straight" / "adapter_model.safetensors"))
     resumed = load_file(str(out / "adapter_model.safetensors"))
     assert all((straight[k] - resumed[k]).abs().max() < 1e-6 for k in straight)
+
+
+def test_early_stopping_keeps_the_best_weights(monkeypatch, capsys, tmp_path, tiny):
+    data = write_chat_data(tmp_path / "data.jsonl")
+    out = tmp_path / "diverged"
+    # A learning rate this large makes the eval loss worse at once: training stops at the first eval.
+    code, _, err = run_main(monkeypatch, capsys, *train_args(data, out, tiny, "--lr", "5", "--max-steps", "40", "--eval-every", "2", "--patience", "1"))
+    assert code == 0, err
+    results = json.loads((out / "training.json").read_text())["results"]
+    assert results["stopped_early"] and results["steps"] == 2 and results["best_step"] == 0
+    assert "stopped early" in (out / "README.md").read_text()
 
 
 def test_existing_output_is_refused_without_overwrite(monkeypatch, capsys, tmp_path, tiny):

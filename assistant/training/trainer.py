@@ -328,7 +328,10 @@ def _train(config: TrainConfig, out: Path, *, cache_dir: Path, device: str, resu
             raise UsageError(f"{data_path} changed since the checkpoint was saved: start a new run with --overwrite instead of --resume.")
         log.info("resuming at step %d of %d", state.step, total_steps)
     elif eval_set:
-        state.evals.append((0, eval_loss(model, eval_set, config.batch_size, pad_id, device, logits_mask_ok)))
+        # The untrained adapter (a no-op) is the first best: if training only hurts, that is what is written.
+        state.best_eval = eval_loss(model, eval_set, config.batch_size, pad_id, device, logits_mask_ok)
+        state.evals.append((0, state.best_eval))
+        best = _trainable(model)
 
     log.info(
         "training %s on %d examples (%d held out), %d steps, device %s", source.spec, len(train_set), len(eval_set), total_steps, device
