@@ -150,6 +150,33 @@ class BenchKnowledge:
         return getattr(self.knowledge, name)
 
 
+class RecordingModel:
+    """The chat model, keeping the raw text of its last reply: the QA skill replaces an answer that fails
+    the grounding check with a decline, and the bench wants to know whether that answer was right."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.last = ""
+
+    def stream(self, messages, options=None, *, adapter=None, cancel=None):
+        stream = self.model.stream(messages, options, adapter=adapter, cancel=cancel)
+        self.last = ""
+
+        def tap(pieces):
+            for piece in pieces:
+                self.last += piece
+                yield piece
+
+        stream.pieces = tap(stream.pieces)
+        return stream
+
+    def generate(self, messages, options=None, *, adapter=None, cancel=None) -> str:
+        return self.stream(messages, options, adapter=adapter, cancel=cancel).text()
+
+    def __getattr__(self, name: str):
+        return getattr(self.model, name)
+
+
 def open_index(settings, paragraphs: Sequence[Paragraph], folder: Path):
     """The knowledge base over the paragraphs, built on first use and reused from ``folder`` afterwards."""
     from assistant.retrieval import open_knowledge_base
@@ -175,6 +202,7 @@ class Outcome:
     answers: tuple[str, ...]
     unanswerable: bool
     reply: str
+    raw: str  # what the model said, before the grounding check ("" when it was not asked)
     declined: bool
     why: str  # answered | not_found | model_declined | ungrounded | error
     retrieved: list[str] = field(default_factory=list)
@@ -200,13 +228,17 @@ def ask(manager, knowledge: BenchKnowledge, question: Question, unanswerable: bo
 
     knowledge.hidden = {question.paragraph} if unanswerable else set()
     knowledge.last_found = []
+    recorder = manager.qa.model if isinstance(manager.qa.model, RecordingModel) else None
+    if recorder:
+        recorder.last = ""
     started = time.perf_counter()
     reply = manager.handle("bench-qa", "/ask " + question.text, remember=False)
     seconds = time.perf_counter() - started
     why = decline_reason(reply)
     return Outcome(
         question=question.text, id=question.id, gold=question.paragraph, answers=question.answers,
-        unanswerable=unanswerable, reply=reply.text, declined=why != "answered", why=why,
+        unanswerable=unanswerable, reply=reply.text, raw=recorder.last.strip() if recorder else "",
+        declined=why != "answered", why=why,
         retrieved=[paragraph_id(p) for p in knowledge.last_found],
         cited=[paragraph_id(p) for p in reply.sources] if why == "answered" else [],
         explicit_citation=bool(CITATION.search(reply.text)) and why == "answered",
@@ -227,6 +259,8 @@ def answerable_figures(outcomes: Sequence[Outcome]) -> dict:
         "exact match": common.mean([best(exact_match, p, o.answers) for p, o in zip(predictions, outcomes)]),
         "token F1": common.mean([best(token_f1, p, o.answers) for p, o in zip(predictions, outcomes)]),
         "contains": common.mean([best(contains, p, o.answers) for p, o in zip(predictions, outcomes)]),
+        # The model's own answer, before the grounding check could turn it into a decline.
+        "raw contains": common.mean([best(contains, o.raw, o.answers) for o in outcomes]),
         "answered": len(answered) / n if n else None,
         "citation correct": common.mean([float(o.gold in o.cited) for o in answered]),
         "cites [n]": common.mean([float(o.explicit_citation) for o in answered]),
@@ -277,6 +311,7 @@ def main() -> None:
     parser.add_argument("--quiet", action="store_true", help="no line per question")
     args = parser.parse_args()
 
+    from assistant.llm import load_chat_model
     from assistant.runtime import Runtime
 
     data = common.data_dir(args.data)
@@ -290,7 +325,7 @@ def main() -> None:
         knowledge, index_s, stats = open_index(settings, paragraphs, folder)
         print(f"index: {stats.get('documents')} paragraphs, {stats.get('chunks')} chunks ({index_s:.0f} s) at {settings.index}")
         bench_knowledge = BenchKnowledge(knowledge)
-        runtime = Runtime(settings, knowledge=bench_knowledge)
+        runtime = Runtime(settings, knowledge=bench_knowledge, chat_model=RecordingModel(load_chat_model(settings)))
         manager = runtime.manager
         status = manager.status()
         print(f"model: {status['model']}, QA adapter: {status['adapters']['qa']}; "

@@ -97,15 +97,16 @@ def test_qa_bench_scores_a_scripted_model_end_to_end(data, tmp_path):
                 return f"{question.answers[0]} [{number}]"
         return NO_ANSWER
 
-    manager = manager_for(tmp_path, ScriptedChatModel(reply), knowledge)
+    manager = manager_for(tmp_path, qa_xquad.RecordingModel(ScriptedChatModel(reply)), knowledge)
     answered, hidden = qa_xquad.run(manager, knowledge, answerable, unanswerable)
     figures = qa_xquad.answerable_figures(answered)
     assert figures["questions"] == 3
     assert figures["hit@k"] == 1.0 and figures["exact match"] == 1.0 and figures["contains"] == 1.0
-    assert figures["citation correct"] == 1.0 and figures["cites [n]"] == 1.0
+    assert figures["citation correct"] == 1.0 and figures["cites [n]"] == 1.0 and figures["raw contains"] == 1.0
     assert all(o.gold not in o.retrieved for o in hidden)
     unanswered = qa_xquad.unanswerable_figures(hidden)
     assert unanswered["I don't know"] == 1.0 and unanswered["model declined"] == 1.0
+    assert hidden[0].raw == NO_ANSWER
 
 
 def test_qa_bench_writes_one_markdown_file_per_paragraph(data, tmp_path):
