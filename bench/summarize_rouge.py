@@ -2,7 +2,7 @@
 
 The two summarizers behind /summarize are run on the same fixed-seed sample of articles:
 extractive (the sentences closest to the article's centre in all-MiniLM-L6-v2 space) and abstractive
-(the chat model, map-reduce when an article does not fit one prompt). "lead" (the article's first
+(the chat model, map-reduce when an article does not fit one prompt), built as /summarize builds them. "lead" (the article's first
 sentences, as many as extractive keeps) is the classic baseline for news, for scale.
 
     python bench/summarize_rouge.py --limit 20 [--style short] [--adapter none|auto|NAME]
@@ -120,7 +120,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from assistant.llm import choose_adapter
-    from assistant.retrieval.embedder import load_embedder
     from assistant.runtime import Runtime
 
     data = common.data_dir(args.data)
@@ -131,13 +130,13 @@ def main() -> None:
     report = common.Report("summarize_rouge")
     with common.work_dir() as tmp:
         settings = common.settings_for(args, Path(tmp))
-        model = Runtime(settings).chat_model
-        adapter = choose_adapter(settings, "summarize")
-        embedder = load_embedder(settings.embedder)
-        print(f"model: {model.name}, summarize adapter: {adapter}, embedder: {embedder.name}, style: {args.style}", flush=True)
-        results = summarize(methods_for(model, embedder.encode, args.style, adapter), articles, progress=not args.quiet)
+        runtime = Runtime(settings)
+        model, adapter = runtime.chat_model, choose_adapter(settings, "summarize")
+        print(f"model: {model.name}, summarize adapter: {adapter}, embedder: {settings.embedder}, style: {args.style}", flush=True)
+        # The same embedding path as the manager's extractive summarizer: the knowledge base's embedder.
+        results = summarize(methods_for(model, runtime.knowledge.embed, args.style, adapter), articles, progress=not args.quiet)
     report.info.update({"data": str(data / "frank_summ"), "model": model.name, "summarize adapter": adapter,
-                        "embedder": embedder.name, "style": args.style, "seed": args.seed})
+                        "embedder": settings.embedder, "style": args.style, "seed": args.seed})
     report.table(f"ROUGE F by dataset and method (style {args.style})", rows(results))
     report.finish(args.json, [asdict(r) for r in results])
 
