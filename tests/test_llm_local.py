@@ -275,3 +275,12 @@ def test_an_unsupported_architecture_or_engine_uses_generate(tmp_path):
     plain = LocalChatModel(resolve_model(str(make_tiny_model(tmp_path / "plain"))), cache_dir=SHARED_CACHE,
                            adapters_dir=tmp_path, dtype="float32", engine="generate")
     assert plain.fast is None and plain.stream(FRANCE, GenerationOptions(max_new_tokens=8), ignore_eos=True).text()
+
+
+def test_an_adapter_beyond_the_fast_path_runs_with_generate(tmp_path):
+    model = tiny_model("llama", tmp_path / "llama")
+    base = model.generate(FRANCE, GenerationOptions(max_new_tokens=8))
+    lora_adapter(tmp_path / "head", str(tmp_path / "llama"), "tiny-llama", seed=6, targets=("q_proj", "lm_head"))
+    adapted = model.generate(FRANCE, GenerationOptions(max_new_tokens=8), adapter=str(tmp_path / "head"))
+    assert "head" in model.adapters() and "head" not in model.fast.adapters
+    assert adapted != base and model.generate(FRANCE, GenerationOptions(max_new_tokens=8), adapter=BASE) == base

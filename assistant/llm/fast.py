@@ -144,14 +144,17 @@ class FastDecoder:
 
     def add_adapter(self, name: str, peft_model) -> bool:
         """Take adapter ``name``'s LoRA weights from a peft model; False when they do not fit this path."""
+        config = peft_model.peft_config[name]
+        if config.modules_to_save or getattr(config, "trainable_token_indices", None) or config.use_dora or getattr(config, "lora_bias", False):
+            log.info("adapter %s uses peft features beyond plain LoRA: it runs with generate()", name)
+            return False
         found: dict[tuple[int, str], tuple[torch.Tensor, torch.Tensor]] = {}
         for path, module in peft_model.named_modules():
             if name not in getattr(module, "lora_A", {}) and name not in getattr(module, "lora_embedding_A", {}):
                 continue
             match = re.search(r"layers\.(\d+)\.(?:self_attn|mlp)\.(\w+_proj)$", path)
-            plain = name in getattr(module, "lora_A", {}) and not module.use_dora.get(name, False)
-            if not match or not plain or module.lora_B[name].bias is not None:
-                log.info("adapter %s changes %s, which the fast path does not support", name, path)
+            if not match or name not in getattr(module, "lora_A", {}):
+                log.info("adapter %s changes %s, outside the fast path's projections: it runs with generate()", name, path)
                 return False
             a, b = module.lora_A[name].weight.detach(), module.lora_B[name].weight.detach()
             found[int(match[1]), match[2]] = (a, b * module.scaling[name])
