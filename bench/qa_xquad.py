@@ -301,6 +301,27 @@ def run(manager, knowledge: BenchKnowledge, answerable: Sequence[Question], unan
     return outcomes[0], outcomes[1]
 
 
+def relevance_gate(knowledge: BenchKnowledge, questions: Sequence[Question], k: int,
+                   thresholds: Sequence[float] = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5)) -> tuple[dict, list[dict]]:
+    """Retrieval alone (no model): hit@1/hit@k, and how a ``min_relevance`` gate on the best of the k
+    passages would keep answerable questions and turn away the same questions with their paragraph hidden."""
+    hits1, hitsk, with_gold, without_gold = [], [], [], []
+    for question in questions:
+        knowledge.hidden = set()
+        found = knowledge.search(question.text, k)
+        ids = [paragraph_id(p) for p in found]
+        hits1.append(float(ids[:1] == [question.paragraph]))
+        hitsk.append(float(question.paragraph in ids))
+        with_gold.append(max((p.relevance or 0.0 for p in found), default=0.0))
+        knowledge.hidden = {question.paragraph}
+        without_gold.append(max((p.relevance or 0.0 for p in knowledge.search(question.text, k)), default=0.0))
+    knowledge.hidden = set()
+    summary = {"questions": len(questions), "hit@1": common.mean(hits1), f"hit@{k}": common.mean(hitsk)}
+    gate = [{"min_relevance": t, "answerable kept": common.mean([float(r >= t) for r in with_gold]),
+             "hidden turned away": common.mean([float(r < t) for r in without_gold])} for t in thresholds]
+    return summary, gate
+
+
 def main() -> None:
     parser = common.base_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=100, help="answerable questions to ask (default: %(default)s)")
@@ -309,6 +330,8 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=4, help="passages retrieved per question (default: %(default)s, the QA skill's)")
     parser.add_argument("--index-dir", help="keep the paragraph files and the index here and reuse them on the next run")
     parser.add_argument("--quiet", action="store_true", help="no line per question")
+    parser.add_argument("--retrieval-only", action="store_true",
+                        help="no model: hit@1/hit@k over --limit questions and the min_relevance trade-off")
     args = parser.parse_args()
 
     from assistant.llm import load_chat_model
@@ -325,6 +348,13 @@ def main() -> None:
         knowledge, index_s, stats = open_index(settings, paragraphs, folder)
         print(f"index: {stats.get('documents')} paragraphs, {stats.get('chunks')} chunks ({index_s:.0f} s) at {settings.index}")
         bench_knowledge = BenchKnowledge(knowledge)
+        if args.retrieval_only:
+            summary, gate = relevance_gate(bench_knowledge, answerable, args.k)
+            report.info.update({"data": str(data / "xquad_en_beir"), "embedder": stats.get("embedder"), "seed": args.seed})
+            report.table(f"Retrieval, k={args.k}", [summary])
+            report.table("Relevance gate: the best passage's relevance against min_relevance", gate)
+            report.finish(args.json)
+            return
         runtime = Runtime(settings, knowledge=bench_knowledge, chat_model=RecordingModel(load_chat_model(settings)))
         manager = runtime.manager
         status = manager.status()

@@ -109,6 +109,18 @@ def test_qa_bench_scores_a_scripted_model_end_to_end(data, tmp_path):
     assert hidden[0].raw == NO_ANSWER
 
 
+def test_qa_bench_relevance_gate_without_a_model(data):
+    paragraphs, questions = qa_xquad.load_xquad(data)
+    sample = common.sample(questions, 3, seed=2)
+    knowledge = qa_xquad.BenchKnowledge(WordOverlapKnowledge(paragraphs[:40] + [p for p in paragraphs if p.id in {q.paragraph for q in sample}]))
+    summary, gate = qa_xquad.relevance_gate(knowledge, sample, k=4, thresholds=(0.5, 0.95))
+    assert summary["questions"] == 3 and summary["hit@4"] >= summary["hit@1"]
+    # The double rates every passage 0.9: a gate at 0.5 keeps everything, one at 0.95 turns everything away.
+    assert gate == [{"min_relevance": 0.5, "answerable kept": 1.0, "hidden turned away": 0.0},
+                    {"min_relevance": 0.95, "answerable kept": 0.0, "hidden turned away": 1.0}]
+    assert knowledge.hidden == set()
+
+
 def test_qa_bench_writes_one_markdown_file_per_paragraph(data, tmp_path):
     paragraphs, _ = qa_xquad.load_xquad(data)
     paths = qa_xquad.write_paragraphs(paragraphs[:2], tmp_path)
