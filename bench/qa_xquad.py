@@ -64,6 +64,19 @@ def load_xquad(data: Path) -> tuple[list[Paragraph], list[Question]]:
     return paragraphs, questions
 
 
+def held_out(questions: Sequence[Question], paragraphs: Sequence[Paragraph], split_file: Path) -> list[Question]:
+    """Only the questions of the articles a training split held out (``eval_articles`` in the split.json
+    that scripts/build_qa_data.py writes), so an adapter is never scored on what it was trained on."""
+    import json
+
+    titles = set(json.loads(split_file.read_text(encoding="utf-8"))["eval_articles"])
+    article = {p.id: p.title for p in paragraphs}
+    unknown = titles - set(article.values())
+    if unknown:
+        raise SystemExit(f"{split_file}: eval_articles not in XQuAD-en: {', '.join(sorted(unknown))}")
+    return [q for q in questions if article[q.paragraph] in titles]
+
+
 def split_samples(questions: Sequence[Question], answerable: int, unanswerable: int, seed: int) -> tuple[list[Question], list[Question]]:
     """Two disjoint fixed-seed samples: questions to answer, and questions whose paragraph will be hidden."""
     first = common.sample(questions, answerable, seed)
@@ -329,6 +342,9 @@ def main() -> None:
                         help="questions asked with their gold paragraph hidden (default: %(default)s)")
     parser.add_argument("--k", type=int, default=4, help="passages retrieved per question (default: %(default)s, the QA skill's)")
     parser.add_argument("--index-dir", help="keep the paragraph files and the index here and reuse them on the next run")
+    parser.add_argument("--split", type=Path, metavar="SPLIT_JSON",
+                        help="ask only questions of the held-out articles in this split.json (scripts/build_qa_data.py); "
+                             "all 240 paragraphs are still indexed")
     parser.add_argument("--quiet", action="store_true", help="no line per question")
     parser.add_argument("--retrieval-only", action="store_true",
                         help="no model: hit@1/hit@k over --limit questions and the min_relevance trade-off")
@@ -339,6 +355,8 @@ def main() -> None:
 
     data = common.data_dir(args.data)
     paragraphs, questions = load_xquad(data)
+    if args.split:
+        questions = held_out(questions, paragraphs, args.split.expanduser())
     answerable, unanswerable = split_samples(questions, args.limit, args.limit_unanswerable, args.seed)
     report = common.Report("qa_xquad")
     with common.work_dir() as tmp:
@@ -363,7 +381,8 @@ def main() -> None:
         outcomes, hidden = run(manager, bench_knowledge, answerable, unanswerable, progress=not args.quiet)
 
     report.info.update({
-        "data": str(data / "xquad_en_beir"), "model": status["model"], "QA adapter": status["adapters"]["qa"],
+        "data": str(data / "xquad_en_beir"), "questions from": f"held-out articles of {args.split}" if args.split else "all articles",
+        "model": status["model"], "QA adapter": status["adapters"]["qa"],
         "k": args.k, "seed": args.seed, "index": f"{stats.get('documents')} paragraphs, {stats.get('chunks')} chunks",
     })
     report.table(f"Answerable (gold paragraph indexed), k={args.k}", [answerable_figures(outcomes)])

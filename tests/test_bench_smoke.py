@@ -109,6 +109,18 @@ def test_qa_bench_scores_a_scripted_model_end_to_end(data, tmp_path):
     assert hidden[0].raw == NO_ANSWER
 
 
+def test_qa_bench_keeps_only_held_out_articles_of_a_split(data, tmp_path):
+    paragraphs, questions = qa_xquad.load_xquad(data)
+    split = tmp_path / "split.json"
+    split.write_text('{"train_articles": ["Normans"], "eval_articles": ["Super Bowl 50", "Oxygen"]}')
+    kept = qa_xquad.held_out(questions, paragraphs, split)
+    titles = {p.id: p.title for p in paragraphs}
+    assert kept and {titles[q.paragraph] for q in kept} == {"Super Bowl 50", "Oxygen"}
+    split.write_text('{"eval_articles": ["No such article"]}')
+    with pytest.raises(SystemExit, match="No such article"):
+        qa_xquad.held_out(questions, paragraphs, split)
+
+
 def test_qa_bench_relevance_gate_without_a_model(data):
     paragraphs, questions = qa_xquad.load_xquad(data)
     sample = common.sample(questions, 3, seed=2)
