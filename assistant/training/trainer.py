@@ -189,7 +189,7 @@ def loss_sum(model, batch, logits_mask_ok: bool):
     """Summed cross-entropy over the reply tokens of a batch, and how many tokens that is.
 
     Only the positions that predict a reply token go through the output layer: with a 49k-token
-    vocabulary and short replies, that is a fifth of the work of a step saved.
+    vocabulary and short replies, that saves about a fifth of the work of a step.
     """
     import torch.nn.functional as F
 
@@ -352,7 +352,6 @@ def _train(config: TrainConfig, out: Path, *, cache_dir: Path, device: str, resu
                 loss, _ = loss_sum(model, batch, logits_mask_ok)
                 (loss / step_targets).backward()
                 step_loss += loss.item() / step_targets
-                run_tokens += int(batch[2].sum())
             torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
             optimizer.step()
             scheduler.step()
@@ -362,7 +361,8 @@ def _train(config: TrainConfig, out: Path, *, cache_dir: Path, device: str, resu
             state.step += 1
             state.losses.append(step_loss)
             state.train_seconds += time.perf_counter() - step_started
-            state.tokens = state.tokens + sum(int(b[2].sum()) for b in batches)
+            step_tokens = sum(int(b[2].sum()) for b in batches)
+            state.tokens, run_tokens = state.tokens + step_tokens, run_tokens + step_tokens
             rate = run_tokens / max(time.perf_counter() - run_started, 1e-9)
             bar.set_postfix(loss=f"{step_loss:.3f}", tok_s=f"{rate:.0f}", refresh=False)
             bar.update(1)
