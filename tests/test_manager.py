@@ -206,8 +206,8 @@ def test_translate_keeps_paragraphs_and_names_the_target_language(tmp_path):
     manager, _ = make_manager(tmp_path, None, model=model)
     reply = manager.handle("c", "/translate to français Good morning.\n\nSee you tomorrow.")
     assert reply.skill == "translate" and reply.text == "traduit\n\ntraduit"
-    assert len(model.calls) == 2 and "into French" in model.calls[0]["messages"][0]["content"]
-    assert "from English" in model.calls[0]["messages"][0]["content"]
+    assert len(model.calls) == 2 and "English text into French" in model.calls[0]["messages"][-1]["content"]
+    assert model.calls[1]["messages"][-1]["content"].endswith("See you tomorrow.")
 
 
 def test_summarize_an_indexed_document_by_name(tmp_path):
@@ -217,6 +217,18 @@ def test_summarize_an_indexed_document_by_name(tmp_path):
     reply = manager.handle("c", "/summarize paris.md")
     assert reply.skill == "summarize" and "docs/paris.md" in reply.notice
     assert "Paris is the capital of France" in model.calls[0]["messages"][-1]["content"]
+
+
+def test_answer_lead_in_is_dropped_before_the_grounding_check(tmp_path):
+    manager, _ = make_manager(tmp_path, ["The answer to the question is: 330 metres [1]."], MemoryKnowledge())
+    reply = manager.handle("c", "/ask How tall is the Eiffel Tower?")
+    assert reply.grounded and reply.text == "330 metres [1]."
+
+
+def test_summary_cut_by_the_token_budget_ends_at_a_whole_sentence(tmp_path):
+    model = ScriptedChatModel(["Paris is the capital. It lies on the Seine and has many"])
+    manager, _ = make_manager(tmp_path, None, model=model, summarizer=AbstractiveSummarizer(model))
+    assert manager.handle("c", "/summarize Some text about Paris.").text == "Paris is the capital."
 
 
 def test_summarize_the_message_replied_to(tmp_path):

@@ -20,7 +20,7 @@ from ..llm.base import ChatModel, GenerationOptions, Message
 from ..retrieval.base import Passage
 from ..skills.prompts import QA_ADAPTER
 from ..skills.qa import QAOptions, QASkill
-from ..skills.summarize import STYLES, Summarizer
+from ..skills.summarize import STYLES, Summarizer, end_at_sentence
 from ..skills.translate import LLMTranslator, Translator, parse_request, translate_text
 from .followup import rewrite
 from .history import HistoryStore
@@ -331,7 +331,8 @@ class ConversationManager:
         for piece in self.summarizer.summarize(text, style, cancel):
             pieces.append(piece)
             yield TextDelta(piece)
-        yield Reply("".join(pieces).strip(), "summarize", notice=f"Summary of {source}." if source else "")
+        summary = end_at_sentence("".join(pieces))
+        yield Reply(summary, "summarize", notice=f"Summary of {source}." if source else "")
 
     def _summary_input(self, args: str, attachment: str | None) -> tuple[str, str]:
         """(text to summarise, what it is): the replied-to message, an indexed document, or the text itself."""

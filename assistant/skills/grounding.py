@@ -21,7 +21,7 @@ STOPWORDS = frozenset(
     "those there here which who whom whose what when where why how not no yes do does did done has have had can could "
     "would should will shall may might must i you he she we they them their our your his her my me us so than then "
     "also about into over under more most such only just very any some all each other based according passage passages "
-    "document documents answer".split()
+    "document documents answer question".split()
 )
 
 

@@ -17,6 +17,8 @@ from .prompts import NO_ANSWER, qa_messages
 
 log = logging.getLogger(__name__)
 
+# Small models open with a formula that carries no content ("The answer to the question is: 1760").
+LEAD_IN = re.compile(r"^\s*(?:the )?answer(?: to (?:the|this|your) question)? is\s*:?\s*", re.I)
 DECLINE_PATTERNS = re.compile(r"\bi (?:don'?t|do not) know\b|\bnot (?:mentioned|found|stated) in the (?:passages|documents)\b", re.I)
 NOT_FOUND = "I couldn't find anything about this in your documents."
 UNSUPPORTED = "I couldn't find an answer to this that your documents support."
@@ -68,8 +70,9 @@ class QASkill:
             return
         stream = self.model.stream(
             qa_messages(question, passages),
-            # Small models tend to carry on with a made-up next question: stop there.
-            GenerationOptions(max_new_tokens=self.options.answer_tokens, stop=("\n\n\n", "\nQuestion:", "\nPassages:")),
+            # Answers are one paragraph: small models follow it with invented commentary or a made-up
+            # next question, which would fail the grounding check for the whole answer.
+            GenerationOptions(max_new_tokens=self.options.answer_tokens, stop=("\n\n", "\nQuestion:", "\nPassages:")),
             adapter=self.adapter,
             cancel=cancel,
         )
@@ -84,6 +87,7 @@ class QASkill:
 
     def check(self, text: str, passages: Sequence[Passage], closest: Sequence[Passage]) -> Reply:
         """Turn the model's raw answer into a reply: citations mapped, declines and unsupported answers said plainly."""
+        text = LEAD_IN.sub("", text, count=1).strip()
         if not text or is_decline(text):
             return Reply(NO_ANSWER, "qa", sources=list(closest[:3]), declined=True,
                          notice="The documents do not answer this; the closest passages are listed.")

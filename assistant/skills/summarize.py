@@ -22,6 +22,15 @@ class Summarizer(Protocol):
     def summarize(self, text: str, style: str = "short", cancel: threading.Event | None = None) -> Iterator[str]: ...
 
 
+def end_at_sentence(text: str) -> str:
+    """Drop a last sentence cut off by the token budget, when at least one whole sentence remains."""
+    text = text.strip()
+    if not text or text[-1] in ".!?…。！？\"')" or text.endswith("\n"):
+        return text
+    whole = sentences(text)[:-1]
+    return " ".join(whole) if whole and "\n" not in text else text
+
+
 def layout(chosen: Sequence[str], style: str) -> str:
     return "\n".join(f"- {s}" for s in chosen) if style == "bullets" else " ".join(chosen)
 

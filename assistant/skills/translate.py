@@ -101,12 +101,10 @@ class LLMTranslator:
         self.adapter = adapter
 
     def translate(self, text, source, target, cancel=None) -> Iterator[str]:
-        origin = f"from {source.name} " if source else ""
-        messages = [
-            {"role": "system", "content": f"You are a translator. Translate the user's text {origin}into {target.name}. "
-                                          f"Reply with the {target.name} translation only."},
-            {"role": "user", "content": text},
-        ]
+        origin = f"{source.name} " if source else ""
+        # As a user message rather than a system prompt: chrF was 2-5 points higher with the small model.
+        messages = [{"role": "user", "content": f"Translate this {origin}text into {target.name}. "
+                                                f"Reply with the translation only.\n\n{text}"}]
         budget = max(64, 2 * self.model.count_tokens(text) + 32)
         yield from self.model.stream(messages, GenerationOptions(max_new_tokens=budget, stop=("\n\n",)),
                                      adapter=self.adapter, cancel=cancel)
