@@ -59,7 +59,7 @@ class KnowledgeOptions:
     chunk_tokens: int = 200  # all-MiniLM-L6-v2 reads 256 word pieces; the header takes some
     chunk_overlap: int = 40
     approximate_above: int = 200_000  # chunks; past this the vectors go into an IVF index
-    nprobe: int = 32
+    nprobe: int = 0  # IVF lists searched per query; 0: a sixteenth of them, at least 32
     fusion: str = "convex"  # or "rrf"
     dense_weight: float = 0.5  # for convex fusion: cosine weight, the BM25 fraction gets the rest
     candidates: int = 100  # taken from each ranking before fusing

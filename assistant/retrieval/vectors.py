@@ -1,7 +1,8 @@
 """The dense index: FAISS inner product over unit vectors (= cosine), keyed by chunk id.
 
 Exact search (a flat index) up to ``approximate_above`` vectors; past that an inverted-file index
-(IVF, about 4·√n lists, ``nprobe`` of them searched) that still supports removal by id. The switch
+(IVF, about 4·√n lists, ``nprobe`` of them searched: by default a sixteenth, at least 32, which
+found 95% of the exact top 10 on SciFact's MiniLM vectors) that still supports removal by id. The switch
 happens when the index is saved, both ways (back to exact below half the threshold).
 """
 
@@ -22,7 +23,7 @@ APPROXIMATE = "approximate"
 @dataclass
 class VectorOptions:
     approximate_above: int = 200_000
-    nprobe: int = 32
+    nprobe: int = 0  # IVF lists searched per query; 0: a sixteenth of them, at least 32
     # IVF training: k-means iterations and points per list; enough for cosine data, quick on 2 cores.
     train_iterations: int = 10
     train_points_per_list: int = 64
@@ -58,7 +59,8 @@ class VectorIndex:
 
     def _tune(self) -> None:
         if self.kind == APPROXIMATE:
-            self._ivf().nprobe = self.options.nprobe
+            ivf = self._ivf()
+            ivf.nprobe = min(ivf.nlist, self.options.nprobe or max(32, ivf.nlist // 16))
 
     def _ivf(self):
         import faiss
