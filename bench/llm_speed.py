@@ -8,7 +8,7 @@ Prints, for this machine:
   as `assistant chat` would give it;
 - time to first token and decode tokens/s for a 45-token prompt and exactly 128 new tokens, greedy
   (end-of-sequence ignored), for our engine (the fast decoder), transformers' generate() (the
-  engine before it) and llama.cpp (llama-cpp-python, 2 threads), all fed the same token ids.
+  engine before it) and llama.cpp (llama-cpp-python, 2 threads, and 1 thread), all fed the same token ids.
 The CPU may be shared: the load average is printed with the figures, and each figure is the median
 of --runs runs (best in brackets).
 """
@@ -30,7 +30,7 @@ if str(REPO) not in sys.path:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(REPO))
 
 PROMPT_TOKENS = 45
-LLAMA_THREADS = 2
+LLAMA_THREADS = (2, 1)  # 2 is the yardstick; 1 is what a busy, shared CPU leaves it
 TEXT = (
     "Explain how a bicycle stays upright while it moves, what role the rider's small steering corrections "
     "play, and why a stationary bicycle falls over, in words a curious child would understand."
@@ -83,34 +83,39 @@ def bench_prompt(model) -> list[dict]:
     raise SystemExit(f"TEXT is too short for a {PROMPT_TOKENS}-token prompt")
 
 
-def measure_ours(model, messages, new_tokens: int, runs: int) -> list[dict]:
+def run_ours(model, messages, new_tokens: int) -> dict:
     from assistant.llm.base import GenerationOptions
 
-    results = []
-    for _ in range(runs):
-        stream = model.stream(messages, GenerationOptions(max_new_tokens=new_tokens), ignore_eos=True)
-        stream.text()
-        usage = stream.usage
-        assert usage.completion_tokens == new_tokens, usage
-        results.append({"ttft_s": usage.time_to_first_token_s, "tokens_per_s": usage.decode_tokens_per_s})
-    return results
+    stream = model.stream(messages, GenerationOptions(max_new_tokens=new_tokens), ignore_eos=True)
+    stream.text()
+    usage = stream.usage
+    assert usage.completion_tokens == new_tokens, usage
+    return {"ttft_s": usage.time_to_first_token_s, "tokens_per_s": usage.decode_tokens_per_s}
 
 
-def measure_llama_cpp(gguf: str, prompt: list[int], new_tokens: int, runs: int) -> list[dict]:
-    from llama_cpp import Llama
+def run_llama_cpp(llm, prompt: list[int], new_tokens: int) -> dict:
+    started, first = time.perf_counter(), None
+    for count, _token in enumerate(llm.generate(prompt, temp=0.0, reset=True), start=1):
+        first = first or time.perf_counter()
+        if count == new_tokens:  # end-of-sequence is ignored: exactly new_tokens tokens
+            break
+    return {"ttft_s": first - started, "tokens_per_s": (new_tokens - 1) / (time.perf_counter() - first)}
 
-    llm = Llama(gguf, n_threads=LLAMA_THREADS, n_ctx=2048, verbose=False)
-    results = []
-    for _ in range(runs + 1):  # the first run warms up and is not counted
-        started = time.perf_counter()
-        first = None
-        for count, _token in enumerate(llm.generate(prompt, temp=0.0, reset=True), start=1):
-            first = first or time.perf_counter()
-            if count == new_tokens:  # end-of-sequence is ignored: exactly new_tokens tokens
-                break
-        ended = time.perf_counter()
-        results.append({"ttft_s": first - started, "tokens_per_s": (new_tokens - 1) / (ended - first)})
-    return results[1:]
+
+def engines(model, baseline, messages, prompt: list[int], figures: dict) -> dict:
+    """name -> run(new_tokens), for every engine this machine has."""
+    runs = {"ours": lambda n: run_ours(model, messages, n)}
+    if baseline is not None:
+        runs["generate"] = lambda n: run_ours(baseline, messages, n)
+    try:
+        from llama_cpp import Llama
+    except ImportError as error:
+        figures["llama.cpp_error"] = f"llama-cpp-python is not installed ({error})"
+        return runs
+    for threads in LLAMA_THREADS:
+        llm = Llama(model.source.location, n_threads=threads, n_ctx=2048, verbose=False)
+        runs[f"llama.cpp/{threads}"] = lambda n, llm=llm: run_llama_cpp(llm, prompt, n)
+    return runs
 
 
 def summary(results: list[dict], key: str, best=max) -> tuple[float, float]:
@@ -142,21 +147,19 @@ def main() -> None:
         figures["cold"] = start_up_in_child(cache, args.threads)
         figures["warm"] = start_up_in_child(cache, args.threads)
         model = load_model(cache)
+        baseline = None if args.skip_generate else load_model(cache, engine="generate")
         messages = bench_prompt(model)
         prompt = model.encode_chat(messages)
         figures["prompt_tokens"] = len(prompt)
-        measure_ours(model, messages, 8, 1)  # warm-up
-        figures["ours"] = measure_ours(model, messages, args.new_tokens, args.runs)
-        if not args.skip_generate:
-            baseline = load_model(cache, engine="generate")
-            measure_ours(baseline, messages, 8, 1)
-            figures["generate"] = measure_ours(baseline, messages, args.new_tokens, args.runs)
-            del baseline
-        try:
-            figures["llama.cpp"] = measure_llama_cpp(model.source.location, prompt, args.new_tokens, args.runs)
-        except ImportError as error:
-            figures["llama.cpp"] = None
-            figures["llama.cpp_error"] = f"llama-cpp-python is not installed ({error})"
+        runs = engines(model, baseline, messages, prompt, figures)
+        for run in runs.values():
+            run(8)  # warm-up
+        for name in runs:
+            figures[name] = []
+        for _ in range(args.runs):  # engines take turns, so a change in the machine's load hits them all
+            for name, run in runs.items():
+                figures[name].append(run(args.new_tokens))
+        figures["ours_threads"] = model.fast.threads.chosen
     figures["load_average_after"] = os.getloadavg()
     report(figures, args.new_tokens)
     if args.json:
@@ -167,29 +170,33 @@ def report(figures: dict, new_tokens: int) -> None:
     load = " / ".join(f"{a:.1f}" for a in figures["load_average_before"][:1] + figures["load_average_after"][:1])
     print(f"smollm2-135m (SmolLM2-135M-Instruct Q4_1 GGUF) on {os.cpu_count()} CPUs, torch threads "
           f"{figures['torch_threads']}, load average before/after {load}")
-    print("\nstart-up (fresh process)        import    load   first answer: TTFT   total")
+    print("\nstart-up (fresh process)     import     load   first answer: TTFT    total   start to answer")
     for name in ("cold", "warm"):
         f = figures[name]
-        print(f"  {name:<28} {f['import_s']:6.2f}s {f['load_s']:6.2f}s {f['first_ttft_s']:17.2f}s {f['first_total_s']:6.2f}s")
+        whole = f["import_s"] + f["load_s"] + f["first_total_s"]
+        print(f"  {name:<24} {f['import_s']:7.2f}s {f['load_s']:7.2f}s {f['first_ttft_s']:18.2f}s {f['first_total_s']:7.2f}s {whole:10.2f}s")
     print(f"  (cold = empty cache: GGUF conversion and quantization included; first answer: {figures['warm']['first_answer']!r})")
-    print(f"\n{figures['prompt_tokens']}-token prompt, {new_tokens} new tokens, greedy   TTFT (median)   decode tokens/s median [best]")
-    rows = [("ours (fast decoder)", "ours"), ("transformers generate()", "generate"), (f"llama.cpp ({LLAMA_THREADS} threads)", "llama.cpp")]
+    print(f"\n{figures['prompt_tokens']}-token prompt, {new_tokens} new tokens, greedy{'':<20}TTFT   decode tokens/s median [best]")
+    rows = [(f"ours (fast decoder, decoding with {figures['ours_threads']} thread(s))", "ours"),
+            ("transformers generate()", "generate")]
+    rows += [(f"llama.cpp ({n} thread{'s' if n > 1 else ''})", f"llama.cpp/{n}") for n in LLAMA_THREADS]
     for label, key in rows:
         if key not in figures:
-            continue
-        if figures[key] is None:
-            print(f"  {label:<40} unavailable: {figures.get('llama.cpp_error')}")
+            if key.startswith("llama.cpp"):
+                print(f"  {label:<52} unavailable: {figures.get('llama.cpp_error')}")
             continue
         ttft, _ = summary(figures[key], "ttft_s", best=min)
         speed, best = summary(figures[key], "tokens_per_s")
-        print(f"  {label:<40} {ttft * 1000:8.0f} ms {speed:14.1f} [{best:.1f}]")
-    if figures.get("llama.cpp"):
-        ours, ours_best = summary(figures["ours"], "tokens_per_s")
-        ref, ref_best = summary(figures["llama.cpp"], "tokens_per_s")
-        print(f"\n  ours / llama.cpp decode speed: {ours / ref:.2f}x (best runs: {ours_best / ref_best:.2f}x)")
-        if "generate" in figures:
-            before, _ = summary(figures["generate"], "tokens_per_s")
-            print(f"  ours / generate() decode speed: {ours / before:.2f}x")
+        print(f"  {label:<52} {ttft * 1000:6.0f} ms {speed:10.1f} [{best:.1f}]")
+    ours, ours_best = summary(figures["ours"], "tokens_per_s")
+    print()
+    for n in LLAMA_THREADS:
+        if figures.get(f"llama.cpp/{n}"):
+            ref, ref_best = summary(figures[f"llama.cpp/{n}"], "tokens_per_s")
+            print(f"  ours / llama.cpp ({n} thread{'s' if n > 1 else ''}) decode speed: {ours / ref:.2f}x (best runs: {ours_best / ref_best:.2f}x)")
+    if "generate" in figures:
+        before, _ = summary(figures["generate"], "tokens_per_s")
+        print(f"  ours / generate() decode speed: {ours / before:.2f}x")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -139,6 +140,7 @@ class FastDecoder:
         self.cos, self.signed_sin = cos[0].to(self.dtype), torch.cat([-sin[0, :, :half], sin[0, :, half:]], -1).to(self.dtype)
         self.cache: torch.Tensor | None = None  # [layers, 2, kv_heads, max_len, head_dim], allocated on first use
         self.adapters: set[str] = set()
+        self.threads = ThreadChoice()
 
     # --- LoRA ------------------------------------------------------------------------------
 
@@ -218,14 +220,54 @@ class FastDecoder:
         if len(prompt) + max_new_tokens > self.max_len:
             raise ValueError(f"{len(prompt)} + {max_new_tokens} tokens do not fit the cache of {self.max_len}")
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        logits = self.forward(torch.tensor(prompt), 0, adapter)
-        last = len(prompt) + max_new_tokens - 1
-        for position in range(len(prompt), last + 1):
-            token = sample(logits, temperature, top_p, generator)
-            yield token
-            if token in eos or position == last or (cancel is not None and cancel.is_set()):
-                return
-            logits = self.forward(torch.tensor([token]), position, adapter)
+        torch.set_num_threads(self.threads.chosen)
+        try:
+            logits = self.forward(torch.tensor(prompt), 0, adapter)
+            last = len(prompt) + max_new_tokens - 1
+            for position in range(len(prompt), last + 1):
+                token = sample(logits, temperature, top_p, generator)
+                yield token
+                if token in eos or position == last or (cancel is not None and cancel.is_set()):
+                    return
+                threads = self.threads.next(position - len(prompt))
+                torch.set_num_threads(threads)
+                started = time.perf_counter()
+                logits = self.forward(torch.tensor([token]), position, adapter)
+                self.threads.timed(time.perf_counter() - started)
+        finally:
+            torch.set_num_threads(self.threads.most)
+
+
+class ThreadChoice:
+    """How many threads to decode with: all of torch's, or one, whichever was faster when last timed.
+
+    A decoding step is a chain of ~300 small ops, each ending in a barrier. On an idle CPU a second
+    thread helps; on a shared CPU, a thread that is not scheduled stalls every barrier (10x slower
+    on a busy 2-core machine). So one step of each is timed, again every RETIME_S seconds.
+    """
+
+    RETIME_S = 60.0
+
+    def __init__(self) -> None:
+        self.most, self.chosen = torch.get_num_threads(), 1  # one is safe until timed
+        self.retime_at = 0.0
+        self.trial: dict[int, float] = {}
+        self.trying: int | None = None
+
+    def next(self, step: int) -> int:
+        """Threads for decoding step ``step`` of a request (step 0 warms up after the prompt: not timed)."""
+        self.trying = None
+        if step > 0 and self.most > 1 and time.monotonic() >= self.retime_at:
+            self.trying = 1 if 1 not in self.trial else self.most
+        return self.trying or self.chosen
+
+    def timed(self, seconds: float) -> None:
+        if self.trying is not None:
+            self.trial[self.trying] = seconds
+            if len(self.trial) == 2:
+                self.chosen = min(self.trial, key=self.trial.__getitem__)
+                self.trial, self.retime_at = {}, time.monotonic() + self.RETIME_S
+                log.debug("decoding with %d thread(s)", self.chosen)
 
 
 def sample(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator | None) -> int:
