@@ -1,13 +1,13 @@
 """A fast CPU decode path for Llama-family models: the same maths as transformers, in fewer, cheaper steps.
 
-For a small model, ``generate()`` spends more of each token in Python and tiny ops than in the
-matmuls. Here the model is re-run in a page of torch, for one sequence at a time:
+For a small model, ``generate()`` spends much of each token in Python and tiny ops rather than in
+the matmuls. Here the model is re-run in a page of torch, for one sequence at a time:
 
 - decoding multiplies by weight-only int4 copies of the weights (groups of 32, the layout of the
   embedded Q4_1 GGUF, so its weights come back almost exactly), with q/k/v and gate/up fused;
-- the output head is int4 too, and the 64 best candidates are then recomputed exactly;
+- the output head is int4 too, and its 64 best candidates are then recomputed exactly;
 - the prompt (many tokens at once) uses the model's own full-precision weights, faster there;
-- a static KV cache, and a plain sampling loop;
+- a static KV cache, a plain sampling loop, and a measured choice of thread count (`ThreadChoice`);
 - LoRA adapters run as a low-rank side path ``x A^T B^T``, so switching adapters per request
   costs nothing and "no adapter" is exactly the base.
 
@@ -121,7 +121,7 @@ class FastDecoder:
         self.layers = body.layers
         self.scaling = getattr(body.layers[0].self_attn, "scaling", None)
         quantized = load_quantized(model, cache_dir)
-        self.head = Linear([self.head_weight], None, quantized["head"])
+        self.head_quantized = quantized["head"]
         self.linears = [
             {
                 name: Linear(
@@ -198,7 +198,7 @@ class FastDecoder:
             gate, up = linears["gate_up"](h, adapter).chunk(2, -1)
             x = x + linears["down"](F.silu(gate) * up, adapter)
         h = F.rms_norm(x[-1:], (x.shape[-1],), self.norm, self.eps)
-        logits = quantized_matmul(h, self.head.quantized)[0].float()
+        logits = quantized_matmul(h, self.head_quantized)[0].float()
         best = logits.topk(min(EXACT_CANDIDATES, len(logits))).indices
         logits[best] = F.linear(h, self.head_weight[best])[0].float()
         return logits
@@ -332,8 +332,13 @@ def load_quantized(model, cache_dir: Path | None) -> dict[str, dict[str, torch.T
         except Exception as error:  # a damaged cache file is rebuilt, never fatal
             log.warning("ignoring unreadable cache %s: %s", path, error)
     if not flat:
-        with torch.inference_mode():
-            flat = {f"{name}.{kind}": t for name, w in _weights_to_quantize(model).items() for kind, t in quantize(w).items()}
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # many mid-sized ops: a second thread stalls them all on a busy CPU (8x here)
+        try:
+            with torch.inference_mode():
+                flat = {f"{name}.{kind}": t for name, w in _weights_to_quantize(model).items() for kind, t in quantize(w).items()}
+        finally:
+            torch.set_num_threads(threads)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, staging = tempfile.mkstemp(dir=path.parent, prefix=".quantize-")
