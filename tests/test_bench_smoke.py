@@ -153,9 +153,9 @@ def test_translate_bench_pairs_directions_and_scores_chrf(data, tmp_path):
     assert len(small.sources) == 2 and len(small.references[0]) == 2
     reference = dict(zip(small.sources, small.references[0]))
 
-    model = ScriptedChatModel(lambda messages: reference[messages[-1]["content"]])
+    model = ScriptedChatModel(lambda messages: reference[messages[-1]["content"].split("\n\n", 1)[1]])
     results = translate_chrf.translate(manager_for(tmp_path, model), small)
-    assert "into English" in model.calls[0]["messages"][0]["content"]
+    assert "into English" in model.calls[0]["messages"][-1]["content"]
     assert [r.output for r in results] == list(small.references[0])
     assert translate_chrf.row("tatoeba", "fr-en", results)["chrF"] == pytest.approx(100.0)
     assert translate_chrf.row("wmt22", "en-fr", None)["chrF"] is None

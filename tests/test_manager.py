@@ -225,6 +225,13 @@ def test_answer_lead_in_is_dropped_before_the_grounding_check(tmp_path):
     assert reply.grounded and reply.text == "330 metres [1]."
 
 
+def test_invented_commentary_after_a_supported_answer_is_dropped(tmp_path):
+    rambling = "It is 330 metres tall [1].\n\nIt was painted green by Napoleon in 1999 for a festival."
+    manager, _ = make_manager(tmp_path, [rambling], MemoryKnowledge())
+    reply = manager.handle("c", "/ask How tall is the Eiffel Tower?")
+    assert reply.grounded and reply.text == "It is 330 metres tall [1]."
+
+
 def test_summary_cut_by_the_token_budget_ends_at_a_whole_sentence(tmp_path):
     model = ScriptedChatModel(["Paris is the capital. It lies on the Seine and has many"])
     manager, _ = make_manager(tmp_path, None, model=model, summarizer=AbstractiveSummarizer(model))

@@ -67,7 +67,7 @@ def answers(messages) -> str:
     last = messages[-1]["content"]
     if messages[0]["content"] == QA_SYSTEM:
         return "The Zephyr release ships on 12 March 2031 [1]."
-    if "translator" in messages[0]["content"].lower():
+    if last.startswith("Translate this"):
         return "Bonjour à tous."
     return f"You said: {last}"
 

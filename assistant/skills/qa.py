@@ -70,9 +70,8 @@ class QASkill:
             return
         stream = self.model.stream(
             qa_messages(question, passages),
-            # Answers are one paragraph: small models follow it with invented commentary or a made-up
-            # next question, which would fail the grounding check for the whole answer.
-            GenerationOptions(max_new_tokens=self.options.answer_tokens, stop=("\n\n", "\nQuestion:", "\nPassages:")),
+            # Small models tend to carry on with a made-up next question: stop there.
+            GenerationOptions(max_new_tokens=self.options.answer_tokens, stop=("\n\n\n", "\nQuestion:", "\nPassages:")),
             adapter=self.adapter,
             cancel=cancel,
         )
@@ -92,6 +91,11 @@ class QASkill:
             return Reply(NO_ANSWER, "qa", sources=list(closest[:3]), declined=True,
                          notice="The documents do not answer this; the closest passages are listed.")
         text = drop_unknown_citations(text, len(passages))
+        first_paragraph = text.split("\n\n", 1)[0].strip()
+        if not is_grounded(text, passages) and is_grounded(first_paragraph, passages):
+            # Small models follow a supported answer with invented commentary: keep the answer.
+            log.info("kept the supported first paragraph of an answer, dropped %r", text[len(first_paragraph):][:200])
+            text = first_paragraph
         cited = [passages[n - 1] for n in cited_numbers(text)]
         if not is_grounded(text, passages):
             log.info("answer failed the grounding check (support %.2f): %r", support(text, passages), text[:200])
