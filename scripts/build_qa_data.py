@@ -3,15 +3,21 @@
 The articles are split first, so no question, passage or distractor of an evaluation article is
 ever trained on. Each question becomes one example: its gold paragraph among distractor
 paragraphs (the best BM25 matches for the question within the same split, i.e. what a retriever
-would bring back) in shuffled order, answered as ``<answer> [n]`` citing the gold passage's number;
-or, for a share of the questions, the same without the gold paragraph, answered exactly NO_ANSWER.
+would bring back) in shuffled order, answered with the passage's sentence that holds the answer
+and the gold passage's number, like ``The Broncos beat the Pittsburgh Steelers [2].``; or, for a
+share of the questions, the same without the gold paragraph, answered exactly NO_ANSWER.
+Copying the sentence rather than the bare answer span suits a small model: it finds the answer by
+continuing words it has just copied, the way the base model already answers.
 Prompts come from `assistant.skills.prompts.qa_messages`, the function the QA skill uses at run time.
 
-The evaluation file also holds plain-chat examples (Tatoeba sentences to translate into English)
-to check that the adapter does not make ordinary chat worse.
+The evaluation file also holds plain-chat examples (French and German Tatoeba sentences to
+translate into English) to check that the adapter does not make ordinary chat worse. With
+``--replay N``, the training file also gets N prompts of each of three plain kinds (Spanish and
+Chinese sentences to translate, questions with no passages) answered by the base model itself,
+so that the adapter learns to leave plain chat as it was.
 
     python scripts/build_qa_data.py                       # writes ~/.cache/assistant/data/grounded-qa/
-    python scripts/build_qa_data.py --out DIR --eval-articles 10 --seed 0
+    python scripts/build_qa_data.py --out DIR --eval-articles 10 --seed 0 --replay 20
 """
 
 from __future__ import annotations
@@ -40,8 +46,34 @@ def normalize(text: str) -> str:
     return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
 
 
+SENTENCE_END = re.compile(r'[.!?]["\u201d\u2019)\]]*\s+(?=[A-Z0-9"\u201c(])')
+LONGEST_SENTENCE = 50  # words; longer ones are cut to the clauses around the answer
+
+
+def answer_sentence(context: str, start: int, answer: str) -> str:
+    """The sentence (or sentences) of the context that hold the answer span."""
+    bounds = [0] + [m.end() for m in SENTENCE_END.finditer(context)] + [len(context)]
+    first = max(i for i in range(len(bounds) - 1) if bounds[i] <= start)
+    last = min(i for i in range(1, len(bounds)) if bounds[i] >= start + len(answer))
+    sentence = context[bounds[first] : bounds[last]].strip()
+    if len(sentence.split()) <= LONGEST_SENTENCE:
+        return sentence
+    offset = start - bounds[first] - (len(context[bounds[first] : bounds[last]]) - len(context[bounds[first] : bounds[last]].lstrip()))
+    cut_start = max(sentence.rfind(", ", 0, offset), sentence.rfind("; ", 0, offset))
+    cut_end = min((i for i in (sentence.find(", ", offset + len(answer)), sentence.find("; ", offset + len(answer))) if i >= 0), default=len(sentence))
+    return sentence[cut_start + 2 if cut_start >= 0 else 0 : cut_end].strip()
+
+
+def cite(sentence: str, number: int) -> str:
+    """'... round.' -> '... round [2].'"""
+    body = sentence.rstrip()
+    if body[-1:] in ".!?":
+        return f"{body[:-1]} [{number}]{body[-1]}"
+    return f"{body} [{number}]"
+
+
 def load_articles(path: Path) -> list[dict]:
-    """[{title, paragraphs: [text], questions: [(id, question, [answers], paragraph index)]}]"""
+    """[{title, paragraphs: [text], questions: [(id, question, [answers], paragraph index, answer sentence)]}]"""
     articles = []
     for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
         paragraphs, questions = [], []
@@ -49,7 +81,9 @@ def load_articles(path: Path) -> list[dict]:
             paragraphs.append(paragraph["context"])
             for qa in paragraph["qas"]:
                 answers = list(dict.fromkeys(a["text"] for a in qa["answers"]))
-                questions.append((qa["id"], qa["question"], answers, p_index))
+                first = qa["answers"][0]
+                sentence = answer_sentence(paragraph["context"], first["answer_start"], first["text"])
+                questions.append((qa["id"], qa["question"], answers, p_index, sentence))
         articles.append({"title": article["title"].replace("_", " "), "paragraphs": paragraphs, "questions": questions})
     return articles
 
@@ -87,7 +121,7 @@ class Split:
 
 
 def make_example(split: Split, a_index: int, question_row, answerable: bool, count: int, rng: random.Random) -> dict | None:
-    qid, question, answers, p_index = question_row
+    qid, question, answers, p_index, sentence = question_row
     gold = (a_index, p_index)
     keys = split.distractors(question, gold, answers, count - 1 if answerable else count)
     if answerable:
@@ -104,7 +138,7 @@ def make_example(split: Split, a_index: int, question_row, answerable: bool, cou
         "gold": gold_number,
         "passages": [{"text": p.text, "source": p.source, "title": p.title} for p in passages],
         "messages": qa_messages(question, passages),
-        "target": f"{answers[0]} [{gold_number}]" if answerable else NO_ANSWER,
+        "target": cite(sentence, gold_number) if answerable else NO_ANSWER,
     }
 
 
@@ -136,6 +170,29 @@ def chat_examples(tatoeba: Path, per_language: int, rng: random.Random) -> list[
     return records
 
 
+def replay_examples(shared: Path, articles: list[dict], per_kind: int, rng: random.Random) -> list[dict]:
+    """Plain prompts (no passages) answered by the base model itself, greedily, to train on as they are."""
+    from assistant.config import Settings
+    from assistant.llm.base import BASE, GenerationOptions
+    from assistant.llm.local_factory import create
+
+    prompts = []
+    for code, language in (("spa", "Spanish"), ("cmn", "Chinese")):
+        sources = (shared / "tatoeba_laser" / f"tatoeba.{code}-eng.{code}").read_text(encoding="utf-8").splitlines()
+        prompts += [f"Translate this {language} sentence into English: {sources[i]}" for i in rng.sample(range(len(sources)), per_kind)]
+    prompts += rng.sample([q[1] for article in articles for q in article["questions"]], per_kind)
+    model = create(Settings(adapter=BASE))
+    options = GenerationOptions(max_new_tokens=128)
+    records = []
+    for prompt in prompts:
+        messages = [{"role": "user", "content": prompt}]
+        stream = model.stream(messages, options, adapter=BASE)
+        reply = stream.text().strip()
+        if reply and stream.usage.completion_tokens < options.max_new_tokens:  # only replies that ended by themselves
+            records.append({"messages": [*messages, {"role": "assistant", "content": reply}], "id": "replay"})
+    return records
+
+
 def write_jsonl(path: Path, records: list[dict]) -> None:
     staging = path.with_name(path.name + ".tmp")
     with staging.open("w", encoding="utf-8") as out:
@@ -151,6 +208,8 @@ def main() -> None:
     parser.add_argument("--eval-articles", type=int, default=10, help="articles held out for evaluation")
     parser.add_argument("--unanswerable", type=float, default=0.3, help="share of questions whose gold passage is removed")
     parser.add_argument("--chat-per-language", type=int, default=20, help="plain-chat translation examples per language")
+    parser.add_argument("--replay", type=int, default=0, help="plain prompts per kind answered by the base model (loads it)")
+    parser.add_argument("--threads", type=int, help="CPU threads for --replay (1 is fastest on a busy machine)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -164,10 +223,19 @@ def main() -> None:
 
     train = build_split(train_articles, args.unanswerable, PASSAGE_COUNTS, rng)
     held_out = build_split(eval_articles, args.unanswerable, (EVAL_PASSAGES,), rng)
+    train_records = [{"messages": [*e["messages"], {"role": "assistant", "content": e["target"]}], "id": e["id"]} for e in train]
+    if args.replay:
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        replay_rng = random.Random(args.seed + 1)  # its own stream: the evaluation data stays the same with or without it
+        replay = replay_examples(args.shared, train_articles, args.replay, replay_rng)
+        print(f"replay: {len(replay)} plain-chat examples answered by the base model")
+        train_records += replay
+        replay_rng.shuffle(train_records)
     args.out.mkdir(parents=True, exist_ok=True)
-    write_jsonl(args.out / "train.jsonl", [
-        {"messages": [*e["messages"], {"role": "assistant", "content": e["target"]}], "id": e["id"]} for e in train
-    ])
+    write_jsonl(args.out / "train.jsonl", train_records)
     eval_records = [{"kind": "qa", **{k: e[k] for k in ("id", "question", "answers", "gold", "passages")}} for e in held_out]
     write_jsonl(args.out / "eval.jsonl", eval_records + chat_examples(args.shared / "tatoeba_laser", args.chat_per_language, rng))
     (args.out / "split.json").write_text(json.dumps({

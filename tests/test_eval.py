@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -122,9 +123,11 @@ def test_qa_data_builder_splits_by_article_and_builds_the_skill_prompts(tmp_path
         assert not any(f"({title})" in user["content"] for title in eval_titles)  # no eval passage as a distractor either
         if reply["content"] == NO_ANSWER:
             continue
-        answer, number = reply["content"].rsplit(" [", 1)
-        gold_block = user["content"].split(f"[{number[:-1]}] (", 1)[1].split("\n\n[", 1)[0]
-        assert answer in gold_block
+        # The reply is the gold passage's sentence that holds the answer, citing that passage.
+        (number,) = re.findall(r"\[(\d+)\]", reply["content"])
+        sentence = re.sub(r" \[\d+\]", "", reply["content"])
+        gold_block = user["content"].split(f"[{number}] (", 1)[1].split("\n\n[", 1)[0]
+        assert sentence in gold_block
     assert sum(r["messages"][-1]["content"] == NO_ANSWER for r in train) > 0.2 * len(train)
     assert len(held_out.chat) == 4
     for item in held_out.qa:
