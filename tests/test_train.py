@@ -94,15 +94,19 @@ def train_args(data: Path, out: Path, base: Path, *extra: str) -> list[str]:
 
 
 def test_tiny_training_lowers_the_loss_and_writes_an_adapter_the_engine_uses(monkeypatch, capsys, tmp_path, tiny):
+    import torch
+    from safetensors.torch import load_file
+
     from assistant.llm.base import BASE, GenerationOptions
     from assistant.llm.local import LocalChatModel
     from assistant.llm.models import resolve_model
 
     data = write_chat_data(tmp_path / "data.jsonl")
     out = tmp_path / "adapters" / "counting"
-    code, stdout, err = run_main(monkeypatch, capsys, *train_args(data, out, tiny, "--max-steps", "12"))
+    code, stdout, err = run_main(monkeypatch, capsys, *train_args(data, out, tiny, "--max-steps", "12", "--save-dtype", "float16"))
     assert code == 0, err
     assert f"Adapter written to {out}" in stdout
+    assert {t.dtype for t in load_file(str(out / "adapter_model.safetensors")).values()} == {torch.float16}
 
     metadata = json.loads((out / "training.json").read_text())
     results = metadata["results"]
@@ -124,6 +128,7 @@ def test_tiny_training_lowers_the_loss_and_writes_an_adapter_the_engine_uses(mon
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_same_run(monkeypatch, capsys, tmp_path, tiny):
+    import torch
     from safetensors.torch import load_file
 
     from assistant.training import trainer

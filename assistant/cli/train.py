@@ -33,6 +33,7 @@ from ..llm.adapters import adapter_path
 @click.option("--patience", type=click.IntRange(1), help="Stop early after this many evals without improvement.")
 @click.option("--save-every", type=click.IntRange(1), default=100, show_default=True, help="Steps between checkpoints.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (data order, split, initial weights).")
+@click.option("--save-dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32", show_default=True, help="Type of the adapter weights written (float16 halves the file).")
 @click.option("--description", default="", help="A paragraph for the model card saying what the adapter is for.")
 @click.option("--overwrite", is_flag=True, help="Replace the --out folder if it exists.")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --out (its settings are used).")

@@ -15,7 +15,7 @@ EVAL_START = "<!-- eval:start -->"
 EVAL_END = "<!-- eval:end -->"
 HYPERPARAMETERS = (
     "rank", "alpha", "dropout", "target_modules", "learning_rate", "schedule", "warmup_ratio", "epochs",
-    "max_steps", "batch_size", "grad_accum", "max_length", "eval_fraction", "eval_every", "patience", "seed",
+    "max_steps", "batch_size", "grad_accum", "max_length", "eval_fraction", "eval_every", "patience", "seed", "save_dtype",
 )
 
 
@@ -48,11 +48,11 @@ def render(name: str, metadata: dict) -> str:
             ("base model", f"{base['base_id']} (`{base['spec']}`)"),
             ("base model sha256", f"`{base['sha256']}`"),
             ("data", f"{Path(data['file']).name}, sha256 `{data['sha256']}`"),
-            ("examples", f"{data['examples']} read; {data['train_examples']} trained on, {data['eval_examples']} held out"
+            ("examples", f"{data['examples']} read; {data['train_examples']} for training, {data['eval_examples']} held out"
                          + (f" ({Path(data['eval_file']).name})" if data.get("eval_file") else "")
                          + f"; {data['skipped_too_long']} skipped as longer than {hp['max_length']} tokens"),
             *[(key.replace("_", " "), hp.get(key)) for key in HYPERPARAMETERS],
-            ("steps", f"{results['steps']} of {results['planned_steps']} ({results['epochs']} epochs)"
+            ("steps", f"{results['steps']} of {results['planned_steps']} ({results.get('examples_seen', '?')} examples seen, {results['epochs']} epochs)"
                       + (", stopped early" if results["stopped_early"] else "")),
             ("train loss", f"{results['first_train_loss']} (first 10 steps) → {results['final_train_loss']} (last steps)"),
             ("eval loss", eval_loss),

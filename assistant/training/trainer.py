@@ -58,6 +58,7 @@ class TrainConfig:
     save_every: int = 100
     seed: int = 0
     description: str = ""
+    save_dtype: str = "float32"  # of the adapter weights written; float16 halves the file
 
 
 @dataclass
@@ -68,6 +69,7 @@ class TrainState:
     epoch: int = 0
     batch_index: int = 0  # next micro-batch within the epoch
     tokens: int = 0
+    examples_seen: int = 0
     train_seconds: float = 0.0
     losses: list[float] = field(default_factory=list)  # one per optimizer step
     evals: list[tuple[int, float]] = field(default_factory=list)
@@ -363,6 +365,7 @@ def _train(config: TrainConfig, out: Path, *, cache_dir: Path, device: str, resu
             state.train_seconds += time.perf_counter() - step_started
             step_tokens = sum(int(b[2].sum()) for b in batches)
             state.tokens, run_tokens = state.tokens + step_tokens, run_tokens + step_tokens
+            state.examples_seen += sum(len(indices) for _, _, indices in group)
             rate = run_tokens / max(time.perf_counter() - run_started, 1e-9)
             bar.set_postfix(loss=f"{step_loss:.3f}", tok_s=f"{rate:.0f}", refresh=False)
             bar.update(1)
@@ -397,7 +400,7 @@ def _train(config: TrainConfig, out: Path, *, cache_dir: Path, device: str, resu
         "hyperparameters": dataclasses.asdict(config),
         "results": _results(state, total_steps, batches_per_epoch, config, device, dtype, time.perf_counter() - started),
     }
-    _write_adapter(model, tokenizer, out, config, metadata)
+    _write_adapter(model, out, config, metadata)
     return TrainResult(out, state, metadata)
 
 
@@ -426,6 +429,7 @@ def _results(state: TrainState, total_steps: int, batches_per_epoch: int, config
         "steps": state.step,
         "planned_steps": total_steps,
         "epochs": round(state.step * config.grad_accum / batches_per_epoch, 3),
+        "examples_seen": state.examples_seen,
         "stopped_early": state.stopped_early,
         "first_train_loss": round(sum(state.losses[:10]) / max(1, len(state.losses[:10])), 4),
         "final_train_loss": round(sum(tail) / len(tail), 4),
@@ -441,7 +445,10 @@ def _results(state: TrainState, total_steps: int, batches_per_epoch: int, config
     }
 
 
-def _write_adapter(model, tokenizer, out: Path, config: TrainConfig, metadata: dict) -> None:
+def _write_adapter(model, out: Path, config: TrainConfig, metadata: dict) -> None:
+    import torch
+
+    model.to(getattr(torch, config.save_dtype))
     staging = staging_dir(out)
     try:
         model.save_pretrained(str(staging))
