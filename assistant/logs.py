@@ -55,10 +55,11 @@ class ConsoleFormatter(logging.Formatter):
 
 
 class NotFileOnly(logging.Filter):
-    """Drops records logged with ``extra={"file_only": True}`` (already told to the person another way)."""
+    """Drops records already told to the person another way (``extra={"file_only": True}``) and library warnings."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not getattr(record, "file_only", False)
+        # Library deprecation warnings are for the operator's log, not the person at the terminal.
+        return not getattr(record, "file_only", False) and record.name != "py.warnings"
 
 
 def log_file(data_dir: Path) -> Path:
@@ -71,6 +72,7 @@ def setup_logging(data_dir: Path, verbosity: int = 0, debug: bool = False) -> Pa
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     path = log_file(data_dir)
+    logging.captureWarnings(True)
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_assistant", False):

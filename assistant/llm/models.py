@@ -127,6 +127,13 @@ def gguf_cache_dir(source: ModelSource, cache_root: Path) -> Path:
     return cache_root / "models" / f"{Path(source.location).stem}-{key}"
 
 
+def _converted_from(folder: Path) -> str:
+    try:
+        return str(json.loads((folder / "assistant_model.json").read_text())["gguf"])
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
 def materialize(source: ModelSource, cache_root: Path) -> str:
     """A folder or hub id that `from_pretrained` loads directly, converting a GGUF file on first use."""
     if source.kind != "gguf":
@@ -160,7 +167,8 @@ def materialize(source: ModelSource, cache_root: Path) -> str:
         tokenizer.save_pretrained(staging)
         (staging / "assistant_model.json").write_text(json.dumps({"base_id": source.base_id, "gguf": str(gguf)}))
         for stale in target.parent.glob(f"{gguf.stem}-*"):
-            if stale != target and not stale.name.startswith("."):
+            # Only older conversions of this very file: another checkout's copy has its own entry.
+            if stale != target and _converted_from(stale) == str(gguf):
                 shutil.rmtree(stale, ignore_errors=True)
         os.replace(staging, target)
     finally:
