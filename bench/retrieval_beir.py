@@ -160,7 +160,7 @@ def main() -> None:
     parser.add_argument("--modes", default="dense,lexical,hybrid")
     parser.add_argument("--sweep", help="Also evaluate hybrid with RRF and convex fusion at these dense weights, e.g. 0.3,0.5,0.7")
     parser.add_argument("--no-speed", action="store_true", help="Skip the throughput and latency runs.")
-    parser.add_argument("--throughput-docs", type=int, default=500)
+    parser.add_argument("--throughput-docs", type=int, default=500, help="0: no throughput run")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--json", type=Path, help="Also write the figures to this file.")
     args = parser.parse_args()
@@ -199,7 +199,8 @@ def main() -> None:
     results["metrics"] = metrics
 
     if not args.no_speed:
-        results["ingestion"] = throughput(corpus[: args.throughput_docs], work, options, args.repeats)
+        if args.throughput_docs > 0:
+            results["ingestion"] = throughput(corpus[: args.throughput_docs], work, options, args.repeats)
         latencies = []
         for text in queries.values():
             started = time.perf_counter()
