@@ -6,6 +6,10 @@ are drawn around random cluster centres, like sentence embeddings are, rather th
 sphere (where no index beats a scan). Uses the knowledge base's own index code (vectors.py).
 
     nice -n 10 .venv/bin/python bench/retrieval_scale.py --sizes 100000,1000000
+    nice -n 10 .venv/bin/python bench/retrieval_scale.py --sizes 100000,1000000 --points-per-cluster 10 --spread 0.05
+
+``--real-index DIR --real-queries FILE`` measures the same on the real vectors of a knowledge base
+(e.g. the SciFact one bench/retrieval_beir.py --work leaves), with a BEIR queries.jsonl as queries.
 """
 
 from __future__ import annotations
@@ -54,9 +58,33 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
 
 
+def real_recall(folder: Path, queries_file: Path, nprobes: list[str]) -> None:
+    """IVF recall@10 against exact search on a knowledge base's own vectors."""
+    import faiss
+
+    from assistant.retrieval import KnowledgeBase
+    from assistant.retrieval.embedder import load_embedder
+
+    kb = KnowledgeBase(folder)
+    exact = kb._current().vectors
+    ids = faiss.vector_to_array(exact.index.id_map)
+    queries = [json.loads(line)["text"] for line in queries_file.open(encoding="utf-8") if line.strip()]
+    query_vectors = load_embedder(kb.embedder_spec).encode(queries)
+    truth = exact.search(query_vectors, 10)[1]
+    options = VectorOptions(approximate_above=0)
+    approximate = VectorIndex(build_index(ids, exact.vectors(ids), approximate=True, options=options), options)
+    ivf = faiss.extract_index_ivf(approximate.index)
+    automatic = ivf.nprobe
+    print(f"real vectors: {len(ids):,} from {folder}, {len(queries):,} queries; {approximate.describe()}")
+    for nprobe in [automatic if n == "auto" else int(n) for n in nprobes]:
+        ivf.nprobe = nprobe
+        print(f"  nprobe {nprobe:>4}: recall@10 {recall(approximate.search(query_vectors, 10)[1], truth):.3f}"
+              + ("  (default)" if nprobe == automatic else ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--sizes", default="100000,1000000", help="'' for none")
     parser.add_argument("--dimension", type=int, default=384)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--clusters", type=int, default=2000)
@@ -64,7 +92,11 @@ def main() -> None:
     parser.add_argument("--spread", type=float, default=0.06, help="noise per coordinate around a centre")
     parser.add_argument("--nprobe", default="8,32,auto,512", help="'auto': the knowledge base's default")
     parser.add_argument("--json", type=Path, help="also write the figures here (appended to a list)")
+    parser.add_argument("--real-index", type=Path, help="a knowledge base folder whose vectors to test as well")
+    parser.add_argument("--real-queries", type=Path, help="BEIR queries.jsonl for --real-index")
     args = parser.parse_args()
+    if args.real_index:
+        real_recall(args.real_index, args.real_queries, ["4", "8", "16", "32", "64"])
 
     import faiss
 
@@ -72,7 +104,7 @@ def main() -> None:
     dimension = args.dimension
     print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads; dim {dimension}, spread {args.spread}")
     results = []
-    for size in [int(s) for s in args.sizes.split(",")]:
+    for size in [int(s) for s in args.sizes.split(",") if s]:
         clusters = size // args.points_per_cluster if args.points_per_cluster else args.clusters
         centres = rng.standard_normal((clusters, dimension), dtype=np.float32)
         centres /= np.linalg.norm(centres, axis=1, keepdims=True)
