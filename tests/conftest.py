@@ -25,6 +25,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     data = tmp_path / "data"
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(data))
     monkeypatch.setenv("ASSISTANT_INDEX", str(tmp_path / "index"))
+    # Behaviour under test must not depend on which adapters the checkout happens to ship.
+    monkeypatch.setenv("ASSISTANT_ADAPTERS_DIR", str(tmp_path / "adapters"))
     # Converted model weights are shared between tests: converting is what the cache is for.
     monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(SHARED_CACHE))
     monkeypatch.chdir(tmp_path)
