@@ -238,6 +238,14 @@ def test_summary_cut_by_the_token_budget_ends_at_a_whole_sentence(tmp_path):
     assert manager.handle("c", "/summarize Some text about Paris.").text == "Paris is the capital."
 
 
+def test_cut_off_last_line_of_a_longer_summary_is_dropped():
+    from assistant.skills.summarize import end_at_sentence
+
+    assert end_at_sentence("- First point.\n- Second point is cut") == "- First point."
+    assert end_at_sentence("One para.\n\nTwo. And three is cut") == "One para.\n\nTwo."
+    assert end_at_sentence("No ending at all") == "No ending at all"
+
+
 def test_summarize_the_message_replied_to(tmp_path):
     model = ScriptedChatModel(["A short summary."])
     manager, _ = make_manager(tmp_path, None, model=model, summarizer=AbstractiveSummarizer(model))

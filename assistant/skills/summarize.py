@@ -23,12 +23,15 @@ class Summarizer(Protocol):
 
 
 def end_at_sentence(text: str) -> str:
-    """Drop a last sentence cut off by the token budget, when at least one whole sentence remains."""
+    """Drop what the token budget cut off mid-sentence: the last line's unfinished sentence, or that line."""
     text = text.strip()
-    if not text or text[-1] in ".!?…。！？\"')" or text.endswith("\n"):
+    if not text or text[-1] in ".!?…。！？\"')":
         return text
-    whole = sentences(text)[:-1]
-    return " ".join(whole) if whole and "\n" not in text else text
+    head, newline, last = text.rpartition("\n")
+    whole = sentences(last)[:-1]
+    if whole:
+        return (head + newline + " ".join(whole)).strip()
+    return head.strip() or text
 
 
 def layout(chosen: Sequence[str], style: str) -> str:
