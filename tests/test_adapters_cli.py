@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,15 +9,8 @@ from click.testing import CliRunner
 
 from tiny_lm import make_tiny_model, train_tiny_adapter, write_chat_data
 
-from assistant.cli import cli, main
-
-
-def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["assistant", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
+from assistant.cli import cli
+from cli_helpers import run_main
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,7 @@ import pytest
 
 from assistant.cli import COMMANDS, main
 from assistant.config import load_settings
-
-
-def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["assistant", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
+from cli_helpers import run_main
 
 
 def test_help_lists_every_command_with_one_line(monkeypatch, capsys):

@@ -14,22 +14,13 @@ from conftest import REPO
 from fakes import ScriptedChatModel
 from tiny_lm import make_tiny_model, train_tiny_adapter, write_chat_data
 
-from assistant.cli import main
 from assistant.errors import UsageError
 from assistant.llm.base import BASE, GenerationOptions
-from assistant.retrieval.base import Passage
 from assistant.skills.prompts import NO_ANSWER, qa_messages
 from assistant.training.evaluate import compare, load_eval_set, render_table, says_no_answer, token_f1
+from cli_helpers import run_main
 
 SHARED_DATA = REPO.parent / "shared" / "data"
-
-
-def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["assistant", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
 
 
 def write_eval_file(path: Path) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,17 +10,9 @@ import pytest
 from conftest import SHARED_CACHE
 from tiny_lm import make_tiny_model, write_chat_data
 
-from assistant.cli import main
 from assistant.errors import AdapterError, Cancelled, UsageError
 from assistant.training.data import IGNORE, load_examples, tokenize_example
-
-
-def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["assistant", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
+from cli_helpers import run_main
 
 
 @pytest.fixture(scope="module")
