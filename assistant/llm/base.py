@@ -6,6 +6,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Iterator, Protocol, TypedDict, runtime_checkable
 
+from ..errors import UsageError
+
 
 class Message(TypedDict):
     role: str  # "system" | "user" | "assistant"
@@ -108,6 +110,12 @@ class ChatModel(Protocol):
     def count_tokens(self, messages: list[Message] | str) -> int: ...
 
     def adapters(self) -> list[str]: ...
+
+
+def require_prompt(messages: list[Message]) -> None:
+    """Every backend refuses an empty prompt the same way, before any work."""
+    if not messages or not any(m["content"].strip() for m in messages):
+        raise UsageError("The prompt is empty: type a message.")
 
 
 class StopFilter:

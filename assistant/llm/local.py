@@ -12,7 +12,7 @@ from typing import Iterator
 
 from ..errors import AdapterError, UsageError
 from .adapters import AdapterInfo, check_base, read_adapter
-from .base import BASE, GenerationOptions, Message, TokenStream, StopFilter, Usage
+from .base import BASE, GenerationOptions, Message, StopFilter, TokenStream, Usage, require_prompt
 from .models import ModelSource, load_pretrained, resolve_device
 
 log = logging.getLogger(__name__)
@@ -146,8 +146,7 @@ class LocalChatModel:
         ignore_eos: bool = False,
     ) -> TokenStream:
         """Stream the reply. ``ignore_eos`` (for benchmarks) always makes max_new_tokens tokens."""
-        if not messages or not any(m["content"].strip() for m in messages):
-            raise UsageError("The prompt is empty: type a message.")
+        require_prompt(messages)
         options = options or self.default_options
         prompt = self.encode_chat(messages)
         if len(prompt) >= self.context_window:

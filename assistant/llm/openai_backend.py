@@ -37,7 +37,7 @@ from ..config import Settings
 from ..errors import AdapterError, ConfigError, ModelError, UsageError
 from ..logs import add_secret
 from .adapters import list_adapters
-from .base import BASE, GenerationOptions, Message, StopFilter, TokenStream
+from .base import BASE, GenerationOptions, Message, StopFilter, TokenStream, require_prompt
 
 log = logging.getLogger(__name__)
 
@@ -259,8 +259,7 @@ class OpenAIChatModel:
         adapter: str | None = None,
         cancel: threading.Event | None = None,
     ) -> TokenStream:
-        if not messages or not any(m["content"].strip() for m in messages):
-            raise UsageError("The prompt is empty: type a message.")
+        require_prompt(messages)
         options = options or self.default_options
         model = self.served_name(adapter)
         prompt_tokens = self.count_tokens(messages)
