@@ -217,11 +217,14 @@ class Outcome:
     reply: str
     raw: str  # what the model said, before the grounding check ("" when it was not asked)
     declined: bool
-    why: str  # answered | not_found | model_declined | ungrounded | error
+    why: str  # answered | quoted | not_found | model_declined | ungrounded | error
     retrieved: list[str] = field(default_factory=list)
     cited: list[str] = field(default_factory=list)
     explicit_citation: bool = False
     seconds: float = 0.0
+
+
+SHOWN = ("answered", "quoted")  # the outcomes that give the user an answer
 
 
 def decline_reason(reply) -> str:
@@ -229,6 +232,8 @@ def decline_reason(reply) -> str:
 
     if reply.error:
         return "error"
+    if reply.quoted:
+        return "quoted"
     if not reply.declined:
         return "answered"
     if reply.grounded is False:
@@ -251,10 +256,10 @@ def ask(manager, knowledge: BenchKnowledge, question: Question, unanswerable: bo
     return Outcome(
         question=question.text, id=question.id, gold=question.paragraph, answers=question.answers,
         unanswerable=unanswerable, reply=reply.text, raw=recorder.last.strip() if recorder else "",
-        declined=why != "answered", why=why,
+        declined=why not in SHOWN, why=why,
         retrieved=[paragraph_id(p) for p in knowledge.last_found],
-        cited=[paragraph_id(p) for p in reply.sources] if why == "answered" else [],
-        explicit_citation=bool(CITATION.search(reply.text)) and why == "answered",
+        cited=[paragraph_id(p) for p in reply.sources] if why in SHOWN else [],
+        explicit_citation=bool(CITATION.search(reply.text)) and why in SHOWN,
         seconds=seconds,
     )
 
@@ -281,7 +286,7 @@ def answerable_figures(outcomes: Sequence[Outcome]) -> dict:
     }
 
 
-REASONS = {"answered": "answered", "not_found": "nothing relevant", "model_declined": "model declined",
+REASONS = {"answered": "answered", "quoted": "passage quoted", "not_found": "nothing relevant", "model_declined": "model declined",
            "ungrounded": "ungrounded", "error": "error"}
 
 

@@ -3,11 +3,12 @@
 The articles are split first, so no question, passage or distractor of an evaluation article is
 ever trained on. Each question becomes one example: its gold paragraph among distractor
 paragraphs (the best BM25 matches for the question within the same split, i.e. what a retriever
-would bring back) in shuffled order, answered with the passage's sentence that holds the answer
-and the gold passage's number, like ``The Broncos beat the Pittsburgh Steelers [2].``; or, for a
-share of the questions, the same without the gold paragraph, answered exactly NO_ANSWER.
-Copying the sentence rather than the bare answer span suits a small model: it finds the answer by
-continuing words it has just copied, the way the base model already answers.
+would bring back) in shuffled order, answered with the answer span and the gold passage's number,
+like ``Pittsburgh Steelers [2]`` (``--target sentence``: the passage's sentence that holds the
+answer, ``The Broncos beat the Pittsburgh Steelers [2].``); or, for a share of the questions, the
+same without the gold paragraph, answered exactly NO_ANSWER. On the held-out articles the span
+targets did better (adapters/grounded-qa/README.md): the sentence-trained adapter copied the wrong
+sentence or declined more often.
 Prompts come from `assistant.skills.prompts.qa_messages`, the function the QA skill uses at run time.
 
 The evaluation file also holds plain-chat examples (French and German Tatoeba sentences to
@@ -37,8 +38,9 @@ from assistant.skills.prompts import NO_ANSWER, qa_messages
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DEFAULT_SHARED = SHARED if SHARED.is_dir() else Path("/work/shared/data")
 DEFAULT_OUT = Path.home() / ".cache" / "assistant" / "data" / "grounded-qa"
-PASSAGE_COUNTS = (1, 2, 2, 3)  # training: mostly several passages, sometimes the gold one alone
+PASSAGE_COUNTS = (1, 2, 3, 3)  # training: mostly several passages, sometimes the gold one alone
 EVAL_PASSAGES = 3
+EVAL_UNANSWERABLE = 0.3  # fixed, so adapters trained with other --unanswerable shares meet the same questions
 
 
 def normalize(text: str) -> str:
@@ -107,6 +109,8 @@ class Split:
 
     def distractors(self, question: str, gold: tuple[int, int], answers: list[str], count: int) -> list[tuple[int, int]]:
         """The best BM25 paragraphs for the question that are not the gold one and hold no answer."""
+        if count <= 0:
+            return []
         hits, _ = self.bm25.retrieve(bm25s.tokenize([question], stopwords="en", show_progress=False), k=min(len(self.paragraphs), count + 8), show_progress=False)
         normalized_answers = [normalize(a) for a in answers]
         chosen = []
@@ -120,7 +124,7 @@ class Split:
         return chosen
 
 
-def make_example(split: Split, a_index: int, question_row, answerable: bool, count: int, rng: random.Random) -> dict | None:
+def make_example(split: Split, a_index: int, question_row, answerable: bool, count: int, rng: random.Random, target: str) -> dict | None:
     qid, question, answers, p_index, sentence = question_row
     gold = (a_index, p_index)
     keys = split.distractors(question, gold, answers, count - 1 if answerable else count)
@@ -138,17 +142,17 @@ def make_example(split: Split, a_index: int, question_row, answerable: bool, cou
         "gold": gold_number,
         "passages": [{"text": p.text, "source": p.source, "title": p.title} for p in passages],
         "messages": qa_messages(question, passages),
-        "target": cite(sentence, gold_number) if answerable else NO_ANSWER,
+        "target": NO_ANSWER if not answerable else cite(sentence if target == "sentence" else answers[0], gold_number),
     }
 
 
-def build_split(articles: list[dict], unanswerable: float, counts, rng: random.Random) -> list[dict]:
+def build_split(articles: list[dict], unanswerable: float, counts, rng: random.Random, target: str = "span") -> list[dict]:
     split = Split(articles)
     examples = []
     for a_index, article in enumerate(articles):
         for row in article["questions"]:
             answerable = rng.random() >= unanswerable
-            example = make_example(split, a_index, row, answerable, rng.choice(counts), rng)
+            example = make_example(split, a_index, row, answerable, rng.choice(counts), rng, target)
             if example:
                 examples.append(example)
     rng.shuffle(examples)
@@ -206,7 +210,8 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="the shared data folder")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write train.jsonl, eval.jsonl and split.json")
     parser.add_argument("--eval-articles", type=int, default=10, help="articles held out for evaluation")
-    parser.add_argument("--unanswerable", type=float, default=0.3, help="share of questions whose gold passage is removed")
+    parser.add_argument("--unanswerable", type=float, default=0.3, help="share of training questions whose gold passage is removed")
+    parser.add_argument("--target", choices=("span", "sentence"), default="span", help="what an answerable example is answered with")
     parser.add_argument("--chat-per-language", type=int, default=20, help="plain-chat translation examples per language")
     parser.add_argument("--replay", type=int, default=0, help="plain prompts per kind answered by the base model (loads it)")
     parser.add_argument("--threads", type=int, help="CPU threads for --replay (1 is fastest on a busy machine)")
@@ -221,8 +226,9 @@ def main() -> None:
     train_articles = [a for i, a in enumerate(articles) if i not in eval_ids]
     eval_articles = [a for i, a in enumerate(articles) if i in eval_ids]
 
-    train = build_split(train_articles, args.unanswerable, PASSAGE_COUNTS, rng)
-    held_out = build_split(eval_articles, args.unanswerable, (EVAL_PASSAGES,), rng)
+    train = build_split(train_articles, args.unanswerable, PASSAGE_COUNTS, rng, args.target)
+    eval_rng = random.Random(args.seed + 2)  # its own stream: the training options never change the held-out questions
+    held_out = build_split(eval_articles, EVAL_UNANSWERABLE, (EVAL_PASSAGES,), eval_rng)
     train_records = [{"messages": [*e["messages"], {"role": "assistant", "content": e["target"]}], "id": e["id"]} for e in train]
     if args.replay:
         if args.threads:
@@ -237,7 +243,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     write_jsonl(args.out / "train.jsonl", train_records)
     eval_records = [{"kind": "qa", **{k: e[k] for k in ("id", "question", "answers", "gold", "passages")}} for e in held_out]
-    write_jsonl(args.out / "eval.jsonl", eval_records + chat_examples(args.shared / "tatoeba_laser", args.chat_per_language, rng))
+    write_jsonl(args.out / "eval.jsonl", eval_records + chat_examples(args.shared / "tatoeba_laser", args.chat_per_language, eval_rng))
     (args.out / "split.json").write_text(json.dumps({
         "source": "XQuAD English (google-deepmind/xquad), CC BY-SA 4.0",
         "seed": args.seed,

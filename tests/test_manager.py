@@ -13,11 +13,13 @@ from assistant.conversation.types import Reply, TextDelta
 from assistant.errors import KnowledgeBaseError
 from assistant.retrieval.base import Passage
 from assistant.skills.prompts import NO_ANSWER, QA_SYSTEM
+from assistant.skills.qa import QAOptions, excerpt
 from assistant.skills.summarize import AbstractiveSummarizer, AutoSummarizer, ExtractiveSummarizer
 from fakes import ScriptedChatModel
 
-EIFFEL = Passage("The Eiffel Tower is 330 metres tall and stands in Paris.", "docs/paris.md", "Landmarks", line_start=3, line_end=4, relevance=0.8)
-LOUVRE = Passage("The Louvre is the world's most visited museum.", "docs/paris.md", "Museums", line_start=9, line_end=9, relevance=0.5)
+EIFFEL = Passage("The Eiffel Tower is 330 metres tall and stands in Paris.", "docs/paris.md", "Landmarks", line_start=3, line_end=4, relevance=0.44)
+LOUVRE = Passage("The Louvre is the world's most visited museum.", "docs/paris.md", "Museums", line_start=9, line_end=9, relevance=0.4)
+# Relevant enough for QA, not enough to be quoted when the model fails (QAOptions.quote_relevance).
 
 
 class MemoryKnowledge:
@@ -105,6 +107,39 @@ def test_answer_not_supported_by_the_passages_is_not_shown(tmp_path):
     reply = events[-1]
     assert reply.declined and reply.grounded is False and "Napoleon" not in reply.text
     assert any("Napoleon" in e.text for e in events if isinstance(e, TextDelta))  # streamed, then withdrawn
+
+
+HOW_TO_ADD = Passage(
+    "Add a file or a folder to the knowledge base with `assistant index add`:\n\n"
+    ".venv/bin/assistant index add ~/notes\n\nFolders are read recursively. Text, Markdown and PDF are\n"
+    "understood; other files are skipped with a reason.",
+    "docs/getting-started.md", "Getting started > How do I add my documents?", line_start=17, line_end=29, relevance=0.48,
+)
+
+
+@pytest.mark.parametrize("model_reply", [NO_ANSWER, "Run the sudo add-item tool with the -x flag [1]."])
+def test_failed_answer_on_a_highly_relevant_passage_quotes_it_with_its_source(tmp_path, model_reply):
+    manager, _ = make_manager(tmp_path, [model_reply], MemoryKnowledge([HOW_TO_ADD, LOUVRE]))
+    reply = manager.handle("c", "How do I add my documents?")
+    assert reply.skill == "qa" and reply.quoted and not reply.declined and reply.sources == [HOW_TO_ADD]
+    assert reply.text.startswith("The closest passage in your documents says [1]:")
+    assert "> Add a file or a folder to the knowledge base with `assistant index add`:" in reply.text
+    assert "sudo" not in reply.text
+    assert manager.turns("c")[-1].content == reply.text  # what the user saw is what is remembered
+
+
+def test_no_quote_below_the_quote_threshold_or_when_turned_off(tmp_path):
+    manager, _ = make_manager(tmp_path, [NO_ANSWER], MemoryKnowledge([HOW_TO_ADD]), qa_options=QAOptions(quote_relevance=1.0))
+    reply = manager.handle("c", "How do I add my documents?")
+    assert reply.declined and not reply.quoted and reply.text == NO_ANSWER
+
+
+def test_quote_starts_at_the_sentence_matching_the_question_and_marks_cuts():
+    text = ("The tower opened in 1889. " + "It was built for a fair. " * 3 + "\n\nVisitors climb 674 steps to the second floor. "
+            + "Lifts run every day. " * 20)
+    quoted = excerpt("How many steps do visitors climb?", text, words=12)
+    assert quoted == ["Visitors climb 674 steps to the second floor. Lifts run every day. …"]
+    assert excerpt("When did it open?", "It opened in 1889.") == ["It opened in 1889."]
 
 
 def test_irrelevant_passages_route_free_text_to_chat_and_say_so(tmp_path):

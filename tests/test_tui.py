@@ -428,6 +428,23 @@ async def test_the_real_embedded_model_answers_in_the_tui(real_model):
         assert "tok/s" in str(app.chat.query_one(StatusBar).render())
 
 
+@pytest.mark.real_model
+async def test_a_new_user_asking_how_to_add_documents_gets_a_cited_answer(real_model):
+    """What `make run` opens: the project's docs/ in a real knowledge base, and the embedded model."""
+    from assistant.retrieval.knowledge import KnowledgeBase
+
+    settings = load_settings({}, None)
+    knowledge = KnowledgeBase(settings.index)
+    knowledge.add([Path(__file__).resolve().parents[1] / "docs"])
+    app = AssistantApp(Runtime(settings, chat_model=real_model, knowledge=knowledge))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        view = await say(pilot, "how do I add my documents?", timeout=180)
+        assert view.skill == "qa" and not view.declined and "[1]" in view.text
+        assert "assistant index add" in view.text
+        assert view.sources[0].source.endswith("docs/getting-started.md")
+
+
 async def test_a_failing_conversation_store_is_a_notification_not_a_crash():
     app, _ = make_app(knowledge=MemoryKnowledge([]))
     async with app.run_test(size=(120, 30)) as pilot:

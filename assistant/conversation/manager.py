@@ -117,7 +117,7 @@ class ConversationManager:
             summarizer=summarizer,
             qa_adapter=choose_adapter(settings, QA_ADAPTER),
             chat_adapter=choose_adapter(settings, None),
-            qa_options=QAOptions(**{k: qa[k] for k in ("k", "min_relevance", "answer_tokens") if k in qa}),
+            qa_options=QAOptions(**{k: qa[k] for k in ("k", "min_relevance", "quote_relevance", "answer_tokens") if k in qa}),
             limits=Limits(**{k: limits[k] for k in ("max_input_chars", "history_turns") if k in limits}),
             answer_tokens=settings.max_new_tokens,
         )

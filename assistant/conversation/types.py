@@ -26,6 +26,7 @@ class Reply:
     # QA said it does not know; `sources` then holds the closest passages, not citations.
     declined: bool = False
     grounded: bool | None = None  # the grounding check's verdict on a QA answer
+    quoted: bool = False  # QA quoted the best passage because the model's own answer was declined or unsupported
     notice: str = ""  # one line on what happened, e.g. "Answered from your documents."
     error: bool = False
     usage: Usage | None = None
