@@ -102,8 +102,14 @@ def test_eval_command_on_a_tiny_model_writes_the_model_card(monkeypatch, capsys,
 
 @pytest.mark.skipif(not (SHARED_DATA / "xquad" / "xquad.en.json").is_file(), reason="needs the shared XQuAD data")
 def test_qa_data_builder_splits_by_article_and_builds_the_skill_prompts(tmp_path):
-    subprocess.run([sys.executable, str(REPO / "scripts" / "build_qa_data.py"), "--shared", str(SHARED_DATA), "--out", str(tmp_path),
-                    "--chat-per-language", "2"], check=True, capture_output=True)
+    def build(out, *options):
+        subprocess.run([sys.executable, str(REPO / "scripts" / "build_qa_data.py"), "--shared", str(SHARED_DATA), "--out", str(out),
+                        "--chat-per-language", "2", *options], check=True, capture_output=True)
+
+    build(tmp_path)
+    build(tmp_path / "other", "--unanswerable", "0.1", "--target", "sentence")
+    # Training options never change the held-out questions, so adapters trained either way compare.
+    assert (tmp_path / "eval.jsonl").read_bytes() == (tmp_path / "other" / "eval.jsonl").read_bytes()
     split = json.loads((tmp_path / "split.json").read_text())
     assert len(split["eval_articles"]) == 10 and not set(split["eval_articles"]) & set(split["train_articles"])
     train = [json.loads(line) for line in (tmp_path / "train.jsonl").read_text().splitlines()]
@@ -114,12 +120,15 @@ def test_qa_data_builder_splits_by_article_and_builds_the_skill_prompts(tmp_path
         assert not any(f"({title})" in user["content"] for title in eval_titles)  # no eval passage as a distractor either
         if reply["content"] == NO_ANSWER:
             continue
-        # The reply is the gold passage's sentence that holds the answer, citing that passage.
+        # The reply is the answer span, citing the gold passage (one to three passages per prompt).
         (number,) = re.findall(r"\[(\d+)\]", reply["content"])
-        sentence = re.sub(r" \[\d+\]", "", reply["content"])
+        span = re.sub(r" \[\d+\]", "", reply["content"])
         gold_block = user["content"].split(f"[{number}] (", 1)[1].split("\n\n[", 1)[0]
-        assert sentence in gold_block
+        assert span in gold_block and len(re.findall(r"^\[\d+\] \(", user["content"], re.M)) <= 3
     assert sum(r["messages"][-1]["content"] == NO_ANSWER for r in train) > 0.2 * len(train)
+    sentences = [json.loads(line)["messages"][-1]["content"] for line in (tmp_path / "other" / "train.jsonl").read_text().splitlines()]
+    assert sum(s == NO_ANSWER for s in sentences) < 0.15 * len(sentences)
+    assert sum(len(s.split()) for s in sentences) > 2 * sum(len(r["messages"][-1]["content"].split()) for r in train)
     assert len(held_out.chat) == 4
     for item in held_out.qa:
         assert {p.title for p in item.passages} <= eval_titles

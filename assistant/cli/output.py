@@ -18,6 +18,7 @@ def reply_to_json(reply: Reply) -> dict:
         "skill": reply.skill,
         "declined": reply.declined,
         "grounded": reply.grounded,
+        "quoted": reply.quoted,
         "error": reply.error,
         "notice": reply.notice,
         "sources": [dataclasses.asdict(p) for p in reply.sources],
