@@ -210,7 +210,7 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="the shared data folder")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write train.jsonl, eval.jsonl and split.json")
     parser.add_argument("--eval-articles", type=int, default=10, help="articles held out for evaluation")
-    parser.add_argument("--unanswerable", type=float, default=0.3, help="share of training questions whose gold passage is removed")
+    parser.add_argument("--unanswerable", type=float, default=0.15, help="share of training questions whose gold passage is removed")
     parser.add_argument("--target", choices=("span", "sentence"), default="span", help="what an answerable example is answered with")
     parser.add_argument("--chat-per-language", type=int, default=20, help="plain-chat translation examples per language")
     parser.add_argument("--replay", type=int, default=0, help="plain prompts per kind answered by the base model (loads it)")

@@ -55,7 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.svg")
     parser.add_argument("--question", default="how do I add my documents?")
-    parser.add_argument("--size", default="110x32", help="terminal columns x rows")
+    parser.add_argument("--size", default="110x38", help="terminal columns x rows")
     args = parser.parse_args()
     columns, rows = (int(n) for n in args.size.split("x"))
     asyncio.run(shoot(args.question, args.out, (columns, rows)))

@@ -17,6 +17,8 @@ from assistant.errors import AdapterError
 from assistant.llm.base import BASE, ChatModel, GenerationOptions
 from assistant.llm.local import LocalChatModel
 from assistant.llm.models import EMBEDDED, gguf_cache_dir, materialize, resolve_model
+from assistant.retrieval.base import Passage
+from assistant.skills.prompts import NO_ANSWER, qa_messages
 
 FRANCE = [{"role": "user", "content": "What is the capital of France?"}]
 STORY = [{"role": "user", "content": "Write a short story about a robot who learns to paint."}]
@@ -102,6 +104,18 @@ def test_cancel_stops_the_generation_and_frees_the_model(real_model):
 
 
 @pytest.mark.real_model
+def test_the_shipped_grounded_qa_adapter_answers_with_a_citation_and_declines_without_the_answer(real_model):
+    shipped = str(Path(__file__).resolve().parents[1] / "adapters" / "grounded-qa")
+    passages = [
+        Passage("The Louvre, in Paris, is the world's most visited art museum. It opened in 1793.", "museums.md", "Louvre"),
+        Passage("The Eiffel Tower is 330 metres tall. It was built for the 1889 World's Fair.", "landmarks.md", "Eiffel Tower"),
+    ]
+    answer = real_model.generate(qa_messages("How tall is the Eiffel Tower?", passages), GREEDY, adapter=shipped)
+    assert "330" in answer and "[2]" in answer
+    assert real_model.generate(qa_messages("Who is the mayor of Paris?", passages), GREEDY, adapter=shipped).strip() == NO_ANSWER
+    assert "[" not in real_model.generate(qa_messages("How tall is the Eiffel Tower?", passages), GREEDY, adapter=BASE)
+
+
 def test_two_threads_streaming_at_once_never_interleave(real_model, monkeypatch):
     alone = {name: real_model.generate(messages, GREEDY) for name, messages in (("france", FRANCE), ("story", STORY))}
     callers: list[int] = []

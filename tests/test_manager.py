@@ -140,6 +140,10 @@ def test_quote_starts_at_the_sentence_matching_the_question_and_marks_cuts():
     quoted = excerpt("How many steps do visitors climb?", text, words=12)
     assert quoted == ["Visitors climb 674 steps to the second floor. Lifts run every day. …"]
     assert excerpt("When did it open?", "It opened in 1889.") == ["It opened in 1889."]
+    keys = "Keys:\n\n| Key | What it does |\n| --- | --- |\n| Enter | Send the message |\n| Escape | Stop the answer |"
+    assert excerpt("Which key stops the answer?", keys, words=30) == [
+        "| Key | What it does |\n| --- | --- |\n| Enter | Send the message |\n| Escape | Stop the answer |"]
+    assert excerpt("What does Escape do?", keys, words=30) == ["| Key | What it does |\n| --- | --- |\n| Escape | Stop the answer |"]
 
 
 def test_irrelevant_passages_route_free_text_to_chat_and_say_so(tmp_path):

@@ -119,30 +119,37 @@ class QASkill:
         if passage.relevance is None or passage.relevance < self.options.quote_relevance:
             return None
         log.info("quoting %s (relevance %.2f) instead of the model's answer", passage.location, passage.relevance)
-        body = "\n>\n".join(f"> {paragraph}" for paragraph in excerpt(question, passage.text))
+        body = "\n>\n".join("\n".join(f"> {line}" for line in paragraph.splitlines()) for paragraph in excerpt(question, passage.text))
         return Reply(f"{QUOTE_INTRO}\n\n{body}", "qa", sources=[passage], grounded=True, quoted=True,
                      notice="The model could not answer from the passages, so the closest one is quoted.")
 
 
 def excerpt(question: str, text: str, words: int = QUOTE_WORDS) -> list[str]:
-    """About `words` words of `text`, as paragraphs, from the sentence sharing most words with the question."""
+    """About `words` words of `text`, as paragraphs, from the sentence (or table row) sharing most words with the question."""
     wanted = set(content_words(question))
-    units = [(number, sentence) for number, paragraph in enumerate(paragraphs(text)) for sentence in sentences(paragraph)]
+    blocks = paragraphs(text)
+    tables = {number for number, block in enumerate(blocks) if all(line.lstrip().startswith("|") for line in block.splitlines())}
+    units = [(number, unit) for number, block in enumerate(blocks)
+             for unit in (block.splitlines() if number in tables else sentences(block))]
     if not units:
         return [text.strip()]
-    # The earliest of the best sentences: passages tend to lead with their point.
+    # The earliest of the best units: passages tend to lead with their point.
     start = max(range(len(units)), key=lambda i: (len(wanted & set(content_words(units[i][1]))), -i))
     kept: dict[int, list[str]] = {}
     count = 0
-    for number, sentence in units[start:]:
-        length = len(sentence.split())
+    for number, unit in units[start:]:
+        length = len(unit.split())
         if kept and count + length > words:
             break
-        kept.setdefault(number, []).append(sentence)
+        kept.setdefault(number, []).append(unit)
         count += length
-    quoted = [" ".join(" ".join(part).split()) for part in kept.values()]  # one line each, for the "> " marks
-    if start > 0 and units[start - 1][0] == units[start][0]:
+    first_table = units[start][0] if units[start][0] in tables else None
+    if first_table is not None:  # a table quoted from the middle keeps its header row
+        header = blocks[first_table].splitlines()[:2]
+        kept[first_table] = [*header, *(row for row in kept[first_table] if row not in header)]
+    quoted = ["\n".join(part) if number in tables else " ".join(" ".join(part).split()) for number, part in kept.items()]
+    if first_table is None and start > 0 and units[start - 1][0] == units[start][0]:
         quoted[0] = "… " + quoted[0]
-    if start + sum(len(part) for part in kept.values()) < len(units):
+    if start + sum(len(part) for part in kept.values()) < len(units) and list(kept)[-1] not in tables:
         quoted[-1] += " …"
     return quoted
