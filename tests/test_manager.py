@@ -146,6 +146,14 @@ def test_quote_starts_at_the_sentence_matching_the_question_and_marks_cuts():
     assert excerpt("What does Escape do?", keys, words=30) == ["| Key | What it does |\n| --- | --- |\n| Escape | Stop the answer |"]
 
 
+def test_an_answer_caught_in_a_loop_is_stopped_and_kept_up_to_the_loop(tmp_path):
+    looping = "The Eiffel Tower is 330 metres tall [1]" + " [1]" * 12 + " and then it goes on"
+    manager, _ = make_manager(tmp_path, [looping], MemoryKnowledge())
+    events = list(manager.stream("c", "/ask How tall is the Eiffel Tower?"))
+    assert events[-1].text == "The Eiffel Tower is 330 metres tall [1]" and events[-1].grounded
+    assert not any("goes" in e.text for e in events if isinstance(e, TextDelta))  # generation stopped
+
+
 def test_irrelevant_passages_route_free_text_to_chat_and_say_so(tmp_path):
     weak = Passage("Unrelated text about gardening.", "docs/garden.md", relevance=0.05)
     manager, model = make_manager(tmp_path, ["Sure, here is a poem."], MemoryKnowledge([weak]))

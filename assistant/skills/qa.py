@@ -24,6 +24,9 @@ DECLINE_PATTERNS = re.compile(r"\bi (?:don'?t|do not) know\b|\bnot (?:mentioned|
 NOT_FOUND = "I couldn't find anything about this in your documents."
 UNSUPPORTED = "I couldn't find an answer to this that your documents support."
 QUOTE_INTRO = "The closest passage in your documents says [1]:"
+# Small models fall into loops ("[3] [3] [3] ...", "-o -o -o ..."): six times the same piece at the end.
+LOOP = re.compile(r"(\S.{1,59}?)(?:\s*\1){5,}\s*$", re.S)
+LOOP_WINDOW = 400  # characters at the end of the answer searched for a loop
 QUOTE_WORDS = 70  # enough for a step or a definition, short enough to read at a glance
 
 
@@ -82,11 +85,16 @@ class QASkill:
             adapter=self.adapter,
             cancel=cancel,
         )
-        pieces: list[str] = []
+        text = ""
         for piece in stream:
-            pieces.append(piece)
+            text += piece
             yield TextDelta(piece)
-        reply = self.check("".join(pieces).strip(), passages, closest or passages)
+            if loop := LOOP.search(text[-LOOP_WINDOW:]):
+                # Breaking out stops the generation; keep what came before the loop and its first round.
+                text = text[: len(text) - len(loop.group(0)) + len(loop.group(1))]
+                log.info("stopped an answer repeating %r", loop.group(1))
+                break
+        reply = self.check(text.strip(), passages, closest or passages)
         if reply.declined:
             reply = self.quote(question, passages[0]) or reply
         reply.usage = stream.usage
