@@ -29,6 +29,8 @@ from typing import Iterator
 import torch
 import torch.nn.functional as F
 
+from ..torch_threads import torch_threads
+
 log = logging.getLogger(__name__)
 
 ARCHITECTURES = ("llama", "mistral", "qwen2")
@@ -332,13 +334,9 @@ def load_quantized(model, cache_dir: Path | None) -> dict[str, dict[str, torch.T
         except Exception as error:  # a damaged cache file is rebuilt, never fatal
             log.warning("ignoring unreadable cache %s: %s", path, error)
     if not flat:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # many mid-sized ops: a second thread stalls them all on a busy CPU (8x here)
-        try:
-            with torch.inference_mode():
-                flat = {f"{name}.{kind}": t for name, w in _weights_to_quantize(model).items() for kind, t in quantize(w).items()}
-        finally:
-            torch.set_num_threads(threads)
+        # Many mid-sized ops: a second thread stalls them all on a busy CPU (8x here).
+        with torch_threads(1), torch.inference_mode():
+            flat = {f"{name}.{kind}": t for name, w in _weights_to_quantize(model).items() for kind, t in quantize(w).items()}
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, staging = tempfile.mkstemp(dir=path.parent, prefix=".quantize-")

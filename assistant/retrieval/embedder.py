@@ -5,16 +5,17 @@ Importing sentence-transformers takes seconds, so nothing here imports it until 
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import logging
 import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
+
+from ..torch_threads import torch_threads
 
 from ..errors import ModelError
 
@@ -80,7 +81,10 @@ class Embedder:
         """Unit-length float32 vectors, one row per text."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self.lock, _one_thread(len(texts) == 1):
+        # Torch on the calling thread only for one text: a short query gains nothing from a second
+        # thread, and when the cores are busy (the chat model, another process) OpenMP's spin-waiting
+        # makes it 30x slower: 800 ms instead of 25 ms per query, measured on a loaded 2-core machine.
+        with self.lock, torch_threads(1 if len(texts) == 1 else None):
             vectors = self.model.encode(
                 list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
             )
@@ -109,25 +113,6 @@ class Embedder:
             if start + size >= len(offsets):
                 break
         return pieces
-
-
-@contextlib.contextmanager
-def _one_thread(enabled: bool) -> Iterator[None]:
-    """Run torch on the calling thread only. One short query gains nothing from a second
-    thread, and when the cores are busy (the chat model, another process) OpenMP's spin-waiting
-    makes it 30x slower: 800 ms instead of 25 ms per query, measured on a loaded 2-core machine.
-    The setting is the calling thread's; it is restored before the lock is released."""
-    if not enabled:
-        yield
-        return
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 _loaded: dict[tuple[str, str], Embedder] = {}

@@ -23,6 +23,7 @@ from typing import Iterator
 
 from ..errors import Cancelled, UsageError
 from ..llm.models import ModelSource, load_pretrained, materialize, resolve_device, resolve_model
+from ..torch_threads import torch_threads
 from . import card
 from .files import replace_dir, staging_dir
 from .data import IGNORE, TokenizedExample, length_buckets, load_examples, split_eval, tokenize_all
@@ -249,17 +250,10 @@ def train(
     progress: bool = True,
     threads: int | None = None,
 ) -> TrainResult:
-    import torch
-
     check_out(out, overwrite, resume)
-    previous_threads = torch.get_num_threads()
-    if threads:
-        # On a busy machine one thread per process is several times faster than threads that wait on each other.
-        torch.set_num_threads(threads)
-    try:
+    # On a busy machine one thread per process is several times faster than threads that wait on each other.
+    with torch_threads(threads):
         return _train(config, out, cache_dir=cache_dir, device=device, resume=resume, progress=progress)
-    finally:
-        torch.set_num_threads(previous_threads)
 
 
 def _train(config: TrainConfig, out: Path, *, cache_dir: Path, device: str, resume: bool, progress: bool) -> TrainResult:
