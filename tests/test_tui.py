@@ -351,7 +351,9 @@ async def test_sidebar_lists_conversations_saved_by_other_front_ends():
     async with app.run_test(size=(120, 30)) as pilot:
         await ready(pilot)
         listed = app.chat.query_one(ConversationList)
-        assert listed.option_count == 2 and listed.get_option_at_index(1).id == "from-cli"
+        # The manager is set before the chat screen has listed the conversations: wait for the list.
+        await wait_for(pilot, lambda: listed.option_count == 2)
+        assert listed.get_option_at_index(1).id == "from-cli"
 
 
 class SteadyModel(ScriptedChatModel):
