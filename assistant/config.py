@@ -47,6 +47,8 @@ class Settings:
     api_key_env: str = "OPENAI_API_KEY"
     device: str = "auto"
     dtype: str = "auto"
+    # The local decoder: "auto" (the fast path when it passes its self-check), "fast" or "generate".
+    engine: str = "auto"
     context_window: int = 2048
     max_new_tokens: int = 512
     temperature: float = 0.0

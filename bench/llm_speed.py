@@ -8,9 +8,16 @@ Prints, for this machine:
   as `assistant chat` would give it;
 - time to first token and decode tokens/s for a 45-token prompt and exactly 128 new tokens, greedy
   (end-of-sequence ignored), for our engine (the fast decoder), transformers' generate() (the
-  engine before it) and llama.cpp (llama-cpp-python, 2 threads, and 1 thread), all fed the same token ids.
-The CPU may be shared: the load average is printed with the figures, and each figure is the median
-of --runs runs (best in brackets).
+  engine before it) and llama.cpp (llama-cpp-python, 2 threads, and 1 thread), all fed the same token ids;
+- time to first token for a RAG prompt (the QA skill's prompt with 4 XQuAD passages, about 630
+  tokens), a different question and passages each run so no prefix cache helps anyone: ours from
+  scratch, ours with the system prompt kept from the previous request (what a second question
+  costs), and llama.cpp;
+- the whole path of a question, `/ask` through the ConversationManager over a knowledge base of
+  this project's docs/ (retrieval, the prompt, prefill): the time to the first streamed token.
+The CPU model, torch's CPU capability and the engine plan are printed with the figures (run under
+ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 to see an AVX2 machine). The CPU may be shared:
+the load average is printed too, and each figure is the median of --runs runs (best in brackets).
 """
 
 from __future__ import annotations
@@ -38,11 +45,82 @@ TEXT = (
 FIRST_QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 
 
+RAG_PASSAGES = 4
+
+
 def load_model(cache_dir: Path, engine: str = "auto"):
     from assistant.llm.local import LocalChatModel
     from assistant.llm.models import resolve_model
 
     return LocalChatModel(resolve_model("smollm2-135m"), cache_dir=cache_dir, adapters_dir=cache_dir / "adapters", engine=engine)
+
+
+def rag_prompts(count: int) -> list[list[dict]]:
+    """``count`` QA prompts, each a different XQuAD question with its paragraph and three others."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import common
+    from qa_xquad import load_xquad
+
+    from assistant.retrieval.base import Passage
+    from assistant.skills.prompts import qa_messages
+
+    paragraphs, questions = load_xquad(common.data_dir(None))
+    by_id = {p.id: p for p in paragraphs}
+    prompts = []
+    for index, question in enumerate(common.sample(questions, count)):
+        chosen = [by_id[question.paragraph]] + [paragraphs[(index * 7 + j * 31) % len(paragraphs)] for j in range(1, RAG_PASSAGES)]
+        passages = [Passage(p.text, f"{p.title}.md", p.title) for p in chosen]
+        prompts.append(qa_messages(question.text, passages))
+    return prompts
+
+
+def rag_ttft(model, llama_models: dict, prompts: list[list[dict]]) -> dict:
+    """Time to first token on fresh RAG prompts: ours from scratch and with the system prompt kept, and llama.cpp's."""
+    from assistant.llm.base import GenerationOptions
+
+    one = GenerationOptions(max_new_tokens=1)
+    figures: dict = {"tokens": [], "ours_fresh": [], "ours_kept_prefix": []}
+    for name in llama_models:
+        figures[name] = []
+    for messages in prompts:
+        ids = model.encode_chat(messages)
+        figures["tokens"].append(len(ids))
+        model.fast.forget()
+        stream = model.stream(messages, one)
+        stream.text()
+        figures["ours_fresh"].append(stream.usage.time_to_first_token_s)
+        # The next question keeps the system prompt: what the QA skill's second question costs.
+        model.fast.cached = model.fast.cached[: len(model.encode_chat(messages[:1]))]
+        stream = model.stream(messages, one)
+        stream.text()
+        figures["ours_kept_prefix"].append(stream.usage.time_to_first_token_s)
+        for name, llm in llama_models.items():
+            figures[name].append(run_llama_cpp(llm, ids, 1)["ttft_s"])
+    return figures
+
+
+def ask_ttft(cache_dir: Path, runs: int) -> dict:
+    """`/ask` over this project's docs/ through the ConversationManager: seconds to the first streamed token."""
+    from assistant.config import Settings
+    from assistant.conversation.types import TextDelta
+    from assistant.runtime import Runtime
+
+    questions = ["How do I add my documents?", "How do I run the Telegram bot?", "Where are conversations stored?",
+                 "How do I train an adapter?", "Which file formats can be indexed?"]
+    with tempfile.TemporaryDirectory(prefix="llm-speed-kb-") as tmp:
+        settings = Settings(index=Path(tmp) / "index", data_dir=Path(tmp) / "data", cache_dir=cache_dir, adapter="none")
+        runtime = Runtime(settings)
+        runtime.knowledge.add([REPO / "docs"])
+        manager = runtime.manager
+        manager.handle("warm-up", "/ask What is this project?", remember=False)
+        times = []
+        for question in (questions * runs)[: max(runs, len(questions))]:
+            started = time.perf_counter()
+            for event in manager.stream("bench", "/ask " + question, remember=False):
+                if isinstance(event, TextDelta):
+                    times.append(time.perf_counter() - started)
+                    break
+    return {"ttft_s": times}
 
 
 def start_up(cache_dir: Path) -> dict:
@@ -99,7 +177,17 @@ def run_llama_cpp(llm, prompt: list[int], new_tokens: int) -> dict:
         first = first or time.perf_counter()
         if count == new_tokens:  # end-of-sequence is ignored: exactly new_tokens tokens
             break
-    return {"ttft_s": first - started, "tokens_per_s": (new_tokens - 1) / (time.perf_counter() - first)}
+    elapsed = time.perf_counter() - first
+    return {"ttft_s": first - started, "tokens_per_s": (new_tokens - 1) / elapsed if new_tokens > 1 else 0.0}
+
+
+def llama_cpp_models(location: str, figures: dict) -> dict:
+    try:
+        from llama_cpp import Llama
+    except ImportError as error:
+        figures["llama.cpp_error"] = f"llama-cpp-python is not installed ({error}; `make test-server` installs it)"
+        return {}
+    return {f"llama.cpp/{n}": Llama(location, n_threads=n, n_ctx=2048, verbose=False) for n in LLAMA_THREADS}
 
 
 def engines(model, baseline, messages, prompt: list[int], figures: dict) -> dict:
@@ -107,14 +195,8 @@ def engines(model, baseline, messages, prompt: list[int], figures: dict) -> dict
     runs = {"ours": lambda n: run_ours(model, messages, n)}
     if baseline is not None:
         runs["generate"] = lambda n: run_ours(baseline, messages, n)
-    try:
-        from llama_cpp import Llama
-    except ImportError as error:
-        figures["llama.cpp_error"] = f"llama-cpp-python is not installed ({error})"
-        return runs
-    for threads in LLAMA_THREADS:
-        llm = Llama(model.source.location, n_threads=threads, n_ctx=2048, verbose=False)
-        runs[f"llama.cpp/{threads}"] = lambda n, llm=llm: run_llama_cpp(llm, prompt, n)
+    for name, llm in figures["llama_models"].items():
+        runs[name] = lambda n, llm=llm: run_llama_cpp(llm, prompt, n)
     return runs
 
 
@@ -129,6 +211,8 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, help="torch threads for our engine (default: torch's own choice)")
     parser.add_argument("--skip-generate", action="store_true", help="skip the slow transformers generate() runs")
+    parser.add_argument("--skip-start", action="store_true", help="skip the cold and warm start-up runs")
+    parser.add_argument("--skip-rag", action="store_true", help="skip the RAG prompt and the /ask runs")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--child-start", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -141,16 +225,24 @@ def main() -> None:
         print(json.dumps(start_up(args.child_start)))
         return
 
-    figures: dict = {"load_average_before": os.getloadavg(), "torch_threads": torch.get_num_threads()}
+    from assistant.llm.plan import this_cpu
+
+    figures: dict = {"load_average_before": os.getloadavg(), "torch_threads": torch.get_num_threads(), "cpu": this_cpu().describe()}
     with tempfile.TemporaryDirectory(prefix="llm-speed-") as tmp:
         cache = Path(tmp)
-        figures["cold"] = start_up_in_child(cache, args.threads)
-        figures["warm"] = start_up_in_child(cache, args.threads)
+        if not args.skip_start:
+            figures["cold"] = start_up_in_child(cache, args.threads)
+            figures["warm"] = start_up_in_child(cache, args.threads)
         model = load_model(cache)
+        figures["engine"] = model.engine_reason
         baseline = None if args.skip_generate else load_model(cache, engine="generate")
         messages = bench_prompt(model)
         prompt = model.encode_chat(messages)
         figures["prompt_tokens"] = len(prompt)
+        figures["llama_models"] = llama_cpp_models(model.source.location, figures)
+        if not args.skip_rag:
+            figures["rag"] = rag_ttft(model, figures["llama_models"], rag_prompts(args.runs))
+            figures["ask"] = ask_ttft(cache, args.runs)
         runs = engines(model, baseline, messages, prompt, figures)
         for run in runs.values():
             run(8)  # warm-up
@@ -160,6 +252,7 @@ def main() -> None:
             for name, run in runs.items():
                 figures[name].append(run(args.new_tokens))
         figures["ours_threads"] = model.fast.threads.chosen
+    del figures["llama_models"]
     figures["load_average_after"] = os.getloadavg()
     report(figures, args.new_tokens)
     if args.json:
@@ -168,14 +261,39 @@ def main() -> None:
 
 def report(figures: dict, new_tokens: int) -> None:
     load = " / ".join(f"{a:.1f}" for a in figures["load_average_before"][:1] + figures["load_average_after"][:1])
-    print(f"smollm2-135m (SmolLM2-135M-Instruct Q4_1 GGUF) on {os.cpu_count()} CPUs, torch threads "
+    print(f"smollm2-135m (SmolLM2-135M-Instruct Q4_1 GGUF) on {figures['cpu']}, {os.cpu_count()} CPUs, torch threads "
           f"{figures['torch_threads']}, load average before/after {load}")
+    print(f"engine: {figures['engine']}")
+    if "cold" in figures:
+        report_start(figures)
+    if "rag" in figures:
+        report_rag(figures)
+    report_decode(figures, new_tokens)
+
+
+def report_start(figures: dict) -> None:
     print("\nstart-up (fresh process)     import     load   first answer: TTFT    total   start to answer")
     for name in ("cold", "warm"):
         f = figures[name]
         whole = f["import_s"] + f["load_s"] + f["first_total_s"]
         print(f"  {name:<24} {f['import_s']:7.2f}s {f['load_s']:7.2f}s {f['first_ttft_s']:18.2f}s {f['first_total_s']:7.2f}s {whole:10.2f}s")
-    print(f"  (cold = empty cache: GGUF conversion and quantization included; first answer: {figures['warm']['first_answer']!r})")
+    print(f"  (cold = empty cache: GGUF conversion, planning and quantization included; first answer: {figures['warm']['first_answer']!r})")
+
+
+def report_rag(figures: dict) -> None:
+    rag = figures["rag"]
+    tokens = statistics.median(rag["tokens"])
+    print(f"\nRAG prompt ({RAG_PASSAGES} XQuAD passages and a question, median {tokens:.0f} tokens), time to first token, median [best]")
+    labels = {"ours_fresh": "ours, from scratch", "ours_kept_prefix": "ours, system prompt kept from the last request"}
+    labels |= {f"llama.cpp/{n}": f"llama.cpp ({n} thread{'s' if n > 1 else ''})" for n in LLAMA_THREADS}
+    for key, label in labels.items():
+        if rag.get(key):
+            print(f"  {label:<52} {statistics.median(rag[key]):6.2f} s [{min(rag[key]):.2f}]")
+    ask = figures["ask"]["ttft_s"]
+    print(f"  /ask over docs/ through the manager (retrieval + prompt + prefill) {statistics.median(ask):6.2f} s [{min(ask):.2f}]")
+
+
+def report_decode(figures: dict, new_tokens: int) -> None:
     print(f"\n{figures['prompt_tokens']}-token prompt, {new_tokens} new tokens, greedy{'':<20}TTFT   decode tokens/s median [best]")
     rows = [(f"ours (fast decoder, decoding with {figures['ours_threads']} thread(s))", "ours"),
             ("transformers generate()", "generate")]

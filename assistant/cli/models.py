@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ..llm.adapters import list_adapters
@@ -32,6 +34,23 @@ def models(state) -> None:
     for info in adapters:
         click.echo(f"  {info.name}  base={info.base_model or '?'}  r={info.rank}  {info.size_bytes / 2**20:.1f} MiB")
     click.echo("Any Hugging Face model id or local model folder works too: --model org/name or --model ./folder")
+    show_engine(settings)
+
+
+def show_engine(settings) -> None:
+    """The engine setting and the plans measured on this CPU (`llm/plan.py`)."""
+    from ..llm.plan import EnginePlan, this_cpu
+
+    cpu = this_cpu()
+    origin = settings.origins.get("engine", "default")
+    click.echo(f"Engine: {settings.engine} ({origin}); this CPU: {cpu.describe()}")
+    plans = [plan for path in sorted((settings.cache_dir / "fast").glob(f"*-{cpu.key}.plan.json")) if (plan := EnginePlan.load(path))]
+    if not plans:
+        click.echo("  no plan measured on this CPU yet: the first start times the kernels and picks the fastest that agrees")
+    for plan in plans:
+        click.echo(f"  {Path(plan.model).name or 'a model'}: fast path, {plan.describe()}")
+    click.echo("  engine = auto uses the fast path when it agrees with the float32 reference, else transformers' generate();")
+    click.echo("  set engine = generate or fast in assistant.toml, or ASSISTANT_ENGINE, to force one.")
 
 
 def show_served_models(model) -> None:

@@ -3,33 +3,31 @@
 For a small model, ``generate()`` spends much of each token in Python and tiny ops rather than in
 the matmuls. Here the model is re-run in a page of torch, for one sequence at a time:
 
-- decoding multiplies by weight-only int4 copies of the weights (groups of 32, the layout of the
-  embedded Q4_1 GGUF, so its weights come back almost exactly), with q/k/v and gate/up fused;
-- the output head is int4 too, and its 64 best candidates are then recomputed exactly;
-- the prompt (many tokens at once) uses the model's own full-precision weights, faster there;
-- a static KV cache, a plain sampling loop, and a measured choice of thread count (`ThreadChoice`);
+- norms, the residual stream, rotary embeddings and attention in float32, as transformers computes
+  them in float32; only the matmuls change precision, in the formats the engine plan picked for
+  this CPU (`plan.py`, `kernels.py`): one for the prompt, one for each new token;
+- q/k/v and gate/up fused; the output head in the decoding format, with its 64 best candidates
+  then recomputed exactly;
+- a static KV cache whose prefix is kept between requests: a prompt that starts like the previous
+  one (the same system prompt, the same conversation) only computes its new tokens;
+- a plain sampling loop and a measured choice of thread count (`ThreadChoice`);
 - LoRA adapters run as a low-rank side path ``x A^T B^T``, so switching adapters per request
   costs nothing and "no adapter" is exactly the base.
-
-The quantized copies are cached on disk, keyed by a fingerprint of the weights.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import re
-import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 
-from ..torch_threads import torch_threads
+from .kernels import GROUP, Packed, matmul, pack
+from .plan import EnginePlan
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +39,7 @@ FUSED = {
     "gate_up": ("mlp", ("gate_proj", "up_proj")),
     "down": ("mlp", ("down_proj",)),
 }
-GROUP = 32  # int4 quantization group along the input dimension, as in GGUF Q4_0/Q4_1
-EXACT_CANDIDATES = 64  # output-head rows recomputed at full precision after the int4 pass
-CACHE_VERSION = 1  # bump when the quantized format changes
+EXACT_CANDIDATES = 64  # output-head rows recomputed at full precision after the quantized pass
 
 
 def unsupported_reason(model, device: str) -> str | None:
@@ -62,74 +58,78 @@ def unsupported_reason(model, device: str) -> str | None:
     return None
 
 
-def quantize(weight: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Weight-only int4 in groups (asymmetric: scale and zero per group), or int8 per row where int4 cannot."""
-    out_features, in_features = weight.shape
-    w = weight.float()
-    if out_features % 16:  # the int4 kernel packs 16 output rows at a time
-        scale = w.abs().amax(1).clamp(min=1e-8) / 127
-        return {"int8": (w / scale[:, None]).round().to(torch.int8), "scales": scale.to(weight.dtype)}
-    groups = w.reshape(-1, GROUP)
-    low, high = groups.amin(1, keepdim=True), groups.amax(1, keepdim=True)
-    scale = (high - low).clamp(min=1e-8) / 15
-    q = ((groups - low) / scale).round().clamp(0, 15).to(torch.int32).reshape(out_features, in_features)
-    zero = low + 8 * scale  # the kernel computes (q - 8) * scale + zero
-    scales = torch.stack([scale.view(out_features, -1), zero.view(out_features, -1)], 2).transpose(0, 1)
-    return {"int4": torch.ops.aten._convert_weight_to_int4pack_for_cpu(q, 1), "scales": scales.contiguous().to(weight.dtype)}
+def fused_weights(model) -> dict[str, list[torch.Tensor]]:
+    """"head" and "LAYER.PROJECTION" -> the model's own weight tensors that the projection stacks."""
+    weights = {"head": [model.lm_head.weight.detach()]}
+    for index, layer in enumerate(model.model.layers):
+        for name, (block, parts) in FUSED.items():
+            weights[f"{index}.{name}"] = [getattr(getattr(layer, block), p).weight.detach() for p in parts]
+    return weights
 
 
-def quantized_matmul(x: torch.Tensor, q: dict[str, torch.Tensor]) -> torch.Tensor:
-    if "int4" in q:
-        return torch.ops.aten._weight_int4pack_mm_for_cpu(x, q["int4"], GROUP, q["scales"])
-    return torch.ops.aten._weight_int8pack_mm(x, q["int8"], q["scales"])
+def pack_projection(parts: list[torch.Tensor], fmt: str) -> list[Packed]:
+    """float32 keeps the model's own tensors, one per part (no copy); other formats pack them stacked."""
+    if fmt == "float32" and all(p.dtype == torch.float32 for p in parts):
+        return [pack(p, fmt) for p in parts]
+    return [pack(torch.cat(parts) if len(parts) > 1 else parts[0], fmt)]
+
+
+def apply(x: torch.Tensor, packed: list[Packed]) -> torch.Tensor:
+    if len(packed) == 1:
+        return matmul(x, packed[0])
+    return torch.cat([matmul(x, p) for p in packed], -1)
 
 
 class Linear:
-    """``x W^T + b`` for W = the parts stacked, plus LoRA side paths keyed by adapter name."""
+    """``x W^T + b`` for W = the parts stacked, plus LoRA side paths keyed by adapter name; float32 in and out."""
 
-    def __init__(self, parts: list[torch.Tensor], bias: torch.Tensor | None, quantized: dict[str, torch.Tensor]) -> None:
-        self.parts, self.bias, self.quantized = parts, bias, quantized  # parts: the model's own tensors, not copies
+    def __init__(self, parts: list[torch.Tensor], prefill: list[Packed], decode: list[Packed], bias: torch.Tensor | None) -> None:
+        self.prefill, self.decode, self.bias = prefill, decode, bias
         self.sizes = [len(p) for p in parts]
         self.lora: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def __call__(self, x: torch.Tensor, adapter: str | None) -> torch.Tensor:
-        if len(x) > 1:  # many tokens: compute-bound, where full-precision matmuls beat the int4 kernel
-            y = torch.cat([F.linear(x, w) for w in self.parts], -1)
-        else:
-            y = quantized_matmul(x, self.quantized)
+        y = apply(x, self.prefill if len(x) > 1 else self.decode)
         if self.bias is not None:
             y = y + self.bias
         lora = self.lora.get(adapter) if adapter else None
         if lora is not None:
             a, b = lora
-            y = y + F.linear(F.linear(x.to(a.dtype), a), b).to(y.dtype)
+            y = y + F.linear(F.linear(x, a), b)
         return y
 
 
 class FastDecoder:
-    """The model's forward for one sequence with a static KV cache. Not thread-safe: callers hold a lock."""
+    """The model's forward for one sequence with a static KV cache. Not thread-safe: callers hold a lock.
 
-    def __init__(self, model, max_len: int, cache_dir: Path | None = None) -> None:
+    ``decode``: "NAME" -> packed weights in ``plan.decode``'s format (made by `engine.py`, which caches them).
+    """
+
+    def __init__(self, model, max_len: int, plan: EnginePlan, decode: dict[str, list[Packed]]) -> None:
         config, body = model.config, model.model
+        self.plan = plan
         self.heads = config.num_attention_heads
         self.kv_heads = getattr(config, "num_key_value_heads", None) or self.heads
         self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // self.heads
         self.eps = config.rms_norm_eps
-        self.dtype = model.dtype
         self.max_len = max_len
         self.embed = body.embed_tokens.weight.detach()
         self.head_weight = model.lm_head.weight.detach()
-        self.norm = body.norm.weight.detach()
-        self.layers = body.layers
+        self.head = decode["head"]
+        self.norm = body.norm.weight.detach().float()
+        self.layer_norms = [
+            (layer.input_layernorm.weight.detach().float(), layer.post_attention_layernorm.weight.detach().float())
+            for layer in body.layers
+        ]
         self.scaling = getattr(body.layers[0].self_attn, "scaling", None)
-        quantized = load_quantized(model, cache_dir)
-        self.head_quantized = quantized["head"]
+        weights = fused_weights(model)
         self.linears = [
             {
                 name: Linear(
-                    [getattr(getattr(layer, block), p).weight.detach() for p in parts],
+                    weights[f"{index}.{name}"],
+                    pack_projection(weights[f"{index}.{name}"], plan.prefill),
+                    decode[f"{index}.{name}"],
                     _fused_bias([getattr(getattr(layer, block), p) for p in parts]),
-                    quantized[f"{index}.{name}"],
                 )
                 for name, (block, parts) in FUSED.items()
             }
@@ -139,8 +139,10 @@ class FastDecoder:
         cos, sin = body.rotary_emb(torch.zeros(1, dtype=torch.float32), positions)
         half = self.head_dim // 2
         # rotate_half(x) * sin == roll(x, half) * signed_sin: one op instead of four
-        self.cos, self.signed_sin = cos[0].to(self.dtype), torch.cat([-sin[0, :, :half], sin[0, :, half:]], -1).to(self.dtype)
+        self.cos, self.signed_sin = cos[0].float(), torch.cat([-sin[0, :, :half], sin[0, :, half:]], -1).float()
         self.cache: torch.Tensor | None = None  # [layers, 2, kv_heads, max_len, head_dim], allocated on first use
+        self.cached: list[int] = []  # the tokens whose keys and values the cache holds, from position 0
+        self.cached_adapter: str | None = None  # ... computed with this adapter
         self.adapters: set[str] = set()
         self.threads = ThreadChoice()
 
@@ -160,7 +162,7 @@ class FastDecoder:
             if not match or name not in getattr(module, "lora_A", {}):
                 log.info("adapter %s changes %s, outside the fast path's projections: it runs with generate()", name, path)
                 return False
-            a, b = module.lora_A[name].weight.detach(), module.lora_B[name].weight.detach()
+            a, b = module.lora_A[name].weight.detach().float(), module.lora_B[name].weight.detach().float()
             found[int(match[1]), match[2]] = (a, b * module.scaling[name])
         for index, linears in enumerate(self.linears):
             for fused, (_, parts) in FUSED.items():
@@ -168,21 +170,33 @@ class FastDecoder:
                 if any(pairs):
                     linears[fused].lora[name] = _block_lora(pairs, linears[fused].sizes)
         self.adapters.add(name)
+        if self.cached_adapter == name:
+            self.forget()
         return True
 
     # --- forward ---------------------------------------------------------------------------
 
+    def forget(self) -> None:
+        """Drop the kept prompt prefix (the cache's contents no longer match ``cached``)."""
+        self.cached, self.cached_adapter = [], None
+
     def forward(self, tokens: torch.Tensor, start: int, adapter: str | None) -> torch.Tensor:
-        """Logits for the last of ``tokens``, which sit at positions start, start+1, ..."""
+        """Float32 logits for the last of ``tokens``, which sit at positions start, start+1, ...
+
+        The cache must hold the keys and values of positions 0..start-1 (for this adapter).
+        """
         count, end = len(tokens), start + len(tokens)
         if self.cache is None:
             shape = (len(self.linears), 2, self.kv_heads, self.max_len, self.head_dim)
-            self.cache = torch.zeros(shape, dtype=self.dtype)
+            self.cache = torch.zeros(shape, dtype=torch.float32)
         cos, sin = self.cos[start:end, None], self.signed_sin[start:end, None]
         heads, kv, dim = self.heads, self.kv_heads, self.head_dim
-        x = F.embedding(tokens, self.embed)
-        for layer, linears, cache in zip(self.layers, self.linears, self.cache):
-            h = F.rms_norm(x, (x.shape[-1],), layer.input_layernorm.weight, self.eps)
+        mask = None
+        if count > 1 and start > 0:  # a prompt after a kept prefix: each token sees the prefix and its past
+            mask = torch.arange(end)[None] <= torch.arange(start, end)[:, None]
+        x = F.embedding(tokens, self.embed).float()
+        for (norm1, norm2), linears, cache in zip(self.layer_norms, self.linears, self.cache):
+            h = F.rms_norm(x, (x.shape[-1],), norm1, self.eps)
             qkv = linears["qkv"](h, adapter)
             qk = qkv[:, : (heads + kv) * dim].view(count, heads + kv, dim)
             qk = qk * cos + qk.roll(dim // 2, -1) * sin
@@ -191,18 +205,34 @@ class FastDecoder:
             q, keys, values = qk[:, :heads], cache[0, None, :, :end], cache[1, None, :, :end]
             if count == 1:  # each kv head's group of query heads as its query rows: no mask, no repeat
                 y = F.scaled_dot_product_attention(q.view(1, kv, heads // kv, dim), keys, values, scale=self.scaling)
-            else:  # prefill always starts at 0, where is_causal's top-left aligned mask is right
+            else:
                 y = F.scaled_dot_product_attention(
-                    q.transpose(0, 1)[None], keys, values, is_causal=True, scale=self.scaling, enable_gqa=kv != heads
+                    q.transpose(0, 1)[None], keys, values, attn_mask=mask, is_causal=mask is None,
+                    scale=self.scaling, enable_gqa=kv != heads,
                 ).transpose(1, 2)
             x = x + linears["o"](y.reshape(count, heads * dim), adapter)
-            h = F.rms_norm(x, (x.shape[-1],), layer.post_attention_layernorm.weight, self.eps)
+            h = F.rms_norm(x, (x.shape[-1],), norm2, self.eps)
             gate, up = linears["gate_up"](h, adapter).chunk(2, -1)
             x = x + linears["down"](F.silu(gate) * up, adapter)
         h = F.rms_norm(x[-1:], (x.shape[-1],), self.norm, self.eps)
-        logits = quantized_matmul(h, self.head_quantized)[0].float()
-        best = logits.topk(min(EXACT_CANDIDATES, len(logits))).indices
-        logits[best] = F.linear(h, self.head_weight[best])[0].float()
+        logits = apply(h, self.head)[0]
+        if "float32" not in self.head[0]:
+            best = logits.topk(min(EXACT_CANDIDATES, len(logits))).indices
+            logits[best] = F.linear(h, self.head_weight[best].float())[0]
+        return logits
+
+    def prefill(self, prompt: list[int], adapter: str | None) -> torch.Tensor:
+        """Logits after ``prompt``, computing only what follows the prefix the cache already holds."""
+        kept = 0
+        if adapter == self.cached_adapter:
+            limit = min(len(self.cached), len(prompt) - 1)  # the last prompt token is always computed
+            while kept < limit and self.cached[kept] == prompt[kept]:
+                kept += 1
+        self.cached = self.cached[:kept]
+        logits = self.forward(torch.tensor(prompt[kept:]), kept, adapter)
+        self.cached, self.cached_adapter = list(prompt), adapter
+        if kept:
+            log.debug("kept %d of %d prompt tokens from the previous request", kept, len(prompt))
         return logits
 
     @torch.inference_mode()
@@ -222,9 +252,8 @@ class FastDecoder:
         if len(prompt) + max_new_tokens > self.max_len:
             raise ValueError(f"{len(prompt)} + {max_new_tokens} tokens do not fit the cache of {self.max_len}")
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        torch.set_num_threads(self.threads.chosen)
         try:
-            logits = self.forward(torch.tensor(prompt), 0, adapter)
+            logits = self.prefill(prompt, adapter)
             last = len(prompt) + max_new_tokens - 1
             for position in range(len(prompt), last + 1):
                 token = sample(logits, temperature, top_p, generator)
@@ -235,7 +264,11 @@ class FastDecoder:
                 torch.set_num_threads(threads)
                 started = time.perf_counter()
                 logits = self.forward(torch.tensor([token]), position, adapter)
+                self.cached.append(token)
                 self.threads.timed(time.perf_counter() - started)
+        except BaseException:
+            self.forget()  # a forward cut short may have left the cache half written
+            raise
         finally:
             torch.set_num_threads(self.threads.most)
 
@@ -283,14 +316,13 @@ def sample(logits: torch.Tensor, temperature: float, top_p: float, generator: to
         probs = torch.zeros_like(probs).index_copy_(0, order[keep], sorted_probs[keep])
     return int(torch.multinomial(probs, 1, generator=generator))
 
-
 # --- helpers -----------------------------------------------------------------------------
 
 
 def _fused_bias(modules: list) -> torch.Tensor | None:
     if all(m.bias is None for m in modules):
         return None
-    return torch.cat([m.bias.detach() if m.bias is not None else m.weight.new_zeros(m.out_features) for m in modules])
+    return torch.cat([m.bias.detach() if m.bias is not None else m.weight.new_zeros(m.out_features) for m in modules]).float()
 
 
 def _block_lora(pairs: list, sizes: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -300,54 +332,7 @@ def _block_lora(pairs: list, sizes: list[int]) -> tuple[torch.Tensor, torch.Tens
     row, col = 0, 0
     for pair, size in zip(pairs, sizes):
         if pair is not None:
-            b[row : row + size, col : col + len(pair[0])] = pair[1].to(a.dtype)
+            b[row : row + size, col : col + len(pair[0])] = pair[1]
             col += len(pair[0])
         row += size
     return a, b
-
-
-def _weights_to_quantize(model) -> dict[str, torch.Tensor]:
-    weights = {"head": model.lm_head.weight}
-    for index, layer in enumerate(model.model.layers):
-        for name, (block, parts) in FUSED.items():
-            weights[f"{index}.{name}"] = torch.cat([getattr(getattr(layer, block), p).weight for p in parts])
-    return weights
-
-
-def _fingerprint(model) -> str:
-    """A cheap content hash: the config and a strided sample of every weight."""
-    digest = hashlib.sha256(f"{CACHE_VERSION}|{GROUP}|{model.config.to_json_string()}".encode())
-    for name, tensor in model.state_dict().items():
-        digest.update(name.encode() + tensor.detach().reshape(-1)[::251].float().numpy().tobytes())
-    return digest.hexdigest()[:16]
-
-
-def load_quantized(model, cache_dir: Path | None) -> dict[str, dict[str, torch.Tensor]]:
-    """The quantized weights, from the cache when an earlier start made them for the same weights."""
-    from safetensors.torch import load_file, save_file
-
-    path = cache_dir / "fast" / f"{_fingerprint(model)}.safetensors" if cache_dir else None
-    flat: dict[str, torch.Tensor] = {}
-    if path is not None and path.is_file():
-        try:
-            flat = load_file(path)
-        except Exception as error:  # a damaged cache file is rebuilt, never fatal
-            log.warning("ignoring unreadable cache %s: %s", path, error)
-    if not flat:
-        # Many mid-sized ops: a second thread stalls them all on a busy CPU (8x here).
-        with torch_threads(1), torch.inference_mode():
-            flat = {f"{name}.{kind}": t for name, w in _weights_to_quantize(model).items() for kind, t in quantize(w).items()}
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, staging = tempfile.mkstemp(dir=path.parent, prefix=".quantize-")
-            os.close(fd)
-            try:
-                save_file(flat, staging)
-                os.replace(staging, path)
-            finally:
-                Path(staging).unlink(missing_ok=True)
-    quantized: dict[str, dict[str, torch.Tensor]] = {}
-    for key, tensor in flat.items():
-        name, kind = key.rsplit(".", 1)
-        quantized.setdefault(name, {})[kind] = tensor
-    return quantized

@@ -13,6 +13,7 @@ from typing import Iterator
 from ..errors import AdapterError, UsageError
 from .adapters import AdapterInfo, check_base, read_adapter
 from .base import BASE, GenerationOptions, Message, StopFilter, TokenStream, Usage, require_prompt
+from .engine import check_engine, choose_engine
 from .models import ModelSource, load_pretrained, resolve_device
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,8 @@ class LocalChatModel:
         default_adapter: str | None = None,
         engine: str = "auto",
     ) -> None:
-        """``engine``: "auto" decodes with the fast path (`fast.py`) where it applies, "generate" always
-        uses transformers' ``generate()``."""
+        """``engine``: "auto", "fast" or "generate" (see `engine.py`)."""
+        check_engine(engine)  # a typo costs a second, not a model load
         self.source = source
         self.name = source.spec
         self.device = resolve_device(device)
@@ -45,23 +46,18 @@ class LocalChatModel:
         self.model, self.tokenizer = load_pretrained(source, cache_dir, self.device, dtype)
         limit = getattr(self.model.config, "max_position_embeddings", None) or context_window
         self.context_window = min(context_window, limit) if context_window > 0 else limit
-        self.fast = self._fast_decoder(cache_dir) if engine == "auto" else None
+        choice = choose_engine(
+            self.model, lambda text: self.tokenizer(text, add_special_tokens=False)["input_ids"], self.encode_chat,
+            self.device, self.context_window, cache_dir, engine,
+        )
+        self.fast, self.engine, self.engine_reason = choice.decoder, choice.name, choice.reason
         self.load_seconds = time.perf_counter() - started
         self._lock = threading.RLock()
         self._loaded: dict[str, AdapterInfo] = {}
         self.default_adapter = None
         if default_adapter and default_adapter != BASE:
             self.default_adapter = self.load_adapter(default_adapter)
-        log.info("loaded %s on %s in %.1fs", self.name, self.device, self.load_seconds)
-
-    def _fast_decoder(self, cache_dir: Path):
-        from .fast import FastDecoder, unsupported_reason
-
-        reason = unsupported_reason(self.model, self.device)
-        if reason:
-            log.info("fast decoding does not support %s: using generate()", reason)
-            return None
-        return FastDecoder(self.model, self.context_window, cache_dir)
+        log.info("loaded %s on %s in %.1fs; engine %s", self.name, self.device, self.load_seconds, self.engine_reason)
 
     # --- adapters -------------------------------------------------------------------------
 

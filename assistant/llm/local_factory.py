@@ -26,4 +26,5 @@ def create(settings: Settings) -> LocalChatModel:
         context_window=settings.context_window,
         default_options=default_options(settings),
         default_adapter=forced,
+        engine=settings.engine,
     )

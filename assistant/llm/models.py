@@ -183,11 +183,15 @@ def load_pretrained(source: ModelSource, cache_root: Path, device: str, dtype: s
 
     location = materialize(source, cache_root)
     local_only = os.environ.get("HF_HUB_OFFLINE") == "1"
+    weight_count = 0
     if Path(location).is_dir():
-        check_fits_in_memory(_weights_size(Path(location)), f"Model {source.spec}")
+        weight_bytes = _weights_size(Path(location))
+        check_fits_in_memory(weight_bytes, f"Model {source.spec}")
+        weight_count = weight_bytes // 2  # stored in 16 bits, as most checkpoints are
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local_only)
-        model = AutoModelForCausalLM.from_pretrained(location, dtype=resolve_dtype(dtype, device), local_files_only=local_only)
+        torch_dtype = resolve_dtype(dtype, device, weight_count)
+        model = AutoModelForCausalLM.from_pretrained(location, dtype=torch_dtype, local_files_only=local_only)
     except OSError as error:
         raise ModelError(
             f"Cannot load model {source.spec!r}: {str(error).splitlines()[0]} "
@@ -207,8 +211,10 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def resolve_dtype(dtype: str, device: str):
-    """bfloat16 by default: on the CPU it decodes about 1.6x faster than float32 for small models."""
+def resolve_dtype(dtype: str, device: str, weight_count: int = 0):
+    """float32 on the CPU, the reference precision: the fast path picks faster formats for its
+    matmuls itself (`plan.py`), and bfloat16 is emulated, hence slow, on CPUs without it. A model
+    too large for float32 in half the free memory loads in bfloat16. On CUDA: bfloat16 or float16."""
     import torch
 
     if dtype != "auto":
@@ -216,6 +222,8 @@ def resolve_dtype(dtype: str, device: str):
             return getattr(torch, dtype)
         except AttributeError:
             raise ModelError(f"Unknown dtype {dtype!r}: use auto, float32, bfloat16 or float16.") from None
-    if device.startswith("cuda") and not torch.cuda.is_bf16_supported():
-        return torch.float16
-    return torch.bfloat16
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if weight_count * 4 > _free_memory_bytes() / 2:
+        return torch.bfloat16
+    return torch.float32

@@ -1,0 +1,80 @@
+"""The matmul formats the fast decoder can multiply a weight in, and how fast each is on this CPU.
+
+Every format takes and returns float32 activations, so the rest of the model (norms, the residual
+stream, rotary embeddings, attention) stays in float32 whatever the weights are stored in:
+
+- ``float32``: the model's own weights (no copy), the reference;
+- ``bfloat16``: a bfloat16 copy; fast where the CPU has native bfloat16, emulated (slow) elsewhere;
+- ``int8``: weight-only int8 per output row;
+- ``int4``: weight-only int4 in groups of 32 along the input (scale and zero per group), the layout
+  of GGUF Q4_0/Q4_1, so the embedded model's weights come back almost exactly. A matrix whose row
+  count the int4 kernel cannot pack falls back to int8.
+
+The packed int4 layout depends on torch's CPU capability (AVX-512, AVX2 and the plain kernels each
+pack differently), so packed weights must never move between machines or capabilities: the plan
+cache is keyed by both (`plan.py`). The quantized kernels take bfloat16 activations: their float32
+paths are not vectorised (50x slower here).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+FORMATS = ("int4", "int8", "bfloat16", "float32")
+GROUP = 32  # int4 quantization group along the input dimension, as in GGUF Q4_0/Q4_1
+INT4_ROWS = 16  # the int4 kernel packs this many output rows at a time
+
+Packed = dict[str, torch.Tensor]
+
+
+def pack(weight: torch.Tensor, fmt: str) -> Packed:
+    """``weight`` (out x in) in format ``fmt``; "float32" keeps a reference to the tensor itself."""
+    if fmt == "float32":
+        return {"float32": weight if weight.dtype == torch.float32 else weight.float()}
+    if fmt == "bfloat16":
+        return {"bfloat16": weight.to(torch.bfloat16)}
+    w = weight.float()
+    out_features, in_features = w.shape
+    if fmt == "int8" or out_features % INT4_ROWS or in_features % GROUP:
+        scale = w.abs().amax(1).clamp(min=1e-8) / 127
+        return {"int8": (w / scale[:, None]).round().to(torch.int8), "scales": scale.to(torch.bfloat16)}
+    groups = w.reshape(-1, GROUP)
+    low, high = groups.amin(1, keepdim=True), groups.amax(1, keepdim=True)
+    scale = (high - low).clamp(min=1e-8) / 15
+    q = ((groups - low) / scale).round().clamp(0, 15).to(torch.int32).reshape(out_features, in_features)
+    zero = low + 8 * scale  # the kernel computes (q - 8) * scale + zero
+    scales = torch.stack([scale.view(out_features, -1), zero.view(out_features, -1)], 2).transpose(0, 1)
+    return {"int4": torch.ops.aten._convert_weight_to_int4pack_for_cpu(q, 1), "scales": scales.contiguous().to(torch.bfloat16)}
+
+
+def matmul(x: torch.Tensor, packed: Packed) -> torch.Tensor:
+    """``x W^T`` in float32 for float32 ``x`` (tokens x in), whatever format W is packed in."""
+    if "float32" in packed:
+        return F.linear(x, packed["float32"])
+    if "bfloat16" in packed:
+        return F.linear(x.to(torch.bfloat16), packed["bfloat16"]).float()
+    if "int4" in packed:
+        return torch.ops.aten._weight_int4pack_mm_for_cpu(x.to(torch.bfloat16), packed["int4"], GROUP, packed["scales"]).float()
+    return torch.ops.aten._weight_int8pack_mm(x.to(torch.bfloat16), packed["int8"], packed["scales"]).float()
+
+
+def time_format(weights: list[torch.Tensor], fmt: str, tokens: int, repeats: int = 5) -> float:
+    """Median seconds to multiply ``tokens`` activations by every weight, packed in ``fmt``."""
+    packed = [pack(w, fmt) for w in weights]
+    inputs = {w.shape[1]: torch.randn(tokens, w.shape[1], generator=torch.Generator().manual_seed(0)) for w in weights}
+    return median_seconds(lambda: [matmul(inputs[w.shape[1]], p) for w, p in zip(weights, packed)], repeats)
+
+
+def median_seconds(work: Callable[[], object], repeats: int) -> float:
+    with torch.inference_mode():
+        work()  # warm-up: first calls allocate and pick kernels
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - started)
+    return sorted(times)[len(times) // 2]

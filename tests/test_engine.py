@@ -1,0 +1,207 @@
+"""The engine: a plan measured per CPU and cached per CPU, a start-up self-check that falls back to
+generate(), the engine setting, the kept prompt prefix, and agreement with the float32 reference
+on the real model under every CPU capability (AVX-512, AVX2, and torch's plain kernels)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import REPO, SHARED_CACHE
+from tiny_lm import make_tiny_model
+
+from assistant.config import Settings, load_settings
+from assistant.errors import ConfigError
+from assistant.llm import engine, fast, plan
+from assistant.llm.base import GenerationOptions
+from assistant.llm.local import LocalChatModel
+from assistant.llm.local_factory import create
+from assistant.llm.models import resolve_model
+from assistant.llm.selfcheck import PROBES, compare, probe_sequences
+
+FRANCE = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+def tiny(tmp_path: Path, engine_setting: str = "auto", cache: Path | None = None) -> LocalChatModel:
+    folder = tmp_path / "tiny"
+    if not folder.is_dir():
+        make_tiny_model(folder)
+    return LocalChatModel(resolve_model(str(folder)), cache_dir=cache or tmp_path / "cache", adapters_dir=tmp_path,
+                          dtype="float32", engine=engine_setting)
+
+
+# --- the plan -----------------------------------------------------------------------------------
+
+
+def test_candidates_group_close_formats_and_try_bf16_prompts_only_when_much_faster():
+    timings = {"decode/int4": 1.0, "decode/int8": 1.05, "decode/bfloat16": 2.0, "decode/float32": 4.0,
+               "prefill/float32": 10.0, "prefill/bfloat16": 9.0}
+    assert plan.candidates(timings) == [[("float32", "int4"), ("float32", "int8")], [("float32", "bfloat16")], [("float32", "float32")]]
+    timings["prefill/bfloat16"] = 5.0  # twice as fast: tried first, float32 prompts right after
+    assert plan.candidates(timings)[:2] == [[("bfloat16", "int4"), ("bfloat16", "int8")], [("float32", "int4"), ("float32", "int8")]]
+
+
+def test_the_plan_is_measured_once_then_read_and_never_used_on_another_cpu(tmp_path, monkeypatch):
+    first = tiny(tmp_path)
+    assert first.engine == "fast" and "agrees with float32" in first.engine_reason
+    plans = list((tmp_path / "cache" / "fast").glob("*.plan.json"))
+    assert len(plans) == 1 and json.loads(plans[0].read_text())["capability"] == torch.backends.cpu.get_cpu_capability()
+
+    monkeypatch.setattr(engine, "measure", lambda *a: pytest.fail("measured again"))
+    again = tiny(tmp_path)
+    assert again.fast.plan.decode == first.fast.plan.decode
+
+    other = plan.CPU("Another CPU", "AVX2", torch.__version__, "")
+    monkeypatch.setattr(engine, "this_cpu", lambda: other)
+    with pytest.raises(pytest.fail.Exception, match="measured again"):
+        tiny(tmp_path)
+
+
+def test_packed_weights_are_cached_by_content(tmp_path, monkeypatch):
+    model = tiny(tmp_path, "generate").model
+    planner = engine.Planner(model, 64, tmp_path / "cache", [])
+    first = planner._decode_weights("int4")
+    monkeypatch.setattr(fast, "pack", lambda *a: pytest.fail("packed again"))
+    second = engine.Planner(model, 64, tmp_path / "cache", [])._decode_weights("int4")
+    assert all(torch.equal(first[k][0][kind], second[k][0][kind]) for k in first for kind in first[k][0])
+    with torch.no_grad():
+        model.model.layers[0].mlp.down_proj.weight.mul_(2)
+    with pytest.raises(pytest.fail.Exception, match="packed again"):
+        engine.Planner(model, 64, tmp_path / "cache", [])._decode_weights("int4")
+
+
+def test_a_fast_path_that_disagrees_with_the_reference_falls_back_to_generate(tmp_path, monkeypatch, caplog):
+    """A broken kernel (here: every weight packed as zeros) fails the self-check, is logged, and
+    generate() answers; engine = fast keeps the fast path anyway, with a warning."""
+    real_pack = fast.pack
+    monkeypatch.setattr(fast, "pack", lambda weight, fmt: real_pack(torch.zeros_like(weight), fmt))
+    broken = tiny(tmp_path)
+    assert broken.fast is None and broken.engine == "generate"
+    assert "failed its self-check" in broken.engine_reason and "failed its self-check" not in caplog.text
+    assert "disagrees with the reference" in caplog.text
+    assert broken.stream(FRANCE, GenerationOptions(max_new_tokens=4), ignore_eos=True).text()
+    forced = tiny(tmp_path, "fast")
+    assert forced.fast is not None and "forced by the engine setting" in forced.engine_reason
+
+
+def test_a_cached_plan_that_went_bad_is_planned_again(tmp_path, monkeypatch):
+    timings = {"decode/int4": 1.0, "decode/int8": 2.0, "decode/bfloat16": 3.0, "decode/float32": 4.0,
+               "prefill/float32": 1.0, "prefill/bfloat16": 9.0}
+    monkeypatch.setattr(engine, "measure", lambda *a: timings)
+    assert tiny(tmp_path).fast.plan.decode == "int4"
+    real_pack = fast.pack
+    monkeypatch.setattr(fast, "pack", lambda weight, fmt: real_pack(weight * (fmt != "int4"), fmt))
+    for packed in (tmp_path / "cache" / "fast").glob("*-int4.safetensors"):
+        packed.unlink()  # as if the kernel had changed under the same cache
+    replanned = tiny(tmp_path)
+    assert replanned.fast is not None and replanned.fast.plan.decode == "int8"
+
+
+# --- the engine setting -------------------------------------------------------------------------
+
+
+def test_the_engine_setting_from_file_env_and_its_check(tmp_path, monkeypatch):
+    (tmp_path / "assistant.toml").write_text('engine = "generate"\n')
+    assert load_settings().engine == "generate"
+    monkeypatch.setenv("ASSISTANT_ENGINE", "fast")
+    settings = load_settings()
+    assert settings.engine == "fast" and settings.origins["engine"] == "env ASSISTANT_ENGINE"
+    assert tiny(tmp_path, "generate").fast is None
+    with pytest.raises(ConfigError, match="Unknown engine 'turbo'"):
+        tiny(tmp_path, "turbo")
+
+
+# --- the kept prompt prefix ---------------------------------------------------------------------
+
+
+def test_a_prompt_that_starts_like_the_last_one_computes_only_its_new_tokens(tmp_path, monkeypatch):
+    model = tiny(tmp_path)
+    decoder = model.fast
+    history = model.encode_chat(FRANCE + [{"role": "assistant", "content": "Paris."}])
+    follow_up = model.encode_chat(FRANCE + [{"role": "assistant", "content": "Paris."}, {"role": "user", "content": "And Italy?"}])
+    with torch.inference_mode():
+        decoder.prefill(history, None)
+        starts: list[tuple[int, int]] = []
+        forward = decoder.forward
+        monkeypatch.setattr(decoder, "forward", lambda tokens, start, adapter: starts.append((start, len(tokens))) or forward(tokens, start, adapter))
+        kept = decoder.prefill(follow_up, None)
+        shared = next(i for i, (a, b) in enumerate(zip(history, follow_up)) if a != b)
+        assert shared > len(history) - 5  # all but the generation prompt of the last turn
+        assert starts == [(shared, len(follow_up) - shared)]
+        decoder.forget()
+        fresh = decoder.prefill(follow_up, None)
+    assert torch.allclose(kept, fresh, atol=1e-4)
+    assert decoder.cached == follow_up and decoder.cached_adapter is None
+
+
+def test_a_generation_keeps_its_reply_in_the_prefix_and_another_adapter_starts_afresh(tmp_path):
+    model = tiny(tmp_path)
+    prompt = model.encode_chat(FRANCE)
+    tokens = list(model.fast.generate(prompt, 6))
+    assert model.fast.cached == prompt + tokens[:-1]
+    model.fast.cached_adapter = "someone-else"
+    assert list(model.fast.generate(prompt, 6)) == tokens  # recomputed from position 0, same tokens
+
+
+# --- the real model against the float32 reference -----------------------------------------------
+
+
+AGREEMENT_SCRIPT = """
+import json, sys, torch
+from pathlib import Path
+from assistant.config import Settings
+from assistant.llm.local_factory import create
+from assistant.llm.selfcheck import compare, probe_sequences
+model = create(Settings(cache_dir=Path(sys.argv[1]), adapter="none"))
+tokenize = lambda text: model.tokenizer(text, add_special_tokens=False)["input_ids"]
+sequences = probe_sequences(model.encode_chat, tokenize, int(sys.argv[2]))
+agreement = compare(lambda ids: model.model(torch.tensor([ids])).logits[0],
+                    lambda ids, start: model.fast.forward(torch.tensor(ids), start, None), sequences)
+answer = model.generate([{"role": "user", "content": "What is the capital of France?"}])
+print(json.dumps({"capability": torch.backends.cpu.get_cpu_capability(), "plan": model.fast.plan.describe(),
+                  "agreement": agreement.as_dict(), "answer": answer}))
+"""
+
+# ATEN_CPU_CAPABILITY picks torch's own kernels and ONEDNN_MAX_CPU_ISA oneDNN's, so a machine
+# with AVX-512 also runs what an AVX2 machine, or one with no vector kernels at all, would run.
+CAPABILITIES = {
+    "avx2": ({"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}, len(PROBES)),
+    "default": ({"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "AVX2"}, 6),  # plain kernels are slow
+}
+
+
+def assert_agrees(figures: dict) -> None:
+    agreement = figures["agreement"]
+    assert agreement["top1"] >= 0.99, figures
+    assert agreement["relative_error"] < 0.05, figures
+    assert "Paris" in figures["answer"], figures
+
+
+@pytest.mark.real_model
+def test_the_fast_path_agrees_with_the_float32_reference_on_the_real_model():
+    model = create(Settings(cache_dir=SHARED_CACHE, adapter="none"))
+    sequences = probe_sequences(model.encode_chat, lambda t: model.tokenizer(t, add_special_tokens=False)["input_ids"], len(PROBES))
+    with torch.inference_mode():
+        agreement = compare(lambda ids: model.model(torch.tensor([ids])).logits[0],
+                            lambda ids, start: model.fast.forward(torch.tensor(ids), start, None), sequences)
+    model.fast.forget()
+    assert_agrees({"agreement": agreement.as_dict(), "answer": model.generate(FRANCE), "plan": model.fast.plan.describe()})
+
+
+@pytest.mark.real_model
+@pytest.mark.parametrize("capability", sorted(CAPABILITIES))
+def test_the_fast_path_agrees_on_other_cpu_capabilities(capability):
+    overrides, probes = CAPABILITIES[capability]
+    env = {**os.environ, **overrides, "PYTHONPATH": str(REPO)}
+    result = subprocess.run([sys.executable, "-c", AGREEMENT_SCRIPT, str(SHARED_CACHE), str(probes)],
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["capability"] == capability.upper()
+    assert_agrees(figures)
