@@ -6,9 +6,11 @@ libraries put the Telegram token in request URLs.
 
 from __future__ import annotations
 
+import functools
 import logging
 import logging.handlers
 import os
+import re
 from pathlib import Path
 
 SECRET_ENV_VARS = ("TELEGRAM_BOT_TOKEN", "OPENAI_API_KEY", "ASSISTANT_API_KEY", "TELEGRAM_WEBHOOK_SECRET")
@@ -21,24 +23,44 @@ def add_secret(value: str) -> None:
         _extra_secrets.add(value)
 
 
-def _secrets() -> list[str]:
+def _secrets() -> tuple[str, ...]:
     found = {os.environ.get(name, "") for name in SECRET_ENV_VARS} | _extra_secrets
-    return sorted((s for s in found if len(s) >= 6), key=len, reverse=True)
+    return tuple(sorted((s for s in found if len(s) >= 6), key=len, reverse=True))
+
+
+def _spellings(char: str) -> str:
+    """A pattern for one character of a secret as it may appear: itself, or percent-encoded in either
+    case (URLs carry the bot token with its colon as %3A, and a library may encode any character)."""
+    escaped = "".join(f"%{byte:02x}" for byte in char.encode("utf-8"))
+    return f"(?:{re.escape(char)}|(?i:{re.escape(escaped)}))"
+
+
+@functools.lru_cache(maxsize=8)
+def _pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern matching every secret in every spelling, longest first."""
+    if not secrets:
+        return None
+    return re.compile("|".join("".join(map(_spellings, secret)) for secret in secrets))
+
+
+def redact(text: str) -> str:
+    """The text with every secret, plain or URL-encoded, replaced by ****."""
+    pattern = _pattern(_secrets())
+    return pattern.sub("****", text) if pattern is not None and text else text
 
 
 class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        secrets = _secrets()
-        if not secrets:
+        if _pattern(_secrets()) is None:
             return True
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        for secret in secrets:
-            message = message.replace(secret, "****")
-            if record.exc_text:
-                record.exc_text = record.exc_text.replace(secret, "****")
-        record.msg, record.args = message, None
+        record.msg, record.args = redact(message), None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 

@@ -104,6 +104,7 @@ class FakeBotAPI:
         self.incoming_ids = itertools.count(1)
         self.failures: dict[str, list[tuple[int, dict]]] = defaultdict(list)
         self.files: dict[str, bytes] = {}
+        self.unserved: set[str] = set()  # files getFile knows but downloads answer 404 (expired, lost)
         self.shown: list[Shown] = []
         self.chats: dict[int, dict] = {}
         self.tokens: set[str] = set()
@@ -150,9 +151,11 @@ class FakeBotAPI:
             message["reply_to_message"] = reply_to
         return {"update_id": next(self.update_ids), "message": message}
 
-    def document(self, name: str, content: bytes, mime_type: str = "text/plain") -> dict:
+    def document(self, name: str, content: bytes, mime_type: str = "text/plain", served: bool = True) -> dict:
         file_id = f"file-{len(self.files) + 1}"
         self.files[file_id] = content
+        if not served:
+            self.unserved.add(file_id)
         return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": name, "mime_type": mime_type,
                 "file_size": len(content)}
 
@@ -201,8 +204,18 @@ class FakeBotAPI:
             return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal}"}
         return 200, {"ok": True, "result": result}
 
-    def file_bytes(self, path: str) -> bytes | None:
-        return self.files.get(path.rsplit("/", 1)[-1])
+    def download(self, path: str) -> tuple[int, bytes]:
+        """A file download (``/file/bot<token>/<file_path>``): (status, body); ``fail("download", ...)`` applies."""
+        file_id = path.rsplit("/", 1)[-1]
+        with self.cond:
+            self.calls.append(Call("download", {"file_id": file_id}, time.monotonic()))
+            if self.failures["download"]:
+                status, body = self.failures["download"].pop(0)
+                return status, json.dumps(body).encode()
+        content = self.files.get(file_id)
+        if content is None or file_id in self.unserved:
+            return 404, b'{"ok":false,"error_code":404,"description":"Not Found"}'
+        return 200, content
 
     def close(self) -> None:
         with self.cond:
@@ -330,8 +343,7 @@ class FakeTransport(BaseRequest):
     async def do_request(self, url, method, request_data=None, read_timeout=None, write_timeout=None,
                          connect_timeout=None, pool_timeout=None) -> tuple[int, bytes]:
         if "/file/bot" in url:
-            content = self.api.file_bytes(url)
-            return (200, content) if content is not None else (404, b"")
+            return self.api.download(url)
         params = request_data.json_parameters if request_data else {}
         status, body = self.api.handle(url.rsplit("/", 1)[-1], params, wait=False)
         return status, json.dumps(body).encode()
@@ -360,11 +372,11 @@ class FakeBotServer:
 
             def do_GET(self) -> None:
                 match = re.match(r"^/file/bot([^/]+)/(.+)$", self.path)
-                content = outer.api.file_bytes(match.group(2)) if match else None
-                if content is None:
+                if not match:
                     self._reply(404, b"not found", "text/plain")
-                else:
-                    self._reply(200, content, "application/octet-stream")
+                    return
+                status, body = outer.api.download(match.group(2))
+                self._reply(status, body, "application/octet-stream" if status == 200 else "application/json")
 
             def do_POST(self) -> None:
                 match = re.match(r"^/bot([^/]+)/(\w+)$", self.path)

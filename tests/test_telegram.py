@@ -399,6 +399,24 @@ async def test_admins_add_documents_and_see_the_index_others_cannot():
     assert not list(saved.parent.glob(".*.part"))
 
 
+async def test_a_file_telegram_cannot_serve_is_asked_for_again_without_a_traceback(caplog):
+    api = FakeBotAPI()
+    knowledge = RecordingKnowledge()
+    manager, model = make_manager(knowledge=knowledge)
+    api.fail("download", 404, "Not Found", retry_after=None, times=2)
+    notes = api.document("notes.md", b"# Notes\n\nThe launch is on Friday.")
+    async with running(api, manager, admins=frozenset({BOB})) as bot:
+        with caplog.at_level(logging.DEBUG):
+            await deliver(bot, api.message(user_id=BOB, document=notes))  # to add
+            await deliver(bot, api.message(document=notes, caption="/summarize"))
+    again = "I couldn't fetch notes.md from Telegram. Please send it again."
+    assert api.texts(BOB) == [again] and api.texts(ALICE) == [again]
+    assert knowledge.added == [] and model.calls == []
+    assert "could not fetch notes.md" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or (r.levelno >= logging.WARNING and r.exc_info)]
+    assert not list((load_settings().data_dir / "uploads").glob(".*.part"))
+
+
 async def test_summarize_a_replied_message_or_document():
     api = FakeBotAPI()
     manager, model = make_manager("A short summary.")

@@ -249,3 +249,40 @@ def test_the_cli_bot_answers_with_the_real_model_and_never_logs_the_token(api, r
     log = log_file(load_settings().data_dir).read_text()
     assert "bot****/getUpdates" in log  # the HTTP client logged the URLs, masked
     assert TOKEN not in log and TOKEN not in err
+
+
+def test_no_form_of_the_token_reaches_the_log_or_stderr_at_debug_level(api, monkeypatch, capsys, tmp_path):
+    """Messages, drafts, edits, file downloads (fetched, retried, lost) and 429 retries, all with --debug."""
+    from urllib.parse import quote
+
+    (tmp_path / "assistant.toml").write_text("[telegram]\nstream_interval = 0.05\ngroup_stream_interval = 0.05\n")
+    model = ScriptedChatModel(lambda messages: " ".join(f"word{i}" for i in range(30)), delay=0.01)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setattr("assistant.llm.load_chat_model", lambda settings: model)
+    report = api.document("report.txt", b"Quarterly revenue grew by ten percent thanks to new customers.")
+    lost = api.document("lost.txt", b"never served", served=False)
+    api.fail("getFile", 429, retry_after=1)  # waited for, then retried
+    api.fail("download", 502, "Bad Gateway", retry_after=None)  # retried
+    users = (ALICE, 8, 9, 10)
+    api.push(api.message("Hello there"),  # a private chat: drafts
+             api.message("@assistant_test_bot tell me more", user_id=8, chat_id=-100, chat_type="group"),  # edits
+             api.message(user_id=9, document=report, caption="/summarize"),
+             api.message(user_id=10, document=lost, caption="/summarize"))
+
+    def done() -> bool:
+        return (any("word29" in t for t in api.texts(ALICE)) and any("word29" in t for t in api.texts(-100))
+                and any("word29" in t for t in api.texts(9)) and any("fetch lost.txt" in t for t in api.texts(10)))
+
+    args = ["--debug", "telegram", "--api-url", api.url] + [f"--allow={user}" for user in users]
+    code, err = run_cli_until(api, monkeypatch, capsys, args, done, timeout=60)
+    assert code == 0, err
+    assert done(), api.methods()
+    methods = set(api.methods())
+    assert {"sendMessageDraft", "editMessageText", "getFile", "download"} <= methods, methods
+    assert len(api.calls_of("download")) == 3  # the report twice (502, then served), the lost file once
+    assert len(api.calls_of("getFile")) == 3
+    log = log_file(load_settings().data_dir).read_text()
+    assert "/file/bot****/documents/" in log and "bot****/getFile" in log  # the URLs were logged, masked
+    secret = TOKEN.split(":", 1)[1]
+    for form in (TOKEN, quote(TOKEN, safe=""), quote(TOKEN, safe="").lower(), secret):
+        assert form not in log and form not in err, form

@@ -357,14 +357,19 @@ class TelegramBot:
 
     async def _download(self, message: Message, destination: Path) -> Path:
         """Fetch the message's document to ``destination``, written aside and then moved in place."""
-        remote = await self.bot.get_file(message.document.file_id)
-        if remote.file_size and remote.file_size > self.config.max_file_bytes:
-            raise UsageError(self._too_large(destination.name, remote.file_size))
-        destination.parent.mkdir(parents=True, exist_ok=True)
         partial = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:8]}.part")
         try:
+            remote = await self.bot.get_file(message.document.file_id)
+            if remote.file_size and remote.file_size > self.config.max_file_bytes:
+                raise UsageError(self._too_large(destination.name, remote.file_size))
+            destination.parent.mkdir(parents=True, exist_ok=True)
             await with_retries(lambda: remote.download_to_drive(partial), "file download")
             os.replace(partial, destination)
+        except TelegramError as error:
+            # Telegram answers a lost or expired file with 404, which the library reports as
+            # InvalidToken: the person can fix it by sending the file again, the operator needs one line.
+            log.warning("could not fetch %s from chat %s: %s", destination.name, message.chat_id, error)
+            raise UsageError(f"I couldn't fetch {destination.name} from Telegram. Please send it again.") from None
         finally:
             partial.unlink(missing_ok=True)
         return destination
