@@ -15,6 +15,7 @@ from pathlib import Path
 
 SECRET_ENV_VARS = ("TELEGRAM_BOT_TOKEN", "OPENAI_API_KEY", "ASSISTANT_API_KEY", "TELEGRAM_WEBHOOK_SECRET")
 _extra_secrets: set[str] = set()
+FILE_ONLY_LOGGERS = ("py.warnings", "pypdf")
 
 
 def add_secret(value: str) -> None:
@@ -80,8 +81,10 @@ class NotFileOnly(logging.Filter):
     """Drops records already told to the person another way (``extra={"file_only": True}``) and library warnings."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        # Library deprecation warnings are for the operator's log, not the person at the terminal.
-        return not getattr(record, "file_only", False) and record.name != "py.warnings"
+        # Library deprecation warnings, and pypdf's notes on every quirk of a damaged PDF (the
+        # person is told "not a readable PDF" once), are for the operator's log, not the terminal.
+        library = any(record.name == name or record.name.startswith(name + ".") for name in FILE_ONLY_LOGGERS)
+        return not getattr(record, "file_only", False) and not library
 
 
 def log_file(data_dir: Path) -> Path:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import threading
 from pathlib import Path
 
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.retrieval import KnowledgeOptions
+from assistant.retrieval import KnowledgeBase, KnowledgeOptions
 from assistant.retrieval.chunking import chunk_document, split_sentences
 from assistant.retrieval.discovery import discover
 from assistant.retrieval.fusion import convex, rrf
-from assistant.retrieval.loaders import HEADING, Block, Document, Skipped, decode_text, load_document
+from assistant.retrieval.loaders import HEADING, Block, Document, Skipped, Unreadable, decode_text, load_document
 
 
 def make_pdf(path: Path, pages: list[str]) -> Path:
@@ -133,6 +136,79 @@ def test_encodings_and_binary(tmp_path):
     (tmp_path / "empty.txt").write_text("  \n")
     with pytest.raises(Skipped, match="empty"):
         load_document(tmp_path / "empty.txt")
+
+
+def test_text_that_is_overwhelmingly_utf8_stays_utf8_with_the_bad_bytes_replaced():
+    assert decode_text(b"Caf\xc3\xa9 \xff\n") == "Caf\u00e9 \ufffd\n"
+    long = ("Größe und Übermaß: schön. " * 200).encode("utf-8")
+    assert decode_text(long[:1000] + b"\x92" + long[1000:]).count("\ufffd") == 1
+    assert decode_text(b"\xef\xbb\xbfna\xc3\xafve \xe9") == "na\u00efve \ufffd"  # BOM dropped
+    assert decode_text("Un caf\u00e9 cr\u00e8me, s'il vous pla\u00eet".encode("cp1252")) == "Un caf\u00e9 cr\u00e8me, s'il vous pla\u00eet"
+
+
+def test_damaged_pdf_and_word_files_are_explained_and_pypdf_warnings_stay_in_the_log(tmp_path, capsys):
+    from assistant.logs import log_file, setup_logging
+
+    setup_logging(tmp_path / "data")
+    pdf = make_pdf(tmp_path / "manual.pdf", ["The pump needs new seals every spring."])
+    pdf.write_bytes(pdf.read_bytes()[:200])
+    (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "letter.docx", "w") as archive:  # a zip, but no Word package
+        archive.writestr("word/document.xml", "<w:document/>")
+    (tmp_path / "data.json").write_text('{"name": "x",\n "broken": }')
+    expected = {
+        "manual.pdf": "not a readable PDF: it is damaged or not a PDF",
+        "notes.docx": "not a readable Word file: it is damaged or not a .docx",
+        "letter.docx": "not a readable Word file: it is damaged or not a .docx",
+        "data.json": "not valid JSON (Expecting value at line 2, column 12)",
+    }
+    for name, message in expected.items():
+        with pytest.raises(Unreadable) as error:
+            load_document(tmp_path / name)
+        assert str(error.value) == message
+    report = KnowledgeBase(tmp_path / "index").add([tmp_path / name for name in expected])
+    assert sorted(report.failed) == sorted((str(tmp_path / name), message) for name, message in expected.items())
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    assert capsys.readouterr().err.count("\n") == len(expected)  # one line per file, nothing from pypdf
+    assert "pypdf" in log_file(tmp_path / "data").read_text()  # the operator still has its details
+
+
+def test_files_over_the_size_limit_are_skipped_with_the_limit(tmp_path):
+    (tmp_path / "huge.txt").write_text("word " * 60_000)  # 300 kB
+    kb = KnowledgeBase(tmp_path / "index", options=KnowledgeOptions(max_file_mb=0.25))
+    report = kb.add([tmp_path / "huge.txt"])
+    assert report.skipped == [(str(tmp_path / "huge.txt"),
+                               "0.3 MB, over the limit of 0.25 MB (raise max_file_mb under [knowledge] in assistant.toml to index it)")]
+    assert KnowledgeOptions.from_section({"max_file_mb": 100}).max_file_mb == 100
+
+
+def test_pipes_and_link_loops_are_skipped_once_with_the_reason_never_opened(tmp_path):
+    folder = tmp_path / "f"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.txt")
+    (folder / "a.md").symlink_to("b.md")
+    (folder / "b.md").symlink_to("a.md")
+    (folder / "gone.md").symlink_to("nowhere.md")
+    found = discover([folder, folder / "a.md", folder / "pipe.txt"])
+    assert found.files == [] and found.missing == []
+    assert found.skipped == [
+        (str(folder / "a.md"), "a symbolic link loop (it leads back to itself)"),
+        (str(folder / "b.md"), "a symbolic link loop (it leads back to itself)"),
+        (str(folder / "gone.md"), "a broken symbolic link (to nowhere.md, which does not exist)"),
+        (str(folder / "pipe.txt"), "a named pipe, not a regular file"),
+    ]
+    outcome: dict = {}
+    adding = threading.Thread(target=lambda: outcome.update(report=KnowledgeBase(tmp_path / "index").add([folder])))
+    adding.start()
+    adding.join(60)
+    if adding.is_alive():
+        os.close(os.open(folder / "pipe.txt", os.O_WRONLY | os.O_NONBLOCK))  # let the blocked reader go
+        adding.join()
+        pytest.fail("index add opened the named pipe and waited on it")
+    assert (str(folder / "pipe.txt"), "a named pipe, not a regular file") in outcome["report"].skipped
 
 
 # ---------------------------------------------------------------- discovery

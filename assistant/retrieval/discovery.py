@@ -3,11 +3,14 @@
 Folders are walked recursively. Hidden files and folders, build and dependency folders, virtual
 environments and whatever a ``.gitignore`` names are left out silently; ``include`` and ``exclude``
 are gitignore-style patterns relative to the folder given. A file named explicitly is always read.
+Only regular files are ever opened: a named pipe would block the reader (and the write lock) forever.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -32,6 +35,27 @@ class Discovery:
     missing: list[str] = field(default_factory=list)
 
 
+def not_a_file(path: Path) -> str | None:
+    """Why this path cannot be read as a document, without opening it; None for a regular file."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "a symbolic link loop (it leads back to itself)"
+        if path.is_symlink():
+            return f"a broken symbolic link (to {os.readlink(path)}, which does not exist)"
+        return f"cannot be read ({error.strerror or error})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe, not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a regular file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a regular file"
+    return "not a regular file"
+
+
 def _patterns(lines: Iterable[str]) -> pathspec.PathSpec | None:
     lines = [line for line in lines if line.strip()]
     return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
@@ -46,18 +70,21 @@ def discover(paths: Sequence[str | Path], include: Sequence[str] = (), exclude: 
         if path in seen:
             return
         seen.add(path)
-        if loader_for(path) is None:
-            found.skipped.append((str(path), f"unsupported file type {path.suffix.lower() or '(no extension)'}"))
-        else:
+        why = not_a_file(path)
+        if why is None and loader_for(path) is None:
+            why = f"unsupported file type {path.suffix.lower() or '(no extension)'}"
+        if why is None:
             found.files.append(path)
+        else:
+            found.skipped.append((str(path), why))
 
     for given in paths:
         root = absolute(given)
-        if root.is_file():
-            take(root)
-        elif root.is_dir():
+        if root.is_dir():
             for path in walk(root, include_spec, exclude_spec):
                 take(path)
+        elif os.path.lexists(root):  # a file, or something said why it is not one (a pipe, a link loop)
+            take(root)
         else:
             found.missing.append(str(root))
     return found

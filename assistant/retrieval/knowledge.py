@@ -34,10 +34,10 @@ from ..errors import AssistantError, ConfigError, KnowledgeBaseError, UsageError
 from . import fusion
 from .base import Passage
 from .chunking import chunk_document
-from .discovery import Discovery, absolute, discover
+from .discovery import Discovery, absolute, discover, not_a_file
 from .embedder import DEFAULT_EMBEDDER, Embedder, EmbedderSpec, load_embedder, resolve_embedder
 from .lexical import LexicalIndex, terms, top
-from .loaders import Skipped, load_document
+from .loaders import Skipped, Unreadable, load_document
 from .store import DocumentInfo, Store
 from .vectors import VectorIndex, VectorOptions
 
@@ -66,6 +66,9 @@ class KnowledgeOptions:
     batch_size: int = 64  # texts per forward pass of the embedder
     embed_group: int = 512  # chunks gathered across files per encode call
     checkpoint_seconds: float = 60.0  # a long add commits this often, so an interruption loses little
+    # Larger files are skipped: a 50 MB text file is some 50,000 passages, an hour of embedding on
+    # a laptop CPU and gigabytes of memory while it is chunked.
+    max_file_mb: float = 20.0
     lock_timeout: float = 3.0
 
     @classmethod
@@ -791,7 +794,13 @@ class _Writer:
             path = str(file)
             row = None
             try:
+                why = not_a_file(file)  # it may have become a pipe or a link loop since discovery
+                if why is not None:
+                    raise Skipped(why)
                 stat = file.stat()
+                if stat.st_size > self.options.max_file_mb * 2**20:
+                    raise Skipped(f"{stat.st_size / 2**20:.1f} MB, over the limit of {self.options.max_file_mb:g} MB "
+                                  "(raise max_file_mb under [knowledge] in assistant.toml to index it)")
                 row = self.store.document(path)
                 if row is not None and row["size"] == stat.st_size and row["mtime_ns"] == stat.st_mtime_ns:
                     report.unchanged.append(path)
@@ -813,6 +822,13 @@ class _Writer:
                 if row is not None:  # it was a document and no longer is one
                     self._delete(row["id"])
                     report.removed.append(path)
+                done += 1
+                tell()
+                continue
+            except Unreadable as why:
+                cause = why.__cause__
+                log.warning("cannot index %s: %s (%s: %s)", path, why, type(cause).__name__, cause)
+                report.failed.append((path, str(why)))
                 done += 1
                 tell()
                 continue

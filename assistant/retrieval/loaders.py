@@ -22,6 +22,11 @@ class Skipped(Exception):
     """This file is not something the knowledge base reads; the message says why."""
 
 
+class Unreadable(Exception):
+    """A file of a type the knowledge base reads that cannot be read (damaged, or misnamed); the
+    message says so in words a person understands, the original error is its ``__cause__``."""
+
+
 @dataclass
 class Block:
     text: str
@@ -55,6 +60,8 @@ def decode_text(data: bytes) -> str:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
+            text = _mostly_utf8(data)
+        if text is None:
             from charset_normalizer import from_bytes
 
             matches = from_bytes(data)
@@ -66,6 +73,17 @@ def decode_text(data: bytes) -> str:
             western = [m for m in matches if m.encoding in ("cp1252", "latin_1", "iso8859_15") and m.chaos <= lowest + 0.05]
             text = str(western[0] if western else matches.best())
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """The text as UTF-8 with its bad bytes replaced, when it is overwhelmingly UTF-8: at least as
+    many valid multi-byte characters as invalid bytes. A legacy code page (Windows-1252 "crème")
+    almost never forms a valid multi-byte UTF-8 sequence by chance, so its texts have none; a UTF-8
+    file with one damaged byte has them all. None when it is not UTF-8."""
+    text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    invalid = text.count("\ufffd") - data.count("\ufffd".encode("utf-8"))
+    valid = sum(1 for char in text if ord(char) > 127 and char != "\ufffd")
+    return text if valid and valid >= invalid else None
 
 
 # ---------------------------------------------------------------- plain text and source code
@@ -425,8 +443,17 @@ def loader_for(path: Path) -> Loader | None:
     return None
 
 
+# What a damaged or misnamed file of these types is, in a person's words (the libraries raise
+# KeyError, BadZipFile, PdfStreamError and the like).
+_DAMAGED = {
+    load_pdf: "not a readable PDF: it is damaged or not a PDF",
+    load_docx: "not a readable Word file: it is damaged or not a .docx",
+}
+
+
 def load_document(path: Path, data: bytes | None = None) -> Document:
-    """Read a supported file; Skipped for files the knowledge base does not read."""
+    """Read a supported file; Skipped for files the knowledge base does not read, Unreadable for a
+    damaged one."""
     loader = loader_for(path)
     if loader is None:
         raise Skipped(f"unsupported file type {path.suffix.lower() or '(no extension)'}")
@@ -434,7 +461,16 @@ def load_document(path: Path, data: bytes | None = None) -> Document:
         data = path.read_bytes()
     if not data.strip():
         raise Skipped("empty file")
-    document = loader(path, data)
+    try:
+        document = loader(path, data)
+    except json.JSONDecodeError as error:
+        raise Unreadable(f"not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})") from error
+    except (Skipped, Unreadable):
+        raise
+    except Exception as error:
+        if loader not in _DAMAGED:
+            raise
+        raise Unreadable(_DAMAGED[loader]) from error
     if not any(block.text.strip() and block.kind != HEADING for block in document.blocks):
         raise Skipped("no text found")
     return document

@@ -30,7 +30,7 @@ from telegram.request import BaseRequest
 from ..conversation.manager import COMMAND_HELP
 from ..conversation.types import Reply, TextDelta
 from ..errors import AssistantError, UsageError
-from ..retrieval.loaders import Skipped, load_document, loader_for
+from ..retrieval.loaders import Skipped, Unreadable, load_document, loader_for
 from .access import Access, Fairness
 from .config import TELEGRAM_FILE_LIMIT_MB, BotConfig
 from .formatting import escape
@@ -332,7 +332,7 @@ class TelegramBot:
             path = await self._download(message, Path(folder) / name)
             try:
                 document = await asyncio.to_thread(load_document, path)
-            except Skipped as why:
+            except (Skipped, Unreadable) as why:
                 raise UsageError(f"I can't summarize {name}: {why}.") from None
             except Exception as error:
                 log.warning("could not read %s from chat %s", name, message.chat_id, exc_info=True)
