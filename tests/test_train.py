@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ def tokenizer(tiny):
     ('{"messages": []}\n', "line 1: \"messages\" must be a non-empty list"),
     ('{"instruction": "a", "output": "b"}\n{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]\n',
      "line 2: not valid JSON"),
+    ('{"instruction": "a", "output": "b"\n', "line 1: not valid JSON (Expecting ',' delimiter at column 35)"),
     ('\n\n[1, 2]\n', "line 3: expected a JSON object, got list"),
     ('{"messages": [{"role": "robot", "content": "hi"}]}\n', "message 1 has role 'robot'"),
     ('{"messages": [{"role": "user", "content": "hi"}]}\n', "line 1: no assistant message with content"),
@@ -145,10 +147,17 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_same_run(monkeypatch,
     assert "stopped at step 3 of 6" in str(stopped.value) and "--resume" in str(stopped.value)
     assert json.loads((out / "checkpoint" / "state.json").read_text())["state"]["step"] == 3
 
+    # Killed during the next checkpoint save, between its two renames: a half-written staging
+    # folder and the last checkpoint moved aside. Resuming cleans up and uses that checkpoint.
+    (out / ".checkpoint.tmp-x1y2z3").mkdir()
+    (out / ".checkpoint.tmp-x1y2z3" / "adapter.safetensors").write_bytes(b"\0" * 100_000)
+    os.replace(out / "checkpoint", out / ".checkpoint.old-4242")
+
     monkeypatch.setattr(trainer, "loss_sum", real_loss_sum)
     code, stdout, err = run_main(monkeypatch, capsys, "train", "--resume", "--out", str(out), "--threads", "1", "--no-progress")
     assert code == 0, err
     assert "(6 steps" in stdout and not (out / "checkpoint").exists()
+    assert not [path.name for path in out.iterdir() if path.name.startswith(".checkpoint")]
     straight = load_file(str(tmp_path / "straight" / "adapter_model.safetensors"))
     resumed = load_file(str(out / "adapter_model.safetensors"))
     assert all((straight[k] - resumed[k]).abs().max() < 1e-6 for k in straight)
@@ -163,6 +172,17 @@ def test_early_stopping_keeps_the_best_weights(monkeypatch, capsys, tmp_path, ti
     results = json.loads((out / "training.json").read_text())["results"]
     assert results["stopped_early"] and results["steps"] == 2 and results["best_step"] == 0
     assert "stopped early" in (out / "README.md").read_text()
+
+
+def test_a_new_run_clears_what_a_killed_one_left(tmp_path):
+    from assistant.training.trainer import TrainConfig, train
+
+    out = tmp_path / "adapters" / "notes"
+    (out / ".checkpoint.tmp-abc123").mkdir(parents=True)
+    (tmp_path / "adapters" / ".notes.tmp-def456").mkdir()
+    with pytest.raises(UsageError, match="does not exist"):  # not "already exists": nothing real was there
+        train(TrainConfig(data=str(tmp_path / "missing.jsonl")), out, cache_dir=SHARED_CACHE, progress=False)
+    assert list((tmp_path / "adapters").rglob("*")) == [out]
 
 
 def test_existing_output_is_refused_without_overwrite(monkeypatch, capsys, tmp_path, tiny):

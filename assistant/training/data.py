@@ -51,7 +51,9 @@ def load_examples(path: Path) -> list[Example]:
                     continue
                 where = f"{path.name}, line {number}"
                 try:
-                    record = json.loads(line)
+                    # Without its line break: an error at the end of the line would otherwise be
+                    # reported at "line 2, column 1" of this one-line document.
+                    record = json.loads(line.rstrip("\r\n"))
                 except json.JSONDecodeError as error:
                     raise UsageError(f"{where}: not valid JSON ({error.msg} at column {error.colno}).") from None
                 examples.append(Example(parse_record(record, where), number))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def staging_dir(target: Path) -> Path:
@@ -23,3 +26,18 @@ def replace_dir(staging: Path, target: Path) -> None:
     os.replace(staging, target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def clean_interrupted(target: Path) -> None:
+    """Undo what a process killed while replacing ``target`` left: its staging folders (they can
+    be tens of MB) go, and a previous folder moved aside but not yet replaced comes back."""
+    parent = target.parent
+    if not parent.is_dir():
+        return
+    moved_aside = sorted(parent.glob(f".{target.name}.old-*"), key=lambda path: path.stat().st_mtime)
+    if moved_aside and not target.exists():
+        os.replace(moved_aside.pop(), target)
+        log.warning("restored %s, which an interrupted save had moved aside", target)
+    for leftover in [*parent.glob(f".{target.name}.tmp-*"), *moved_aside]:
+        shutil.rmtree(leftover, ignore_errors=True)
+        log.info("removed %s, left by an interrupted save", leftover)

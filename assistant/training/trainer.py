@@ -25,7 +25,7 @@ from ..errors import Cancelled, UsageError
 from ..llm.models import ModelSource, load_pretrained, materialize, resolve_device, resolve_model
 from ..torch_threads import torch_threads
 from . import card
-from .files import replace_dir, staging_dir
+from .files import clean_interrupted, replace_dir, staging_dir
 from .data import IGNORE, TokenizedExample, length_buckets, load_examples, split_eval, tokenize_all
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,9 @@ def model_hash(source: ModelSource, cache_dir: Path) -> str:
 
 
 def check_out(out: Path, overwrite: bool, resume: bool) -> None:
+    """Refuse an output folder that would be lost; first clear what a killed run left there."""
+    clean_interrupted(out)
+    clean_interrupted(out / CHECKPOINT)
     if resume:
         if not (out / CHECKPOINT / "state.json").is_file():
             raise UsageError(f"Nothing to resume: {out} has no checkpoint. Start a new run without --resume.")
