@@ -322,6 +322,7 @@ class Sweep:
         else:
             chosen = [(n, point) for n, point in enumerate(points, start=1) if (n - 1) % every == 0]
         report(f"{label}: {len(points)} crash points, trying {len(chosen)}")
+        failed_before = len(result.failures)
         for number, point in chosen:
             where = f"{label}, killed at point {number} ({point.split(' ', 1)[1]})"
             self._start(scenario, config)
@@ -346,6 +347,9 @@ class Sweep:
             back = {path for path in removed if path not in killed.documents and path in synced.documents}
             if back:
                 result.failures.append(f"{where}: removed documents came back with sync: {sorted(back)[:3]}")
+        for failure in result.failures[failed_before:]:
+            report(f"FAIL {failure}")
+        report(f"  {len(chosen)} tried, {len(result.failures) - failed_before} failures; {result.tried} tried in all")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -373,12 +377,12 @@ def main(argv: list[str] | None = None) -> int:
         sweep = Sweep(work)
         sweep.setup()
         variants = {"one commit": VARIANTS["one commit"]} if options.quick else VARIANTS
-        for scenario in scenarios(sweep.docs):
-            if options.only and options.only not in scenario.name:
-                continue
-            if options.quick and scenario.name not in QUICK_SCENARIOS:
-                continue
-            for variant, config in variants.items():
+        for variant, config in variants.items():
+            for scenario in scenarios(sweep.docs):
+                if options.only and options.only not in scenario.name:
+                    continue
+                if options.quick and scenario.name not in QUICK_SCENARIOS:
+                    continue
                 sweep.scenario(scenario, variant, config, max(options.every, 1), options.quick, result, say)
     finally:
         if options.work is None:
@@ -388,8 +392,6 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"tried": result.tried, "failures": result.failures, "by_scenario": result.by_scenario,
                           "seconds": round(seconds, 1)}))
     else:
-        for failure in result.failures:
-            print("FAIL", failure)
         print(f"{result.tried} kill points tried, {len(result.failures)} failures, {seconds:.0f} s "
               f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs)")
     return 1 if result.failures else 0
