@@ -88,7 +88,7 @@ def ranked_documents(kb: KnowledgeBase, query: str, mode: str, depth: int) -> li
 
 def chunk_texts(kb: KnowledgeBase) -> list[str]:
     """What the embedder read for every chunk: header (title > headings) and text."""
-    store = Store(kb.folder / f"{kb._manifest().store}.sqlite3")
+    store = Store(kb.folder / f"{kb.reader.manifest().store}.sqlite3")
     rows = store.conn.execute(
         "SELECT c.headings, c.text, d.title FROM chunks c JOIN documents d ON d.id = c.document_id ORDER BY c.id"
     )

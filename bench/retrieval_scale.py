@@ -66,7 +66,7 @@ def real_recall(folder: Path, queries_file: Path, nprobes: list[str]) -> None:
     from assistant.retrieval.embedder import load_embedder
 
     kb = KnowledgeBase(folder)
-    exact = kb._current().vectors
+    exact = kb.reader.current().vectors
     ids = faiss.vector_to_array(exact.index.id_map)
     queries = [json.loads(line)["text"] for line in queries_file.open(encoding="utf-8") if line.strip()]
     query_vectors = load_embedder(kb.embedder_spec).encode(queries)

@@ -7,15 +7,17 @@ imported or loaded until a search or a write needs it.
 from __future__ import annotations
 
 from ..config import Settings
-from .base import Passage, Retriever
-from .knowledge import MODES, IngestReport, KnowledgeBase, KnowledgeOptions, Manifest, Root
-from .store import DocumentInfo
+from .base import DocumentInfo, IngestReport, KnowledgeStore, Passage, Retriever
+from .knowledge import KnowledgeBase
+from .layout import Manifest, Root
+from .options import MODES, KnowledgeOptions
 
 __all__ = [
     "DocumentInfo",
     "IngestReport",
     "KnowledgeBase",
     "KnowledgeOptions",
+    "KnowledgeStore",
     "MODES",
     "Manifest",
     "Passage",

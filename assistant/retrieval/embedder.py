@@ -17,7 +17,7 @@ import numpy as np
 
 from ..torch_threads import torch_threads
 
-from ..errors import ModelError
+from ..errors import KnowledgeBaseError, ModelError
 
 log = logging.getLogger(__name__)
 
@@ -142,3 +142,41 @@ def _load(spec: EmbedderSpec, device: str) -> Embedder:
         raise ModelError(f"Cannot load the embedder {spec.name!r}: {error}{offline}") from error
     model.eval()
     return Embedder(spec, model)
+
+
+class ConfiguredEmbedder:
+    """The embedder the settings name for the knowledge base in ``folder``: resolved and loaded on
+    first use, and checked against the embedder and dimension an index was built with."""
+
+    def __init__(self, spec: str, device: str, folder: Path) -> None:
+        self.spec = spec or DEFAULT_EMBEDDER
+        self.device = device
+        self.folder = folder
+        self._resolved: EmbedderSpec | None = None
+
+    def resolve(self) -> EmbedderSpec:
+        if self._resolved is None:
+            self._resolved = resolve_embedder(self.spec)
+        return self._resolved
+
+    def load(self) -> Embedder:
+        return load_embedder(self.resolve(), self.device)
+
+    def for_index(self, built_with: str, dimension: int) -> Embedder:
+        """The embedder, if it is the one the index was built with; else the error that says the fix."""
+        spec = self.resolve()
+        if spec.name != built_with:
+            raise KnowledgeBaseError(
+                f"The knowledge base in {self.folder} was built with the embedder {built_with!r}, "
+                f"but the configured embedder is {spec.name!r}. Set embedder = \"{built_with}\" "
+                f"(assistant.toml or ASSISTANT_EMBEDDER), or run `assistant index rebuild` to re-embed "
+                f"every document with {spec.name!r}."
+            )
+        embedder = load_embedder(spec, self.device)
+        if embedder.dimension != dimension:
+            raise KnowledgeBaseError(
+                f"The knowledge base in {self.folder} holds vectors of dimension {dimension}, "
+                f"but the embedder {spec.name!r} makes {embedder.dimension}. "
+                "Run `assistant index rebuild` to re-embed every document."
+            )
+        return embedder

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .base import DocumentInfo
 from .chunking import Chunk
 
 SCHEMA = """
@@ -43,18 +43,6 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
 """
-
-
-@dataclass
-class DocumentInfo:
-    """One indexed document, as `index list` shows it."""
-
-    path: str
-    title: str
-    format: str
-    chunks: int
-    size: int
-    indexed_at: float  # seconds since the epoch
 
 
 class Store:

@@ -1,0 +1,384 @@
+"""Changing the knowledge base: one write session holds the locks, a transaction on the store and a
+private copy of the vectors, commits a new generation at checkpoints and at the end, and rolls back
+on any error. A session killed at any point leaves the last commit in force: the vectors of a
+generation are written aside before the transaction that names them commits, with the documents
+and the index's state (embedder, roots) in the same transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from ..errors import AssistantError, KnowledgeBaseError
+from .base import IngestReport, Progress
+from .chunking import chunk_document
+from .crashpoints import crash_point
+from .discovery import Discovery, discover, not_a_file
+from .embedder import ConfiguredEmbedder, Embedder
+from .layout import (FORMAT, LOCK, IndexState, Manifest, Root, damaged, open_store, read_state, remove_store_files,
+                     store_path, vector_path, write_manifest)
+from .lexical import terms
+from .loaders import Skipped, Unreadable, load_document
+from .options import KnowledgeOptions
+from .snapshot import Reader
+from .store import Store
+from .vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+
+class Writer:
+    """One write session: holds the locks, a transaction on the store and a private copy of the
+    vectors; commits a new generation at checkpoints and at the end, rolls back on any error."""
+
+    def __init__(self, reader: Reader, embedder: ConfiguredEmbedder, options: KnowledgeOptions,
+                 process_lock: threading.Lock, fresh: bool = False) -> None:
+        self.reader = reader
+        self.configured = embedder
+        self.process_lock = process_lock  # one writer per process (the file lock does processes)
+        self.fresh = fresh  # a new store (rebuild), published only when complete
+        self.folder = reader.folder
+        self.options = options
+        self.store: Store | None = None
+        self.vectors: VectorIndex | None = None
+        self.manifest: Manifest | None = None
+        self.state: IndexState | None = None
+        self.published = False  # whether manifest.json points at self.store
+        self.generation = 0
+        self.dirty = False  # uncommitted changes to chunks
+        self.lexical_stale = False  # committed changes the BM25 cache does not have yet
+        self.state_dirty = False  # changes to self.state the store does not have yet
+        self.last_commit = time.monotonic()
+        self._file_lock = None
+        self._embedder: Embedder | None = None
+
+    # ---------------------------------------------------------------- session
+
+    def __enter__(self) -> "Writer":
+        from filelock import FileLock, Timeout
+
+        if not self.process_lock.acquire(timeout=max(self.options.lock_timeout, 0.01)):
+            raise KnowledgeBaseError(
+                f"The knowledge base in {self.folder} is being changed by another task of this program; try again when it is done."
+            )
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(self.folder / LOCK))
+            try:
+                lock.acquire(timeout=self.options.lock_timeout)
+            except Timeout:
+                raise KnowledgeBaseError(
+                    f"Another process is changing the knowledge base in {self.folder} (it holds {self.folder / LOCK}). "
+                    "Wait for it to finish, then try again."
+                ) from None
+            self._file_lock = lock
+            self._open()
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def _open(self) -> None:
+        previous = None
+        try:
+            previous = self.reader.manifest()
+        except KnowledgeBaseError:
+            if not self.fresh:
+                raise
+        if self.fresh or previous is None:
+            self._new_store()
+            return
+        self.manifest = dataclasses.replace(previous)
+        self.published = True
+        self.store = open_store(self.folder, self.manifest)
+        try:
+            self.store.begin(write=True)
+            self.generation = self.store.generation
+            count = self.store.chunk_count()
+            self.state = read_state(self.folder, self.manifest, self.store).copy()
+        except KnowledgeBaseError:
+            raise
+        except Exception as error:
+            raise damaged(self.folder, f"{self.store.path.name}: {error}") from None
+        self.state_dirty = self.manifest.legacy is not None  # a format 1 index: the state moves into the store
+        if self.generation == 0 or not self.state.dimension:
+            return  # nothing was ever embedded: the vectors start when the embedder is loaded
+        path = vector_path(self.folder, self.manifest.store, self.generation)
+        try:
+            self.vectors = VectorIndex.read(path, self.options.vector_options)
+        except RuntimeError as error:
+            raise damaged(self.folder, f"{path.name} cannot be read: {str(error).splitlines()[0]}") from None
+        if self.vectors.size != count:
+            raise damaged(self.folder, f"{path.name} has {self.vectors.size} vectors, the records say {count}")
+
+    def _new_store(self) -> None:
+        stem = f"kb-{uuid.uuid4().hex[:12]}"
+        self.store = Store(store_path(self.folder, stem), create=True)
+        self.store.begin(write=True)
+        self.store.set("generation", "0")
+        # dimension 0: not known until the embedder is loaded, which only embedding needs.
+        self.state = IndexState(self.configured.resolve().name)
+        self.manifest = Manifest(stem)
+        self.state_dirty = True
+
+    def __exit__(self, kind, error, traceback) -> None:
+        try:
+            if error is None:
+                self._finish()
+            else:
+                self._abandon()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self.store is not None:
+            self.store.rollback()
+            self.store.close()
+            self.store = None
+        if self._file_lock is not None:
+            self._file_lock.release()
+            self._file_lock = None
+        self.process_lock.release()
+
+    def _abandon(self) -> None:
+        """Back to the last commit; a store that was never published is deleted with its files."""
+        if self.store is None:
+            return
+        self.store.rollback()
+        if not self.published:
+            stem = self.manifest.store
+            self.store.close()
+            self.store = None
+            remove_store_files(self.folder, keep=None, only=stem)
+        log.info("knowledge base write abandoned; generation %s stays in force", self.generation)
+
+    def _finish(self) -> None:
+        self.checkpoint(final=True)
+        count = self.store.chunk_count()
+        if count and self.lexical_stale:
+            self.reader.lexical(self.manifest, self.generation, count, store=self.store)
+        if not self.published or self.manifest.legacy is not None or self.manifest.roots != self.state.roots:
+            self._publish()
+        remove_store_files(self.folder, keep=(self.manifest.store, self.generation))
+
+    def _publish(self) -> None:
+        """Point manifest.json at this store, with a copy of the committed roots."""
+        self.manifest.roots = self.state.copy().roots
+        self.manifest.legacy = None
+        self.manifest.format = FORMAT
+        write_manifest(self.folder, self.manifest)
+        self.published = True
+
+    # ---------------------------------------------------------------- pieces
+
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            known = self.state.dimension > 0
+            self._embedder = (self.configured.for_index(self.state.embedder, self.state.dimension) if known
+                              else self.configured.load())
+            if not known:
+                self.state.embedder = self._embedder.name
+                self.state.dimension = self._embedder.dimension
+                self.state_dirty = True
+            if self.vectors is None:
+                self.vectors = VectorIndex.empty(self._embedder.dimension, self.options.vector_options)
+        return self._embedder
+
+    def checkpoint(self, final: bool = False) -> None:
+        """Commit: vectors to a new generation's file, then the transaction that names it (with the
+        state: embedder, dimension and roots change in the same step as the documents)."""
+        if self.dirty or self.state_dirty:
+            self.state.updated = time.time()
+            self.store.set("state", self.state.to_json())
+            self.state_dirty = False
+        if self.dirty:
+            if self.vectors is None:
+                self.embedder()
+            if self.vectors.reshape(lambda: np.asarray(self.store.chunk_ids(), dtype=np.int64)):
+                log.info("vector index is now %s", self.vectors.describe())
+            generation = self.generation + 1
+            self.vectors.write(vector_path(self.folder, self.manifest.store, generation))
+            self.store.set("generation", str(generation))
+            self.store.set("index", self.vectors.describe())
+            crash_point("before commit")
+            self.store.commit()
+            crash_point("committed")
+            self.generation = generation
+            self.dirty = False
+            self.lexical_stale = True
+            # A first store is published at its first commit, so even an interrupted first add
+            # leaves something searchable; a rebuild's store only when it is complete.
+            if not self.published and not self.fresh:
+                self._publish()
+        elif self.store.conn.in_transaction:
+            crash_point("before commit")
+            self.store.commit()  # e.g. new modification times of unchanged files, or new roots
+            crash_point("committed")
+        self.last_commit = time.monotonic()
+        if not final:
+            self.store.begin(write=True)
+
+    def _delete(self, document_id: int) -> None:
+        ids = self.store.delete_document(document_id)
+        if ids:
+            if self.vectors is None:
+                raise damaged(self.folder, "chunks without vectors")
+            self.vectors.remove(ids)
+        self.dirty = True
+        crash_point("document deleted, not committed")
+
+    def ingest(self, files: Sequence[Path], report: IngestReport, progress: Progress | None) -> None:
+        """Index these files: unchanged ones are skipped by size and time, then by content hash."""
+        total, done, last_report = len(files), 0, 0.0
+        pending: list[tuple[str, Any, list, os.stat_result, str, int | None]] = []
+        pending_chunks = 0
+
+        def tell(force: bool = False) -> None:
+            nonlocal last_report
+            if progress and (force or time.monotonic() - last_report > 0.1):
+                last_report = time.monotonic()
+                progress(done, total)
+
+        def flush() -> None:
+            nonlocal done, pending_chunks
+            if not pending:
+                return
+            texts = [chunk.indexed_text for _, _, chunks, _, _, _ in pending for chunk in chunks]
+            vectors = self.embedder().encode(texts, self.options.batch_size)
+            chunk_terms = terms(texts)
+            offset = 0
+            for path, document, chunks, stat, digest, old_id in pending:
+                if old_id is not None:
+                    self._delete(old_id)
+                ids = self.store.insert_document(path, document.title, document.format, stat.st_size, stat.st_mtime_ns,
+                                                 digest, document.text, chunks, chunk_terms[offset : offset + len(chunks)])
+                self.vectors.add(np.asarray(ids, dtype=np.int64), vectors[offset : offset + len(chunks)])
+                crash_point("document stored, not committed")
+                offset += len(chunks)
+                (report.updated if old_id is not None else report.added).append(path)
+            report.chunks += len(texts)
+            self.dirty = True
+            done += len(pending)
+            pending.clear()
+            pending_chunks = 0
+            tell()
+            if time.monotonic() - self.last_commit >= self.options.checkpoint_seconds:
+                self.checkpoint()
+
+        tell(force=True)
+        for file in files:
+            path = str(file)
+            row = None
+            try:
+                why = not_a_file(file)  # it may have become a pipe or a link loop since discovery
+                if why is not None:
+                    raise Skipped(why)
+                stat = file.stat()
+                if stat.st_size > self.options.max_file_mb * 2**20:
+                    raise Skipped(f"{stat.st_size / 2**20:.1f} MB, over the limit of {self.options.max_file_mb:g} MB "
+                                  "(raise max_file_mb under [knowledge] in assistant.toml to index it)")
+                row = self.store.document(path)
+                if row is not None and row["size"] == stat.st_size and row["mtime_ns"] == stat.st_mtime_ns:
+                    report.unchanged.append(path)
+                    done += 1
+                    tell()
+                    continue
+                data = file.read_bytes()
+                digest = hashlib.sha256(data).hexdigest()
+                if row is not None and row["sha256"] == digest:
+                    self.store.touch(row["id"], stat.st_size, stat.st_mtime_ns)
+                    report.unchanged.append(path)
+                    done += 1
+                    tell()
+                    continue
+                document = load_document(file, data)
+                chunks = chunk_document(document, self.embedder(), self.options.chunk_tokens, self.options.chunk_overlap)
+            except Skipped as why:
+                report.skipped.append((path, str(why)))
+                if row is not None:  # it was a document and no longer is one
+                    self._delete(row["id"])
+                    report.removed.append(path)
+                done += 1
+                tell()
+                continue
+            except Unreadable as why:
+                cause = why.__cause__
+                log.warning("cannot index %s: %s (%s: %s)", path, why, type(cause).__name__, cause)
+                report.failed.append((path, str(why)))
+                done += 1
+                tell()
+                continue
+            except AssistantError:
+                raise  # the embedder or the index itself: no file can be indexed
+            except Exception as error:
+                log.warning("cannot index %s", path, exc_info=True)
+                report.failed.append((path, f"{type(error).__name__}: {error}"))
+                done += 1
+                tell()
+                continue
+            pending.append((path, document, chunks, stat, digest, row["id"] if row is not None else None))
+            pending_chunks += len(chunks)
+            if pending_chunks >= self.options.embed_group:
+                flush()
+        flush()
+        tell(force=True)
+
+    def add_roots(self, roots: Iterable[Root]) -> None:
+        for root in roots:
+            self.state.roots = [r for r in self.state.roots if r.path != root.path] + [root]
+            self.state_dirty = True
+
+    def discover_roots(self) -> Discovery:
+        """The files under every recorded root; roots that no longer exist are dropped."""
+        found = Discovery()
+        seen: set[Path] = set()
+        kept = []
+        for root in self.state.roots:
+            part = discover([root.path], root.include, root.exclude)
+            if part.missing:
+                found.missing += part.missing
+                self.state_dirty = True
+                continue
+            kept.append(root)
+            found.files += [f for f in part.files if f not in seen]
+            found.skipped += part.skipped
+            seen.update(part.files)
+        self.state.roots = kept
+        return found
+
+    def prune(self, present: set[str], report: IngestReport) -> None:
+        for info in self.store.documents():
+            if info.path not in present:
+                self._delete(self.store.document(info.path)["id"])
+                report.removed.append(info.path)
+
+    def remove_paths(self, paths: Sequence[str]) -> int:
+        removed = 0
+        for path in paths:
+            for row in self.store.documents_under(path):
+                self._delete(row["id"])
+                removed += 1
+            kept = []
+            for root in self.state.roots:
+                if root.path == path or root.path.startswith(path.rstrip("/") + "/"):
+                    self.state_dirty = True
+                    continue
+                if path.startswith(root.path.rstrip("/") + "/"):
+                    # Inside an added folder: exclude it there, or sync would bring it back.
+                    pattern = "/" + os.path.relpath(path, root.path).replace(os.sep, "/")
+                    if pattern not in root.exclude:
+                        root.exclude.append(pattern)
+                        self.state_dirty = True
+                kept.append(root)
+            self.state.roots = kept
+        return removed
