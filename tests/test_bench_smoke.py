@@ -15,6 +15,7 @@ import pytest
 from assistant.conversation.history import HistoryStore
 from assistant.conversation.manager import ConversationManager
 from assistant.retrieval.base import Passage
+from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.skills.prompts import NO_ANSWER
 from fakes import ScriptedChatModel
 
@@ -59,19 +60,11 @@ def test_squad_scoring_follows_the_official_normalisation():
     assert qa_xquad.best(qa_xquad.exact_match, "308", ["three hundred", "308"]) == 1.0
 
 
-class WordOverlapKnowledge:
-    """A knowledge base double over XQuAD paragraphs: ranks them by words shared with the query."""
-
-    def __init__(self, paragraphs) -> None:
-        self.paragraphs = paragraphs
-
-    def search(self, query, k=5):
-        words = set(re.findall(r"\w+", query.lower()))
-        ranked = sorted(self.paragraphs, key=lambda p: -len(words & set(re.findall(r"\w+", p.text.lower()))))
-        return [Passage(p.text, f"/tmp/paragraphs/{p.id}.md", p.title, line_start=3, line_end=3, relevance=0.9) for p in ranked[:k]]
-
-    def stats(self):
-        return {"documents": len(self.paragraphs), "chunks": len(self.paragraphs)}
+def word_overlap_knowledge(paragraphs) -> FakeKnowledgeStore:
+    """The shared knowledge base fake over XQuAD paragraphs, ranking them by words shared with the query."""
+    passages = [Passage(p.text, f"/tmp/paragraphs/{p.id}.md", p.title, line_start=3, line_end=3, relevance=0.9)
+                for p in paragraphs]
+    return FakeKnowledgeStore(passages, rank_by_words=True)
 
 
 def test_qa_bench_scores_a_scripted_model_end_to_end(data, tmp_path):
@@ -83,7 +76,7 @@ def test_qa_bench_scores_a_scripted_model_end_to_end(data, tmp_path):
     used = {q.paragraph for q in answerable + unanswerable}
     # Distractors from other articles, so hiding a gold paragraph leaves passages to retrieve.
     distractors = [p for p in paragraphs if p.id.split("_")[0] not in {u.split("_")[0] for u in used}][:6]
-    knowledge = qa_xquad.BenchKnowledge(WordOverlapKnowledge([by_id[u] for u in used] + distractors))
+    knowledge = qa_xquad.BenchKnowledge(word_overlap_knowledge([by_id[u] for u in used] + distractors))
     gold = {q.text.strip(): q for q in answerable + unanswerable}
 
     def reply(messages):
@@ -125,7 +118,7 @@ def test_qa_bench_keeps_only_held_out_articles_of_a_split(data, tmp_path):
 def test_qa_bench_relevance_gate_without_a_model(data):
     paragraphs, questions = qa_xquad.load_xquad(data)
     sample = common.sample(questions, 3, seed=2)
-    knowledge = qa_xquad.BenchKnowledge(WordOverlapKnowledge(paragraphs[:40] + [p for p in paragraphs if p.id in {q.paragraph for q in sample}]))
+    knowledge = qa_xquad.BenchKnowledge(word_overlap_knowledge(paragraphs[:40] + [p for p in paragraphs if p.id in {q.paragraph for q in sample}]))
     summary, gate = qa_xquad.relevance_gate(knowledge, sample, k=4, thresholds=(0.5, 0.95))
     assert summary["questions"] == 3 and summary["hit@4"] >= summary["hit@1"]
     # The double rates every passage 0.9: a gate at 0.5 keeps everything, one at 0.95 turns everything away.

@@ -10,8 +10,8 @@ import pytest
 from assistant.conversation.history import HistoryStore
 from assistant.conversation.manager import ConversationManager, Limits
 from assistant.conversation.types import Reply, TextDelta
-from assistant.errors import KnowledgeBaseError
 from assistant.retrieval.base import Passage
+from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.skills.prompts import NO_ANSWER, QA_SYSTEM
 from assistant.skills.qa import QAOptions, excerpt
 from assistant.skills.summarize import AbstractiveSummarizer, AutoSummarizer, ExtractiveSummarizer
@@ -22,31 +22,12 @@ LOUVRE = Passage("The Louvre is the world's most visited museum.", "docs/paris.m
 # Relevant enough for QA, not enough to be quoted when the model fails (QAOptions.quote_relevance).
 
 
-class MemoryKnowledge:
-    """A knowledge base double: fixed passages for any query, and one document by name."""
+PARIS = {"docs/paris.md": "Paris is the capital of France. It is on the Seine."}
 
-    def __init__(self, passages=(EIFFEL, LOUVRE), documents=None) -> None:
-        self.passages = list(passages)
-        self.documents = documents or {"docs/paris.md": "Paris is the capital of France. It is on the Seine."}
-        self.queries: list[str] = []
 
-    def search(self, query, k=5):
-        self.queries.append(query)
-        return self.passages[:k]
-
-    def stats(self):
-        return {"chunks": len(self.passages)}
-
-    def document_text(self, name):
-        for path, text in self.documents.items():
-            if path == name or path.endswith("/" + name):
-                return path, text
-        raise KnowledgeBaseError(f"No indexed document named {name!r}.")
-
-    def embed(self, texts):
-        rng = np.random.default_rng(0)
-        vectors = rng.normal(size=(len(texts), 8)).astype("float32")
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+def paris_knowledge(passages=(EIFFEL, LOUVRE)) -> FakeKnowledgeStore:
+    """The shared knowledge base fake with these passages, and docs/paris.md to summarize."""
+    return FakeKnowledgeStore(passages, PARIS)
 
 
 def make_manager(tmp_path, replies, knowledge=None, **kwargs):
@@ -78,7 +59,7 @@ def test_free_text_without_documents_chats_and_is_remembered_across_restarts(tmp
 
 
 def test_question_covered_by_documents_is_answered_with_cited_sources(tmp_path):
-    manager, model = make_manager(tmp_path, ["The Eiffel Tower is 330 metres tall [1]."], MemoryKnowledge())
+    manager, model = make_manager(tmp_path, ["The Eiffel Tower is 330 metres tall [1]."], paris_knowledge())
     reply = manager.handle("c", "How tall is the Eiffel Tower?")
     assert reply.skill == "qa" and reply.grounded and not reply.declined
     assert reply.sources == [EIFFEL]
@@ -89,20 +70,20 @@ def test_question_covered_by_documents_is_answered_with_cited_sources(tmp_path):
 
 
 def test_citation_of_a_passage_never_given_is_dropped(tmp_path):
-    manager, _ = make_manager(tmp_path, ["The Louvre is the most visited museum [2][7]."], MemoryKnowledge())
+    manager, _ = make_manager(tmp_path, ["The Louvre is the most visited museum [2][7]."], paris_knowledge())
     reply = manager.handle("c", "/ask Which museum is the most visited?")
     assert "[7]" not in reply.text and reply.sources == [LOUVRE]
 
 
 def test_model_saying_it_does_not_know_declines_and_shows_closest_passages(tmp_path):
-    manager, _ = make_manager(tmp_path, [NO_ANSWER], MemoryKnowledge())
+    manager, _ = make_manager(tmp_path, [NO_ANSWER], paris_knowledge())
     reply = manager.handle("c", "/ask Who designed the Louvre pyramid?")
     assert reply.declined and reply.text == NO_ANSWER and reply.sources[:2] == [EIFFEL, LOUVRE]
 
 
 def test_answer_not_supported_by_the_passages_is_not_shown(tmp_path):
     invented = "The Eiffel Tower was painted green by Napoleon in 1999 [1]."
-    manager, _ = make_manager(tmp_path, [invented], MemoryKnowledge())
+    manager, _ = make_manager(tmp_path, [invented], paris_knowledge())
     events = list(manager.stream("c", "/ask What colour is the Eiffel Tower?"))
     reply = events[-1]
     assert reply.declined and reply.grounded is False and "Napoleon" not in reply.text
@@ -119,7 +100,7 @@ HOW_TO_ADD = Passage(
 
 @pytest.mark.parametrize("model_reply", [NO_ANSWER, "Run the sudo add-item tool with the -x flag [1]."])
 def test_failed_answer_on_a_highly_relevant_passage_quotes_it_with_its_source(tmp_path, model_reply):
-    manager, _ = make_manager(tmp_path, [model_reply], MemoryKnowledge([HOW_TO_ADD, LOUVRE]))
+    manager, _ = make_manager(tmp_path, [model_reply], paris_knowledge([HOW_TO_ADD, LOUVRE]))
     reply = manager.handle("c", "How do I add my documents?")
     assert reply.skill == "qa" and reply.quoted and not reply.declined and reply.sources == [HOW_TO_ADD]
     assert reply.text.startswith("The closest passage in your documents says [1]:")
@@ -129,7 +110,7 @@ def test_failed_answer_on_a_highly_relevant_passage_quotes_it_with_its_source(tm
 
 
 def test_no_quote_below_the_quote_threshold_or_when_turned_off(tmp_path):
-    manager, _ = make_manager(tmp_path, [NO_ANSWER], MemoryKnowledge([HOW_TO_ADD]), qa_options=QAOptions(quote_relevance=1.0))
+    manager, _ = make_manager(tmp_path, [NO_ANSWER], paris_knowledge([HOW_TO_ADD]), qa_options=QAOptions(quote_relevance=1.0))
     reply = manager.handle("c", "How do I add my documents?")
     assert reply.declined and not reply.quoted and reply.text == NO_ANSWER
 
@@ -148,7 +129,7 @@ def test_quote_starts_at_the_sentence_matching_the_question_and_marks_cuts():
 
 def test_an_answer_caught_in_a_loop_is_stopped_and_kept_up_to_the_loop(tmp_path):
     looping = "The Eiffel Tower is 330 metres tall [1]" + " [1]" * 12 + " and then it goes on"
-    manager, _ = make_manager(tmp_path, [looping], MemoryKnowledge())
+    manager, _ = make_manager(tmp_path, [looping], paris_knowledge())
     events = list(manager.stream("c", "/ask How tall is the Eiffel Tower?"))
     assert events[-1].text == "The Eiffel Tower is 330 metres tall [1]" and events[-1].grounded
     assert not any("goes" in e.text for e in events if isinstance(e, TextDelta))  # generation stopped
@@ -156,14 +137,14 @@ def test_an_answer_caught_in_a_loop_is_stopped_and_kept_up_to_the_loop(tmp_path)
 
 def test_irrelevant_passages_route_free_text_to_chat_and_say_so(tmp_path):
     weak = Passage("Unrelated text about gardening.", "docs/garden.md", relevance=0.05)
-    manager, model = make_manager(tmp_path, ["Sure, here is a poem."], MemoryKnowledge([weak]))
+    manager, model = make_manager(tmp_path, ["Sure, here is a poem."], paris_knowledge([weak]))
     reply = manager.handle("c", "Write me a poem")
     assert reply.skill == "chat" and "general answer" in reply.notice
     assert model.calls[-1]["messages"][0]["content"] != QA_SYSTEM
 
 
 def test_ask_with_an_empty_knowledge_base_says_how_to_add_documents(tmp_path):
-    manager, model = make_manager(tmp_path, ["unused"], MemoryKnowledge([]))
+    manager, model = make_manager(tmp_path, ["unused"], paris_knowledge([]))
     reply = manager.handle("c", "/ask What is this?")
     assert reply.declined and "index add" in reply.text and model.calls == []
 
@@ -174,7 +155,7 @@ def test_follow_up_is_rewritten_before_retrieval(tmp_path):
             return "How tall is the Eiffel Tower?"
         return "It is 330 metres tall [1]."
 
-    knowledge = MemoryKnowledge()
+    knowledge = paris_knowledge()
     manager, _ = make_manager(tmp_path, script, knowledge)
     manager.handle("c", "Tell me about the Eiffel Tower.")
     reply = manager.handle("c", "How tall is it?")
@@ -188,7 +169,7 @@ def test_unusable_rewrite_falls_back_to_the_previous_question(tmp_path):
             return ""
         return "It is 330 metres tall [1]."
 
-    knowledge = MemoryKnowledge()
+    knowledge = paris_knowledge()
     manager, _ = make_manager(tmp_path, script, knowledge)
     manager.handle("c", "Tell me about the Eiffel Tower.")
     manager.handle("c", "How tall is it?")
@@ -228,8 +209,8 @@ def test_reset_clears_only_that_conversation(tmp_path):
     ("/summarize missing-report.pdf", "missing-report.pdf"),
 ])
 def test_bad_input_gets_one_clear_line_and_nothing_is_stored(tmp_path, text, expected):
-    manager, model = make_manager(tmp_path, ["should not be used"], MemoryKnowledge(),
-                                  summarizer=ExtractiveSummarizer(MemoryKnowledge().embed))
+    manager, model = make_manager(tmp_path, ["should not be used"], paris_knowledge(),
+                                  summarizer=ExtractiveSummarizer(paris_knowledge().embed))
     reply = manager.handle("c", text)
     assert reply.error and expected in reply.text and "\n" not in reply.text
     assert manager.turns("c") == [] and model.calls == []
@@ -260,21 +241,21 @@ def test_translate_keeps_paragraphs_and_names_the_target_language(tmp_path):
 def test_summarize_an_indexed_document_by_name(tmp_path):
     model = ScriptedChatModel(["Paris is France's capital."])
     summarizer = AbstractiveSummarizer(model)
-    manager, _ = make_manager(tmp_path, None, MemoryKnowledge(), model=model, summarizer=summarizer)
+    manager, _ = make_manager(tmp_path, None, paris_knowledge(), model=model, summarizer=summarizer)
     reply = manager.handle("c", "/summarize paris.md")
     assert reply.skill == "summarize" and "docs/paris.md" in reply.notice
     assert "Paris is the capital of France" in model.calls[0]["messages"][-1]["content"]
 
 
 def test_answer_lead_in_is_dropped_before_the_grounding_check(tmp_path):
-    manager, _ = make_manager(tmp_path, ["The answer to the question is: 330 metres [1]."], MemoryKnowledge())
+    manager, _ = make_manager(tmp_path, ["The answer to the question is: 330 metres [1]."], paris_knowledge())
     reply = manager.handle("c", "/ask How tall is the Eiffel Tower?")
     assert reply.grounded and reply.text == "330 metres [1]."
 
 
 def test_invented_commentary_after_a_supported_answer_is_dropped(tmp_path):
     rambling = "It is 330 metres tall [1].\n\nIt was painted green by Napoleon in 1999 for a festival."
-    manager, _ = make_manager(tmp_path, [rambling], MemoryKnowledge())
+    manager, _ = make_manager(tmp_path, [rambling], paris_knowledge())
     reply = manager.handle("c", "/ask How tall is the Eiffel Tower?")
     assert reply.grounded and reply.text == "It is 330 metres tall [1]."
 

@@ -287,3 +287,27 @@ def test_options_from_config_section():
         KnowledgeOptions.from_section({"chunk_size": 5})
     with pytest.raises(ConfigError, match=re.escape("fusion = 'max'")):
         KnowledgeOptions.from_section({"fusion": "max"})
+
+
+# ---------------------------------------------------------------- the seam and its fake
+
+
+def test_the_knowledge_base_and_its_fake_are_both_knowledge_stores(tmp_path):
+    from assistant.errors import KnowledgeBaseError
+    from assistant.retrieval import KnowledgeStore, Passage
+    from assistant.retrieval.fake import FakeKnowledgeStore
+
+    assert isinstance(KnowledgeBase(tmp_path / "index"), KnowledgeStore)
+    fake = FakeKnowledgeStore([Passage("The pump needs new seals.", "docs/pump.md", "Pump")], rank_by_words=True)
+    assert isinstance(fake, KnowledgeStore) and fake.chunk_count() == 1
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "boiler.md").write_text("# Boiler\n\nHold the red button to reset it.")
+    report = fake.add([tmp_path / "notes"])
+    assert report.added == [str(tmp_path / "notes" / "boiler.md")] and report.chunks == 2 and fake.chunk_count() == 3
+    assert fake.search("how do I reset the boiler", k=1)[0].source.endswith("boiler.md")
+    assert fake.document_text("BOILER")[1].startswith("# Boiler")  # the real name rules
+    with pytest.raises(KnowledgeBaseError, match="Closest: pump.md"):
+        fake.document_text("pumps.md")
+    vectors = fake.embed(["reset the boiler", "boiler reset", "seals of the pump"])
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+    assert fake.remove([tmp_path / "notes"]) == 1 and fake.chunk_count() == 1

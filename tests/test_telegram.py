@@ -12,7 +12,7 @@ from telegram import Update
 from assistant.config import load_settings
 from assistant.conversation.types import Reply, TextDelta
 from assistant.errors import ConfigError
-from assistant.retrieval import IngestReport
+from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.runtime import Runtime
 from assistant.telegram.access import Fairness
 from assistant.telegram.bot import APOLOGY, TelegramBot, safe_file_name
@@ -357,26 +357,9 @@ async def test_overlong_input_is_refused_before_the_model():
     assert "too long (101 characters; the limit is 100)" in api.texts(ALICE)[0] and model.calls == []
 
 
-class RecordingKnowledge:
-    """A knowledge base double that records what was added."""
-
-    def __init__(self):
-        self.added = []
-
-    def add(self, paths):
-        self.added += [path.read_text() for path in paths]
-        return IngestReport(added=[str(p) for p in paths], chunks=3)
-
-    def documents(self):
-        return []
-
-    def stats(self):
-        return {"documents": 1, "chunks": 3, "bytes": 2048, "embedder": "all-minilm-l6-v2", "index": "exact"}
-
-
 async def test_admins_add_documents_and_see_the_index_others_cannot():
     api = FakeBotAPI()
-    knowledge = RecordingKnowledge()
+    knowledge = FakeKnowledgeStore()
     manager, model = make_manager(knowledge=knowledge)
     notes = api.document("../notes.md", b"# Notes\n\nThe launch is on Friday.")
     async with running(api, manager, admins=frozenset({BOB}), max_file_mb=1) as bot:
@@ -389,11 +372,11 @@ async def test_admins_add_documents_and_see_the_index_others_cannot():
     alice = api.texts(ALICE)
     assert "Only the bot's admins can add documents" in alice[0] and "Only the bot's admins can use /index" in alice[1]
     bob = api.texts(BOB)
-    assert bob[0] == "Added notes.md to the knowledge base (3 passages). Ask me about it."
+    assert bob[0] == "Added notes.md to the knowledge base (2 passages). Ask me about it."
     assert knowledge.added == ["# Notes\n\nThe launch is on Friday."]
     saved = load_settings().data_dir / "uploads" / "notes.md"
     assert saved.read_text() == "# Notes\n\nThe launch is on Friday."  # kept, for `index sync`
-    assert "1 documents, 3 passages" in bob[1]
+    assert "1 documents, 2 passages" in bob[1]
     assert "can't read .png files" in bob[2] and "too large (2.0 MB; the limit is 1 MB)" in bob[3]
     assert len(api.calls_of("getFile")) == 1 and model.calls == []
     assert not list(saved.parent.glob(".*.part"))
@@ -401,7 +384,7 @@ async def test_admins_add_documents_and_see_the_index_others_cannot():
 
 async def test_a_file_telegram_cannot_serve_is_asked_for_again_without_a_traceback(caplog):
     api = FakeBotAPI()
-    knowledge = RecordingKnowledge()
+    knowledge = FakeKnowledgeStore()
     manager, model = make_manager(knowledge=knowledge)
     api.fail("download", 404, "Not Found", retry_after=None, times=2)
     notes = api.document("notes.md", b"# Notes\n\nThe launch is on Friday.")

@@ -10,10 +10,8 @@ import pytest
 
 from assistant.config import load_settings
 from assistant.conversation.history import HistoryStore
-from assistant.errors import KnowledgeBaseError
 from assistant.retrieval.base import Passage
-from assistant.retrieval.knowledge import IngestReport
-from assistant.retrieval.store import DocumentInfo
+from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.runtime import Runtime
 from assistant.skills.prompts import QA_SYSTEM
 from assistant.tui.app import AssistantApp
@@ -27,44 +25,10 @@ ADDING = Passage("To add your documents, run `assistant index add PATH`; a folde
 ANSWER = "Run `assistant index add PATH` [1]."
 
 
-class MemoryKnowledge:
-    """A knowledge base double with the real one's result types: fixed passages, documents in a dict."""
-
-    def __init__(self, passages=(ADDING,)) -> None:
-        self.passages = list(passages)
-        self.docs = {p.source: DocumentInfo(p.source, p.title, "markdown", 1, 2048, 1.7e9) for p in self.passages}
-
-    def search(self, query, k=5):
-        return self.passages[:k]
-
-    def stats(self):
-        return {"documents": len(self.docs), "chunks": sum(d.chunks for d in self.docs.values()), "folder": "index"}
-
-    def documents(self):
-        return sorted(self.docs.values(), key=lambda d: d.path)
-
-    def document_text(self, name):
-        raise KnowledgeBaseError(f"No indexed document called {name!r}.")
-
-    def add(self, paths, include=(), exclude=(), progress=None):
-        files = sorted(str(f) for p in paths for f in ([Path(p)] if Path(p).is_file() else Path(p).rglob("*.md")))
-        for done, path in enumerate(files, 1):
-            self.docs[path] = DocumentInfo(path, Path(path).stem, "markdown", 3, Path(path).stat().st_size, time.time())
-            if progress:
-                progress(done, len(files))
-        return IngestReport(added=files, chunks=3 * len(files))
-
-    def remove(self, paths):
-        removed = [path for path in self.docs if path in map(str, paths)]
-        for path in removed:
-            del self.docs[path]
-        return len(removed)
-
-
 def make_app(replies=None, *, knowledge=None, delay: float = 0.0, conversation_id=None):
     model = ScriptedChatModel(replies if replies is not None else [ANSWER], delay=delay)
     runtime = Runtime(load_settings({}, None), chat_model=model,
-                      knowledge=knowledge if knowledge is not None else MemoryKnowledge())
+                      knowledge=knowledge if knowledge is not None else FakeKnowledgeStore([ADDING]))
     return AssistantApp(runtime, conversation_id), model
 
 
@@ -113,7 +77,7 @@ async def test_message_streams_an_answer_and_shows_sources_and_figures():
 
 
 async def test_enter_sends_and_shift_enter_or_ctrl_j_add_a_line():
-    app, _ = make_app(["Fine."], knowledge=MemoryKnowledge([]))
+    app, _ = make_app(["Fine."], knowledge=FakeKnowledgeStore())
     async with app.run_test() as pilot:
         await ready(pilot)
         await pilot.press("h", "i", "shift+enter", "y", "o", "ctrl+j", "u")
@@ -125,7 +89,7 @@ async def test_enter_sends_and_shift_enter_or_ctrl_j_add_a_line():
 
 async def test_escape_cancels_the_answer_in_progress_and_nothing_is_saved():
     long_answer = " ".join(f"word{i}" for i in range(400))
-    app, _ = make_app([long_answer, "Short."], knowledge=MemoryKnowledge([]), delay=0.02)
+    app, _ = make_app([long_answer, "Short."], knowledge=FakeKnowledgeStore(), delay=0.02)
     async with app.run_test() as pilot:
         await ready(pilot)
         screen = app.chat
@@ -165,7 +129,7 @@ async def test_slash_commands_run_their_skills_and_help_lists_the_window_command
 
 async def test_summarize_on_its_own_summarizes_the_last_answer():
     app, model = make_app(["Paris is the capital of France and stands on the Seine.", "Paris: capital, on the Seine."],
-                          knowledge=MemoryKnowledge([]))
+                          knowledge=FakeKnowledgeStore())
     async with app.run_test() as pilot:
         await ready(pilot)
         await say(pilot, "Tell me about Paris")
@@ -207,7 +171,7 @@ async def test_sources_panel_shows_the_cited_passage():
 
 
 async def test_conversations_new_switch_rename_delete_and_survive_a_restart():
-    app, _ = make_app(["First answer.", "Second answer."], knowledge=MemoryKnowledge([]))
+    app, _ = make_app(["First answer.", "Second answer."], knowledge=FakeKnowledgeStore())
     async with app.run_test(size=(120, 30)) as pilot:
         await ready(pilot)
         screen = app.chat
@@ -244,7 +208,7 @@ async def test_conversations_new_switch_rename_delete_and_survive_a_restart():
         await wait_for(pilot, lambda: app.manager.history.get(first) is None)
         assert screen.conversation_id not in (first, second)  # the deleted one was open: a new one is
 
-    reopened, _ = make_app(knowledge=MemoryKnowledge([]), conversation_id=second)
+    reopened, _ = make_app(knowledge=FakeKnowledgeStore(), conversation_id=second)
     async with reopened.run_test(size=(120, 30)) as pilot:
         await ready(pilot)
         await wait_for(pilot, lambda: answer_texts(reopened.chat) == ["Second answer."])
@@ -267,7 +231,7 @@ async def test_export_writes_the_conversation_as_markdown(isolated_env):
 
 
 async def test_copy_last_answer_and_toggle_theme():
-    app, _ = make_app(["Copy me."], knowledge=MemoryKnowledge([]))
+    app, _ = make_app(["Copy me."], knowledge=FakeKnowledgeStore())
     async with app.run_test() as pilot:
         await ready(pilot)
         await say(pilot, "Say something")
@@ -279,7 +243,7 @@ async def test_copy_last_answer_and_toggle_theme():
 
 
 async def test_command_palette_offers_the_same_actions():
-    app, _ = make_app(knowledge=MemoryKnowledge([]))
+    app, _ = make_app(knowledge=FakeKnowledgeStore())
     async with app.run_test() as pilot:
         await ready(pilot)
         first = app.chat.conversation_id
@@ -296,7 +260,7 @@ async def test_errors_are_notifications_not_tracebacks():
         def stream(self, *args, **kwargs):
             raise RuntimeError("CUDA exploded")
 
-    runtime = Runtime(load_settings({}, None), chat_model=Broken(), knowledge=MemoryKnowledge([]))
+    runtime = Runtime(load_settings({}, None), chat_model=Broken(), knowledge=FakeKnowledgeStore())
     app = AssistantApp(runtime)
     async with app.run_test() as pilot:
         await ready(pilot)
@@ -309,7 +273,7 @@ async def test_errors_are_notifications_not_tracebacks():
 
 async def test_loading_failure_is_reported_and_the_ui_stays_up():
     settings = load_settings({"model": "no-such-model.gguf"}, None)
-    app = AssistantApp(Runtime(settings, knowledge=MemoryKnowledge([])))
+    app = AssistantApp(Runtime(settings, knowledge=FakeKnowledgeStore()))
     async with app.run_test() as pilot:
         await wait_for(pilot, lambda: any(n.severity == "error" for n in app._notifications))
         assert app.manager is None and "not loaded" in str(app.chat.query_one(StatusBar).render())
@@ -339,7 +303,7 @@ async def test_knowledge_screen_lists_adds_and_removes_documents(isolated_env):
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")
         await wait_for(pilot, lambda: table.row_count == 2)
-        assert str(folder / "alpha.md") not in app.manager.knowledge.docs
+        assert [Path(path).name for path in app.manager.knowledge.texts] == ["usage.md", "beta.md"]
         await pilot.press("escape")
         assert app.screen is app.chat
 
@@ -347,7 +311,7 @@ async def test_knowledge_screen_lists_adds_and_removes_documents(isolated_env):
 async def test_sidebar_lists_conversations_saved_by_other_front_ends():
     settings = load_settings({}, None)
     HistoryStore(settings.history_db).append_exchange("from-cli", "asked on the command line", "answer")
-    app, _ = make_app(knowledge=MemoryKnowledge([]))
+    app, _ = make_app(knowledge=FakeKnowledgeStore())
     async with app.run_test(size=(120, 30)) as pilot:
         await ready(pilot)
         listed = app.chat.query_one(ConversationList)
@@ -386,7 +350,7 @@ class SteadyClock:
 def steady_app(monkeypatch, replies, **kwargs):
     monkeypatch.setattr("assistant.conversation.manager.time", SteadyClock())
     runtime = Runtime(load_settings({}, None), chat_model=SteadyModel(replies),
-                      knowledge=kwargs.pop("knowledge", MemoryKnowledge()))
+                      knowledge=kwargs.pop("knowledge", FakeKnowledgeStore([ADDING])))
     return AssistantApp(runtime, **kwargs)
 
 
@@ -421,7 +385,7 @@ def test_snapshot_wide_with_conversations_and_sources_panel(snap_compare, monkey
 @pytest.mark.real_model
 async def test_the_real_embedded_model_answers_in_the_tui(real_model):
     settings = load_settings({"max_new_tokens": 32}, None)
-    app = AssistantApp(Runtime(settings, chat_model=real_model, knowledge=MemoryKnowledge([])))
+    app = AssistantApp(Runtime(settings, chat_model=real_model, knowledge=FakeKnowledgeStore()))
     async with app.run_test() as pilot:
         await ready(pilot)
         view = await say(pilot, "What is the capital of France?", timeout=120)
@@ -448,7 +412,7 @@ async def test_a_new_user_asking_how_to_add_documents_gets_a_cited_answer(real_m
 
 
 async def test_a_failing_conversation_store_is_a_notification_not_a_crash():
-    app, _ = make_app(knowledge=MemoryKnowledge([]))
+    app, _ = make_app(knowledge=FakeKnowledgeStore())
     async with app.run_test(size=(120, 30)) as pilot:
         await ready(pilot)
         app.manager.history.close()  # every later read or write fails

@@ -248,11 +248,11 @@ class ConversationManager:
         if self.knowledge is None:
             return False
         try:
-            return int(self.knowledge.stats().get("chunks", 0)) > 0
+            return self.knowledge.chunk_count() > 0
         except KnowledgeBaseError:
             raise
         except Exception:
-            log.warning("cannot read knowledge base stats", exc_info=True)
+            log.warning("cannot count the knowledge base's passages", exc_info=True)
             return False
 
     def _standalone(self, conversation_id: str, question: str) -> str:
