@@ -1,14 +1,14 @@
 """Kill -9 every writing command of the knowledge base at every crash point, and check what is left.
 
-    python scripts/fault_injection.py            # the full sweep (hundreds of kill points, minutes)
+    python scripts/fault_injection.py            # the full sweep (hundreds of kill points)
     python scripts/fault_injection.py --quick    # a few points of each command (the test suite runs this)
 
 Each command (`index add` into an empty and into a full index, `remove`, `sync`, `rebuild`) runs
-through the real command line in a child process, once with the default settings and once
-committing after every few passages. A first run lists its crash points (assistant/retrieval/
-crashpoints.py: vectors written aside or in place, before and after each commit, the manifest, the
-BM25 cache, each old file removed); then, for each point, a fresh copy of the same start is run
-with ASSISTANT_CRASH_AT=N and killed there with SIGKILL. After each kill:
+through the real command line in a child process, with one commit, a commit every 4 passages and
+a commit every passage. A first run lists its crash points (assistant/crashpoints.py: vectors
+written aside or in place, a document stored or deleted but not committed, before and after each
+commit, the manifest, the BM25 cache, each old file removed); then, for each point, a fresh copy of
+the same start is run with ASSISTANT_CRASH_AT=N and killed there with SIGKILL. After each kill:
 
 - the index is consistent: manifest.json names a store that opens and records its embedder and
   roots; every document has all its chunks; the vector file of the committed generation holds
@@ -19,7 +19,12 @@ with ASSISTANT_CRASH_AT=N and killed there with SIGKILL. After each kill:
 - nothing the command removed, and the kill left removed, comes back with that sync.
 
 Children are forked from this process after the embedder is loaded once (a fresh interpreter per
-kill point would spend seconds importing and loading it), so the sweep takes minutes, not hours.
+kill point would spend seconds importing and loading it).
+
+The conversation history (SQLite) gets the same treatment by time, having no crash points of its
+own: a writer appending exchanges, clearing and deleting conversations is killed after a random
+delay, and the history must open, pass SQLite's integrity check and hold no half exchange.
+
 Prints the kill points tried and every failure; exits 1 if there is any.
 """
 
@@ -36,9 +41,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import random  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
 import sqlite3  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -111,7 +118,7 @@ QUICK_POINTS = ("committed", "manifest.json written aside")
 def run(work: Path, args: list[str], crash_at: int | None = None, crash_log: Path | None = None) -> int:
     """`assistant --index WORK/index index ARGS` in a forked child: its exit code, or -9 when killed."""
     from assistant.cli import main
-    from assistant.retrieval import crashpoints
+    from assistant import crashpoints
 
     pid = os.fork()
     if pid == 0:  # the child: never returns
@@ -352,12 +359,82 @@ class Sweep:
         report(f"  {len(chosen)} tried, {len(result.failures) - failed_before} failures; {result.tried} tried in all")
 
 
+# ---------------------------------------------------------------- the conversation history
+
+HISTORY_WRITER = """
+import random, sys
+from pathlib import Path
+from assistant.conversation.history import HistoryStore
+
+store = HistoryStore(Path(sys.argv[1]))
+rng = random.Random(int(sys.argv[2]))
+print("ready", flush=True)
+for number in range(10**9):
+    conversation = f"c{rng.randrange(4)}"
+    roll = rng.random()
+    if roll < 0.85:
+        store.append_exchange(conversation, f"question {number}", f"answer {number} " * rng.randrange(1, 400), skill="chat")
+    elif roll < 0.95:
+        store.delete(conversation)
+    else:
+        store.clear(conversation)
+"""
+
+
+def history_problems(path: Path) -> list[str]:
+    """Why the history at path is not whole: it must open, pass SQLite's check, pair every question."""
+    from assistant.conversation.history import HistoryStore
+
+    problems = []
+    try:
+        store = HistoryStore(path)
+    except Exception as error:
+        return [f"does not open: {error}"]
+    try:
+        check = store._db.execute("PRAGMA integrity_check").fetchone()[0]
+        if check != "ok":
+            problems.append(f"integrity check: {check}")
+        for conversation in store.conversations():
+            roles = [turn.role for turn in store.turns(conversation.id)]
+            if roles != ["user", "assistant"] * (len(roles) // 2):
+                problems.append(f"{conversation.id}: a half exchange ({len(roles)} turns)")
+        store.append_exchange("after", "still writable?", "yes")
+    except Exception as error:
+        problems.append(f"{type(error).__name__}: {error}")
+    finally:
+        store.close()
+    return problems
+
+
+def history_sweep(work: Path, trials: int, result: Result, report: Callable[[str], None]) -> None:
+    path = work / "history.sqlite3"  # one file for all trials: damage would accumulate
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    rng = random.Random(7)
+    failed_before = len(result.failures)
+    for trial in range(trials):
+        writer = subprocess.Popen([sys.executable, "-c", HISTORY_WRITER, str(path), str(trial)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        writer.stdout.readline()  # "ready": the store is open
+        time.sleep(rng.uniform(0.0, 0.3))
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        writer.stdout.close()
+        result.tried += 1
+        result.by_scenario["history"] = result.by_scenario.get("history", 0) + 1
+        result.failures += [f"history, kill {trial + 1}: {problem}" for problem in history_problems(path)]
+    for failure in result.failures[failed_before:]:
+        report(f"FAIL {failure}")
+    report(f"history: {trials} kills at random moments, {len(result.failures) - failed_before} failures")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="only the first commit and manifest write of add, remove and sync (seconds, for the tests)")
     parser.add_argument("--every", type=int, default=1, help="try every Nth crash point (default: all)")
     parser.add_argument("--only", help="only scenarios whose name contains this")
+    parser.add_argument("--history", type=int, default=None, metavar="N",
+                        help="kill the history writer N times (default: 100, 5 with --quick; 0: not at all)")
     parser.add_argument("--work", type=Path, help="working folder (default: a new temporary one, deleted after)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     options = parser.parse_args(argv)
@@ -374,6 +451,9 @@ def main(argv: list[str] | None = None) -> int:
     say = (lambda line: None) if options.json else (lambda line: print(line, flush=True))
     result = Result()
     try:
+        history = options.history if options.history is not None else (5 if options.quick else 100)
+        if history and not options.only:
+            history_sweep(work, history, result, say)
         sweep = Sweep(work)
         sweep.setup()
         variants = {"one commit": VARIANTS["one commit"]} if options.quick else VARIANTS

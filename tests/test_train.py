@@ -185,6 +185,39 @@ def test_a_new_run_clears_what_a_killed_one_left(tmp_path):
     assert list((tmp_path / "adapters").rglob("*")) == [out]
 
 
+REPLACE_CHECKPOINT = """
+import sys
+from pathlib import Path
+from assistant.training.files import replace_dir, staging_dir
+
+target = Path(sys.argv[1])
+staging = staging_dir(target)
+(staging / "state.json").write_text("new")
+replace_dir(staging, target)
+"""
+
+
+@pytest.mark.parametrize("kill_at, left", [(1, "old"), (2, "old"), (3, "new"), (None, "new")])
+def test_a_checkpoint_save_killed_at_any_step_leaves_the_old_or_the_new_one(tmp_path, kill_at, left):
+    """SIGKILL at each crash point of replace_dir (staged, old moved aside, new in place), then a start."""
+    import subprocess
+    import sys
+
+    from assistant.training.trainer import check_out
+
+    target = tmp_path / "out" / "checkpoint"
+    target.mkdir(parents=True)
+    (target / "state.json").write_text("old")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    if kill_at is not None:
+        env["ASSISTANT_CRASH_AT"] = str(kill_at)
+    done = subprocess.run([sys.executable, "-c", REPLACE_CHECKPOINT, str(target)], env=env, timeout=60)
+    assert done.returncode == (-9 if kill_at is not None else 0)
+    check_out(target.parent, overwrite=False, resume=True)  # what `assistant train --resume` does first
+    assert (target / "state.json").read_text() == left
+    assert [path.name for path in target.parent.iterdir()] == ["checkpoint"]
+
+
 def test_existing_output_is_refused_without_overwrite(monkeypatch, capsys, tmp_path, tiny):
     data = write_chat_data(tmp_path / "data.jsonl")
     out = tmp_path / "taken"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import KnowledgeBaseError
-from .crashpoints import crash_point
+from ..crashpoints import crash_point
 from .store import Store
 
 log = logging.getLogger(__name__)

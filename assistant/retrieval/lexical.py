@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .crashpoints import crash_point
+from ..crashpoints import crash_point
 
 log = logging.getLogger(__name__)
 

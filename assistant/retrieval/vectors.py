@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from .crashpoints import crash_point
+from ..crashpoints import crash_point
 
 EXACT = "exact"
 APPROXIMATE = "approximate"

@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import AssistantError, KnowledgeBaseError
 from .base import IngestReport, Progress
 from .chunking import chunk_document
-from .crashpoints import crash_point
+from ..crashpoints import crash_point
 from .discovery import Discovery, discover, not_a_file
 from .embedder import ConfiguredEmbedder, Embedder
 from .layout import (FORMAT, LOCK, IndexState, Manifest, Root, damaged, open_store, read_state, remove_store_files,

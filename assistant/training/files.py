@@ -8,6 +8,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..crashpoints import crash_point
+
 log = logging.getLogger(__name__)
 
 
@@ -20,10 +22,13 @@ def staging_dir(target: Path) -> Path:
 def replace_dir(staging: Path, target: Path) -> None:
     """Put a finished folder in place: a crash leaves either the old folder or the new one."""
     old = None
+    crash_point(f"{target.name} staged")
     if target.exists():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.replace(target, old)
+        crash_point(f"{target.name}: the old one moved aside")
     os.replace(staging, target)
+    crash_point(f"{target.name}: the new one in place")
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

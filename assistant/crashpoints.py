@@ -1,5 +1,6 @@
-"""Crash points: the moments a write to the index can be interrupted, named so that a
-fault-injection sweep (scripts/fault_injection.py) can kill a writer at each of them in turn.
+"""Crash points: the moments a write (the knowledge base's, a training checkpoint's) can be
+interrupted, named so that a fault-injection sweep (scripts/fault_injection.py, the tests) can kill
+a writer at each of them in turn.
 
 With ``ASSISTANT_CRASH_AT=N`` the process kills itself with SIGKILL (no cleanup, no ``finally``,
 as a power cut or the OOM killer would) on reaching the Nth crash point; with
