@@ -101,10 +101,12 @@ def scenarios(docs: Path) -> list[Scenario]:
     ]
 
 
+# name: (assistant.toml, try every Nth crash point): a commit per passage repeats the same steps
+# many times over, so a third of them is enough.
 VARIANTS = {
-    "one commit": "",
-    "a commit every 4 passages": "[knowledge]\ncheckpoint_seconds = 0\nembed_group = 4\n",
-    "a commit every passage": "[knowledge]\ncheckpoint_seconds = 0\nembed_group = 1\n",
+    "one commit": ("", 1),
+    "a commit every 4 passages": ("[knowledge]\ncheckpoint_seconds = 0\nembed_group = 4\n", 1),
+    "a commit every passage": ("[knowledge]\ncheckpoint_seconds = 0\nembed_group = 1\n", 3),
 }
 # The test suite's subset: the moments right after a commit and between writing the manifest aside
 # and putting it in place (where `index remove` once lost its removal), for three commands.
@@ -431,10 +433,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="only the first commit and manifest write of add, remove and sync (seconds, for the tests)")
-    parser.add_argument("--every", type=int, default=1, help="try every Nth crash point (default: all)")
+    parser.add_argument("--every", type=int, default=1,
+                        help="try every Nth crash point (default: all, a third with a commit per passage)")
     parser.add_argument("--only", help="only scenarios whose name contains this")
     parser.add_argument("--history", type=int, default=None, metavar="N",
-                        help="kill the history writer N times (default: 100, 5 with --quick; 0: not at all)")
+                        help="kill the history writer N times (default: 50, 5 with --quick; 0: not at all)")
     parser.add_argument("--work", type=Path, help="working folder (default: a new temporary one, deleted after)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     options = parser.parse_args(argv)
@@ -451,19 +454,19 @@ def main(argv: list[str] | None = None) -> int:
     say = (lambda line: None) if options.json else (lambda line: print(line, flush=True))
     result = Result()
     try:
-        history = options.history if options.history is not None else (5 if options.quick else 100)
+        history = options.history if options.history is not None else (5 if options.quick else 50)
         if history and not options.only:
             history_sweep(work, history, result, say)
         sweep = Sweep(work)
         sweep.setup()
         variants = {"one commit": VARIANTS["one commit"]} if options.quick else VARIANTS
-        for variant, config in variants.items():
+        for variant, (config, stride) in variants.items():
             for scenario in scenarios(sweep.docs):
                 if options.only and options.only not in scenario.name:
                     continue
                 if options.quick and scenario.name not in QUICK_SCENARIOS:
                     continue
-                sweep.scenario(scenario, variant, config, max(options.every, 1), options.quick, result, say)
+                sweep.scenario(scenario, variant, config, stride * max(options.every, 1), options.quick, result, say)
     finally:
         if options.work is None:
             shutil.rmtree(work, ignore_errors=True)
