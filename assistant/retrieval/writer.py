@@ -313,7 +313,9 @@ class Writer:
                 continue
             except Unreadable as why:
                 cause = why.__cause__
-                log.warning("cannot index %s: %s (%s: %s)", path, why, type(cause).__name__, cause)
+                # The report tells the person; the log file keeps what the library said.
+                log.warning("cannot index %s: %s (%s: %s)", path, why, type(cause).__name__, cause,
+                            extra={"file_only": True})
                 report.failed.append((path, str(why)))
                 done += 1
                 tell()
