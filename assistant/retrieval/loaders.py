@@ -60,19 +60,22 @@ def decode_text(data: bytes) -> str:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            text = _mostly_utf8(data)
-        if text is None:
-            from charset_normalizer import from_bytes
-
-            matches = from_bytes(data)
-            if not len(matches):
-                raise Skipped("binary content or an unknown text encoding") from None
-            # Short texts fit several code pages equally well; Windows-1252, the commonest legacy
-            # encoding, wins such ties (charset-normalizer alone reads "crème" as cp1250 "crčme").
-            lowest = min(match.chaos for match in matches)
-            western = [m for m in matches if m.encoding in ("cp1252", "latin_1", "iso8859_15") and m.chaos <= lowest + 0.05]
-            text = str(western[0] if western else matches.best())
+            text = _mostly_utf8(data) or _legacy(data)
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _legacy(data: bytes) -> str:
+    """Text in a legacy code page, as charset-normalizer reads it."""
+    from charset_normalizer import from_bytes
+
+    matches = from_bytes(data)
+    if not len(matches):
+        raise Skipped("binary content or an unknown text encoding") from None
+    # Short texts fit several code pages equally well; Windows-1252, the commonest legacy
+    # encoding, wins such ties (charset-normalizer alone reads "crème" as cp1250 "crčme").
+    lowest = min(match.chaos for match in matches)
+    western = [m for m in matches if m.encoding in ("cp1252", "latin_1", "iso8859_15") and m.chaos <= lowest + 0.05]
+    return str(western[0] if western else matches.best())
 
 
 def _mostly_utf8(data: bytes) -> str | None:
