@@ -429,6 +429,14 @@ def history_sweep(work: Path, trials: int, result: Result, report: Callable[[str
     report(f"history: {trials} kills at random moments, {len(result.failures) - failed_before} failures")
 
 
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -476,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
                           "seconds": round(seconds, 1)}))
     else:
         print(f"{result.tried} kill points tried, {len(result.failures)} failures, {seconds:.0f} s "
-              f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs)")
+              f"({cpu_model()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
     return 1 if result.failures else 0
 
 
