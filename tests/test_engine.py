@@ -23,7 +23,8 @@ from assistant.llm.base import GenerationOptions
 from assistant.llm.local import LocalChatModel
 from assistant.llm.local_factory import create
 from assistant.llm.models import resolve_model
-from assistant.llm.selfcheck import PROBES, compare, probe_sequences
+from assistant.llm.selfcheck import MAX_RELATIVE_ERROR, PROBES, compare, probe_sequences
+from assistant.torch_threads import torch_threads
 
 FRANCE = [{"role": "user", "content": "What is the capital of France?"}]
 
@@ -161,6 +162,7 @@ from assistant.llm.selfcheck import compare, probe_sequences
 model = create(Settings(cache_dir=Path(sys.argv[1]), adapter="none"))
 tokenize = lambda text: model.tokenizer(text, add_special_tokens=False)["input_ids"]
 sequences = probe_sequences(model.encode_chat, tokenize, int(sys.argv[2]))
+torch.set_num_threads(1)  # one thread: a second one stalls every small op on a busy machine
 agreement = compare(lambda ids: model.model(torch.tensor([ids])).logits[0],
                     lambda ids, start: model.fast.forward(torch.tensor(ids), start, None), sequences)
 answer = model.generate([{"role": "user", "content": "What is the capital of France?"}])
@@ -179,7 +181,7 @@ CAPABILITIES = {
 def assert_agrees(figures: dict) -> None:
     agreement = figures["agreement"]
     assert agreement["top1"] >= 0.99, figures
-    assert agreement["relative_error"] < 0.05, figures
+    assert agreement["relative_error"] < MAX_RELATIVE_ERROR, figures
     assert "Paris" in figures["answer"], figures
 
 
@@ -187,7 +189,7 @@ def assert_agrees(figures: dict) -> None:
 def test_the_fast_path_agrees_with_the_float32_reference_on_the_real_model():
     model = create(Settings(cache_dir=SHARED_CACHE, adapter="none"))
     sequences = probe_sequences(model.encode_chat, lambda t: model.tokenizer(t, add_special_tokens=False)["input_ids"], len(PROBES))
-    with torch.inference_mode():
+    with torch_threads(1), torch.inference_mode():  # one thread: a second one stalls every small op on a busy machine
         agreement = compare(lambda ids: model.model(torch.tensor([ids])).logits[0],
                             lambda ids, start: model.fast.forward(torch.tensor(ids), start, None), sequences)
     model.fast.forget()
