@@ -207,3 +207,17 @@ def test_the_fast_path_agrees_on_other_cpu_capabilities(capability):
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["capability"] == capability.upper()
     assert_agrees(figures)
+
+
+def test_assistant_models_shows_the_engine_setting_and_the_plan_for_this_cpu(tmp_path, monkeypatch, capsys):
+    from cli_helpers import run_main
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(cache))
+    monkeypatch.setenv("ASSISTANT_ENGINE", "generate")
+    code, out, _ = run_main(monkeypatch, capsys, "models")
+    assert code == 0 and "Engine: generate (env ASSISTANT_ENGINE)" in out and "no plan measured on this CPU yet" in out
+    model = tiny(tmp_path, cache=cache)
+    code, out, _ = run_main(monkeypatch, capsys, "models")
+    assert f"tiny: fast path, prompt in {model.fast.plan.prefill}, tokens in {model.fast.plan.decode}" in out
+    assert torch.backends.cpu.get_cpu_capability() in out
