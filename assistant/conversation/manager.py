@@ -21,7 +21,7 @@ from ..retrieval.base import Passage
 from ..skills.prompts import QA_ADAPTER
 from ..skills.qa import QAOptions, QASkill
 from ..skills.summarize import STYLES, Summarizer, end_at_sentence
-from ..skills.translate import LLMTranslator, Translator, parse_request, translate_text
+from ..skills.translate import LLMTranslator, Translator, detect_language, parse_request, quality_note, translate_text
 from .followup import rewrite
 from .history import HistoryStore
 from .types import ConversationInfo, Reply, ReplyEvent, TextDelta, Turn
@@ -189,9 +189,12 @@ class ConversationManager:
     def status(self) -> dict:
         """What a status bar shows: the model, each skill's adapter, and the knowledge base size."""
         translator_adapter = getattr(self.translator, "adapter", None)
+        # An AutoSummarizer runs its abstractive part with the adapter; the extractive part uses no model.
+        summarizer_adapter = getattr(getattr(self.summarizer, "abstractive", self.summarizer), "adapter", None)
         info = {
             "model": self.model.name,
-            "adapters": {"qa": self.qa.adapter, "chat": self.chat_adapter, "translate": translator_adapter},
+            "adapters": {"qa": self.qa.adapter, "chat": self.chat_adapter, "translate": translator_adapter,
+                         "summarize": summarizer_adapter},
             "documents": 0,
             "chunks": 0,
         }
@@ -312,12 +315,14 @@ class ConversationManager:
 
     def _translate(self, args: str, cancel) -> Iterator[ReplyEvent]:
         target, text = parse_request(args)
+        source = detect_language(text)
         piece_tokens = max(64, (self.model.context_window - 128) // 3)
         pieces: list[str] = []
-        for piece in translate_text(self.translator, text, target, self.model.count_tokens, piece_tokens, cancel):
+        for piece in translate_text(self.translator, text, source, target, self.model.count_tokens, piece_tokens, cancel):
             pieces.append(piece)
             yield TextDelta(piece)
-        yield Reply("".join(pieces).strip(), "translate", notice=f"Translated into {target.name}.")
+        notice = " ".join(filter(None, [f"Translated into {target.name}.", quality_note(self.translator, source, target)]))
+        yield Reply("".join(pieces).strip(), "translate", notice=notice)
 
     def _summarize(self, args: str, attachment: str | None, cancel) -> Iterator[ReplyEvent]:
         if self.summarizer is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Callable, Iterator, Protocol, Sequence
 
-from ..llm.base import ChatModel, GenerationOptions
+from ..llm.base import ChatModel, GenerationOptions, Message
 from .text import pack, paragraphs, sentences
 
 STYLES = ("short", "bullets", "detailed")
@@ -16,6 +16,12 @@ INSTRUCTIONS = {
 }
 SENTENCES_FOR = {"short": 2, "bullets": 5, "detailed": 8}
 ANSWER_TOKENS = {"short": 96, "bullets": 192, "detailed": 320}
+
+
+def summary_messages(text: str, style: str) -> list[Message]:
+    """The prompt AbstractiveSummarizer sends; the summarize adapter's training data is built with it too."""
+    return [{"role": "system", "content": "You write faithful, concise summaries."},
+            {"role": "user", "content": f"{INSTRUCTIONS[style]}\n\nText:\n{text}"}]
 
 
 class Summarizer(Protocol):
@@ -66,10 +72,6 @@ class AbstractiveSummarizer:
         self.model = model
         self.adapter = adapter
 
-    def _messages(self, text: str, instruction: str):
-        return [{"role": "system", "content": "You write faithful, concise summaries."},
-                {"role": "user", "content": f"{instruction}\n\nText:\n{text}"}]
-
     def part_budget(self, style: str) -> int:
         return max(128, self.model.context_window - ANSWER_TOKENS[style] - 96)
 
@@ -78,7 +80,7 @@ class AbstractiveSummarizer:
 
     def _ask(self, text: str, style: str, cancel) -> Iterator[str]:
         options = GenerationOptions(max_new_tokens=ANSWER_TOKENS[style])
-        yield from self.model.stream(self._messages(text, INSTRUCTIONS[style]), options, adapter=self.adapter, cancel=cancel)
+        yield from self.model.stream(summary_messages(text, style), options, adapter=self.adapter, cancel=cancel)
 
     def summarize(self, text, style="short", cancel=None) -> Iterator[str]:
         budget = self.part_budget(style)

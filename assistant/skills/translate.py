@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator, Protocol
 
 from ..errors import UsageError
-from ..llm.base import ChatModel, GenerationOptions
+from ..llm.base import BASE, ChatModel, GenerationOptions, Message
 from .text import split_to_fit
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,14 @@ class Translator(Protocol):
         ...
 
 
+def translate_messages(text: str, source: Language | None, target: Language) -> list[Message]:
+    """The prompt LLMTranslator sends; the translate adapter's training data is built with it too."""
+    origin = f"{source.name} " if source else ""
+    # As a user message rather than a system prompt: chrF was 2-5 points higher with the small model.
+    return [{"role": "user", "content": f"Translate this {origin}text into {target.name}. "
+                                        f"Reply with the translation only.\n\n{text}"}]
+
+
 class LLMTranslator:
     """Translation by prompting the chat model."""
 
@@ -101,10 +111,7 @@ class LLMTranslator:
         self.adapter = adapter
 
     def translate(self, text, source, target, cancel=None) -> Iterator[str]:
-        origin = f"{source.name} " if source else ""
-        # As a user message rather than a system prompt: chrF was 2-5 points higher with the small model.
-        messages = [{"role": "user", "content": f"Translate this {origin}text into {target.name}. "
-                                                f"Reply with the translation only.\n\n{text}"}]
+        messages = translate_messages(text, source, target)
         budget = max(64, 2 * self.model.count_tokens(text) + 32)
         yield from self.model.stream(messages, GenerationOptions(max_new_tokens=budget, stop=("\n\n",)),
                                      adapter=self.adapter, cancel=cancel)
@@ -146,10 +153,29 @@ class Seq2SeqTranslator:
         yield self.tokenizer.decode(output[0], skip_special_tokens=True)
 
 
-def translate_text(translator: Translator, text: str, target: Language, count_tokens, piece_tokens: int,
-                   cancel: threading.Event | None = None) -> Iterator[str]:
+@functools.lru_cache(maxsize=1)
+def measured_chrf() -> dict:
+    """translate_quality.json: chrF per pair measured for a model and translate adapter (bench/translate_chrf.py)."""
+    return json.loads(Path(__file__).with_name("translate_quality.json").read_text(encoding="utf-8"))
+
+
+def quality_note(translator: Translator, source: Language | None, target: Language) -> str:
+    """One line when this pair is known to come out poorly with the translator's model and adapter, naming the fixes."""
+    if not isinstance(translator, LLMTranslator) or source is None:
+        return ""
+    table = measured_chrf()
+    by_adapter = table["models"].get(translator.model.name, {})
+    score = by_adapter.get(translator.adapter or BASE, {}).get(f"{source.code}-{target.code}")
+    if score is None or score >= table["poor_below"]:
+        return ""
+    return (f"{source.name} to {target.name} is known to be poor with {translator.model.name} (chrF {score:.0f} of 100 "
+            f"on Tatoeba): for usable translations set a translation model under [translate] model, use a larger "
+            f"--model, or a serving engine.")
+
+
+def translate_text(translator: Translator, text: str, source: Language | None, target: Language, count_tokens,
+                   piece_tokens: int, cancel: threading.Event | None = None) -> Iterator[str]:
     """Stream the translation paragraph by paragraph (sentence groups within long ones), keeping the layout."""
-    source = detect_language(text)
     for number, pieces in enumerate(split_to_fit(text, piece_tokens, count_tokens)):
         for i, piece in enumerate(pieces):
             if cancel is not None and cancel.is_set():
