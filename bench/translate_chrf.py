@@ -3,7 +3,7 @@
 Each source sentence goes through the ConversationManager as `/translate <language> <text>`, the path
 a user takes (language detection, splitting, the translate adapter when one is installed).
 
-    python bench/translate_chrf.py --limit 25 [--adapter none|auto|NAME] [--pairs fr,de,zh]
+    python bench/translate_chrf.py --limit 25 [--adapter none|auto|NAME] [--pairs fr,de,zh] [--datasets tatoeba,wmt22]
 
 Tatoeba (LASER test set) holds short everyday sentences; WMT22 general test holds news, e-commerce and
 social-media segments (references A and B where WMT22 has both). WMT22 has no en-fr pair, so those
@@ -21,6 +21,7 @@ import common
 
 LANGUAGES = {"en": "English", "fr": "French", "de": "German", "zh": "Chinese"}
 TATOEBA_CODES = {"fr": "fra", "de": "deu", "zh": "cmn"}
+DATASETS = ("tatoeba", "wmt22")
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,15 @@ def wmt22(data: Path, source: str, target: str) -> Direction | None:
     return Direction("wmt22", source, target, tuple(sources[i] for i in keep), tuple(tuple(r[i] for i in keep) for r in references))
 
 
-def directions(data: Path, others: Sequence[str]) -> list[Direction | tuple[str, str, str]]:
+def directions(data: Path, others: Sequence[str], datasets: Sequence[str] = DATASETS) -> list[Direction | tuple[str, str, str]]:
     """Every (dataset, direction); a direction the dataset lacks is (dataset, source, target) for an n/a row."""
     found: list[Direction | tuple[str, str, str]] = []
     for other in others:
-        found.extend(tatoeba(data, other))
-        for source, target in (("en", other), (other, "en")):
-            found.append(wmt22(data, source, target) or ("wmt22", source, target))
+        if "tatoeba" in datasets:
+            found.extend(tatoeba(data, other))
+        if "wmt22" in datasets:
+            for source, target in (("en", other), (other, "en")):
+                found.append(wmt22(data, source, target) or ("wmt22", source, target))
     return found
 
 
@@ -118,6 +121,7 @@ def main() -> None:
     parser = common.base_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=25, help="sentence pairs per dataset and direction (default: %(default)s)")
     parser.add_argument("--pairs", default="fr,de,zh", help="languages paired with English (default: %(default)s)")
+    parser.add_argument("--datasets", default=",".join(DATASETS), help="default: %(default)s")
     parser.add_argument("--quiet", action="store_true", help="no line per sentence")
     args = parser.parse_args()
 
@@ -128,7 +132,10 @@ def main() -> None:
     unknown = [code for code in others if code not in TATOEBA_CODES]
     if unknown:
         parser.error(f"--pairs: unknown {', '.join(unknown)} (known: {', '.join(TATOEBA_CODES)})")
-    plan = directions(data, others)
+    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    if unknown := [d for d in datasets if d not in DATASETS]:
+        parser.error(f"--datasets: unknown {', '.join(unknown)} (known: {', '.join(DATASETS)})")
+    plan = directions(data, others, datasets)
     report = common.Report("translate_chrf")
     rows, details = [], []
     with common.work_dir() as tmp:

@@ -155,20 +155,23 @@ def test_translate_bench_pairs_directions_and_scores_chrf(data, tmp_path):
     assert translate_chrf.row("wmt22", "en-fr", None)["chrF"] is None
 
 
-def test_summarize_bench_scores_lead_extractive_and_abstractive(data):
-    articles = common.sample(summarize_rouge.load_articles(data, "xsum"), 2, seed=4)
-    assert len(articles) == 2 and all(a.document and a.summary for a in articles)
-    references = {a.document[:200]: a.summary for a in articles}
+def test_summarize_bench_scores_every_method_against_the_best_of_dialogsums_references(data):
+    news = common.sample(summarize_rouge.load_articles(data, "xsum"), 2, seed=4)
+    assert len(news) == 2 and all(a.document and len(a.references) == 1 for a in news)
+    articles = common.sample(summarize_rouge.load_articles(data, "dialogsum"), 2, seed=4)
+    assert all(a.document.startswith("#Person1#") and len(a.references) == 3 for a in articles)
+    second_reference = {a.document[:200]: a.references[1] for a in articles}
 
     def embed(texts):
         vectors = np.random.default_rng(len(texts)).normal(size=(len(texts), 8)).astype("float32")
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
-    model = ScriptedChatModel(lambda messages: next(s for d, s in references.items() if d in messages[-1]["content"]),
+    model = ScriptedChatModel(lambda messages: next(s for d, s in second_reference.items() if d in messages[-1]["content"]),
                               context_window=100_000)
     results = summarize_rouge.summarize(summarize_rouge.methods_for(model, embed, "short", None), articles)
     table = {(r["dataset"], r["method"]): r for r in summarize_rouge.rows(results)}
-    assert set(table) == {("xsum", "lead"), ("xsum", "extractive"), ("xsum", "abstractive")}
-    assert table["xsum", "abstractive"]["ROUGE-L F"] == pytest.approx(1.0)
-    assert 0.0 < table["xsum", "lead"]["ROUGE-L F"] < 1.0
-    assert table["xsum", "extractive"]["articles"] == 2
+    assert set(table) == {("dialogsum", m) for m in ("lead", "extractive", "abstractive", "auto")}
+    assert table["dialogsum", "abstractive"]["ROUGE-L F"] == pytest.approx(1.0)
+    assert table["dialogsum", "auto"]["ROUGE-L F"] == pytest.approx(1.0)  # a short dialogue: abstractive
+    assert 0.0 < table["dialogsum", "lead"]["ROUGE-L F"] < 1.0
+    assert table["dialogsum", "extractive"]["articles"] == 2
