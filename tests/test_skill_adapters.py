@@ -13,7 +13,7 @@ from assistant.llm.base import BASE
 from assistant.runtime import Runtime
 from assistant.skills.prompts import QA_SYSTEM
 from fakes import ScriptedChatModel
-from test_manager import MemoryKnowledge
+from test_manager import paris_knowledge
 
 SKILL_ADAPTERS = {"qa": "grounded-qa", "translate": "translate", "summarize": "summarize"}
 DIALOGUE = "#Person1#: Shall we meet at noon?\n#Person2#: Yes, at the station. See you then."
@@ -38,7 +38,7 @@ def run_every_skill(tmp_path, adapter: str, installed=tuple(SKILL_ADAPTERS.value
         (adapters / name).mkdir(parents=True)
         (adapters / name / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA"}))
     model = ScriptedChatModel(reply)
-    runtime = Runtime(Settings(adapter=adapter, adapters_dir=adapters), chat_model=model, knowledge=MemoryKnowledge(),
+    runtime = Runtime(Settings(adapter=adapter, adapters_dir=adapters), chat_model=model, knowledge=paris_knowledge(),
                       history=HistoryStore(tmp_path / "history.sqlite3"))
     manager = runtime.manager
     for number, message in enumerate(["/ask How tall is the Eiffel Tower?", "/translate French Good morning.",
