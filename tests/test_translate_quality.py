@@ -1,0 +1,53 @@
+"""/translate says in one line when a language pair is known to come out poorly, and what fixes it."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.conversation.history import HistoryStore
+from assistant.conversation.manager import ConversationManager
+from assistant.llm.base import BASE
+from assistant.skills import translate
+from assistant.skills.translate import LLMTranslator
+from fakes import ScriptedChatModel
+
+TABLE = {"poor_below": 40, "models": {"smollm2-135m": {"translate": {"en-fr": 52.0, "en-zh": 12.0}, BASE: {"en-fr": 15.0}}}}
+
+
+@pytest.fixture
+def measured(monkeypatch):
+    monkeypatch.setattr(translate, "measured_chrf", lambda: TABLE)
+
+
+def notice_for(tmp_path, message: str, *, model_name="smollm2-135m", adapter="translate") -> str:
+    model = ScriptedChatModel(["Bonjour, à demain."], name=model_name)
+    manager = ConversationManager(model, HistoryStore(tmp_path / "history.sqlite3"), translator=LLMTranslator(model, adapter))
+    reply = manager.handle("c", message)
+    assert not reply.error and reply.text == "Bonjour, à demain."
+    return reply.notice
+
+
+def test_a_poor_pair_says_so_in_one_line_and_names_the_fixes(tmp_path, measured):
+    notice = notice_for(tmp_path, "/translate Chinese Good morning, see you tomorrow.")
+    assert notice.startswith("Translated into Chinese. English to Chinese is known to be poor with smollm2-135m (chrF 12")
+    assert "[translate] model" in notice and "larger --model" in notice and "serving engine" in notice
+    assert "\n" not in notice
+
+
+def test_a_good_pair_or_an_unmeasured_setup_gets_the_plain_notice(tmp_path, measured):
+    assert notice_for(tmp_path, "/translate French Good morning, see you tomorrow.") == "Translated into French."
+    assert notice_for(tmp_path, "/translate German Good morning, see you tomorrow.") == "Translated into German."
+    assert notice_for(tmp_path, "/translate Chinese Good morning.", model_name="qwen2.5-7b") == "Translated into Chinese."
+
+
+def test_the_figures_are_those_of_the_adapter_in_use(tmp_path, measured):
+    notice = notice_for(tmp_path, "/translate French Good morning, see you tomorrow.", adapter=BASE)
+    assert "poor with smollm2-135m (chrF 15" in notice
+
+
+def test_the_shipped_table_covers_both_directions_of_each_measured_pair_for_the_embedded_model():
+    table = translate.measured_chrf()
+    for adapter in ("translate", BASE):
+        pairs = table["models"]["smollm2-135m"][adapter]
+        for other in ("fr", "de", "zh"):
+            assert 0 <= pairs[f"en-{other}"] <= 100 and 0 <= pairs[f"{other}-en"] <= 100
