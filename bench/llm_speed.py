@@ -99,6 +99,35 @@ def rag_ttft(model, llama_models: dict, prompts: list[list[dict]]) -> dict:
     return figures
 
 
+def format_table(model, prompts: list[list[dict]], steps: int = 40) -> None:
+    """CPU seconds of one thread per plan: the RAG prompt's prefill, and one decoding step. CPU time,
+    not wall time, so that a shared machine inflates it less."""
+    import torch
+
+    from assistant.llm.engine import Planner
+    from assistant.llm.plan import EnginePlan
+
+    torch.set_num_threads(1)
+    ids_list = [model.encode_chat(m) for m in prompts]
+    planner = Planner(model.model, model.context_window, None, [])
+    print(f"one thread, CPU seconds; prompts of {', '.join(str(len(i)) for i in ids_list)} tokens")
+    for prefill, decode in [("float32", "int4"), ("bfloat16", "int4"), ("float32", "int8"), ("float32", "bfloat16"), ("float32", "float32")]:
+        decoder = planner.build(EnginePlan(prefill, decode, "", ""))
+        prefills, step_times = [], []
+        with torch.inference_mode():
+            for ids in ids_list:
+                decoder.forget()
+                started = time.process_time()
+                decoder.prefill(ids, None)
+                prefills.append(time.process_time() - started)
+            for i in range(steps):
+                started = time.process_time()
+                decoder.forward(torch.tensor([ids[i]]), len(ids) + i, None)
+                step_times.append(time.process_time() - started)
+        print(f"  prompt {prefill:<9} tokens {decode:<9} prefill {statistics.median(prefills):5.2f} s   "
+              f"decode {statistics.median(step_times) * 1000:5.1f} ms/token")
+
+
 def ask_ttft(cache_dir: Path, runs: int) -> dict:
     """`/ask` over this project's docs/ through the ConversationManager: seconds to the first streamed token."""
     from assistant.config import Settings
@@ -213,6 +242,7 @@ def main() -> None:
     parser.add_argument("--skip-generate", action="store_true", help="skip the slow transformers generate() runs")
     parser.add_argument("--skip-start", action="store_true", help="skip the cold and warm start-up runs")
     parser.add_argument("--skip-rag", action="store_true", help="skip the RAG prompt and the /ask runs")
+    parser.add_argument("--formats", action="store_true", help="only: CPU seconds of every matmul format on RAG prompts, one thread")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--child-start", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -234,6 +264,10 @@ def main() -> None:
             figures["cold"] = start_up_in_child(cache, args.threads)
             figures["warm"] = start_up_in_child(cache, args.threads)
         model = load_model(cache)
+        if args.formats:
+            print(f"{figures['cpu']}: {model.engine_reason}")
+            format_table(model, rag_prompts(args.runs))
+            return
         figures["engine"] = model.engine_reason
         baseline = None if args.skip_generate else load_model(cache, engine="generate")
         messages = bench_prompt(model)

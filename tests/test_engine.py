@@ -170,11 +170,13 @@ print(json.dumps({"capability": torch.backends.cpu.get_cpu_capability(), "plan":
                   "agreement": agreement.as_dict(), "answer": answer}))
 """
 
-# ATEN_CPU_CAPABILITY picks torch's own kernels and ONEDNN_MAX_CPU_ISA oneDNN's, so a machine
-# with AVX-512 also runs what an AVX2 machine, or one with no vector kernels at all, would run.
+# ATEN_CPU_CAPABILITY picks torch's own kernels, ONEDNN_MAX_CPU_ISA oneDNN's and
+# MKL_ENABLE_INSTRUCTIONS MKL's, so a machine with AVX-512 also runs what an AVX2 machine, or one
+# with no vector kernels at all, would run.
+AVX2 = {"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
 CAPABILITIES = {
-    "avx2": ({"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}, len(PROBES)),
-    "default": ({"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "AVX2"}, 6),  # plain kernels are slow
+    "avx2": ({"ATEN_CPU_CAPABILITY": "avx2", **AVX2}, len(PROBES)),
+    "default": ({"ATEN_CPU_CAPABILITY": "default", **AVX2}, 6),  # plain kernels are slow
 }
 
 
