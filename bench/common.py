@@ -10,6 +10,7 @@ import argparse
 import json
 import random
 import shlex
+import statistics
 import sys
 import tempfile
 import time
@@ -135,3 +136,7 @@ def _cell(value: Any) -> str:
 
 def mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
+
+
+def median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None

@@ -1,0 +1,374 @@
+"""Grounded QA on documents like the ones people keep: a fictional company's handbook, IT help, product
+notes, incident reports, price list, in Markdown, HTML (with navigation and scripts), plain text, PDF
+and Word.
+
+The corpus (`bench/company_qa/corpus/`, plus a PDF and a .docx built at run time from the text in
+`bench/company_qa/binary/`) is indexed into a temporary knowledge base, and every question of
+`bench/company_qa/questions.jsonl` is asked through the ConversationManager as a user would
+(`/ask <question>`); follow-ups are asked in one conversation, turn after turn.
+
+    python bench/qa_company.py [--split dev|heldout|all] [--adapter none|grounded-qa|auto] [--reranker PATH|none]
+
+The questions are split by document into a development half (tune and train on it) and a held-out
+half (report it, never tune on it). Each has answerable questions (numbers, dates, names, "how do
+I" steps, answers spanning two sentences), conversations with follow-ups, and unanswerable questions
+about a topic the documents cover but a fact they do not hold (same product, different fact).
+
+Figures, per split:
+- answerable: **answered right** (the reply, not a quote, contains the expected fact and cites the
+  right file), **quoted right** (a quoted passage holds the fact: counted apart, a quote is a
+  fallback), answered wrong (an answer without the fact or with another source), declined;
+- unanswerable: **declined** ("I don't know" or "nothing found", with the closest passages),
+  quoted (a passage quoted instead), answered (something the documents do not say);
+- follow-ups: the same as answerable, for the second and later turns of a conversation.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import shutil
+import time
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import common
+from qa_xquad import RecordingModel, SHOWN, contains, decline_reason
+
+HERE = Path(__file__).resolve().parent / "company_qa"
+SPLITS = ("dev", "heldout")
+PAGE_BREAK = "===PAGE==="
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    split: str
+    source: str  # the file, relative to the corpus folder, that holds the answer (or the topic, when unanswerable)
+    kind: str  # number | date | name | fact | steps | span | unanswerable | conversation | followup
+    question: str
+    answers: tuple[str, ...]  # any of them is the fact; all of them when `all`
+    all: bool = False
+    conversation: str = ""
+    turn: int = 0
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answers)
+
+
+def load_questions(path: Path = HERE / "questions.jsonl") -> list[Question]:
+    questions = [Question(**{**row, "answers": tuple(row["answers"])}) for row in common.read_jsonl(path)]
+    by_source: dict[str, set[str]] = collections.defaultdict(set)
+    for q in questions:
+        by_source[q.source].add(q.split)
+    mixed = sorted(source for source, splits in by_source.items() if len(splits) > 1)
+    if mixed:  # the halves are split by document, so nothing learned on one half is about the other's documents
+        raise SystemExit(f"{path}: documents in both halves: {', '.join(mixed)}")
+    return questions
+
+
+# --- the corpus: text files as they are, a PDF and a .docx built from plain text ---------------
+
+def build_corpus(folder: Path) -> Path:
+    """The corpus in `folder`: the committed files, plus each `binary/X.pdf.txt` / `X.docx.txt` built as X.pdf / X.docx."""
+    shutil.copytree(HERE / "corpus", folder, dirs_exist_ok=True)
+    for source in sorted((HERE / "binary").rglob("*.txt")):
+        target = folder / source.relative_to(HERE / "binary").with_suffix("")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = source.read_text(encoding="utf-8")
+        if target.suffix == ".pdf":
+            target.write_bytes(pdf_bytes([page.strip().splitlines() for page in text.split(PAGE_BREAK)]))
+        elif target.suffix == ".docx":
+            write_docx(text, target)
+        else:
+            raise SystemExit(f"{source}: only .pdf.txt and .docx.txt are built")
+    return folder
+
+
+def write_docx(text: str, path: Path) -> None:
+    """'# ' and '## ' lines become Heading 1/2, '| a | b |' lines a table, anything else a paragraph."""
+    import docx
+
+    document = docx.Document()
+    rows: list[list[str]] = []
+
+    def flush_table() -> None:
+        if rows:
+            table = document.add_table(rows=len(rows), cols=len(rows[0]))
+            for cells, row in zip(rows, table.rows):
+                for value, cell in zip(cells, row.cells):
+                    cell.text = value
+            rows.clear()
+
+    for line in text.splitlines():
+        if line.startswith("|"):
+            rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+            continue
+        flush_table()
+        if line.startswith("## "):
+            document.add_heading(line[3:], level=2)
+        elif line.startswith("# "):
+            document.add_heading(line[2:], level=1)
+        elif line.strip():
+            document.add_paragraph(line.strip())
+    flush_table()
+    document.core_properties.title = next(line[2:] for line in text.splitlines() if line.startswith("# "))
+    # A fixed date, so the file (and its hash) is the same on every run.
+    from datetime import datetime
+
+    document.core_properties.created = document.core_properties.modified = datetime(2026, 3, 3)
+    document.save(str(path))
+
+
+def pdf_bytes(pages: Sequence[Sequence[str]], width: int = 88) -> bytes:
+    """A minimal valid PDF (Helvetica, one text line per PDF line, wrapped at `width` characters) of these pages."""
+    import textwrap
+
+    def escape(line: str) -> str:
+        return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    objects: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+                            b"<< /Title (%s) >>" % escape(pages[0][0]).encode("latin-1")]
+    kids = []
+    for lines in pages:
+        wrapped = [piece for line in lines for piece in (textwrap.wrap(line, width) or [""])]
+        stream = "BT /F1 11 Tf 14 TL 56 780 Td " + " ".join(f"({escape(line)}) Tj T*" for line in wrapped) + " ET"
+        content = zlib.compress(stream.encode("latin-1"))
+        objects.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content) + content + b"\nendstream")
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
+                       b"/Resources << /Font << /F1 3 0 R >> >> >>" % len(objects))
+        kids.append(len(objects))
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (" ".join(f"{k} 0 R" for k in kids).encode(), len(kids))
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 4 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+# --- asking ---------------------------------------------------------------------------------
+
+class RecordingKnowledge:
+    """The knowledge base, remembering the passages of its last search."""
+
+    def __init__(self, knowledge) -> None:
+        self.knowledge = knowledge
+        self.last_found: list = []
+
+    def search(self, query: str, k: int = 5) -> list:
+        self.last_found = self.knowledge.search(query, k)
+        return self.last_found
+
+    def __getattr__(self, name: str):
+        return getattr(self.knowledge, name)
+
+
+@dataclass
+class Outcome:
+    id: str
+    split: str
+    kind: str
+    question: str
+    source: str
+    answers: tuple[str, ...]
+    reply: str
+    raw: str  # the model's own text before the QA skill's checks ("" when it was not asked)
+    why: str  # answered | quoted | not_found | model_declined | ungrounded | error
+    has_fact: bool  # the reply holds the expected fact
+    cites_source: bool  # a cited (or quoted) passage comes from the expected file
+    retrieved: bool  # the expected file was among the passages searched
+    seconds: float
+    first_text_s: float
+    turn: int = 0
+
+
+def has_fact(text: str, question: Question) -> bool:
+    found = [bool(contains(text, answer)) for answer in question.answers]
+    return all(found) if question.all else any(found)
+
+
+def relative(passage, root: Path) -> str:
+    try:
+        return Path(passage.source).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return passage.source
+
+
+def ask(manager, knowledge: RecordingKnowledge, root: Path, question: Question, conversation: str, remember: bool) -> Outcome:
+    from assistant.skills.grounding import strip_citations
+
+    knowledge.last_found = []
+    recorder = manager.qa.model
+    recorder.last = ""
+    from assistant.conversation.types import Reply
+
+    started = time.perf_counter()
+    first = None  # seconds to the first streamed text, or to the reply when nothing streams
+    for event in manager.stream(conversation, "/ask " + question.question, remember=remember):
+        first = first if first is not None else time.perf_counter() - started
+        if isinstance(event, Reply):
+            reply = event
+    seconds = time.perf_counter() - started
+    why = decline_reason(reply)
+    shown = why in SHOWN
+    return Outcome(
+        id=question.id, split=question.split, kind=question.kind, question=question.question, source=question.source,
+        answers=question.answers, reply=reply.text, raw=recorder.last.strip(), why=why,
+        has_fact=shown and question.answerable and has_fact(strip_citations(reply.text), question),
+        cites_source=shown and question.source in {relative(p, root) for p in reply.sources},
+        retrieved=question.source in {relative(p, root) for p in knowledge.last_found},
+        seconds=seconds, first_text_s=first, turn=question.turn,
+    )
+
+
+def run(manager, knowledge: RecordingKnowledge, root: Path, questions: Sequence[Question], progress: bool) -> list[Outcome]:
+    outcomes = []
+    for i, question in enumerate(questions, 1):
+        if question.conversation:  # turns in order, in a conversation of their own, remembered
+            conversation, remember = f"bench-{question.conversation}", True
+            if question.turn == 1:
+                manager.reset(conversation)
+        else:
+            conversation, remember = f"bench-{question.id}", False
+        outcome = ask(manager, knowledge, root, question, conversation, remember)
+        outcomes.append(outcome)
+        if progress:
+            verdict = "ok" if outcome.has_fact and outcome.cites_source else ("-" if question.answerable else "")
+            print(f"  {i}/{len(questions)} {question.id:6} {outcome.why:14} {verdict:2} {outcome.seconds:5.1f}s "
+                  f"{question.question[:55]!r} -> {outcome.reply[:70]!r}", flush=True)
+    return outcomes
+
+
+# --- figures --------------------------------------------------------------------------------
+
+def answerable_figures(outcomes: Sequence[Outcome]) -> dict:
+    n = len(outcomes)
+    share = lambda test: common.mean([float(test(o)) for o in outcomes])  # noqa: E731
+    return {
+        "questions": n,
+        "answered right": share(lambda o: o.why == "answered" and o.has_fact and o.cites_source),
+        "quoted right": share(lambda o: o.why == "quoted" and o.has_fact and o.cites_source),
+        "answered wrong": share(lambda o: o.why == "answered" and not (o.has_fact and o.cites_source)),
+        "quoted wrong": share(lambda o: o.why == "quoted" and not (o.has_fact and o.cites_source)),
+        "declined": share(lambda o: o.why not in SHOWN),
+        "raw has fact": share(lambda o: bool(o.raw) and any(contains(o.raw, a) for a in o.answers)),
+        "source retrieved": share(lambda o: o.retrieved),
+        "s/question": common.mean([o.seconds for o in outcomes]),
+        "s to first text": common.median([o.first_text_s for o in outcomes]),
+    }
+
+
+def unanswerable_figures(outcomes: Sequence[Outcome]) -> dict:
+    counts = collections.Counter(o.why for o in outcomes)
+    n = len(outcomes)
+    return {
+        "questions": n,
+        "declined": sum(counts[w] for w in counts if w not in SHOWN) / n if n else None,
+        "quoted": counts["quoted"] / n if n else None,
+        "answered": counts["answered"] / n if n else None,
+        "nothing relevant": counts["not_found"] / n if n else None,
+        "model declined": counts["model_declined"] / n if n else None,
+        "ungrounded": counts["ungrounded"] / n if n else None,
+        "s/question": common.mean([o.seconds for o in outcomes]),
+    }
+
+
+def by_kind(outcomes: Sequence[Outcome]) -> list[dict]:
+    rows = []
+    for kind in sorted({o.kind for o in outcomes if o.kind != "unanswerable"}):
+        group = [o for o in outcomes if o.kind == kind]
+        rows.append({"kind": kind, **{k: v for k, v in answerable_figures(group).items()
+                                      if k in ("questions", "answered right", "quoted right", "declined")}})
+    return rows
+
+
+def gate(manager, root: Path, questions: Sequence[Question],
+         thresholds: Sequence[float] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)) -> tuple[dict, list[dict]]:
+    """No model: the QA skill's retrieval (and reranking) alone. How often the expected file is first, and for
+    several thresholds on the best passage's relevance (the reranker's score, or the cosine without one), the
+    share of answerable questions kept against the share of unanswerable ones turned away."""
+    best: list[tuple[bool, float]] = []
+    first = []
+    for question in questions:
+        _, found = manager.qa.retrieve(question.question)
+        best.append((question.answerable, max((p.relevance or 0.0 for p in found), default=0.0)))
+        if question.answerable:
+            first.append(float(bool(found) and relative(found[0], root) == question.source))
+    answerable = [score for ok, score in best if ok]
+    unanswerable = [score for ok, score in best if not ok]
+    summary = {"answerable": len(answerable), "unanswerable": len(unanswerable), "expected file first": common.mean(first)}
+    rows = [{"threshold": t, "answerable kept": common.mean([float(s >= t) for s in answerable]),
+             "unanswerable turned away": common.mean([float(s < t) for s in unanswerable])} for t in thresholds]
+    return summary, rows
+
+
+def main() -> None:
+    parser = common.base_parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--split", choices=(*SPLITS, "all"), default="all", help="which half to ask (default: both, reported apart)")
+    parser.add_argument("--reranker", help="[qa] reranker: a folder, or none (default: the QA skill's own)")
+    parser.add_argument("--questions", type=Path, default=HERE / "questions.jsonl")
+    parser.add_argument("--limit", type=int, help="ask only the first N questions of each half (a quick look)")
+    parser.add_argument("--quiet", action="store_true", help="no line per question")
+    parser.add_argument("--gate-only", action="store_true",
+                        help="no model: the expected file ranked first, and answerable kept / unanswerable turned away by thresholds")
+    args = parser.parse_args()
+
+    from assistant.llm import load_chat_model
+    from assistant.retrieval import open_knowledge_base
+    from assistant.runtime import Runtime
+
+    questions = load_questions(args.questions)
+    splits = SPLITS if args.split == "all" else (args.split,)
+    asked = [q for split in splits for q in [q for q in questions if q.split == split][: args.limit]]
+    report = common.Report("qa_company")
+    with common.work_dir() as tmp:
+        work = Path(tmp)
+        root = build_corpus(work / "corpus").resolve()
+        qa = {"reranker": args.reranker} if args.reranker else {}
+        settings = common.settings_for(args, work, sections={"qa": qa})
+        knowledge = open_knowledge_base(settings)
+        started = time.perf_counter()
+        added = knowledge.add([root])
+        stats = knowledge.stats()
+        print(f"index: {added.summary()}; {stats.get('chunks')} chunks in {time.perf_counter() - started:.0f} s", flush=True)
+        recording = RecordingKnowledge(knowledge)
+        runtime = Runtime(settings, knowledge=recording, chat_model=RecordingModel(load_chat_model(settings)))
+        manager = runtime.manager
+        status = manager.status()
+        reranker = getattr(manager.qa, "reranker", None)
+        print(f"model: {status['model']}, QA adapter: {status['adapters']['qa']}, reranker: {reranker.name if reranker else 'none'}; "
+              f"{len(asked)} questions", flush=True)
+        if args.gate_only:
+            for split in splits:
+                summary, rows = gate(manager, root, [q for q in asked if q.split == split and q.kind != "followup"])
+                report.table(f"{split}: retrieval{' and reranking' if reranker else ''}", [summary])
+                report.table(f"{split}: the best passage's relevance against a threshold", rows)
+            report.finish(args.json)
+            return
+        outcomes = run(manager, recording, root, asked, progress=not args.quiet)
+
+    report.info.update({
+        "questions": str(args.questions), "model": status["model"], "QA adapter": status["adapters"]["qa"],
+        "reranker": reranker.name if reranker else "none",
+        "index": f"{stats.get('documents')} documents, {stats.get('chunks')} chunks",
+    })
+    for split in splits:
+        mine = [o for o in outcomes if o.split == split]
+        single = [o for o in mine if o.kind not in ("unanswerable", "followup")]
+        report.table(f"{split}: answerable (single questions and first turns)", [answerable_figures(single)])
+        report.table(f"{split}: unanswerable (topic covered, fact absent)", [unanswerable_figures([o for o in mine if o.kind == "unanswerable"])])
+        report.table(f"{split}: follow-ups (second and later turns)", [answerable_figures([o for o in mine if o.kind == "followup"])])
+        report.table(f"{split}: answerable by kind", by_kind([o for o in mine if o.kind != "followup"]))
+    report.finish(args.json, [asdict(o) for o in outcomes])
+
+
+if __name__ == "__main__":
+    main()
