@@ -90,6 +90,15 @@ def load_articles(path: Path) -> list[dict]:
     return articles
 
 
+def split_articles(articles: list[dict], eval_count: int, rng: random.Random) -> tuple[list[dict], list[dict]]:
+    """(training articles, held-out articles): `eval_count` articles drawn with `rng`, the same for the same seed.
+    scripts/train_answer_reranker.py holds out the same ones."""
+    order = list(range(len(articles)))
+    rng.shuffle(order)
+    eval_ids = set(order[:eval_count])
+    return ([a for i, a in enumerate(articles) if i not in eval_ids], [a for i, a in enumerate(articles) if i in eval_ids])
+
+
 class Split:
     """The paragraphs of one split's articles, searchable with BM25 for distractors."""
 
@@ -220,11 +229,7 @@ def main() -> None:
 
     rng = random.Random(args.seed)
     articles = load_articles(args.shared / "xquad" / "xquad.en.json")
-    order = list(range(len(articles)))
-    rng.shuffle(order)
-    eval_ids = set(order[: args.eval_articles])
-    train_articles = [a for i, a in enumerate(articles) if i not in eval_ids]
-    eval_articles = [a for i, a in enumerate(articles) if i in eval_ids]
+    train_articles, eval_articles = split_articles(articles, args.eval_articles, rng)
 
     train = build_split(train_articles, args.unanswerable, PASSAGE_COUNTS, rng, args.target)
     eval_rng = random.Random(args.seed + 2)  # its own stream: the training options never change the held-out questions
