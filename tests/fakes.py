@@ -78,3 +78,19 @@ class ScriptedChatModel:
 
     def adapters(self) -> list[str]:
         return []
+
+
+class ScriptedReranker:
+    """A reranker whose score for a text is the highest score of the phrases it contains (0 without any).
+
+    Records every call (question and texts) so tests can check what it was asked.
+    """
+
+    def __init__(self, phrases: dict[str, float], name: str = "scripted-reranker") -> None:
+        self.phrases = phrases
+        self.name = name
+        self.calls: list[tuple[str, list[str]]] = []
+
+    def score(self, question: str, texts) -> list[float]:
+        self.calls.append((question, list(texts)))
+        return [max((score for phrase, score in self.phrases.items() if phrase in text), default=0.0) for text in texts]

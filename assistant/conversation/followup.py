@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Sequence
 
 from ..llm.base import BASE, ChatModel, GenerationOptions
@@ -16,6 +17,7 @@ REFERRING = re.compile(
     r"former|latter|above|else|more|also|what about|how about|and)\b",
     re.I,
 )
+ROLE_LABEL = re.compile(r"^(user|assistant|question|conversation)\s*:", re.I)
 PROMPT = (
     "Rewrite the last question so that it can be understood without the conversation. "
     "Replace words like 'it' or 'they' with what they refer to. Reply with the rewritten question only."
@@ -30,10 +32,21 @@ def previous_question(history: Sequence[Turn]) -> str:
     return next((t.content for t in reversed(history) if t.role == "user"), "")
 
 
-def rewrite(model: ChatModel, question: str, history: Sequence[Turn]) -> str:
-    """A standalone question; falls back to joining the previous question when the model's rewrite is unusable."""
+@dataclass(frozen=True)
+class Standalone:
+    """A question made to stand alone: what to search for, and what the reader is asked."""
+
+    query: str
+    question: str
+
+
+def rewrite(model: ChatModel, question: str, history: Sequence[Turn]) -> Standalone:
+    """The model's standalone rewrite of a follow-up, for both search and reader. When it is unusable,
+    search looks for the question joined with the previous one (so the passages are about the same
+    thing), but the reader gets the question as asked: given the previous question too, a small model
+    answers that one again ("Who led the investigation?" "Priya Raman" "What caused it?" "Priya Raman")."""
     if not looks_like_followup(question, history):
-        return question
+        return Standalone(question, question)
     recent = list(history)[-4:]
     transcript = "\n".join(f"{t.role.capitalize()}: {t.content[:400]}" for t in recent)
     messages = [{"role": "user", "content": f"{PROMPT}\n\nConversation:\n{transcript}\n\nLast question: {question}"}]
@@ -43,8 +56,10 @@ def rewrite(model: ChatModel, question: str, history: Sequence[Turn]) -> str:
         log.warning("follow-up rewrite failed", exc_info=True)
         candidate = ""
     candidate = candidate.removeprefix("Rewritten question:").strip().strip('"')
-    plausible = 3 <= len(candidate) <= 3 * len(question) + 80 and candidate.endswith("?") == question.endswith("?")
-    if plausible and candidate.lower() != question.lower():
+    previous = previous_question(history)
+    plausible = (3 <= len(candidate) <= 3 * len(question) + 80 and candidate.endswith("?") == question.endswith("?")
+                 and not ROLE_LABEL.match(candidate))  # "User: <the previous question>" is the transcript, not a rewrite
+    if plausible and candidate.lower() not in (question.lower(), previous.lower()):
         log.debug("rewrote %r as %r", question, candidate)
-        return candidate
-    return f"{question} ({previous_question(history)})"
+        return Standalone(candidate, candidate)
+    return Standalone(f"{question} ({previous})", question)

@@ -18,11 +18,12 @@ from typing import Iterator, Sequence
 from ..errors import AssistantError, KnowledgeBaseError, UsageError
 from ..llm.base import ChatModel, GenerationOptions, Message
 from ..retrieval.base import Passage
+from ..retrieval.rerank import LazyReranker, Reranker
 from ..skills.prompts import QA_ADAPTER
-from ..skills.qa import QAOptions, QASkill
+from ..skills.qa import QA_SETTINGS, QAOptions, QASkill
 from ..skills.summarize import STYLES, Summarizer, end_at_sentence
 from ..skills.translate import LLMTranslator, Translator, detect_language, parse_request, quality_note, translate_text
-from .followup import rewrite
+from .followup import Standalone, rewrite
 from .history import HistoryStore
 from .types import ConversationInfo, Reply, ReplyEvent, TextDelta, Turn
 
@@ -77,13 +78,14 @@ class ConversationManager:
         qa_adapter: str | None = None,
         chat_adapter: str | None = None,
         qa_options: QAOptions = QAOptions(),
+        reranker: Reranker | None = None,
         limits: Limits = Limits(),
         answer_tokens: int = 512,
     ) -> None:
         self.model = model
         self.history = history
         self.knowledge = knowledge  # a KnowledgeBase: search, add, documents, stats, document_text
-        self.qa = QASkill(model, knowledge, adapter=qa_adapter, options=qa_options)
+        self.qa = QASkill(model, knowledge, adapter=qa_adapter, options=qa_options, reranker=reranker)
         self.translator = translator or LLMTranslator(model)
         self.summarizer = summarizer
         self.chat_adapter = chat_adapter
@@ -117,7 +119,8 @@ class ConversationManager:
             summarizer=summarizer,
             qa_adapter=choose_adapter(settings, QA_ADAPTER),
             chat_adapter=choose_adapter(settings, None),
-            qa_options=QAOptions(**{k: qa[k] for k in ("k", "min_relevance", "quote_relevance", "answer_tokens") if k in qa}),
+            qa_options=QAOptions(**{k: qa[k] for k in QA_SETTINGS if k in qa}),
+            reranker=LazyReranker.from_setting(qa.get("reranker", "auto")),
             limits=Limits(**{k: limits[k] for k in ("max_input_chars", "history_turns") if k in limits}),
             answer_tokens=settings.max_new_tokens,
         )
@@ -258,7 +261,7 @@ class ConversationManager:
             log.warning("cannot count the knowledge base's passages", exc_info=True)
             return False
 
-    def _standalone(self, conversation_id: str, question: str) -> str:
+    def _standalone(self, conversation_id: str, question: str) -> Standalone:
         return rewrite(self.model, question, self.history.turns(conversation_id, limit=4))
 
     def _free_text(self, conversation_id: str, text: str, cancel) -> Iterator[ReplyEvent]:
@@ -266,11 +269,11 @@ class ConversationManager:
             yield from self._chat(conversation_id, text, cancel, notice="")
             return
         started = time.perf_counter()
-        question = self._standalone(conversation_id, text)
-        relevant, found = self.qa.retrieve(question)
+        standalone = self._standalone(conversation_id, text)
+        relevant, found = self.qa.retrieve(standalone.query)
         retrieve_s = time.perf_counter() - started
         if relevant:
-            for event in self.qa.answer(question, relevant, found, cancel):
+            for event in self.qa.answer(standalone.question, relevant, found, cancel):
                 if isinstance(event, Reply):
                     event.timings["retrieve_s"] = retrieve_s
                 yield event
@@ -284,8 +287,8 @@ class ConversationManager:
                         "qa", declined=True)
             return
         standalone = self._standalone(conversation_id, question)
-        relevant, found = self.qa.retrieve(standalone)
-        yield from self.qa.answer(standalone, relevant, found, cancel)
+        relevant, found = self.qa.retrieve(standalone.query)
+        yield from self.qa.answer(standalone.question, relevant, found, cancel)
 
     def _chat_messages(self, conversation_id: str, text: str) -> list[Message]:
         """System prompt and the new message first, then as many recent turns as the context allows."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -12,6 +13,7 @@ from typing import Iterator, Sequence
 from ..conversation.types import Reply, ReplyEvent, TextDelta
 from ..llm.base import ChatModel, GenerationOptions
 from ..retrieval.base import Passage, Retriever
+from ..retrieval.rerank import Reranker, passage_text, rerank
 from .grounding import cited_numbers, content_words, drop_unknown_citations, is_grounded, support
 from .prompts import NO_ANSWER, qa_messages
 from .text import paragraphs, sentences
@@ -39,6 +41,22 @@ class QAOptions:
     # and 60% of those with their paragraph hidden do not (bench/README.md). 1.0 turns quoting off.
     quote_relevance: float = 0.45
     answer_tokens: int = 256
+    # With a reranker (a cross-encoder scoring whether a passage answers the question, 0-1), these
+    # decide instead of the cosine thresholds above: `candidates` passages are searched and reranked;
+    # below `answer_score` for the best one the reply is "I don't know" with the closest passages and
+    # the model is not asked; when the model declines, the best one or two sentences are quoted if
+    # the best passage scores at least `quote_score`. Chosen on the development half of
+    # bench/company_qa (bench/README.md).
+    candidates: int = 20
+    answer_score: float = 0.5
+    quote_score: float = 0.5
+    # With a reranker: the reader gets the best run of up to this many sentences of each passage
+    # instead of the whole passage (0: whole passages).
+    reader_sentences: int = 0
+
+
+# The [qa] settings that are QAOptions fields ([qa] reranker names the reranker itself).
+QA_SETTINGS = tuple(field.name for field in dataclasses.fields(QAOptions))
 
 
 def is_decline(text: str) -> bool:
@@ -46,19 +64,31 @@ def is_decline(text: str) -> bool:
 
 
 class QASkill:
-    def __init__(self, model: ChatModel, retriever: Retriever | None, *, adapter: str | None, options: QAOptions = QAOptions()) -> None:
+    def __init__(self, model: ChatModel, retriever: Retriever | None, *, adapter: str | None, options: QAOptions = QAOptions(),
+                 reranker: Reranker | None = None) -> None:
         self.model = model
         self.retriever = retriever
         self.adapter = adapter
         self.options = options
+        self.reranker = reranker
 
     def retrieve(self, query: str) -> tuple[list[Passage], list[Passage]]:
         """(relevant passages, all passages found): the first is empty when nothing is about the query."""
         if self.retriever is None:
             return [], []
-        found = self.retriever.search(query, k=self.options.k)
-        relevant = [p for p in found if p.relevance is None or p.relevance >= self.options.min_relevance]
-        return relevant, found
+        if self.reranker is None:
+            found = self.retriever.search(query, k=self.options.k)
+            return [p for p in found if self.topical(p)], found
+        found = self.retriever.search(query, k=self.options.candidates)
+        topical = {(p.source, p.chunk_id, p.text) for p in found if self.topical(p)}
+        ranked = rerank(self.reranker, query, found)
+        # Passages that answer, else those about the topic (for which `answer` then says "I don't know").
+        relevant = [p for p in ranked if (p.relevance or 0.0) >= self.options.answer_score or (p.source, p.chunk_id, p.text) in topical]
+        return relevant[: self.options.k], ranked
+
+    def topical(self, passage: Passage) -> bool:
+        """The retriever's own relevance (cosine) says the passage is about the question at all."""
+        return passage.relevance is None or passage.relevance >= self.options.min_relevance
 
     def fit(self, question: str, passages: Sequence[Passage]) -> list[Passage]:
         """As many passages as fit beside the question and the answer, best first."""
@@ -78,8 +108,22 @@ class QASkill:
             yield Reply(NOT_FOUND, "qa", sources=list(closest[:3]), declined=True,
                         notice="Nothing in your documents matched; the closest passages are listed.")
             return
+        if self.reranker is not None:
+            if (passages[0].relevance or 0.0) < self.options.answer_score:
+                log.info("no passage answers %r (best reranker score %.2f)", question, passages[0].relevance or 0.0)
+                yield Reply(NO_ANSWER, "qa", sources=list(closest[:3]), declined=True,
+                            notice="The documents do not answer this; the closest passages are listed.")
+                return
+            # Only the passages that answer: every other one is a chance for a small model to copy the wrong fact.
+            passages = [p for p in passages if (p.relevance or 0.0) >= self.options.answer_score]
+        whole: dict[Passage, Passage] = {}  # passage as the reader sees it -> the passage cited
+        if self.reranker is not None and self.options.reader_sentences:
+            # The reader sees the sentences that answer; citations and quotes still point at whole passages.
+            whole = {dataclasses.replace(p, text=best_span(self.reranker, question, p, self.options.reader_sentences)[0]): p
+                     for p in passages}
+        answer_from = list(whole) or list(passages)
         stream = self.model.stream(
-            qa_messages(question, passages),
+            qa_messages(question, answer_from),
             # Small models tend to carry on with a made-up next question: stop there.
             GenerationOptions(max_new_tokens=self.options.answer_tokens, stop=("\n\n\n", "\nQuestion:", "\nPassages:")),
             adapter=self.adapter,
@@ -94,7 +138,8 @@ class QASkill:
                 text = text[: len(text) - len(loop.group(0)) + len(loop.group(1))]
                 log.info("stopped an answer repeating %r", loop.group(1))
                 break
-        reply = self.check(text.strip(), passages, closest or passages)
+        reply = self.check(text.strip(), answer_from, closest or passages)
+        reply.sources = [whole.get(p, p) for p in reply.sources]
         if reply.declined:
             reply = self.quote(question, passages[0]) or reply
         reply.usage = stream.usage
@@ -125,10 +170,12 @@ class QASkill:
 
     def quote(self, question: str, passage: Passage) -> Reply | None:
         """A reply quoting the part of a highly relevant passage that matches the question best, or None."""
-        if passage.relevance is None or passage.relevance < self.options.quote_relevance:
+        threshold = self.options.quote_relevance if self.reranker is None else self.options.quote_score
+        if passage.relevance is None or passage.relevance < threshold:
             return None
         log.info("quoting %s (relevance %.2f) instead of the model's answer", passage.location, passage.relevance)
-        body = "\n>\n".join("\n".join(f"> {line}" for line in paragraph.splitlines()) for paragraph in excerpt(question, passage.text))
+        quoted = excerpt(question, passage.text) if self.reranker is None else best_sentences(self.reranker, question, passage)
+        body = "\n>\n".join("\n".join(f"> {line}" for line in paragraph.splitlines()) for paragraph in quoted)
         return Reply(f"{QUOTE_INTRO}\n\n{body}", "qa", sources=[passage], grounded=True, quoted=True,
                      notice="The model could not answer from the passages, so the closest one is quoted.")
 
@@ -147,13 +194,46 @@ def find_loop(text: str) -> re.Match | None:
     return LOOP.search(window)
 
 
-def excerpt(question: str, text: str, words: int = QUOTE_WORDS) -> list[str]:
-    """About `words` words of `text`, as paragraphs, from the sentence (or table row) sharing most words with the question."""
-    wanted = set(content_words(question))
+def quote_units(text: str) -> tuple[list[str], set[int], list[tuple[int, str]]]:
+    """(paragraphs, which of them are tables, (paragraph number, sentence or table row) for every unit a quote is made of)."""
     blocks = paragraphs(text)
     tables = {number for number, block in enumerate(blocks) if all(line.lstrip().startswith("|") for line in block.splitlines())}
     units = [(number, unit) for number, block in enumerate(blocks)
              for unit in (block.splitlines() if number in tables else sentences(block))]
+    return blocks, tables, units
+
+
+def best_span(reranker: Reranker, question: str, passage: Passage, most: int = 2) -> tuple[str, bool, bool]:
+    """The one sentence (or table row, with the table's header), or run of up to `most` consecutive ones in
+    a paragraph, that the reranker finds answers the question best; and whether text was cut before and after it."""
+    blocks, tables, units = quote_units(passage.text)
+    if not units:
+        return passage.text.strip(), False, False
+    spans = [(start, end) for start in range(len(units)) for end in range(start + 1, min(start + most, len(units)) + 1)
+             if units[start][0] == units[end - 1][0]]
+    header = f"{passage.title}\n" if passage.title else ""
+    texts = [header + " ".join(unit for _, unit in units[start:end]) for start, end in spans]
+    scores = reranker.score(question, texts)
+    # The shorter span unless the longer one scores clearly better: a second sentence must earn its place.
+    start, end = spans[max(range(len(spans)), key=lambda i: scores[i] - 0.05 * (spans[i][1] - spans[i][0]))]
+    number = units[start][0]
+    if number in tables:
+        header_rows = blocks[number].splitlines()[:2]
+        return "\n".join([*header_rows, *(unit for _, unit in units[start:end] if unit not in header_rows)]), False, False
+    cut_before = start > 0 and units[start - 1][0] == number
+    return " ".join(unit for _, unit in units[start:end]), cut_before, end < len(units)
+
+
+def best_sentences(reranker: Reranker, question: str, passage: Passage) -> list[str]:
+    """The best span of the passage (best_span) as a quote: a sentence or two to read at a glance, cuts marked."""
+    text, cut_before, cut_after = best_span(reranker, question, passage)
+    return [("… " if cut_before else "") + text + (" …" if cut_after else "")]
+
+
+def excerpt(question: str, text: str, words: int = QUOTE_WORDS) -> list[str]:
+    """About `words` words of `text`, as paragraphs, from the sentence (or table row) sharing most words with the question."""
+    wanted = set(content_words(question))
+    blocks, tables, units = quote_units(text)
     if not units:
         return [text.strip()]
     # The earliest of the best units: passages tend to lead with their point.

@@ -1,0 +1,173 @@
+"""Reranking passages with a cross-encoder: it reads the question and a passage together and gives the
+probability that the passage answers the question, not only that it is about the same topic.
+
+The shipped reranker (`rerankers/answer-ce/`, built by `scripts/train_answer_reranker.py`) is the
+embedded all-MiniLM-L6-v2 trained as a cross-encoder. Its folder holds every weight except the word
+embeddings, which were frozen in training and are read from the embedded model, so it is half the
+size of a full copy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+from ..config import PROJECT_ROOT
+from ..errors import ModelError
+from ..torch_threads import torch_threads
+from .base import Passage
+from .embedder import resolve_embedder
+
+log = logging.getLogger(__name__)
+
+RERANKERS_DIR = PROJECT_ROOT / "rerankers"
+DEFAULT_RERANKER = "answer-ce"
+MANIFEST = "reranker.json"
+WEIGHTS = "model.safetensors"
+# Frozen in training and read from the base model, so not stored with the reranker.
+SHARED_WEIGHTS = ("bert.embeddings.word_embeddings.weight",)
+
+
+class Reranker(Protocol):
+    name: str
+
+    def score(self, question: str, texts: Sequence[str]) -> list[float]:
+        """For each text, the probability in [0, 1] that it answers the question."""
+        ...
+
+
+def passage_text(passage: Passage) -> str:
+    """What the cross-encoder reads of a passage: its heading path, then its text (as in training)."""
+    return f"{passage.title}\n{passage.text}" if passage.title else passage.text
+
+
+def rerank(reranker: Reranker, question: str, passages: Sequence[Passage]) -> list[Passage]:
+    """The passages best first by the reranker, each with its score as `relevance`."""
+    scores = reranker.score(question, [passage_text(p) for p in passages]) if passages else []
+    scored = [dataclasses.replace(p, relevance=float(s)) for p, s in zip(passages, scores)]
+    return sorted(scored, key=lambda p: -(p.relevance or 0.0))
+
+
+@dataclass(frozen=True)
+class RerankerInfo:
+    """What `reranker.json` records: the base model the stored weights complete, and how to read inputs."""
+
+    base: str  # an embedder name, e.g. all-minilm-l6-v2
+    max_length: int
+    description: str = ""
+    training: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def cross_encoder(base: str, max_length: int):
+    """A sentence-transformers CrossEncoder with one output, initialised from an embedder's weights."""
+    import transformers
+    from sentence_transformers import CrossEncoder
+
+    transformers.utils.logging.disable_progress_bar()
+    verbosity = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()  # "classifier newly initialized" is expected here
+    try:
+        return CrossEncoder(resolve_embedder(base).location, num_labels=1, max_length=max_length, device="cpu")
+    finally:
+        transformers.logging.set_verbosity(verbosity)
+
+
+def save_reranker(model, folder: Path, info: RerankerInfo) -> None:
+    """The trained weights in float16, without the shared ones, and `reranker.json`."""
+    import torch
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {name: tensor.detach().to(torch.float16).contiguous() for name, tensor in model.model.state_dict().items()
+             if name not in SHARED_WEIGHTS and tensor.is_floating_point()}
+    save_file(state, str(folder / WEIGHTS))
+    (folder / MANIFEST).write_text(json.dumps(dataclasses.asdict(info), indent=1) + "\n", encoding="utf-8")
+
+
+class CrossEncoderReranker:
+    def __init__(self, folder: Path, model, name: str) -> None:
+        self.folder = folder
+        self.model = model
+        self.name = name
+        self.lock = threading.Lock()
+
+    def score(self, question: str, texts: Sequence[str]) -> list[float]:
+        if not texts:
+            return []
+        import torch
+
+        # Two threads at most: one question's 20 passages gain little from more, and a busy machine loses a lot.
+        with self.lock, torch_threads(min(2, torch.get_num_threads())):
+            scores = self.model.predict([(question, text) for text in texts], batch_size=32, show_progress_bar=False,
+                                        activation_fn=torch.nn.Sigmoid(), convert_to_numpy=True)
+        return [float(s) for s in scores]
+
+
+def resolve_reranker(spec: str | None) -> Path | None:
+    """The reranker folder a `[qa] reranker` setting names, or None for none.
+
+    "auto" (the default): the shipped `rerankers/answer-ce` when it is there; "none" or "": no reranker;
+    a name: that folder under `rerankers/`; anything else: a folder path.
+    """
+    spec = (spec or "").strip()
+    if spec.lower() in ("", "none", "off"):
+        return None
+    if spec.lower() == "auto":
+        folder = RERANKERS_DIR / DEFAULT_RERANKER
+        return folder if (folder / MANIFEST).is_file() else None
+    folder = RERANKERS_DIR / spec if "/" not in spec and (RERANKERS_DIR / spec).is_dir() else Path(spec).expanduser()
+    if not (folder / MANIFEST).is_file():
+        raise ModelError(f"No reranker at {folder} (it needs {MANIFEST} and {WEIGHTS}); set [qa] reranker to a reranker folder, or to none.")
+    return folder.resolve()
+
+
+_loaded: dict[Path, CrossEncoderReranker] = {}
+_load_lock = threading.Lock()
+
+
+def load_reranker(folder: Path) -> CrossEncoderReranker:
+    """The reranker in this folder, loaded once per process."""
+    with _load_lock:
+        if folder not in _loaded:
+            _loaded[folder] = _load(folder)
+        return _loaded[folder]
+
+
+def _load(folder: Path) -> CrossEncoderReranker:
+    from safetensors.torch import load_file
+
+    log.info("loading reranker %s", folder)
+    try:
+        info = RerankerInfo(**json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
+        model = cross_encoder(info.base, info.max_length)
+        state = {name: tensor.float() for name, tensor in load_file(str(folder / WEIGHTS)).items()}
+        missing, unexpected = model.model.load_state_dict(state, strict=False)
+    except (OSError, ValueError, TypeError, RuntimeError) as error:
+        raise ModelError(f"Cannot load the reranker in {folder}: {error}") from error
+    missing = [name for name in missing if name not in SHARED_WEIGHTS and not name.endswith("position_ids")]
+    if missing or unexpected:
+        raise ModelError(f"The reranker in {folder} does not fit its base model {info.base}: "
+                         f"missing {missing[:3]}, unexpected {unexpected[:3]}.")
+    model.model.eval()
+    return CrossEncoderReranker(folder, model, folder.name)
+
+
+class LazyReranker:
+    """The reranker in a folder, loaded at its first use (not when the assistant starts)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.name = folder.name
+
+    @classmethod
+    def from_setting(cls, spec: str | None) -> "LazyReranker | None":
+        folder = resolve_reranker(spec)
+        return cls(folder) if folder else None
+
+    def score(self, question: str, texts: Sequence[str]) -> list[float]:
+        return load_reranker(self.folder).score(question, texts)

@@ -1,0 +1,147 @@
+"""The QA skill with a reranker: it decides answer, quote or "I don't know", and picks the sentences quoted.
+
+Scripted models here (the chat model and the reranker); the shipped reranker is tested at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from assistant.conversation.history import HistoryStore
+from assistant.conversation.manager import ConversationManager
+from assistant.errors import ModelError
+from assistant.retrieval.base import Passage
+from assistant.retrieval.rerank import LazyReranker, passage_text, rerank, resolve_reranker
+from assistant.skills.prompts import NO_ANSWER
+from assistant.skills.qa import QUOTE_INTRO, QAOptions
+from fakes import ScriptedChatModel, ScriptedReranker
+
+INCIDENT = Passage(
+    "Buoy 17 stopped sending data on 9 April. The investigation was led by Priya Raman. "
+    "The loss of data was caused by a corroded antenna connector. A service boat reached the buoy on 11 April.",
+    "incidents/buoy-17.md", "Incident report", line_start=5, line_end=9, relevance=0.31)  # cosine under min_relevance
+TRAVEL = Passage("Flights of under six hours are booked in economy class.", "handbook/travel.md", "Travel policy",
+                 line_start=3, line_end=3, relevance=0.52)
+MAINTENANCE = Passage("Service each buoy every 12 months.", "products/maintenance.md", "Maintenance", relevance=0.41)
+
+
+class Knowledge:
+    def __init__(self, passages) -> None:
+        self.passages = list(passages)
+        self.ks: list[int] = []
+
+    def search(self, query, k=5):
+        self.ks.append(k)
+        return self.passages[:k]
+
+    def stats(self):
+        return {"chunks": len(self.passages)}
+
+
+def make(tmp_path, replies, phrases, passages=(TRAVEL, MAINTENANCE, INCIDENT), **options):
+    model = ScriptedChatModel(replies)
+    reranker = ScriptedReranker(phrases)
+    knowledge = Knowledge(passages)
+    manager = ConversationManager(model, HistoryStore(tmp_path / "history.sqlite3"), knowledge,
+                                  qa_options=QAOptions(**options), reranker=reranker)
+    return manager, model, reranker, knowledge
+
+
+def prompt_of(model) -> str:
+    return model.calls[-1]["messages"][-1]["content"]
+
+
+def test_the_passage_the_reranker_finds_answers_is_the_one_shown_to_the_model_even_under_the_cosine_gate(tmp_path):
+    manager, model, reranker, knowledge = make(tmp_path, ["Priya Raman [1]"], {"Priya Raman": 0.97, "economy": 0.2})
+    reply = manager.handle("c", "/ask Who led the investigation of the buoy 17 incident?")
+    assert knowledge.ks == [QAOptions().candidates]  # 20 candidates searched and reranked
+    assert [text for text in reranker.calls[0][1]] == [passage_text(p) for p in (TRAVEL, MAINTENANCE, INCIDENT)]
+    assert not reply.declined and reply.text == "Priya Raman [1]"
+    assert [p.source for p in reply.sources] == [INCIDENT.source] and reply.sources[0].relevance == pytest.approx(0.97)
+    prompt = prompt_of(model)
+    assert "Priya Raman" in prompt and "economy" not in prompt  # passages that do not answer stay out of the prompt
+
+
+def test_when_no_passage_answers_the_reply_is_i_dont_know_with_the_closest_passages_and_the_model_is_not_asked(tmp_path):
+    manager, model, _, _ = make(tmp_path, ["It was 5 million NOK [1]"], {"economy": 0.3, "Buoy 17": 0.2})
+    reply = manager.handle("c", "/ask What was the company's revenue in 2025?")
+    assert reply.declined and not reply.quoted and reply.text == NO_ANSWER
+    assert [p.source for p in reply.sources] == [TRAVEL.source, INCIDENT.source, MAINTENANCE.source]  # by the reranker
+    assert model.calls == []
+
+
+def test_a_model_that_declines_although_a_passage_answers_gets_the_best_sentence_quoted(tmp_path):
+    phrases = {"Priya Raman": 0.9, "corroded antenna connector": 0.95}
+    manager, _, _, _ = make(tmp_path, [NO_ANSWER], phrases)
+    reply = manager.handle("c", "/ask What caused the buoy 17 incident?")
+    assert reply.quoted and not reply.declined and reply.sources == [reply.sources[0]] and reply.sources[0].source == INCIDENT.source
+    assert reply.text.startswith(QUOTE_INTRO)
+    # One sentence, marked as cut on both sides: not the 70 words around it.
+    assert reply.text.endswith("> … The loss of data was caused by a corroded antenna connector. …")
+
+
+def test_no_quote_when_the_best_passage_scores_under_quote_score(tmp_path):
+    manager, _, _, _ = make(tmp_path, [NO_ANSWER], {"Priya Raman": 0.6}, quote_score=0.8)
+    reply = manager.handle("c", "/ask Who led the investigation of the buoy 17 incident?")
+    assert reply.declined and not reply.quoted and reply.text == NO_ANSWER
+
+
+def test_a_second_sentence_is_quoted_only_when_it_scores_clearly_better_together(tmp_path):
+    phrases = {"stopped sending data on 9 April. The investigation": 0.9, "stopped sending data": 0.5, "Priya": 0.3}
+    manager, _, _, _ = make(tmp_path, ["unsupported invented claim about whales"], phrases, passages=(INCIDENT,), answer_score=0.4)
+    reply = manager.handle("c", "/ask When did buoy 17 stop and who investigated?")
+    assert reply.quoted
+    assert reply.text.endswith("> Buoy 17 stopped sending data on 9 April. The investigation was led by Priya Raman. …")
+
+
+def test_free_text_on_a_covered_topic_that_no_passage_answers_is_declined_not_chatted(tmp_path):
+    # TRAVEL is about the topic by its cosine (0.52 >= min_relevance), but does not answer.
+    manager, model, _, _ = make(tmp_path, ["Business class is allowed."], {"economy": 0.1}, passages=(TRAVEL,))
+    reply = manager.handle("c", "Can I fly business class to Tokyo?")
+    assert reply.skill == "qa" and reply.declined and model.calls == []
+
+
+def test_reranked_order_and_scores():
+    reranker = ScriptedReranker({"Priya": 0.8, "economy": 0.1})
+    ranked = rerank(reranker, "who?", [TRAVEL, MAINTENANCE, INCIDENT])
+    assert [p.source for p in ranked] == [INCIDENT.source, TRAVEL.source, MAINTENANCE.source]
+    assert [p.relevance for p in ranked] == [0.8, 0.1, 0.0]
+
+
+def test_reranker_setting(tmp_path):
+    assert resolve_reranker("none") is None and resolve_reranker("") is None
+    assert LazyReranker.from_setting("off") is None
+    with pytest.raises(ModelError, match="No reranker at"):
+        resolve_reranker(str(tmp_path / "missing"))
+
+
+def test_a_follow_up_the_model_cannot_rewrite_searches_with_the_previous_question_but_asks_the_reader_the_follow_up(tmp_path):
+    def script(messages):
+        content = messages[-1]["content"]
+        if "Rewrite the last question" in content:
+            return "User: Who led the investigation of the buoy 17 incident?"  # the transcript, not a rewrite
+        return "a corroded antenna connector [1]" if "Question: What caused it?" in content else "Priya Raman [1]"
+
+    model = ScriptedChatModel(script)
+    knowledge = Knowledge([TRAVEL, INCIDENT])
+    queries = []
+    reranker = ScriptedReranker({"Priya Raman": 0.9})
+    original = reranker.score
+    reranker.score = lambda question, texts: queries.append(question) or original(question, texts)
+    manager = ConversationManager(model, HistoryStore(tmp_path / "h.sqlite3"), knowledge, reranker=reranker)
+    assert manager.handle("c", "Who led the investigation of the buoy 17 incident?").text == "Priya Raman [1]"
+    reply = manager.handle("c", "What caused it?")
+    assert queries[-1] == "What caused it? (Who led the investigation of the buoy 17 incident?)"
+    assert model.calls[-1]["messages"][-1]["content"].endswith("Question: What caused it?")
+    assert reply.text == "a corroded antenna connector [1]" and reply.sources[0].source == INCIDENT.source
+
+
+def test_with_reader_sentences_the_model_reads_the_best_sentence_and_the_whole_passage_is_cited(tmp_path):
+    manager, model, _, _ = make(tmp_path, ["a corroded antenna connector [1]"], {"corroded antenna connector": 0.9},
+                                reader_sentences=1)
+    reply = manager.handle("c", "/ask What caused the buoy 17 incident?")
+    prompt = prompt_of(model)
+    assert "The loss of data was caused by a corroded antenna connector." in prompt and "Priya Raman" not in prompt
+    assert not reply.declined and reply.sources == [dataclasses.replace(INCIDENT, relevance=0.9)]
