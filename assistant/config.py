@@ -40,6 +40,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir("assistant")))
     cache_dir: Path = field(default_factory=lambda: Path(platformdirs.user_cache_dir("assistant")))
     adapters_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "adapters")
+    rerankers_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "rerankers")
     embedder: str = "all-minilm-l6-v2"
     backend: str = "local"
     base_url: str = ""

@@ -35,6 +35,8 @@ sys.path.insert(0, str(REPO))
 from assistant.retrieval import KnowledgeBase, KnowledgeOptions  # noqa: E402
 from assistant.retrieval.chunking import header_for  # noqa: E402
 from assistant.retrieval.embedder import load_embedder  # noqa: E402
+from assistant.config import Settings  # noqa: E402
+from assistant.retrieval.rerank import load_reranker, rerank, resolve_reranker  # noqa: E402
 from assistant.retrieval.store import Store  # noqa: E402
 
 DEFAULT_DATASET = REPO.parent / "shared" / "data" / "scifact_beir"
@@ -79,9 +81,13 @@ def write_documents(corpus: list[dict], folder: Path) -> None:
             path.write_text(body, encoding="utf-8")
 
 
-def ranked_documents(kb: KnowledgeBase, query: str, mode: str, depth: int) -> list[str]:
+def ranked_documents(kb: KnowledgeBase, query: str, mode: str, depth: int, reranker=None, rerank_depth: int = 20) -> list[str]:
+    """Documents by their best passage; with a reranker, the first `rerank_depth` passages reordered by it."""
+    passages = kb.search(query, k=depth, mode=mode)
+    if reranker is not None:
+        passages = rerank(reranker, query, passages[:rerank_depth]) + passages[rerank_depth:]
     seen: dict[str, None] = {}
-    for passage in kb.search(query, k=depth, mode=mode):
+    for passage in passages:
         seen.setdefault(Path(passage.source).stem, None)
     return list(seen)
 
@@ -163,6 +169,9 @@ def main() -> None:
     parser.add_argument("--throughput-docs", type=int, default=500, help="0: no throughput run")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--json", type=Path, help="Also write the figures to this file.")
+    parser.add_argument("--reranker", help="Also evaluate hybrid search with its first --rerank-depth passages reordered "
+                                           "by this reranker (a folder, or a name under rerankers/, e.g. answer-ce)")
+    parser.add_argument("--rerank-depth", type=int, default=20)
     args = parser.parse_args()
 
     corpus, queries, qrels = load_dataset(args.dataset, args.split)
@@ -180,6 +189,9 @@ def main() -> None:
     print(f"indexed: {report.summary()}; {chunks} chunks in the index")
 
     variants = [(mode, mode, {}) for mode in args.modes.split(",")]
+    reranker = load_reranker(resolve_reranker(args.reranker, Settings().rerankers_dir)) if args.reranker else None
+    if reranker is not None:
+        variants.append((f"hybrid+{reranker.name}", "hybrid", {"rerank": True}))
     if args.sweep:
         variants.append(("hybrid rrf", "hybrid", {"fusion": "rrf"}))
         variants += [(f"hybrid convex w={w}", "hybrid", {"fusion": "convex", "dense_weight": float(w)})
@@ -187,14 +199,21 @@ def main() -> None:
     metrics = {}
     with cached_query_vectors(embedder):
         for label, mode, override in variants:
+            override = dict(override)
+            reordering = reranker if override.pop("rerank", False) else None
             kb.options = dataclasses.replace(options, **override)
-            ndcgs, recalls = [], []
+            ndcgs, recalls, rerank_ms = [], [], []
             for query_id, text in queries.items():
-                ranking = ranked_documents(kb, text, mode, depth=300)
+                started = time.perf_counter()
+                ranking = ranked_documents(kb, text, mode, depth=300, reranker=reordering, rerank_depth=args.rerank_depth)
+                rerank_ms.append(1000 * (time.perf_counter() - started))
                 ndcgs.append(ndcg_at(ranking, qrels[query_id]))
                 recalls.append(recall_at(ranking, qrels[query_id]))
             metrics[label] = {"ndcg@10": statistics.mean(ndcgs), "recall@100": statistics.mean(recalls)}
-            print(f"{label:<20} nDCG@10 {metrics[label]['ndcg@10']:.4f}   recall@100 {metrics[label]['recall@100']:.4f}")
+            if reordering is not None:  # search (depth 300, query vector cached) and reranking, per query
+                metrics[label]["ms_per_query_p50"] = statistics.median(rerank_ms)
+            print(f"{label:<20} nDCG@10 {metrics[label]['ndcg@10']:.4f}   recall@100 {metrics[label]['recall@100']:.4f}"
+                  + (f"   {statistics.median(rerank_ms):.0f} ms/query (p50, search + rerank of {args.rerank_depth})" if reordering else ""))
     kb.options = options
     results["metrics"] = metrics
 

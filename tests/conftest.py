@@ -27,6 +27,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ASSISTANT_INDEX", str(tmp_path / "index"))
     # Behaviour under test must not depend on which adapters the checkout happens to ship.
     monkeypatch.setenv("ASSISTANT_ADAPTERS_DIR", str(tmp_path / "adapters"))
+    monkeypatch.setenv("ASSISTANT_RERANKERS_DIR", str(tmp_path / "rerankers"))
     # Converted model weights are shared between tests: converting is what the cache is for.
     monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(SHARED_CACHE))
     monkeypatch.chdir(tmp_path)

@@ -111,10 +111,11 @@ def test_reranked_order_and_scores():
 
 
 def test_reranker_setting(tmp_path):
-    assert resolve_reranker("none") is None and resolve_reranker("") is None
-    assert LazyReranker.from_setting("off") is None
+    assert resolve_reranker("none", tmp_path) is None and resolve_reranker("", tmp_path) is None
+    assert LazyReranker.from_setting("off", tmp_path) is None
+    assert resolve_reranker("auto", tmp_path) is None  # nothing shipped there: today's cosine thresholds
     with pytest.raises(ModelError, match="No reranker at"):
-        resolve_reranker(str(tmp_path / "missing"))
+        resolve_reranker(str(tmp_path / "missing"), tmp_path)
 
 
 def test_a_follow_up_the_model_cannot_rewrite_searches_with_the_previous_question_but_asks_the_reader_the_follow_up(tmp_path):

@@ -120,7 +120,7 @@ class ConversationManager:
             qa_adapter=choose_adapter(settings, QA_ADAPTER),
             chat_adapter=choose_adapter(settings, None),
             qa_options=QAOptions(**{k: qa[k] for k in QA_SETTINGS if k in qa}),
-            reranker=LazyReranker.from_setting(qa.get("reranker", "auto")),
+            reranker=LazyReranker.from_setting(qa.get("reranker", "auto"), settings.rerankers_dir),
             limits=Limits(**{k: limits[k] for k in ("max_input_chars", "history_turns") if k in limits}),
             answer_tokens=settings.max_new_tokens,
         )

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
-from ..config import PROJECT_ROOT
 from ..errors import ModelError
 from ..torch_threads import torch_threads
 from .base import Passage
@@ -25,7 +24,6 @@ from .embedder import resolve_embedder
 
 log = logging.getLogger(__name__)
 
-RERANKERS_DIR = PROJECT_ROOT / "rerankers"
 DEFAULT_RERANKER = "answer-ce"
 MANIFEST = "reranker.json"
 WEIGHTS = "model.safetensors"
@@ -108,19 +106,19 @@ class CrossEncoderReranker:
         return [float(s) for s in scores]
 
 
-def resolve_reranker(spec: str | None) -> Path | None:
+def resolve_reranker(spec: str | None, rerankers_dir: Path) -> Path | None:
     """The reranker folder a `[qa] reranker` setting names, or None for none.
 
-    "auto" (the default): the shipped `rerankers/answer-ce` when it is there; "none" or "": no reranker;
-    a name: that folder under `rerankers/`; anything else: a folder path.
+    "auto" (the default): the shipped `answer-ce` in `rerankers_dir` when it is there; "none" or "": no
+    reranker; a name: that folder in `rerankers_dir`; anything else: a folder path.
     """
     spec = (spec or "").strip()
     if spec.lower() in ("", "none", "off"):
         return None
     if spec.lower() == "auto":
-        folder = RERANKERS_DIR / DEFAULT_RERANKER
+        folder = rerankers_dir / DEFAULT_RERANKER
         return folder if (folder / MANIFEST).is_file() else None
-    folder = RERANKERS_DIR / spec if "/" not in spec and (RERANKERS_DIR / spec).is_dir() else Path(spec).expanduser()
+    folder = rerankers_dir / spec if "/" not in spec and (rerankers_dir / spec).is_dir() else Path(spec).expanduser()
     if not (folder / MANIFEST).is_file():
         raise ModelError(f"No reranker at {folder} (it needs {MANIFEST} and {WEIGHTS}); set [qa] reranker to a reranker folder, or to none.")
     return folder.resolve()
@@ -165,8 +163,8 @@ class LazyReranker:
         self.name = folder.name
 
     @classmethod
-    def from_setting(cls, spec: str | None) -> "LazyReranker | None":
-        folder = resolve_reranker(spec)
+    def from_setting(cls, spec: str | None, rerankers_dir: Path) -> "LazyReranker | None":
+        folder = resolve_reranker(spec, rerankers_dir)
         return cls(folder) if folder else None
 
     def score(self, question: str, texts: Sequence[str]) -> list[float]:

@@ -1,0 +1,268 @@
+"""Train the answer reranker (rerankers/answer-ce): a cross-encoder that scores (question, passage) for
+"this passage answers the question", started from the embedded all-MiniLM-L6-v2.
+
+Training pairs, never from anything the benchmarks hold out:
+- XQuAD English, training articles only (the split of scripts/build_qa_data.py, same seed, so the
+  10 articles `bench/qa_xquad.py --split` asks about are never seen): the gold paragraph (1) and the
+  best BM25 paragraphs without the answer (0); the sentence holding the answer (1) and another
+  sentence of the same paragraph (0), so that single sentences can be scored for quotes;
+- SciFact train queries (never the test ones): the relevant abstracts (1), the best BM25 abstracts
+  that are not relevant (0);
+- the development half of bench/company_qa: its questions against the passages the knowledge base
+  finds for them among the development documents (the held-out documents are not even indexed):
+  a passage of the expected file holding the fact (1), any other (0), every passage for a question
+  whose answer is in no document (0).
+
+Word embeddings stay frozen (they are read from the embedded model at load time, so the shipped
+folder is half the size); everything else is trained for one epoch with binary cross-entropy.
+
+    nice -n 10 python scripts/train_answer_reranker.py                 # -> rerankers/answer-ce
+    python scripts/train_answer_reranker.py --out /tmp/ce --threads 2 --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import bm25s
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from build_qa_data import DEFAULT_SHARED, load_articles, normalize, split_articles  # noqa: E402
+
+from assistant.config import PROJECT_ROOT  # noqa: E402
+from assistant.retrieval.rerank import DEFAULT_RERANKER, RerankerInfo, cross_encoder, passage_text, save_reranker  # noqa: E402
+from assistant.skills.text import sentences  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Pair:
+    question: str
+    text: str
+    label: float
+    origin: str  # xquad | xquad-sentence | scifact | company
+
+
+def has_answer(text: str, answers: list[str]) -> bool:
+    normalized = f" {normalize(text)} "
+    return any(a and f" {normalize(a)} " in normalized for a in answers)
+
+
+def xquad_pairs(articles: list[dict], rng: random.Random, negatives: int, limit: int) -> list[Pair]:
+    corpus = [(a["title"], p) for a in articles for p in a["paragraphs"]]
+    bm25 = bm25s.BM25()
+    bm25.index(bm25s.tokenize([f"{t} {p}" for t, p in corpus], stopwords="en", show_progress=False), show_progress=False)
+    start = {a["title"]: sum(len(b["paragraphs"]) for b in articles[:i]) for i, a in enumerate(articles)}
+    rows = [(article, row) for article in articles for row in article["questions"]]
+    pairs = []
+    for article, (_, question, answers, p_index, sentence) in rng.sample(rows, min(limit, len(rows))):
+        title = article["title"]
+        gold = article["paragraphs"][p_index]
+        # Windows of a few sentences, about the length of a passage of a short document (and cheap to train on).
+        pairs += [Pair(question, f"{title}\n{w}", 1.0, "xquad") for w in windows(gold, WINDOW) if has_answer(w, answers)][:1]
+        hits, _ = bm25.retrieve(bm25s.tokenize([question], stopwords="en", show_progress=False), k=negatives + 6, show_progress=False)
+        chosen = [int(h) for h in hits[0] if int(h) != start[title] + p_index and not has_answer(corpus[int(h)][1], answers)]
+        for h in chosen[:negatives]:
+            pairs.append(Pair(question, f"{corpus[h][0]}\n{closest_window(question, corpus[h][1])}", 0.0, "xquad"))
+        pairs.append(Pair(question, sentence, 1.0, "xquad-sentence"))
+        others = [s for s in sentences(gold) if not has_answer(s, answers) and len(s.split()) >= 5]
+        if others:
+            pairs.append(Pair(question, rng.choice(others), 0.0, "xquad-sentence"))
+    return pairs
+
+
+WINDOW = 3  # sentences
+
+
+def windows(text: str, size: int) -> list[str]:
+    units = sentences(text)
+    return [" ".join(units[i : i + size]) for i in range(0, max(1, len(units) - size + 1))]
+
+
+def closest_window(question: str, text: str) -> str:
+    """The window sharing most words with the question: a hard negative, about the topic."""
+    wanted = set(normalize(question).split())
+    return max(windows(text, WINDOW), key=lambda w: len(wanted & set(normalize(w).split())))
+
+
+def scifact_pairs(folder: Path, negatives: int, limit: int, rng: random.Random) -> list[Pair]:
+    import gzip
+
+    with gzip.open(folder / "corpus.jsonl.gz", "rt", encoding="utf-8") as lines:
+        corpus = [json.loads(line) for line in lines if line.strip()]
+    queries = {}
+    with open(folder / "queries.jsonl", encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                row = json.loads(line)
+                queries[str(row["_id"])] = row["text"]
+    relevant: dict[str, set[str]] = {}
+    for line in (folder / "qrels" / "train.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        query_id, doc_id, score = line.split("\t")
+        if int(score) > 0:
+            relevant.setdefault(query_id, set()).add(doc_id)
+    texts = {str(d["_id"]): f"{d.get('title', '').strip()}\n{d['text'].strip()}" for d in corpus}
+    ids = list(texts)
+    bm25 = bm25s.BM25()
+    bm25.index(bm25s.tokenize([texts[i] for i in ids], stopwords="en", show_progress=False), show_progress=False)
+    pairs = []
+    for query_id, docs in rng.sample(sorted(relevant.items()), min(limit, len(relevant))):
+        question = queries[query_id]
+        pairs += [Pair(question, texts[d], 1.0, "scifact") for d in sorted(docs) if d in texts]
+        hits, _ = bm25.retrieve(bm25s.tokenize([question], stopwords="en", show_progress=False), k=negatives + len(docs), show_progress=False)
+        pairs += [Pair(question, texts[ids[int(h)]], 0.0, "scifact") for h in hits[0] if ids[int(h)] not in docs][:negatives]
+    return pairs
+
+
+def company_pairs(k: int) -> list[Pair]:
+    """Dev questions of bench/company_qa against what a knowledge base of the dev documents alone finds."""
+    import qa_company
+
+    from assistant.retrieval import KnowledgeBase
+
+    questions = [q for q in qa_company.load_questions() if q.split == "dev" and q.kind != "followup"]
+    dev_sources = {q.source for q in questions}
+    pairs = []
+    with tempfile.TemporaryDirectory(prefix="reranker-data-") as tmp:
+        corpus = qa_company.build_corpus(Path(tmp) / "all")
+        dev = Path(tmp) / "dev"
+        for source in sorted(dev_sources):
+            (dev / source).parent.mkdir(parents=True, exist_ok=True)
+            (dev / source).write_bytes((corpus / source).read_bytes())
+        kb = KnowledgeBase(Path(tmp) / "index")
+        kb.add([dev])
+        for q in questions:
+            for passage in kb.search(q.question, k=k):
+                source = Path(passage.source).resolve().relative_to(dev.resolve()).as_posix()
+                label = float(q.answerable and source == q.source and qa_company.has_fact(passage.text, q))
+                pairs.append(Pair(q.question, passage_text(passage), label, "company"))
+        kb.close()
+    return pairs
+
+
+def batched(pairs: list[Pair], size: int, rng: random.Random) -> list[list[Pair]]:
+    """Batches of pairs of similar length (little padding, so less compute), in random order."""
+    ordered = sorted(pairs, key=lambda p: (len(p.question) + len(p.text), rng.random()))
+    batches = [ordered[i : i + size] for i in range(0, len(ordered), size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def evaluate(model, articles: list[dict], questions: int, others: int, seed: int) -> dict:
+    """On a sample of questions of held-out XQuAD articles, against their gold paragraph and the best BM25
+    paragraphs of the same article without the answer: how often the gold one ranks first and scores
+    >= 0.5, and how often the best of the others (the question with its paragraph hidden) scores < 0.5."""
+    import torch
+
+    rows = [(a, q) for a in articles for q in a["questions"]]
+    kept, turned_away, ranked_first = [], [], []
+    for article, (_, question, answers, p_index, _) in random.Random(seed).sample(rows, min(questions, len(rows))):
+        paragraphs = article["paragraphs"]
+        bm25 = bm25s.BM25()
+        bm25.index(bm25s.tokenize(paragraphs, stopwords="en", show_progress=False), show_progress=False)
+        hits, _ = bm25.retrieve(bm25s.tokenize([question], stopwords="en", show_progress=False), k=min(len(paragraphs), others + 4), show_progress=False)
+        rivals = [int(h) for h in hits[0] if int(h) != p_index and not has_answer(paragraphs[int(h)], answers)][:others]
+        texts = [f"{article['title']}\n{paragraphs[i]}" for i in [p_index, *rivals]]
+        scores = model.predict([(question, t) for t in texts], batch_size=32, show_progress_bar=False, activation_fn=torch.nn.Sigmoid())
+        kept.append(float(scores[0] >= 0.5))
+        turned_away.append(float(max(scores[1:], default=0.0) < 0.5))
+        ranked_first.append(float(all(scores[0] > s for s in scores[1:])))
+    n = len(kept)
+    return {"questions": n, "paragraphs per question": 1 + others, "gold first": sum(ranked_first) / n, "answerable kept (>= 0.5)": sum(kept) / n,
+            "hidden turned away (< 0.5)": sum(turned_away) / n}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "rerankers" / DEFAULT_RERANKER)
+    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    parser.add_argument("--base", default="all-minilm-l6-v2")
+    parser.add_argument("--eval-articles", type=int, default=10, help="XQuAD articles held out (as scripts/build_qa_data.py)")
+    parser.add_argument("--split-seed", type=int, default=0, help="seed of the XQuAD article split (as scripts/build_qa_data.py)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--learning-rate", type=float, default=5e-5)
+    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--xquad-questions", type=int, default=500, help="training questions sampled from the XQuAD training articles")
+    parser.add_argument("--xquad-negatives", type=int, default=1)
+    parser.add_argument("--scifact-queries", type=int, default=250, help="SciFact train queries sampled")
+    parser.add_argument("--scifact-negatives", type=int, default=1)
+    parser.add_argument("--company-k", type=int, default=6)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--eval-questions", type=int, default=120, help="held-out XQuAD questions scored after training")
+    parser.add_argument("--no-eval", action="store_true")
+    args = parser.parse_args()
+
+    import torch
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    rng = random.Random(args.seed)
+    started = time.perf_counter()
+    articles = load_articles(args.shared / "xquad" / "xquad.en.json")
+    train_articles, eval_articles = split_articles(articles, args.eval_articles, random.Random(args.split_seed))
+    pairs = xquad_pairs(train_articles, rng, args.xquad_negatives, args.xquad_questions)
+    pairs += scifact_pairs(args.shared / "scifact_beir", args.scifact_negatives, args.scifact_queries, rng)
+    pairs += company_pairs(args.company_k)
+    counts = {origin: [sum(1 for p in pairs if p.origin == origin and p.label == label) for label in (1.0, 0.0)]
+              for origin in sorted({p.origin for p in pairs})}
+    print(f"{len(pairs)} pairs (positive, negative): {counts}; built in {time.perf_counter() - started:.0f} s", flush=True)
+
+    model = cross_encoder(args.base, args.max_length)
+    network, tokenizer = model.model, model.tokenizer
+    network.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    trainable = [p for p in network.parameters() if p.requires_grad]
+    batches = batched(pairs, args.batch_size, rng)
+    steps = max(1, int(args.epochs * len(batches)))
+    optimizer = torch.optim.AdamW(trainable, lr=args.learning_rate, weight_decay=0.01)
+    warmup = max(1, steps // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup))))
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    network.train()
+    train_started, losses = time.perf_counter(), []
+    for step in range(steps):
+        batch = batches[step % len(batches)]
+        inputs = tokenizer([p.question for p in batch], [p.text for p in batch], truncation=True,
+                           max_length=args.max_length, padding=True, return_tensors="pt")
+        logits = network(**inputs).logits.squeeze(-1)
+        loss = loss_fn(logits, torch.tensor([p.label for p in batch]))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+        if (step + 1) % 25 == 0 or step + 1 == steps:
+            recent = losses[-25:]
+            print(f"step {step + 1}/{steps}  loss {sum(recent) / len(recent):.4f}  {time.perf_counter() - train_started:.0f} s", flush=True)
+    train_s = time.perf_counter() - train_started
+    network.eval()
+    evaluation = {} if args.no_eval else evaluate(model, eval_articles, args.eval_questions, 5, args.seed)
+    if evaluation:
+        print(f"held-out XQuAD articles: {evaluation}", flush=True)
+    hyper = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out", "shared", "no_eval")}
+    info = RerankerInfo(
+        base=args.base, max_length=args.max_length,
+        description="Scores (question, passage) for 'the passage answers the question': all-MiniLM-L6-v2 trained as a "
+                    "cross-encoder on XQuAD training articles, SciFact train and the development half of bench/company_qa.",
+        training={"hyperparameters": hyper, "pairs": counts, "steps": steps, "train_seconds": round(train_s),
+                  "threads": args.threads, "first_loss": round(sum(losses[:50]) / len(losses[:50]), 4),
+                  "final_loss": round(sum(losses[-50:]) / len(losses[-50:]), 4),
+                  "held_out_xquad": evaluation, "eval_articles": [a["title"] for a in eval_articles]},
+    )
+    save_reranker(model, args.out, info)
+    print(f"saved to {args.out} ({sum(f.stat().st_size for f in args.out.iterdir()) / 1e6:.1f} MB); training {train_s:.0f} s, "
+          f"total {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
