@@ -314,6 +314,8 @@ def main() -> None:
     parser = common.base_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--split", choices=(*SPLITS, "all"), default="all", help="which half to ask (default: both, reported apart)")
     parser.add_argument("--reranker", help="[qa] reranker: a folder, or none (default: the QA skill's own)")
+    parser.add_argument("--qa", action="append", default=[], metavar="KEY=VALUE",
+                        help="a [qa] setting for this run, e.g. --qa answer_score=0.4 (repeatable)")
     parser.add_argument("--questions", type=Path, default=HERE / "questions.jsonl")
     parser.add_argument("--limit", type=int, help="ask only the first N questions of each half (a quick look)")
     parser.add_argument("--quiet", action="store_true", help="no line per question")
@@ -332,7 +334,9 @@ def main() -> None:
     with common.work_dir() as tmp:
         work = Path(tmp)
         root = build_corpus(work / "corpus").resolve()
-        qa = {"reranker": args.reranker} if args.reranker else {}
+        qa = {key: float(value) if "." in value else int(value) for key, value in (item.split("=", 1) for item in args.qa)}
+        if args.reranker:
+            qa["reranker"] = args.reranker
         settings = common.settings_for(args, work, sections={"qa": qa})
         knowledge = open_knowledge_base(settings)
         started = time.perf_counter()
@@ -357,7 +361,7 @@ def main() -> None:
 
     report.info.update({
         "questions": str(args.questions), "model": status["model"], "QA adapter": status["adapters"]["qa"],
-        "reranker": reranker.name if reranker else "none",
+        "reranker": reranker.name if reranker else "none", "[qa]": qa,
         "index": f"{stats.get('documents')} documents, {stats.get('chunks')} chunks",
     })
     for split in splits:

@@ -13,8 +13,10 @@ Training pairs, never from anything the benchmarks hold out:
   a passage of the expected file holding the fact (1), any other (0), every passage for a question
   whose answer is in no document (0).
 
-Word embeddings stay frozen (they are read from the embedded model at load time, so the shipped
-folder is half the size); everything else is trained for one epoch with binary cross-entropy.
+The word embeddings and the lowest `--freeze-layers` layers stay as the embedder has them: they are
+read from the embedded model at load time (the folder holds only what training changed, 11 MB), and
+training computes no gradients through them. The rest is trained for one epoch with binary
+cross-entropy.
 
     nice -n 10 python scripts/train_answer_reranker.py                 # -> rerankers/answer-ce
     python scripts/train_answer_reranker.py --out /tmp/ce --threads 2 --seed 0
@@ -190,13 +192,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--learning-rate", type=float, default=5e-5)
+    parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--epochs", type=float, default=1.0)
-    parser.add_argument("--xquad-questions", type=int, default=500, help="training questions sampled from the XQuAD training articles")
+    parser.add_argument("--xquad-questions", type=int, default=400, help="training questions sampled from the XQuAD training articles")
     parser.add_argument("--xquad-negatives", type=int, default=1)
-    parser.add_argument("--scifact-queries", type=int, default=250, help="SciFact train queries sampled")
+    parser.add_argument("--scifact-queries", type=int, default=150, help="SciFact train queries sampled")
     parser.add_argument("--scifact-negatives", type=int, default=1)
     parser.add_argument("--company-k", type=int, default=6)
+    parser.add_argument("--freeze-layers", type=int, default=3, help="lowest transformer layers kept as the embedder has them")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--eval-questions", type=int, default=120, help="held-out XQuAD questions scored after training")
     parser.add_argument("--no-eval", action="store_true")
@@ -219,7 +222,10 @@ def main() -> None:
 
     model = cross_encoder(args.base, args.max_length)
     network, tokenizer = model.model, model.tokenizer
-    network.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    frozen = [network.bert.embeddings.word_embeddings, *network.bert.encoder.layer[: args.freeze_layers]]
+    for module in frozen:
+        module.requires_grad_(False)
+    shared = [name for name, parameter in network.named_parameters() if not parameter.requires_grad]
     trainable = [p for p in network.parameters() if p.requires_grad]
     batches = batched(pairs, args.batch_size, rng)
     steps = max(1, int(args.epochs * len(batches)))
@@ -251,7 +257,7 @@ def main() -> None:
         print(f"held-out XQuAD articles: {evaluation}", flush=True)
     hyper = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out", "shared", "no_eval")}
     info = RerankerInfo(
-        base=args.base, max_length=args.max_length,
+        base=args.base, max_length=args.max_length, shared=shared,
         description="Scores (question, passage) for 'the passage answers the question': all-MiniLM-L6-v2 trained as a "
                     "cross-encoder on XQuAD training articles, SciFact train and the development half of bench/company_qa.",
         training={"hyperparameters": hyper, "pairs": counts, "steps": steps, "train_seconds": round(train_s),

@@ -2,9 +2,9 @@
 probability that the passage answers the question, not only that it is about the same topic.
 
 The shipped reranker (`rerankers/answer-ce/`, built by `scripts/train_answer_reranker.py`) is the
-embedded all-MiniLM-L6-v2 trained as a cross-encoder. Its folder holds every weight except the word
-embeddings, which were frozen in training and are read from the embedded model, so it is half the
-size of a full copy.
+embedded all-MiniLM-L6-v2 trained as a cross-encoder. Its folder holds only the weights training
+changed: those it kept frozen (the word embeddings and the lowest layers) are read from the embedded
+model, so it is a fraction of the size of a full copy.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ log = logging.getLogger(__name__)
 DEFAULT_RERANKER = "answer-ce"
 MANIFEST = "reranker.json"
 WEIGHTS = "model.safetensors"
-# Frozen in training and read from the base model, so not stored with the reranker.
-SHARED_WEIGHTS = ("bert.embeddings.word_embeddings.weight",)
 
 
 class Reranker(Protocol):
@@ -57,6 +55,7 @@ class RerankerInfo:
 
     base: str  # an embedder name, e.g. all-minilm-l6-v2
     max_length: int
+    shared: list[str] = dataclasses.field(default_factory=list)  # weights read from the base model (frozen in training)
     description: str = ""
     training: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -76,13 +75,13 @@ def cross_encoder(base: str, max_length: int):
 
 
 def save_reranker(model, folder: Path, info: RerankerInfo) -> None:
-    """The trained weights in float16, without the shared ones, and `reranker.json`."""
+    """The trained weights in float16, without the shared ones (`info.shared`), and `reranker.json`."""
     import torch
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
     state = {name: tensor.detach().to(torch.float16).contiguous() for name, tensor in model.model.state_dict().items()
-             if name not in SHARED_WEIGHTS and tensor.is_floating_point()}
+             if name not in info.shared and tensor.is_floating_point()}
     save_file(state, str(folder / WEIGHTS))
     (folder / MANIFEST).write_text(json.dumps(dataclasses.asdict(info), indent=1) + "\n", encoding="utf-8")
 
@@ -145,9 +144,9 @@ def _load(folder: Path) -> CrossEncoderReranker:
         model = cross_encoder(info.base, info.max_length)
         state = {name: tensor.float() for name, tensor in load_file(str(folder / WEIGHTS)).items()}
         missing, unexpected = model.model.load_state_dict(state, strict=False)
-    except (OSError, ValueError, TypeError, RuntimeError) as error:
+    except Exception as error:  # a damaged folder: a missing file, a broken safetensors header, a bad manifest
         raise ModelError(f"Cannot load the reranker in {folder}: {error}") from error
-    missing = [name for name in missing if name not in SHARED_WEIGHTS and not name.endswith("position_ids")]
+    missing = [name for name in missing if name not in info.shared and not name.endswith("position_ids")]
     if missing or unexpected:
         raise ModelError(f"The reranker in {folder} does not fit its base model {info.base}: "
                          f"missing {missing[:3]}, unexpected {unexpected[:3]}.")
