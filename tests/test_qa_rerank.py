@@ -13,6 +13,7 @@ from assistant.conversation.history import HistoryStore
 from assistant.conversation.manager import ConversationManager
 from assistant.errors import ModelError
 from assistant.retrieval.base import Passage
+from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.retrieval.rerank import LazyReranker, passage_text, rerank, resolve_reranker
 from assistant.skills.prompts import NO_ANSWER
 from assistant.skills.qa import QUOTE_INTRO, QAOptions
@@ -27,23 +28,13 @@ TRAVEL = Passage("Flights of under six hours are booked in economy class.", "han
 MAINTENANCE = Passage("Service each buoy every 12 months.", "products/maintenance.md", "Maintenance", relevance=0.41)
 
 
-class Knowledge:
-    def __init__(self, passages) -> None:
-        self.passages = list(passages)
-        self.ks: list[int] = []
-
-    def search(self, query, k=5):
-        self.ks.append(k)
-        return self.passages[:k]
-
-    def stats(self):
-        return {"chunks": len(self.passages)}
+FILLERS = [Passage(f"Office note {i}: the kitchen is cleaned on day {i}.", f"notes/{i}.md", relevance=0.2) for i in range(4)]
 
 
 def make(tmp_path, replies, phrases, passages=(TRAVEL, MAINTENANCE, INCIDENT), **options):
     model = ScriptedChatModel(replies)
     reranker = ScriptedReranker(phrases)
-    knowledge = Knowledge(passages)
+    knowledge = FakeKnowledgeStore(passages)
     manager = ConversationManager(model, HistoryStore(tmp_path / "history.sqlite3"), knowledge,
                                   qa_options=QAOptions(**options), reranker=reranker)
     return manager, model, reranker, knowledge
@@ -54,10 +45,10 @@ def prompt_of(model) -> str:
 
 
 def test_the_passage_the_reranker_finds_answers_is_the_one_shown_to_the_model_even_under_the_cosine_gate(tmp_path):
-    manager, model, reranker, knowledge = make(tmp_path, ["Priya Raman [1]"], {"Priya Raman": 0.97, "economy": 0.2})
+    passages = (TRAVEL, MAINTENANCE, *FILLERS, INCIDENT)  # the answer is 7th, beyond k = 4
+    manager, model, reranker, _ = make(tmp_path, ["Priya Raman [1]"], {"Priya Raman": 0.97, "economy": 0.2}, passages=passages)
     reply = manager.handle("c", "/ask Who led the investigation of the buoy 17 incident?")
-    assert knowledge.ks == [QAOptions().candidates]  # 20 candidates searched and reranked
-    assert [text for text in reranker.calls[0][1]] == [passage_text(p) for p in (TRAVEL, MAINTENANCE, INCIDENT)]
+    assert reranker.calls[0][1] == [passage_text(p) for p in passages]  # up to `candidates` (20) searched and reranked
     assert not reply.declined and reply.text == "Priya Raman [1]"
     assert [p.source for p in reply.sources] == [INCIDENT.source] and reply.sources[0].relevance == pytest.approx(0.97)
     prompt = prompt_of(model)
@@ -126,7 +117,7 @@ def test_a_follow_up_the_model_cannot_rewrite_searches_with_the_previous_questio
         return "a corroded antenna connector [1]" if "Question: What caused it?" in content else "Priya Raman [1]"
 
     model = ScriptedChatModel(script)
-    knowledge = Knowledge([TRAVEL, INCIDENT])
+    knowledge = FakeKnowledgeStore([TRAVEL, INCIDENT])
     queries = []
     reranker = ScriptedReranker({"Priya Raman": 0.9})
     original = reranker.score
