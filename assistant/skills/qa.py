@@ -45,8 +45,8 @@ class QAOptions:
     # decide instead of the cosine thresholds above: `candidates` passages are searched and reranked;
     # below `answer_score` for the best one the reply is "I don't know" with the closest passages and
     # the model is not asked; when the model declines, the best one or two sentences are quoted if
-    # the best passage scores at least `quote_score`. Chosen on the development half of
-    # bench/company_qa (bench/README.md).
+    # the best passage scores at least `quote_score`. 0.5 is the classifier's own boundary; a
+    # reranker's card says what suits it (`bench/qa_company.py --gate-only` on the development half).
     candidates: int = 20
     answer_score: float = 0.5
     quote_score: float = 0.5
