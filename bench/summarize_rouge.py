@@ -136,8 +136,7 @@ def main() -> None:
     parser.add_argument("--quiet", action="store_true", help="no line per article")
     args = parser.parse_args()
 
-    from assistant.llm import choose_adapter
-    from assistant.runtime import Runtime
+    from assistant.runtime import Runtime, choose_adapter
 
     data = common.data_dir(args.data)
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]

@@ -78,3 +78,17 @@ class ScriptedChatModel:
 
     def adapters(self) -> list[str]:
         return []
+
+
+def manager_over(model, history_path, knowledge=None, *, qa_options=None, **parts):
+    """A conversation manager over these parts, with the skills `assistant.runtime` would build but no
+    adapters (scripted models ignore them); ``parts`` are further ConversationManager arguments."""
+    from assistant.conversation.documents import Documents
+    from assistant.conversation.history import HistoryStore
+    from assistant.conversation.manager import ConversationManager
+    from assistant.skills.qa import QAOptions, QASkill
+    from assistant.skills.translate import LLMTranslator
+
+    qa = QASkill(model, knowledge, adapter=None, options=qa_options or QAOptions())
+    return ConversationManager(model, HistoryStore(history_path), qa=qa, translator=LLMTranslator(model),
+                               documents=None if knowledge is None else Documents(knowledge), **parts)

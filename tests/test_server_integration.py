@@ -23,9 +23,9 @@ import pytest
 
 from assistant.config import load_settings
 from assistant.errors import ModelError
-from assistant.llm import GenerationOptions, load_chat_model
+from assistant.llm import GenerationOptions
 from assistant.llm.models import embedded_file
-from assistant.runtime import Runtime
+from assistant.runtime import Runtime, load_chat_model
 from conftest import REPO, wait_until
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed: `make test-server` installs it and runs this test")

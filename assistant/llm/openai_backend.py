@@ -27,13 +27,13 @@ import math
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 import openai
 
-from ..config import Settings
+from ..config import Settings, read_table
 from ..errors import AdapterError, ConfigError, ModelError, UsageError
 from ..logs import add_secret
 from .adapters import list_adapters
@@ -41,13 +41,24 @@ from .base import BASE, GenerationOptions, Message, StopFilter, TokenStream, req
 
 log = logging.getLogger(__name__)
 
-SECTION = "openai"
-OPTIONS = ("model", "adapters", "tokenizer", "timeout", "connect_timeout", "retries")
 # Servers that need no key (llama.cpp, vLLM without --api-key, Ollama) still get one: the client insists.
 NO_KEY = "no-key"
 # What a chat template adds around the messages (role markers, a default system prompt), counted generously.
 TEMPLATE_TOKENS = 32
 TOKENS_PER_MESSAGE = 8
+
+
+@dataclass(frozen=True)
+class OpenAIOptions:
+    """The ``[openai]`` table."""
+
+    model: str = ""  # the served base model's name; "" finds the one the server serves
+    adapters: dict[str, str] = field(default_factory=dict, metadata={
+        "expects": 'a table of adapter name -> served model name, e.g. { grounded-qa = "grounded-qa" }'})
+    tokenizer: str = ""  # a local model whose tokenizer counts tokens; "estimate" counts none
+    timeout: float = 120.0
+    connect_timeout: float = 5.0
+    retries: int = 2
 
 
 @dataclass(frozen=True)
@@ -428,35 +439,23 @@ def load_tokenizer(spec: str, cache_dir: Path | None) -> Any:
 def create(settings: Settings) -> OpenAIChatModel:
     from . import default_options
 
-    table = settings.section(SECTION)
-    unknown = sorted(set(table) - set(OPTIONS))
-    if unknown:
-        raise ConfigError(f"Unknown key(s) {', '.join(unknown)} in the [{SECTION}] table. Known keys: {', '.join(OPTIONS)}.")
-    adapters = table.get("adapters", {})
-    if not isinstance(adapters, dict):
-        raise ConfigError(f"[{SECTION}] adapters must be a table of adapter name -> served model name, e.g. {{ grounded-qa = \"grounded-qa\" }}.")
+    options = read_table(OpenAIOptions, "openai", settings.section("openai"))
     # An explicit --model names the served model; the default (the embedded model) is left to discovery.
-    model = table.get("model") or (settings.model if "model" in settings.origins else None)
-    try:
-        timeout = float(table.get("timeout", 120))
-        connect_timeout = float(table.get("connect_timeout", 5))
-        retries = int(table.get("retries", 2))
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"[{SECTION}] timeout, connect_timeout and retries must be numbers ({error}).") from None
+    model = options.model or (settings.model if "model" in settings.origins else None)
     forced = settings.adapter not in ("auto", BASE)
     return OpenAIChatModel(
         settings.base_url,
         model=model,
         api_key=os.environ.get(settings.api_key_env) or None,
-        adapter_models={str(k): str(v) for k, v in adapters.items()},
+        adapter_models=options.adapters,
         adapters_dir=settings.adapters_dir,
-        tokenizer=table.get("tokenizer"),
+        tokenizer=options.tokenizer or None,
         cache_dir=settings.cache_dir,
         context_window=settings.context_window,
         default_options=default_options(settings),
         default_adapter=settings.adapter if forced else None,
         fall_back_to_base=settings.adapter == "auto",
-        timeout=timeout,
-        connect_timeout=connect_timeout,
-        retries=retries,
+        timeout=options.timeout,
+        connect_timeout=options.connect_timeout,
+        retries=options.retries,
     )

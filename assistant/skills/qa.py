@@ -6,11 +6,11 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator, Sequence
 
-from ..conversation.types import Reply, ReplyEvent, TextDelta
 from ..llm.base import ChatModel, GenerationOptions
+from ..reply import Reply, ReplyEvent, TextDelta
 from ..retrieval.base import Passage, Retriever
 from .grounding import cited_numbers, content_words, drop_unknown_citations, is_grounded, support
 from .prompts import NO_ANSWER, qa_messages
@@ -43,6 +43,11 @@ class QAOptions:
 
 def is_decline(text: str) -> bool:
     return NO_ANSWER.lower() in text.lower() or bool(DECLINE_PATTERNS.search(text))
+
+
+def is_declined_answer(text: str) -> bool:
+    """Whether a stored QA reply said it does not know (for histories written before replies kept the flag)."""
+    return text in (NOT_FOUND, UNSUPPORTED) or is_decline(text)
 
 
 class QASkill:
@@ -97,9 +102,7 @@ class QASkill:
         reply = self.check(text.strip(), passages, closest or passages)
         if reply.declined:
             reply = self.quote(question, passages[0]) or reply
-        reply.usage = stream.usage
-        reply.timings["generate_s"] = time.perf_counter() - started
-        yield reply
+        yield replace(reply, usage=stream.usage, timings={**reply.timings, "generate_s": time.perf_counter() - started})
 
     def check(self, text: str, passages: Sequence[Passage], closest: Sequence[Passage]) -> Reply:
         """Turn the model's raw answer into a reply: citations mapped, declines and unsupported answers said plainly."""

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import tempfile
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator
 from urllib.parse import urlparse
@@ -27,10 +26,11 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes, Defaults, MessageHandler, filters
 from telegram.request import BaseRequest
 
-from ..conversation.manager import COMMAND_HELP
-from ..conversation.types import Reply, TextDelta
+from ..conversation.commands import COMMAND_HELP, parse
+from ..conversation.documents import READABLE, read_attachment, readable
+from ..conversation.types import APOLOGY, Reply, TextDelta
 from ..errors import AssistantError, UsageError
-from ..retrieval.loaders import Skipped, Unreadable, load_document, loader_for
+from ..files import staged
 from .access import Access, Fairness
 from .config import TELEGRAM_FILE_LIMIT_MB, BotConfig
 from .formatting import escape
@@ -39,18 +39,10 @@ from .streaming import ONCE, ReplyWriter
 
 log = logging.getLogger(__name__)
 
-COMMAND = re.compile(r"^/(\w+)(?:@(\w+))?(?=\s|$)(.*)$", re.S)
-APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
 ADMIN_HELP = ("\n\nAdmin: /index shows what the knowledge base holds; send me a file "
               "(txt, md, pdf, html, docx) to add it.")
 ADMIN_COMMANDS = {"index": "Show what the knowledge base holds (admins)."}
-READABLE = "text, Markdown, PDF, HTML, Word (.docx) and other plain-text files"
 TYPING_EVERY_S = 4.5  # Telegram shows "typing" for 5 s
-
-
-def command_of(text: str) -> str:
-    match = COMMAND.match(text)
-    return match.group(1).lower() if match else ""
 
 
 def safe_file_name(name: str | None, fallback: str) -> str:
@@ -138,7 +130,7 @@ class TelegramBot:
         text = self._addressed(message, message.text or "")
         if text is None or not await self._admit(message):
             return
-        command = command_of(text)
+        command = parse(text).command
         if command == "index":
             await self._guarded(message, self._index(message))
         else:
@@ -149,7 +141,7 @@ class TelegramBot:
         text = self._addressed(message, message.caption or "")
         if text is None or not await self._admit(message):
             return
-        if command_of(text) == "summarize":
+        if parse(text).command == "summarize":
             await self._guarded(message, self._summarize_document(message, text))
         elif self.access.is_admin(message.from_user.id):
             await self._guarded(message, self._add_document(message))
@@ -176,11 +168,11 @@ class TelegramBot:
         if message.from_user is None or message.from_user.is_bot:
             return None
         username = (self.bot.username or "").lower()
-        match = COMMAND.match(text)
-        if match:
-            if match.group(2) and match.group(2).lower() != username:
+        request = parse(text)
+        if request.command:
+            if request.bot and request.bot.lower() != username:
                 return None  # /command@another_bot
-            return f"/{match.group(1)}{match.group(3)}"
+            return request.message
         if message.chat.type == ChatType.PRIVATE:
             return text
         mentions = [mention for entity, mention in message.parse_entities([MessageEntity.MENTION]).items()
@@ -226,9 +218,6 @@ class TelegramBot:
     # --- answers ------------------------------------------------------------------------
 
     async def _answer_text(self, message: Message, text: str, command: str) -> None:
-        if len(text) > self.config.max_input_chars:
-            raise UsageError(f"Your message is too long ({len(text):,} characters; the limit is "
-                             f"{self.config.max_input_chars:,}). Send long texts as a file instead.")
         attachment = None
         if command == "summarize" and message.reply_to_message is not None:
             attachment = await self._replied_text(message.reply_to_message)
@@ -265,7 +254,7 @@ class TelegramBot:
         if reply is None:
             raise RuntimeError("the conversation manager ended without a reply")
         if extra and reply.skill == "help":
-            reply.text += extra
+            reply = replace(reply, text=reply.text + extra)
         await writer.finish(reply)
 
     def _drafts_unavailable(self) -> None:
@@ -330,19 +319,12 @@ class TelegramBot:
         name = self._check_document(message)
         with tempfile.TemporaryDirectory(prefix="assistant-telegram-") as folder:
             path = await self._download(message, Path(folder) / name)
-            try:
-                document = await asyncio.to_thread(load_document, path)
-            except (Skipped, Unreadable) as why:
-                raise UsageError(f"I can't summarize {name}: {why}.") from None
-            except Exception as error:
-                log.warning("could not read %s from chat %s", name, message.chat_id, exc_info=True)
-                raise UsageError(f"I couldn't read {name} ({type(error).__name__}). Is the file damaged?") from None
-        return document.text
+            return await asyncio.to_thread(read_attachment, path, name)
 
     def _check_document(self, message: Message) -> str:
         document = message.document
         name = safe_file_name(document.file_name, fallback=f"{document.file_unique_id}.txt")
-        if loader_for(Path(name)) is None:
+        if not readable(name):
             suffix = Path(name).suffix or "(no extension)"
             raise UsageError(f"I can't read {suffix} files. I read {READABLE}.")
         if document.file_size and document.file_size > self.config.max_file_bytes:
@@ -357,41 +339,37 @@ class TelegramBot:
 
     async def _download(self, message: Message, destination: Path) -> Path:
         """Fetch the message's document to ``destination``, written aside and then moved in place."""
-        partial = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:8]}.part")
         try:
             remote = await self.bot.get_file(message.document.file_id)
             if remote.file_size and remote.file_size > self.config.max_file_bytes:
                 raise UsageError(self._too_large(destination.name, remote.file_size))
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            await with_retries(lambda: remote.download_to_drive(partial), "file download")
-            os.replace(partial, destination)
+            with staged(destination) as partial:
+                await with_retries(lambda: remote.download_to_drive(partial), "file download")
         except TelegramError as error:
             # Telegram answers a lost or expired file with 404, which the library reports as
             # InvalidToken: the person can fix it by sending the file again, the operator needs one line.
             log.warning("could not fetch %s from chat %s: %s", destination.name, message.chat_id, error)
             raise UsageError(f"I couldn't fetch {destination.name} from Telegram. Please send it again.") from None
-        finally:
-            partial.unlink(missing_ok=True)
         return destination
 
     async def _add_document(self, message: Message) -> None:
-        knowledge = self.manager.knowledge
-        if knowledge is None:
+        documents = self.manager.documents
+        if documents is None:
             raise UsageError("This assistant has no knowledge base to add documents to.")
         name = self._check_document(message)
         path = await self._download(message, self.config.uploads_dir / name)
         log.info("user %s uploaded %s (%d bytes) to %s", message.from_user.id, name, path.stat().st_size, path)
-        report = await asyncio.to_thread(knowledge.add, [path])
+        report = await asyncio.to_thread(documents.add, [path])
         await self._say(message, _describe_ingest(report, name))
 
     async def _index(self, message: Message) -> None:
         if not self.access.is_admin(message.from_user.id):
             raise UsageError("Only the bot's admins can use /index.")
-        knowledge = self.manager.knowledge
-        if knowledge is None:
+        known = self.manager.documents
+        if known is None:
             raise UsageError("This assistant has no knowledge base.")
-        stats = await asyncio.to_thread(knowledge.stats)
-        documents = await asyncio.to_thread(knowledge.documents)
+        stats = await asyncio.to_thread(known.stats)
+        documents = await asyncio.to_thread(known.documents)
         lines = [
             f"Knowledge base: {stats.get('documents', 0)} documents, {stats.get('chunks', 0)} passages, "
             f"{stats.get('bytes', 0) / 2**20:.1f} MB on disk.",

@@ -19,7 +19,7 @@ from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
 from ..conversation.manager import format_sources
-from ..retrieval.base import Passage
+from ..conversation.types import Passage
 
 MESSAGE_LIMIT = 4096  # Telegram's limit, in UTF-16 code units
 SAFE_SCHEMES = ("http://", "https://", "tg://", "mailto:")

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import AdapterError, UsageError
 from ..llm.adapters import check_base, read_adapter
 from ..llm.models import ModelSource, load_pretrained
-from .files import replace_dir, staging_dir
+from ..files import replace_dir, staging_dir
 
 log = logging.getLogger(__name__)
 

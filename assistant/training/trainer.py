@@ -25,7 +25,7 @@ from ..errors import Cancelled, UsageError
 from ..llm.models import ModelSource, load_pretrained, materialize, resolve_device, resolve_model
 from ..torch_threads import torch_threads
 from . import card
-from .files import clean_interrupted, replace_dir, staging_dir
+from ..files import clean_interrupted, replace_dir, staging_dir
 from .data import IGNORE, TokenizedExample, length_buckets, load_examples, split_eval, tokenize_all
 
 log = logging.getLogger(__name__)
