@@ -88,7 +88,7 @@ def test_generate_streams_through_the_server(llama_server):
 
 
 def test_token_counts_use_the_served_models_tokenizer(llama_server):
-    from assistant.llm.openai_backend import load_tokenizer
+    from assistant.llm.tokens import load_tokenizer
 
     model = load_chat_model(load_settings({"backend": "openai", "base_url": llama_server}))
     messages = [{"role": "user", "content": "What is the capital of France?"}]
