@@ -51,7 +51,7 @@ def load_articles(data: Path, dataset: str) -> list[Article]:
 
 def lead(text: str, style: str) -> str:
     from assistant.skills.summarize import SENTENCES_FOR, layout
-    from assistant.skills.text import paragraphs, sentences
+    from assistant.text import paragraphs, sentences
 
     return layout([s for p in paragraphs(text) for s in sentences(p)][: SENTENCES_FOR[style]], style)
 

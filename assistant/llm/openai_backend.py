@@ -32,6 +32,7 @@ from typing import Any, Iterator
 
 import openai
 
+from ..backoff import backoff_delay
 from ..config import Settings, read_table
 from ..errors import ConfigError, ModelError, UsageError
 from ..logs import add_secret
@@ -197,7 +198,7 @@ class OpenAIChatModel:
                     if yielded or attempt >= self.retries:
                         raise self.server.lost(error, yielded) from error
                     attempt += 1
-                    delay = min(0.5 * 2 ** (attempt - 1), 8.0)
+                    delay = backoff_delay(attempt, longest=8.0)
                     log.warning("connection to %s lost before the reply began; retrying in %.1fs", self.base_url, delay)
                     stream.cancel.wait(delay)
                     continue

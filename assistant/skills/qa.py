@@ -14,7 +14,7 @@ from ..reply import Reply, ReplyEvent, TextDelta
 from ..retrieval.base import Passage, Retriever
 from .grounding import cited_numbers, content_words, drop_unknown_citations, is_grounded, support
 from .prompts import NO_ANSWER, qa_messages
-from .text import paragraphs, sentences
+from ..text import paragraphs, sentences
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import threading
 from typing import Callable, Iterator, Protocol, Sequence
 
 from ..llm.base import ChatModel, GenerationOptions, Message
-from .text import pack, paragraphs, sentences
+from ..text import SENTENCE_STOPS, pack, paragraphs, sentences
 
 STYLES = ("short", "bullets", "detailed")
 INSTRUCTIONS = {
@@ -31,7 +31,7 @@ class Summarizer(Protocol):
 def end_at_sentence(text: str) -> str:
     """Drop what the token budget cut off mid-sentence: the last line's unfinished sentence, or that line."""
     text = text.strip()
-    if not text or text[-1] in ".!?…。！？\"')":
+    if not text or text[-1] in SENTENCE_STOPS + "\"')":
         return text
     head, newline, last = text.rpartition("\n")
     whole = sentences(last)[:-1]

@@ -13,7 +13,7 @@ from typing import Iterator, Protocol
 
 from ..errors import UsageError
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
-from .text import split_to_fit
+from ..text import split_to_fit
 
 log = logging.getLogger(__name__)
 
