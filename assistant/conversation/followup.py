@@ -6,7 +6,7 @@ import logging
 import re
 from typing import Sequence
 
-from ..llm.base import BASE, ChatModel, GenerationOptions
+from ..llm.base import BASE, ChatModel, GenerationOptions, Message
 from .types import Turn
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def rewrite(model: ChatModel, question: str, history: Sequence[Turn]) -> str:
         return question
     recent = list(history)[-4:]
     transcript = "\n".join(f"{t.role.capitalize()}: {t.content[:400]}" for t in recent)
-    messages = [{"role": "user", "content": f"{PROMPT}\n\nConversation:\n{transcript}\n\nLast question: {question}"}]
+    messages: list[Message] = [{"role": "user", "content": f"{PROMPT}\n\nConversation:\n{transcript}\n\nLast question: {question}"}]
     try:
         candidate = model.generate(messages, GenerationOptions(max_new_tokens=48, stop=("\n",)), adapter=BASE).strip()
     except Exception:  # a failed rewrite must never fail the answer

@@ -86,8 +86,10 @@ class TokenStream:
 class ChatModel(Protocol):
     """What the conversation manager, the skills and the CLI need of a model."""
 
-    name: str
     context_window: int
+
+    @property
+    def name(self) -> str: ...
 
     def stream(
         self,

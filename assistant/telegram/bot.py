@@ -16,11 +16,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import AsyncIterator, Callable, Iterator
+from typing import Any, AsyncIterator, Callable, Iterator
 from urllib.parse import urlparse
 
-from telegram import (BotCommand, BotCommandScopeChat, LinkPreviewOptions, Message, MessageEntity, ReplyParameters,
-                      Update)
+from telegram import (BotCommand, BotCommandScopeChat, Document, LinkPreviewOptions, Message, MessageEntity,
+                      ReplyParameters, Update, User)
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes, Defaults, MessageHandler, filters
@@ -94,7 +94,7 @@ class TelegramBot:
         retried by the RetryingLimiter, so the library's own bootstrap retries stay off."""
         self._ready = ready
         # Signal handlers can only be installed on the main thread (tests run the bot on another).
-        kwargs = {} if handle_signals else {"stop_signals": None}
+        kwargs: dict[str, Any] = {} if handle_signals else {"stop_signals": None}
         # A fresh loop, which the application closes when it stops: an earlier run's loop is closed.
         asyncio.set_event_loop(asyncio.new_event_loop())
         if self.config.webhook_url:
@@ -127,6 +127,8 @@ class TelegramBot:
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
+        if message is None:
+            return
         text = self._addressed(message, message.text or "")
         if text is None or not await self._admit(message):
             return
@@ -138,12 +140,14 @@ class TelegramBot:
 
     async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
+        if message is None:
+            return
         text = self._addressed(message, message.caption or "")
         if text is None or not await self._admit(message):
             return
         if parse(text).command == "summarize":
             await self._guarded(message, self._summarize_document(message, text))
-        elif self.access.is_admin(message.from_user.id):
+        elif self.access.is_admin(sender(message).id):
             await self._guarded(message, self._add_document(message))
         else:
             await self._say(message, "Only the bot's admins can add documents to the knowledge base. "
@@ -186,7 +190,7 @@ class TelegramBot:
         return None
 
     async def _admit(self, message: Message) -> bool:
-        user, chat = message.from_user, message.chat
+        user, chat = sender(message), message.chat
         if self.access.allowed(user.id, chat.id):
             return True
         log.warning("refused user %s (@%s, %s) in chat %s (%s)", user.id, user.username, user.full_name, chat.id, chat.type)
@@ -198,7 +202,7 @@ class TelegramBot:
 
     async def _guarded(self, message: Message, work) -> None:
         """Run one request within the user's limits; a problem with the request is told to them."""
-        refusal = self.fairness.begin(message.from_user.id)
+        refusal = self.fairness.begin(sender(message).id)
         if refusal:
             work.close()
             await self._say(message, refusal)
@@ -206,10 +210,10 @@ class TelegramBot:
         try:
             await work
         except AssistantError as error:
-            log.info("request from %s in chat %s refused: %s", message.from_user.id, message.chat.id, error)
+            log.info("request from %s in chat %s refused: %s", sender(message).id, message.chat.id, error)
             await self._say(message, str(error))
         finally:
-            self.fairness.end(message.from_user.id)
+            self.fairness.end(sender(message).id)
 
     async def _say(self, message: Message, text: str) -> None:
         await self.bot.send_message(message.chat_id, escape(text), parse_mode=ParseMode.HTML,
@@ -221,7 +225,7 @@ class TelegramBot:
         attachment = None
         if command == "summarize" and message.reply_to_message is not None:
             attachment = await self._replied_text(message.reply_to_message)
-        extra = ADMIN_HELP if command in ("start", "help") and self.access.is_admin(message.from_user.id) else ""
+        extra = ADMIN_HELP if command in ("start", "help") and self.access.is_admin(sender(message).id) else ""
         await self._answer(message, text, attachment, extra)
 
     async def _answer(self, message: Message, text: str, attachment: str | None = None, extra: str = "") -> None:
@@ -239,7 +243,7 @@ class TelegramBot:
         streamed = ""
         try:
             conversation = f"tg:{chat.id}"
-            user = f"tg:{message.from_user.id}"
+            user = f"tg:{sender(message).id}"
             events = self._in_thread(lambda: self.manager.stream(conversation, text, user, attachment=attachment,
                                                                  cancel=cancel), cancel)
             async for event in events:
@@ -322,7 +326,7 @@ class TelegramBot:
             return await asyncio.to_thread(read_attachment, path, name)
 
     def _check_document(self, message: Message) -> str:
-        document = message.document
+        document = attached(message)
         name = safe_file_name(document.file_name, fallback=f"{document.file_unique_id}.txt")
         if not readable(name):
             suffix = Path(name).suffix or "(no extension)"
@@ -340,7 +344,7 @@ class TelegramBot:
     async def _download(self, message: Message, destination: Path) -> Path:
         """Fetch the message's document to ``destination``, written aside and then moved in place."""
         try:
-            remote = await self.bot.get_file(message.document.file_id)
+            remote = await self.bot.get_file(attached(message).file_id)
             if remote.file_size and remote.file_size > self.config.max_file_bytes:
                 raise UsageError(self._too_large(destination.name, remote.file_size))
             with staged(destination) as partial:
@@ -358,12 +362,12 @@ class TelegramBot:
             raise UsageError("This assistant has no knowledge base to add documents to.")
         name = self._check_document(message)
         path = await self._download(message, self.config.uploads_dir / name)
-        log.info("user %s uploaded %s (%d bytes) to %s", message.from_user.id, name, path.stat().st_size, path)
+        log.info("user %s uploaded %s (%d bytes) to %s", sender(message).id, name, path.stat().st_size, path)
         report = await asyncio.to_thread(documents.add, [path])
         await self._say(message, _describe_ingest(report, name))
 
     async def _index(self, message: Message) -> None:
-        if not self.access.is_admin(message.from_user.id):
+        if not self.access.is_admin(sender(message).id):
             raise UsageError("Only the bot's admins can use /index.")
         known = self.manager.documents
         if known is None:
@@ -397,6 +401,20 @@ def _describe_ingest(report, name: str) -> str:
     if report.failed:
         return f"I couldn't read {name}: {report.failed[0][1]}."
     return f"Nothing was added from {name}."
+
+
+def sender(message: Message) -> User:
+    """Who sent a message the bot answers (``_addressed`` lets through only messages from a person)."""
+    if message.from_user is None:
+        raise ValueError("a message without a sender reached a handler")
+    return message.from_user
+
+
+def attached(message: Message) -> Document:
+    """The document in a message that the document handler received."""
+    if message.document is None:
+        raise ValueError("a message without a document reached the document handler")
+    return message.document
 
 
 def _thread(message: Message) -> int | None:

@@ -69,7 +69,7 @@ def load_checkpoint(out: Path, model, optimizer, scheduler):
     folder = out / CHECKPOINT
     saved = json.loads((folder / "state.json").read_text())
     state = TrainState(**saved["state"])
-    state.evals = [tuple(e) for e in state.evals]
+    state.evals = [(int(step), float(loss)) for step, loss in state.evals]
     set_peft_model_state_dict(model, load_file(str(folder / "adapter.safetensors")))
     extra = torch.load(folder / "optimizer.pt", weights_only=False)
     optimizer.load_state_dict(extra["optimizer"])

@@ -17,7 +17,7 @@ import string
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from ..errors import UsageError
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
@@ -174,7 +174,7 @@ def compare(
     outputs = []
     items: list[QAItem | ChatItem] = [*data.qa, *data.chat]
     for item in items:
-        row = {"kind": "qa" if isinstance(item, QAItem) else "chat"}
+        row: dict[str, Any] = {"kind": "qa" if isinstance(item, QAItem) else "chat"}
         for name in (BASE, adapter):
             text = model.generate(item.messages, options, adapter=name).strip()
             replies[name].append(text)

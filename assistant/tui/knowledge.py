@@ -188,6 +188,8 @@ class KnowledgeScreen(Screen):
             self.notify("The knowledge base is empty.", severity="warning")
             return
         path = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if path is None:
+            return
 
         def answered(yes: bool | None) -> None:
             if yes:

@@ -198,7 +198,7 @@ class AnswerMessage(Vertical):
 
 def reply_figures(reply: Reply) -> str:
     """'qa · 42 tokens · 25.3 tok/s · 2.1 s' (the status bar adds the time to the first token)."""
-    figures = [reply.skill]
+    figures: list[str] = [reply.skill]
     usage = reply.usage
     if usage is not None and usage.completion_tokens:
         figures.append(f"{usage.completion_tokens} tokens")
