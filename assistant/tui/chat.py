@@ -21,7 +21,7 @@ from textual.widgets import Footer, Label, OptionList, Static
 from ..conversation.commands import COMMAND_HELP, parse
 from ..conversation.types import APOLOGY, Reply, TextDelta
 from ..errors import AssistantError
-from .commands import ALL_COMMANDS, TUI_COMMANDS, TUI_HELP
+from .commands import ALL_COMMANDS, TUI_HELP
 from .conversations import ConversationsScreen
 from .events import LoadFailed, ManagerReady, StatusChanged
 from .threads import on_ui_thread
@@ -195,29 +195,24 @@ class ChatScreen(ConversationsScreen):
     # --- commands handled here ------------------------------------------------------------
 
     def run_local_command(self, text: str) -> bool:
+        """Run one of this window's own commands (TUI_COMMANDS); False for any other message."""
         request = parse(text)
-        if request.command not in TUI_COMMANDS:
+        args = request.text
+        actions: dict[str, Callable[[], object]] = {
+            "new": lambda: self.run_worker(self.new_conversation(args)),
+            "rename": lambda: self._rename(self.conversation_id, args) if args
+            else self.rename_conversation(self.conversation_id),
+            "delete": lambda: self.delete_conversation(self.conversation_id),
+            "export": lambda: self.export_conversation(args),
+            "copy": self.action_copy_answer,
+            "docs": lambda: self.run_worker(self.run_action("app.knowledge")),
+            "theme": lambda: self.run_worker(self.run_action("app.toggle_theme")),
+            "quit": self.app.exit,
+        }
+        action = actions.get(request.command)
+        if action is None:
             return False
-        name, args = request.command, request.text
-        if name == "new":
-            self.run_worker(self.new_conversation(args))
-        elif name == "rename":
-            if args:
-                self._rename(self.conversation_id, args)
-            else:
-                self.rename_conversation(self.conversation_id)
-        elif name == "delete":
-            self.delete_conversation(self.conversation_id)
-        elif name == "export":
-            self.export_conversation(args)
-        elif name == "copy":
-            self.action_copy_answer()
-        elif name == "docs":
-            self.run_worker(self.run_action("app.knowledge"))
-        elif name == "theme":
-            self.run_worker(self.run_action("app.toggle_theme"))
-        elif name == "quit":
-            self.app.exit()
+        action()
         return True
 
     # --- conversations --------------------------------------------------------------------
