@@ -4,7 +4,7 @@ front-ends share, pointing only down (to the passages cited and the model's toke
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Mapping, Union
+from typing import Literal, Mapping
 
 from .llm.base import Usage
 from .retrieval.base import Passage
@@ -41,4 +41,4 @@ class Reply:
     timings: Mapping[str, float] = field(default_factory=dict)
 
 
-ReplyEvent = Union[TextDelta, Reply]
+ReplyEvent = TextDelta | Reply
