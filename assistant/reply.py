@@ -3,8 +3,9 @@ front-ends share, pointing only down (to the passages cited and the model's toke
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 from .llm.base import Usage
 from .retrieval.base import Passage

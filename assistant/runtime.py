@@ -9,8 +9,9 @@ ready-made parts (``Runtime(settings, chat_model=fake, knowledge=None)``).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import Settings, read_table
 from .errors import ConfigError

@@ -4,7 +4,7 @@ says where a sentence ends, for skills and front-ends alike."""
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 # The characters that end a sentence: . ! ? … and the CJK full stops.
 LATIN_STOPS, CJK_STOPS = ".!?…", "。！？"

@@ -7,7 +7,7 @@ import dataclasses
 import json
 import sys
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import click
 

@@ -4,8 +4,9 @@ file sent in a chat read without being added. Front-ends go through this, never 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import UsageError
 from ..retrieval.base import DocumentInfo, IngestReport, KnowledgeStore, Progress

@@ -8,8 +8,8 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..errors import HistoryError
 from .types import ConversationInfo, Passage, Turn

@@ -26,9 +26,10 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import openai
 
@@ -37,7 +38,7 @@ from ..config import Settings, read_table
 from ..errors import ConfigError, ModelError, UsageError
 from ..logs import add_secret
 from .base import BASE, GenerationOptions, Message, StopFilter, TokenStream, require_prompt
-from .openai_server import Server, ServedModel
+from .openai_server import ServedModel, Server
 from .tokens import TokenCounter
 
 __all__ = ["OpenAIChatModel", "OpenAIOptions", "ServedModel", "create"]

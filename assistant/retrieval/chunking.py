@@ -9,8 +9,9 @@ What the embedder reads is the chunk's header (document title and heading path) 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from .loaders import HEADING, LINES, Block, Document
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import typing
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..config import NOT_IN_FILE, coerce, read_table
 from ..errors import ConfigError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from .data import IGNORE, TokenizedExample, length_buckets
 from .state import TrainConfig

@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ..errors import UsageError
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
@@ -49,7 +50,7 @@ class EvalSet:
     qa: list[QAItem] = field(default_factory=list)
     chat: list[ChatItem] = field(default_factory=list)
 
-    def limited(self, limit: int | None) -> "EvalSet":
+    def limited(self, limit: int | None) -> EvalSet:
         """The first `limit` QA items and at most `limit` chat items (the builder shuffles them)."""
         return self if not limit else EvalSet(self.qa[:limit], self.chat[:limit])
 

@@ -7,7 +7,8 @@ messages (``ManagerReady``, ``LoadFailed``, ``StatusChanged``) and hears ``Docum
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, SystemCommand

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from textual import work
 from textual.app import ComposeResult, SystemCommand
@@ -25,8 +26,16 @@ from .commands import ALL_COMMANDS, TUI_HELP
 from .conversations import ConversationsScreen
 from .events import LoadFailed, ManagerReady, StatusChanged
 from .threads import on_ui_thread
-from .widgets import (PLAIN_SKILLS, AnswerMessage, CommandHints, ConversationList, PromptInput, SourcesPanel,
-                      StatusBar, UserMessage)
+from .widgets import (
+    PLAIN_SKILLS,
+    AnswerMessage,
+    CommandHints,
+    ConversationList,
+    PromptInput,
+    SourcesPanel,
+    StatusBar,
+    UserMessage,
+)
 
 log = logging.getLogger(__name__)
 
