@@ -72,9 +72,9 @@ class HistoryStore:
     def _migrate(self) -> None:
         if self._db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
             return
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(turns)")}
-        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute("BEGIN IMMEDIATE")  # another process opening the store now waits, then sees the columns
         try:
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(turns)")}
             for column in ("declined", "quoted"):
                 if column not in columns:
                     self._db.execute(f"ALTER TABLE turns ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
