@@ -308,7 +308,7 @@ def test_auto_summarizer_picks_extractive_for_very_long_texts():
 
 
 def test_cancel_stops_the_answer_and_stores_nothing(tmp_path):
-    model = ScriptedChatModel(["word " * 200], delay=0.01)
+    model = ScriptedChatModel(["word " * 200])
     manager, _ = make_manager(tmp_path, None, model=model)
     cancel = threading.Event()
     events = []

@@ -25,8 +25,8 @@ ADDING = Passage("To add your documents, run `assistant index add PATH`; a folde
 ANSWER = "Run `assistant index add PATH` [1]."
 
 
-def make_app(replies=None, *, knowledge=None, delay: float = 0.0, conversation_id=None):
-    model = ScriptedChatModel(replies if replies is not None else [ANSWER], delay=delay)
+def make_app(replies=None, *, knowledge=None, hold_after: int | None = None, conversation_id=None):
+    model = ScriptedChatModel(replies if replies is not None else [ANSWER], hold_after=hold_after)
     runtime = Runtime(load_settings({}, None), chat_model=model,
                       knowledge=knowledge if knowledge is not None else FakeKnowledgeStore([ADDING]))
     return AssistantApp(runtime, conversation_id), model
@@ -89,7 +89,7 @@ async def test_enter_sends_and_shift_enter_or_ctrl_j_add_a_line():
 
 async def test_escape_cancels_the_answer_in_progress_and_nothing_is_saved():
     long_answer = " ".join(f"word{i}" for i in range(400))
-    app, _ = make_app([long_answer, "Short."], knowledge=FakeKnowledgeStore(), delay=0.02)
+    app, _ = make_app([long_answer, "Short."], knowledge=FakeKnowledgeStore(), hold_after=20)
     async with app.run_test() as pilot:
         await ready(pilot)
         screen = app.chat

@@ -15,13 +15,16 @@ class ScriptedChatModel:
     """Replies from a script: a list of texts used in turn, or a function of the messages.
 
     Records every call (messages and adapter) so tests can check what the model was asked.
-    ``delay`` slows each streamed word, for tests of cancellation and concurrency.
+    ``delay`` slows each streamed word, for tests of concurrency; with ``hold_after`` the reply stops
+    after that many words until it is cancelled, so a test that stops an answer in progress knows
+    it is still in progress.
     """
 
     def __init__(self, replies: list[str] | Callable[[list[Message]], str] | None = None, *, delay: float = 0.0,
-                 context_window: int = 2048, name: str = "scripted") -> None:
+                 hold_after: int | None = None, context_window: int = 2048, name: str = "scripted") -> None:
         self.replies = replies if replies is not None else ["Hello from the scripted model."]
         self.delay = delay
+        self.hold_after = hold_after
         self.context_window = context_window
         self.name = name
         self.calls: list[dict[str, Any]] = []
@@ -50,6 +53,8 @@ class ScriptedChatModel:
             stops = StopFilter(options.stop)
             words = text.split(" ")
             for i, word in enumerate(words[: options.max_new_tokens]):
+                if i == self.hold_after:
+                    (cancel or stream.cancel).wait(60)  # the caller's event: the stream's own only mirrors it
                 if stream.cancel.is_set():
                     break
                 if self.delay:
