@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
 from .types import Turn

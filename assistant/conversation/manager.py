@@ -12,8 +12,9 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from ..errors import AssistantError, KnowledgeBaseError, UsageError
 from ..llm.base import ChatModel, GenerationOptions, Message

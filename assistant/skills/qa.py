@@ -6,15 +6,15 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Iterator, Sequence
 
 from ..llm.base import ChatModel, GenerationOptions
 from ..reply import Reply, ReplyEvent, TextDelta
 from ..retrieval.base import Passage, Retriever
+from ..text import paragraphs, sentences
 from .grounding import cited_numbers, content_words, drop_unknown_citations, is_grounded, support
 from .prompts import NO_ANSWER, qa_messages
-from ..text import paragraphs, sentences
 
 log = logging.getLogger(__name__)
 

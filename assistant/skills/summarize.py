@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable, Iterator, Protocol, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol
 
 from ..llm.base import ChatModel, GenerationOptions, Message
 from ..text import SENTENCE_STOPS, pack, paragraphs, sentences
@@ -47,7 +48,7 @@ def layout(chosen: Sequence[str], style: str) -> str:
 class ExtractiveSummarizer:
     """Keeps the sentences closest to the text's centre in embedding space, in their original order."""
 
-    def __init__(self, embed: Callable[[list[str]], "object"]) -> None:
+    def __init__(self, embed: Callable[[list[str]], object]) -> None:
         self.embed = embed  # texts -> array of L2-normalised vectors
 
     def summarize(self, text, style="short", cancel=None) -> Iterator[str]:

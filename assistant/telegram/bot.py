@@ -13,14 +13,24 @@ import logging
 import re
 import tempfile
 import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterator
+from typing import Any
 from urllib.parse import urlparse
 
-from telegram import (BotCommand, BotCommandScopeChat, Document, LinkPreviewOptions, Message, MessageEntity,
-                      ReplyParameters, Update, User)
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    Document,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+    User,
+)
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes, Defaults, MessageHandler, filters

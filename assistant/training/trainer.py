@@ -20,9 +20,9 @@ import warnings
 from pathlib import Path
 
 from ..errors import Cancelled, UsageError
+from ..files import replace_dir, staging_dir
 from ..llm.models import ModelSource, load_pretrained, materialize, resolve_device, resolve_model
 from ..torch_threads import torch_threads
-from ..files import replace_dir, staging_dir
 from . import card
 from .batches import collate, eval_loss, loss_sum, micro_batches
 from .checkpoints import check_out, load_checkpoint, save_checkpoint
