@@ -29,6 +29,8 @@ run: $(STAMP)
 	$(VENV)/bin/assistant tui
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check assistant
+	$(VENV)/bin/mypy
 	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q
 
 # The openai backend against a real llama.cpp server serving the embedded GGUF. llama-cpp-python

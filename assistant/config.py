@@ -1,7 +1,8 @@
 """Effective configuration: defaults < TOML file < ASSISTANT_* environment < command-line flags.
 
-Top-level keys are the options every command shares (model, adapter, index, ...). Front-ends keep
-their own options in TOML tables (``[telegram]``, ``[tui]``, ...), read with ``Settings.section``.
+Top-level keys are the options every command shares (model, adapter, index, ...). Parts keep their
+own options in TOML tables (``[telegram]``, ``[qa]``, ...): each table is a dataclass, read from
+``Settings.section`` with ``read_table``, so every table refuses unknown keys and bad values alike.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, TypeVar
 
 import platformdirs
 
@@ -21,6 +24,10 @@ from .errors import ConfigError
 ENV_PREFIX = "ASSISTANT_"
 SECRET_WORDS = ("token", "key", "secret", "password")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Field metadata of a table option that the file may not set (a secret, a path derived from --data-dir).
+NOT_IN_FILE = {"in_file": False}
+
+T = TypeVar("T")
 
 
 def default_index_dir() -> Path:
@@ -90,18 +97,55 @@ def mask(key: str, value: Any) -> Any:
     return value
 
 
-def _coerce(name: str, raw: Any) -> Any:
-    hint = typing.get_type_hints(Settings)[name]
+def coerce(hint: Any, value: Any, where: str, expects: str = "") -> Any:
+    """``value`` as the type ``hint`` names (bool, int, float, str, Path, frozenset[int], dict[str, str],
+    ``X | None``); a ConfigError that names ``where`` and says what was expected when it is not one."""
+    def refuse() -> ConfigError:
+        wanted = expects or f"a valid {getattr(hint, '__name__', None) or str(hint)}"
+        return ConfigError(f"{where} = {value!r} is not {wanted}.")
+
+    origin, arguments = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        return coerce(next(a for a in arguments if a is not type(None)), value, where, expects)
     try:
-        if hint is Path or hint == Path:
-            return Path(os.path.expanduser(str(raw)))
-        if hint is int:
-            return int(raw)
-        if hint is float:
-            return float(raw)
-        return str(raw)
+        if hint is Any:
+            return value
+        if hint is bool:
+            if isinstance(value, str):
+                return value.strip().lower() in ("1", "true", "yes", "on")
+            return bool(value)
+        if hint is Path:
+            return Path(os.path.expanduser(str(value)))
+        if hint in (int, float, str):
+            return hint(value)
+        if origin is frozenset:
+            items = [value] if isinstance(value, (int, str)) else value
+            return frozenset(coerce(arguments[0], item, where, expects) for item in items)
+        if origin is dict:
+            if not isinstance(value, dict):
+                raise refuse()
+            key_type, value_type = arguments
+            return {coerce(key_type, k, where, expects): coerce(value_type, v, where, expects) for k, v in value.items()}
     except (TypeError, ValueError):
-        raise ConfigError(f"{name} = {raw!r} is not a valid {hint.__name__}.") from None
+        raise refuse() from None
+    raise TypeError(f"{where}: no reading for options of type {hint!r}")
+
+
+def read_table(kind: type[T], name: str, table: Mapping[str, Any], **given: Any) -> T:
+    """The dataclass ``kind`` from the TOML table ``[name]``: ``some-key`` and ``some_key`` alike, each value
+    read as its field's type, an unknown key refused with its name. ``given`` are values not from the file."""
+    hints = typing.get_type_hints(kind)
+    fields = [f for f in dataclasses.fields(kind) if f.init and f.metadata.get("in_file", True)]  # type: ignore[arg-type]
+    known = {f.name: f for f in fields}
+    values = dict(given)
+    for raw_key, value in table.items():
+        key = raw_key.replace("-", "_")
+        if key not in known:
+            raise ConfigError(f"Unknown key {raw_key!r} under [{name}]. Known keys: {', '.join(known)}.")
+        values[key] = coerce(hints[key], value, f"[{name}] {raw_key}", known[key].metadata.get("expects", ""))
+    return kind(**values)
 
 
 def find_config_file(explicit: str | Path | None, env: Mapping[str, str]) -> Path | None:
@@ -140,7 +184,7 @@ def load_settings(
             if isinstance(value, dict):
                 settings.sections[key] = value
             elif key in names:
-                setattr(settings, key, _coerce(key, value))
+                setattr(settings, key, coerce(typing.get_type_hints(Settings)[key], value, key))
                 settings.origins[key] = f"file {path}"
             else:
                 raise ConfigError(f"Unknown key {key!r} in {path}. Known keys: {', '.join(sorted(names))}.")
@@ -148,11 +192,11 @@ def load_settings(
     for name in names:
         value = env.get(ENV_PREFIX + name.upper())
         if value not in (None, ""):
-            setattr(settings, name, _coerce(name, value))
+            setattr(settings, name, coerce(typing.get_type_hints(Settings)[name], value, name))
             settings.origins[name] = f"env {ENV_PREFIX}{name.upper()}"
 
     for name, value in (flags or {}).items():
         if value is not None and name in names:
-            setattr(settings, name, _coerce(name, value))
+            setattr(settings, name, coerce(typing.get_type_hints(Settings)[name], value, name))
             settings.origins[name] = "flag"
     return settings

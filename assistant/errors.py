@@ -57,3 +57,9 @@ class Cancelled(AssistantError):
     """The person cancelled a generation in progress."""
 
     exit_code = 130
+
+
+def first_line(text: object, limit: int = 300) -> str:
+    """The first line of a message from a library or a server, cut to ``limit`` characters, for a one-line error."""
+    line = str(text).strip().splitlines()[0] if str(text).strip() else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -102,6 +102,7 @@ def setup_logging(data_dir: Path, verbosity: int = 0, debug: bool = False) -> Pa
     for handler in list(root.handlers):
         if getattr(handler, "_assistant", False):
             root.removeHandler(handler)
+            handler.close()  # a second set-up (tests, a command run twice) must not leave the log file open
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     redact = RedactSecrets()
     handlers: list[logging.Handler] = []

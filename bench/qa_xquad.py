@@ -355,8 +355,7 @@ def main() -> None:
                         help="no model: hit@1/hit@k over --limit questions and the min_relevance trade-off")
     args = parser.parse_args()
 
-    from assistant.llm import load_chat_model
-    from assistant.runtime import Runtime
+    from assistant.runtime import Runtime, load_chat_model
 
     data = common.data_dir(args.data)
     paragraphs, questions = load_xquad(data)

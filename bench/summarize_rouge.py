@@ -51,7 +51,7 @@ def load_articles(data: Path, dataset: str) -> list[Article]:
 
 def lead(text: str, style: str) -> str:
     from assistant.skills.summarize import SENTENCES_FOR, layout
-    from assistant.skills.text import paragraphs, sentences
+    from assistant.text import paragraphs, sentences
 
     return layout([s for p in paragraphs(text) for s in sentences(p)][: SENTENCES_FOR[style]], style)
 
@@ -136,8 +136,7 @@ def main() -> None:
     parser.add_argument("--quiet", action="store_true", help="no line per article")
     args = parser.parse_args()
 
-    from assistant.llm import choose_adapter
-    from assistant.runtime import Runtime
+    from assistant.runtime import Runtime, choose_adapter
 
     data = common.data_dir(args.data)
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]

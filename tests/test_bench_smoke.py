@@ -12,12 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.conversation.history import HistoryStore
 from assistant.conversation.manager import ConversationManager
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.skills.prompts import NO_ANSWER
-from fakes import ScriptedChatModel
+from fakes import ScriptedChatModel, manager_over
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import common  # noqa: E402
@@ -35,7 +34,7 @@ def data() -> Path:
 
 
 def manager_for(tmp_path: Path, model, knowledge=None) -> ConversationManager:
-    return ConversationManager(model, HistoryStore(tmp_path / "history.sqlite3"), knowledge)
+    return manager_over(model, tmp_path / "history.sqlite3", knowledge)
 
 
 def test_sample_is_fixed_by_the_seed_and_keeps_the_data_order():

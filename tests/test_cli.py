@@ -54,6 +54,26 @@ def test_unknown_config_key_is_refused(monkeypatch, capsys, tmp_path):
     assert code == 2 and "Unknown key 'modle'" in err
 
 
+@pytest.mark.parametrize("table, message", [
+    ("[qa]\nk_passages = 3\n", "Unknown key 'k_passages' under [qa]. Known keys: k, min_relevance"),
+    ("[limits]\nmax_chars = 10\n", "Unknown key 'max_chars' under [limits]"),
+    ("[translate]\nmodle = 'x'\n", "Unknown key 'modle' under [translate]"),
+    ("[tui]\ntheme_name = 'dark'\n", "Unknown key 'theme_name' under [tui]"),
+    ("[qa]\nk = 'many'\n", "[qa] k = 'many' is not a valid int"),
+])
+def test_every_table_refuses_unknown_keys_and_bad_values_alike(tmp_path, table, message):
+    from assistant.errors import ConfigError
+    from assistant.runtime import Runtime
+    from assistant.tui.app import AssistantApp
+    from fakes import ScriptedChatModel
+
+    (tmp_path / "assistant.toml").write_text(table)
+    runtime = Runtime(load_settings({}, tmp_path / "assistant.toml"), chat_model=ScriptedChatModel(), knowledge=None)
+    with pytest.raises(ConfigError) as refused:
+        runtime.manager if not table.startswith("[tui]") else AssistantApp(runtime)
+    assert message in str(refused.value)
+
+
 @pytest.mark.parametrize("args, expected, exit_code", [
     (["generate", ""], "The prompt is empty", 2),
     (["--model", "no-such-model", "generate", "hi"], "Unknown model 'no-such-model'", 3),

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from assistant.conversation.history import HistoryStore
-from assistant.conversation.manager import ConversationManager, Limits
+from assistant.conversation.manager import Limits
 from assistant.conversation.types import Reply, TextDelta
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.skills.prompts import NO_ANSWER, QA_SYSTEM
 from assistant.skills.qa import QAOptions, excerpt
 from assistant.skills.summarize import AbstractiveSummarizer, AutoSummarizer, ExtractiveSummarizer
-from fakes import ScriptedChatModel
+from fakes import ScriptedChatModel, manager_over
 
 EIFFEL = Passage("The Eiffel Tower is 330 metres tall and stands in Paris.", "docs/paris.md", "Landmarks", line_start=3, line_end=4, relevance=0.44)
 LOUVRE = Passage("The Louvre is the world's most visited museum.", "docs/paris.md", "Museums", line_start=9, line_end=9, relevance=0.4)
@@ -32,9 +32,7 @@ def paris_knowledge(passages=(EIFFEL, LOUVRE)) -> FakeKnowledgeStore:
 
 def make_manager(tmp_path, replies, knowledge=None, **kwargs):
     model = kwargs.pop("model", None) or ScriptedChatModel(replies)
-    history = HistoryStore(tmp_path / "history.sqlite3")
-    manager = ConversationManager(model, history, knowledge, **kwargs)
-    return manager, model
+    return manager_over(model, tmp_path / "history.sqlite3", knowledge, **kwargs), model
 
 
 def test_help_start_and_unknown_commands_answer_without_the_model(tmp_path):
@@ -310,7 +308,7 @@ def test_auto_summarizer_picks_extractive_for_very_long_texts():
 
 
 def test_cancel_stops_the_answer_and_stores_nothing(tmp_path):
-    model = ScriptedChatModel(["word " * 200], delay=0.01)
+    model = ScriptedChatModel(["word " * 200])
     manager, _ = make_manager(tmp_path, None, model=model)
     cancel = threading.Event()
     events = []
@@ -326,3 +324,35 @@ def test_cancel_stops_the_answer_and_stores_nothing(tmp_path):
 def test_input_limit_is_configurable(tmp_path):
     manager, _ = make_manager(tmp_path, ["ok"], limits=Limits(max_input_chars=10))
     assert "too long" in manager.handle("c", "this is longer than ten").text
+
+
+def test_history_keeps_whether_an_answer_declined_or_quoted(tmp_path):
+    manager, _ = make_manager(tmp_path, [NO_ANSWER, "The Eiffel Tower is 330 metres tall [1]."], paris_knowledge())
+    manager.handle("c", "/ask Who built the Louvre?")
+    manager.handle("c", "/ask How tall is the Eiffel Tower?")
+    answers = [t for t in manager.turns("c") if t.role == "assistant"]
+    assert [(t.declined, t.quoted) for t in answers] == [(True, False), (False, False)]
+
+
+def test_a_history_written_before_the_flags_gets_them_from_its_texts(tmp_path):
+    import sqlite3
+
+    from assistant.skills.qa import NOT_FOUND
+
+    old = sqlite3.connect(tmp_path / "history.sqlite3")
+    old.executescript("""
+        CREATE TABLE conversations (id TEXT PRIMARY KEY, title TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL,
+                                    updated_at REAL NOT NULL);
+        CREATE TABLE turns (id INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id TEXT NOT NULL, role TEXT NOT NULL,
+                            content TEXT NOT NULL, skill TEXT NOT NULL DEFAULT '', sources TEXT NOT NULL DEFAULT '[]',
+                            user TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL);
+        INSERT INTO conversations VALUES ('c', 'old', 1, 1);
+    """)
+    rows = [("user", "q", "qa"), ("assistant", NOT_FOUND, "qa"), ("assistant", "Paris [1].", "qa"),
+            ("assistant", "I don't know, let's chat", "chat")]
+    old.executemany("INSERT INTO turns(conversation_id, role, content, skill, created_at) VALUES ('c', ?, ?, ?, 1)", rows)
+    old.commit()
+    old.close()
+    turns = HistoryStore(tmp_path / "history.sqlite3").turns("c")
+    assert [t.declined for t in turns] == [False, True, False, False]
+    assert HistoryStore(tmp_path / "history.sqlite3").turns("c") == turns  # migrated once, then kept

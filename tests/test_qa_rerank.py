@@ -9,15 +9,13 @@ import dataclasses
 
 import pytest
 
-from assistant.conversation.history import HistoryStore
-from assistant.conversation.manager import ConversationManager
 from assistant.errors import ModelError
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.retrieval.rerank import LazyReranker, passage_text, rerank, resolve_reranker
 from assistant.skills.prompts import NO_ANSWER
 from assistant.skills.qa import QUOTE_INTRO, QAOptions
-from fakes import ScriptedChatModel, ScriptedReranker
+from fakes import ScriptedChatModel, ScriptedReranker, manager_over
 
 INCIDENT = Passage(
     "Buoy 17 stopped sending data on 9 April. The investigation was led by Priya Raman. "
@@ -35,8 +33,7 @@ def make(tmp_path, replies, phrases, passages=(TRAVEL, MAINTENANCE, INCIDENT), *
     model = ScriptedChatModel(replies)
     reranker = ScriptedReranker(phrases)
     knowledge = FakeKnowledgeStore(passages)
-    manager = ConversationManager(model, HistoryStore(tmp_path / "history.sqlite3"), knowledge,
-                                  qa_options=QAOptions(**options), reranker=reranker)
+    manager = manager_over(model, tmp_path / "history.sqlite3", knowledge, qa_options=QAOptions(**options), reranker=reranker)
     return manager, model, reranker, knowledge
 
 
@@ -122,7 +119,7 @@ def test_a_follow_up_the_model_cannot_rewrite_searches_with_the_previous_questio
     reranker = ScriptedReranker({"Priya Raman": 0.9})
     original = reranker.score
     reranker.score = lambda question, texts: queries.append(question) or original(question, texts)
-    manager = ConversationManager(model, HistoryStore(tmp_path / "h.sqlite3"), knowledge, reranker=reranker)
+    manager = manager_over(model, tmp_path / "h.sqlite3", knowledge, reranker=reranker)
     assert manager.handle("c", "Who led the investigation of the buoy 17 incident?").text == "Priya Raman [1]"
     reply = manager.handle("c", "What caused it?")
     assert queries[-1] == "What caused it? (Who led the investigation of the buoy 17 incident?)"

@@ -23,9 +23,9 @@ import pytest
 
 from assistant.config import load_settings
 from assistant.errors import ModelError
-from assistant.llm import GenerationOptions, load_chat_model
+from assistant.llm import GenerationOptions
 from assistant.llm.models import embedded_file
-from assistant.runtime import Runtime
+from assistant.runtime import Runtime, load_chat_model
 from conftest import REPO, wait_until
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed: `make test-server` installs it and runs this test")
@@ -88,7 +88,7 @@ def test_generate_streams_through_the_server(llama_server):
 
 
 def test_token_counts_use_the_served_models_tokenizer(llama_server):
-    from assistant.llm.openai_backend import load_tokenizer
+    from assistant.llm.tokens import load_tokenizer
 
     model = load_chat_model(load_settings({"backend": "openai", "base_url": llama_server}))
     messages = [{"role": "user", "content": "What is the capital of France?"}]

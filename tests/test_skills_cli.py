@@ -22,7 +22,7 @@ def model(monkeypatch, tmp_path):
     (notes / "boiler.md").write_text("# Boiler\n\n## Reset\n\nTo reset the boiler, hold the red button for ten seconds.\n")
     (notes / "garden.md").write_text("# Garden\n\nWater the tomatoes every morning in summer.\n")
     scripted = ScriptedChatModel(["Hold the red button for ten seconds [1]."])
-    monkeypatch.setattr("assistant.llm.load_chat_model", lambda settings: scripted)
+    monkeypatch.setattr("assistant.runtime.load_chat_model", lambda settings: scripted)
     return scripted, notes
 
 

@@ -10,12 +10,13 @@ import pytest
 from telegram import Update
 
 from assistant.config import load_settings
-from assistant.conversation.types import Reply, TextDelta
+from assistant.conversation.manager import Limits
+from assistant.conversation.types import APOLOGY, Reply, TextDelta
 from assistant.errors import ConfigError
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.runtime import Runtime
 from assistant.telegram.access import Fairness
-from assistant.telegram.bot import APOLOGY, TelegramBot, safe_file_name
+from assistant.telegram.bot import TelegramBot, safe_file_name
 from assistant.telegram.config import BotConfig, load_bot_config
 from assistant.telegram.formatting import html_to_text, markdown_to_html, reply_html, split_html, utf16_len
 from assistant.telegram.retry import RetryingLimiter
@@ -352,7 +353,8 @@ async def test_one_request_at_a_time_per_user_and_a_rate_limit():
 async def test_overlong_input_is_refused_before_the_model():
     api = FakeBotAPI()
     manager, model = make_manager()
-    async with running(api, manager, max_input_chars=100) as bot:
+    manager.limits = Limits(max_input_chars=100)  # [limits] max_input_chars, the one limit of every front-end
+    async with running(api, manager) as bot:
         await deliver(bot, api.message("x" * 101))
     assert "too long (101 characters; the limit is 100)" in api.texts(ALICE)[0] and model.calls == []
 

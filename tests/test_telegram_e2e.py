@@ -198,7 +198,7 @@ def run_cli_until(api, monkeypatch, capsys, args, done, timeout=60) -> tuple[int
 def test_the_cli_without_an_allowlist_says_how_to_allow_users_and_refuses_everyone(api, monkeypatch, capsys):
     model = ScriptedChatModel(answers)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
-    monkeypatch.setattr("assistant.llm.load_chat_model", lambda settings: model)
+    monkeypatch.setattr("assistant.runtime.load_chat_model", lambda settings: model)
     api.push(api.message("/start"))
     code, err = run_cli_until(api, monkeypatch, capsys, ["telegram", "--api-url", api.url], lambda: api.texts(ALICE))
     assert code == 0, err
@@ -212,7 +212,7 @@ def test_the_cli_without_an_allowlist_says_how_to_allow_users_and_refuses_everyo
 ])
 def test_the_cli_explains_start_up_failures_in_one_line(api, monkeypatch, capsys, problem, message):
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
-    monkeypatch.setattr("assistant.llm.load_chat_model", lambda settings: ScriptedChatModel())
+    monkeypatch.setattr("assistant.runtime.load_chat_model", lambda settings: ScriptedChatModel())
     url = api.url
     if problem == "bad token":
         api.fail("getMe", 401, "Unauthorized", retry_after=None)
@@ -238,7 +238,7 @@ def test_the_cli_needs_a_token(monkeypatch, capsys):
 @pytest.mark.real_model
 def test_the_cli_bot_answers_with_the_real_model_and_never_logs_the_token(api, real_model, monkeypatch, capsys):
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
-    monkeypatch.setattr("assistant.llm.load_chat_model", lambda settings: real_model)
+    monkeypatch.setattr("assistant.runtime.load_chat_model", lambda settings: real_model)
     api.push(api.message("What is the capital of France?"))
     code, err = run_cli_until(api, monkeypatch, capsys, ["--debug", "telegram", "--api-url", api.url, "--allow", str(ALICE)],
                               lambda: api.calls_of("sendMessage"), timeout=240)
@@ -258,7 +258,7 @@ def test_no_form_of_the_token_reaches_the_log_or_stderr_at_debug_level(api, monk
     (tmp_path / "assistant.toml").write_text("[telegram]\nstream_interval = 0.05\ngroup_stream_interval = 0.05\n")
     model = ScriptedChatModel(lambda messages: " ".join(f"word{i}" for i in range(30)), delay=0.01)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
-    monkeypatch.setattr("assistant.llm.load_chat_model", lambda settings: model)
+    monkeypatch.setattr("assistant.runtime.load_chat_model", lambda settings: model)
     report = api.document("report.txt", b"Quarterly revenue grew by ten percent thanks to new customers.")
     lost = api.document("lost.txt", b"never served", served=False)
     api.fail("getFile", 429, retry_after=1)  # waited for, then retried

@@ -188,7 +188,7 @@ def test_a_new_run_clears_what_a_killed_one_left(tmp_path):
 REPLACE_CHECKPOINT = """
 import sys
 from pathlib import Path
-from assistant.training.files import replace_dir, staging_dir
+from assistant.files import replace_dir, staging_dir
 
 target = Path(sys.argv[1])
 staging = staging_dir(target)

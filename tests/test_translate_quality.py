@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.conversation.history import HistoryStore
-from assistant.conversation.manager import ConversationManager
 from assistant.llm.base import BASE
 from assistant.skills import translate
 from assistant.skills.translate import LLMTranslator
-from fakes import ScriptedChatModel
+from fakes import ScriptedChatModel, manager_over
 
 TABLE = {"poor_below": 40, "models": {"smollm2-135m": {"translate": {"en-fr": 52.0, "en-zh": 12.0}, BASE: {"en-fr": 15.0}}}}
 
@@ -21,7 +19,7 @@ def measured(monkeypatch):
 
 def notice_for(tmp_path, message: str, *, model_name="smollm2-135m", adapter="translate") -> str:
     model = ScriptedChatModel(["Bonjour, à demain."], name=model_name)
-    manager = ConversationManager(model, HistoryStore(tmp_path / "history.sqlite3"), translator=LLMTranslator(model, adapter))
+    manager = manager_over(model, tmp_path / "history.sqlite3", translator=LLMTranslator(model, adapter))
     reply = manager.handle("c", message)
     assert not reply.error and reply.text == "Bonjour, à demain."
     return reply.notice

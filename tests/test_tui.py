@@ -25,8 +25,8 @@ ADDING = Passage("To add your documents, run `assistant index add PATH`; a folde
 ANSWER = "Run `assistant index add PATH` [1]."
 
 
-def make_app(replies=None, *, knowledge=None, delay: float = 0.0, conversation_id=None):
-    model = ScriptedChatModel(replies if replies is not None else [ANSWER], delay=delay)
+def make_app(replies=None, *, knowledge=None, hold_after: int | None = None, conversation_id=None):
+    model = ScriptedChatModel(replies if replies is not None else [ANSWER], hold_after=hold_after)
     runtime = Runtime(load_settings({}, None), chat_model=model,
                       knowledge=knowledge if knowledge is not None else FakeKnowledgeStore([ADDING]))
     return AssistantApp(runtime, conversation_id), model
@@ -89,7 +89,7 @@ async def test_enter_sends_and_shift_enter_or_ctrl_j_add_a_line():
 
 async def test_escape_cancels_the_answer_in_progress_and_nothing_is_saved():
     long_answer = " ".join(f"word{i}" for i in range(400))
-    app, _ = make_app([long_answer, "Short."], knowledge=FakeKnowledgeStore(), delay=0.02)
+    app, _ = make_app([long_answer, "Short."], knowledge=FakeKnowledgeStore(), hold_after=20)
     async with app.run_test() as pilot:
         await ready(pilot)
         screen = app.chat
@@ -250,7 +250,9 @@ async def test_command_palette_offers_the_same_actions():
         await say(pilot, "hello")
         await pilot.press("ctrl+p")
         await pilot.press(*"new conv")
-        await pilot.pause(0.3)
+        # Wait for the palette's search to list the entry before choosing it.
+        await wait_for(pilot, lambda: any("New conversation" in str(option.prompt)
+                                          for option in app.screen.query("CommandList").first().options))
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.chat.conversation_id != first)
 
@@ -303,9 +305,44 @@ async def test_knowledge_screen_lists_adds_and_removes_documents(isolated_env):
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")
         await wait_for(pilot, lambda: table.row_count == 2)
-        assert [Path(path).name for path in app.manager.knowledge.texts] == ["usage.md", "beta.md"]
+        assert [Path(path).name for path in app.runtime.knowledge.texts] == ["usage.md", "beta.md"]
         await pilot.press("escape")
         assert app.screen is app.chat
+
+
+async def test_knowledge_screen_opens_while_the_model_is_still_loading(monkeypatch):
+    import threading
+
+    loaded = threading.Event()
+
+    def slow_model(settings):
+        loaded.wait(30)
+        return ScriptedChatModel()
+
+    monkeypatch.setattr("assistant.runtime.load_chat_model", slow_model)
+    app = AssistantApp(Runtime(load_settings({}, None), knowledge=FakeKnowledgeStore([ADDING])))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("ctrl+g")
+            await wait_for(pilot, lambda: isinstance(app.screen, KnowledgeScreen))
+            await wait_for(pilot, lambda: app.screen.query_one("DataTable").row_count == 1)
+            assert app.manager is None
+            loaded.set()
+            await ready(pilot)
+    finally:
+        loaded.set()
+
+
+async def test_a_reopened_conversation_shows_a_declined_answers_passages_as_not_cited():
+    settings = load_settings({}, None)
+    HistoryStore(settings.history_db).append_exchange("old", "Who built it?", "I don't know based on the documents.",
+                                                      skill="qa", sources=[ADDING], declined=True)
+    app, _ = make_app(conversation_id="old")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await ready(pilot)
+        await wait_for(pilot, lambda: app.chat.answers)
+        view = list(app.chat.answers.values())[-1]
+        assert view.declined and "Closest passages (not cited)" in str(view.query_one(".meta").render())
 
 
 async def test_sidebar_lists_conversations_saved_by_other_front_ends():

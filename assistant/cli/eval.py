@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -43,7 +44,7 @@ def eval_command(state, data, adapter, limit, max_new_tokens, threads, output, c
     model = state.runtime.chat_model
     options = GenerationOptions(max_new_tokens=max_new_tokens, temperature=0.0)
     total = len(eval_set.qa) + len(eval_set.chat)
-    with click.progressbar(length=total, label=f"Evaluating {info.name} and the base model", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=total, label=f"Evaluating {info.name} and the base model", file=sys.stderr) as bar:
         result = compare(model, eval_set, str(info.path), options, on_item=lambda: bar.update(1))
     result.adapter = info.name
     table = render_table(result)

@@ -7,11 +7,12 @@ import dataclasses
 import json
 import sys
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import click
 
 from ..errors import UsageError
+from ..humanize import human_size
 
 SHOWN = 20  # skipped or failed files listed before "... and N more"
 
@@ -120,14 +121,6 @@ def rebuild(state, as_json) -> None:
     _report(report, as_json)
 
 
-def _size(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return f"{count} B"
-
-
 @index.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
@@ -143,7 +136,7 @@ def list_documents(state, as_json) -> None:
     click.echo(f"{'CHUNKS':>6}  {'SIZE':>9}  {'INDEXED':<16}  PATH (TITLE)")
     for doc in documents:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(doc.indexed_at))
-        click.echo(f"{doc.chunks:>6}  {_size(doc.size):>9}  {when:<16}  {doc.path} ({doc.title})")
+        click.echo(f"{doc.chunks:>6}  {human_size(doc.size):>9}  {when:<16}  {doc.path} ({doc.title})")
 
 
 @index.command()
@@ -160,7 +153,7 @@ def stats(state, as_json) -> None:
         ("folder", info["folder"]),
         ("documents", info["documents"]),
         ("chunks", info["chunks"]),
-        ("on disk", _size(info["bytes"])),
+        ("on disk", human_size(info["bytes"])),
         ("embedder", info["embedder"] + (f" (dimension {info['dimension']})" if info["dimension"] else "")),
         ("index", f"{info['index']}; approximate above {info['approximate_above']:,} chunks"),
         ("updated", updated),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..conversation.commands import Request
 from ..errors import UsageError
 from ..skills.summarize import STYLES
 from .generate import read_text_argument
@@ -17,7 +18,7 @@ from .output import print_stream, reply_to_json
 ONE_SHOT = "one-shot"
 
 
-def _run(state, message: str, *, as_json: bool = False, attachment: str | None = None) -> None:
+def _run(state, message: Request, *, as_json: bool = False, attachment: str | None = None) -> None:
     manager = state.runtime.manager
     if as_json:
         reply = manager.handle(ONE_SHOT, message, attachment=attachment, remember=False)
@@ -41,13 +42,13 @@ def ask(state, question, as_json, questions) -> None:
         manager = state.runtime.manager
         for line in questions:
             if line.strip():
-                reply = manager.handle(ONE_SHOT, "/ask " + line.strip(), remember=False)
+                reply = manager.handle(ONE_SHOT, Request("ask", line.strip()), remember=False)
                 click.echo(json.dumps({"question": line.strip(), **reply_to_json(reply)}, ensure_ascii=False))
         return
     question = read_text_argument(question)
     if not question.strip():
         raise UsageError('Give a question, e.g. assistant ask "How do I add my documents?"')
-    _run(state, "/ask " + question.strip(), as_json=as_json)
+    _run(state, Request("ask", question.strip()), as_json=as_json)
 
 
 @click.command()
@@ -60,7 +61,7 @@ def translate(state, text, target, as_json) -> None:
     text = read_text_argument(text)
     if not text.strip():
         raise UsageError("Nothing to translate: give the text as an argument or on standard input.")
-    _run(state, f"/translate {target.strip()} {text}", as_json=as_json)
+    _run(state, Request("translate", text.strip(), target=target.strip()), as_json=as_json)
 
 
 @click.command()
@@ -72,9 +73,10 @@ def translate(state, text, target, as_json) -> None:
 def summarize(state, text, file, style, as_json) -> None:
     """Summarize TEXT ('-' reads standard input), a --file, or an indexed document by name."""
     if file is not None:
-        _run(state, f"/summarize {style}", as_json=as_json, attachment=file.read_text(encoding="utf-8", errors="replace"))
+        _run(state, Request("summarize", "", style=style), as_json=as_json,
+             attachment=file.read_text(encoding="utf-8", errors="replace"))
         return
     text = read_text_argument(text)
     if not text.strip():
         raise UsageError("Nothing to summarize: give text, --file PATH, a document name, or pipe text in.")
-    _run(state, f"/summarize {style} {text}", as_json=as_json)
+    _run(state, Request("summarize", text.strip(), style=style), as_json=as_json)

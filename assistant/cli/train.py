@@ -50,7 +50,8 @@ def train(state, data, out, base, overwrite, resume, threads, no_progress, **opt
       assistant train --resume --out my-style        # after Ctrl-C
     The loss covers the assistant's replies only, rendered with the base model's chat template.
     """
-    from ..training.trainer import TrainConfig, check_out, read_checkpoint_config
+    from ..training.checkpoints import check_out, read_checkpoint_config
+    from ..training.state import TrainConfig
     from ..training.trainer import train as run_training
 
     settings = state.settings

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
-from ..llm.base import BASE, ChatModel, GenerationOptions
+from ..llm.base import BASE, ChatModel, GenerationOptions, Message
 from .types import Turn
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def rewrite(model: ChatModel, question: str, history: Sequence[Turn]) -> Standal
         return Standalone(question, question)
     recent = list(history)[-4:]
     transcript = "\n".join(f"{t.role.capitalize()}: {t.content[:400]}" for t in recent)
-    messages = [{"role": "user", "content": f"{PROMPT}\n\nConversation:\n{transcript}\n\nLast question: {question}"}]
+    messages: list[Message] = [{"role": "user", "content": f"{PROMPT}\n\nConversation:\n{transcript}\n\nLast question: {question}"}]
     try:
         candidate = model.generate(messages, GenerationOptions(max_new_tokens=48, stop=("\n",)), adapter=BASE).strip()
     except Exception:  # a failed rewrite must never fail the answer

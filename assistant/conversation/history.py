@@ -8,11 +8,11 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import HistoryError
-from ..retrieval.base import Passage
-from .types import ConversationInfo, Turn
+from .types import ConversationInfo, Passage, Turn
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +31,18 @@ CREATE TABLE IF NOT EXISTS turns (
     skill TEXT NOT NULL DEFAULT '',
     sources TEXT NOT NULL DEFAULT '[]',
     user TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    declined INTEGER NOT NULL DEFAULT 0,
+    quoted INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS turns_by_conversation ON turns(conversation_id, id);
 """
+# Version 1 added turns.declined and turns.quoted; earlier stores get the columns, and their declined
+# QA answers are recognised once by their text (what the terminal UI used to guess at every load).
+SCHEMA_VERSION = 1
 
 
-def _passages_to_json(sources) -> str:
+def _passages_to_json(sources: Sequence[Passage]) -> str:
     return json.dumps([dataclasses.asdict(p) for p in sources], ensure_ascii=False)
 
 
@@ -58,10 +63,32 @@ class HistoryStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
+            self._migrate()
         except sqlite3.DatabaseError as error:
             raise HistoryError(
                 f"The history store {self.path} cannot be opened ({error}). Move it aside to start a fresh one."
             ) from error
+
+    def _migrate(self) -> None:
+        if self._db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return
+        self._db.execute("BEGIN IMMEDIATE")  # another process opening the store now waits, then sees the columns
+        try:
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(turns)")}
+            for column in ("declined", "quoted"):
+                if column not in columns:
+                    self._db.execute(f"ALTER TABLE turns ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+            if "declined" not in columns:
+                from ..skills.qa import is_declined_answer
+
+                rows = self._db.execute("SELECT id, content FROM turns WHERE role = 'assistant' AND skill = 'qa'")
+                declined = [(row_id,) for row_id, content in rows.fetchall() if is_declined_answer(content)]
+                self._db.executemany("UPDATE turns SET declined = 1 WHERE id = ?", declined)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -84,7 +111,8 @@ class HistoryStore:
         self._touch(conversation_id, title)
 
     def append_exchange(self, conversation_id: str, question: str, answer: str, *, skill: str = "",
-                        sources=(), user: str = "") -> None:
+                        sources: Sequence[Passage] = (), user: str = "", declined: bool = False,
+                        quoted: bool = False) -> None:
         """Store a question and its answer together, or neither: a half turn would confuse the next prompt."""
         now = time.time()
         with self._lock:
@@ -96,8 +124,9 @@ class HistoryStore:
                     (conversation_id, "user", question, skill, "[]", user, now),
                 )
                 self._db.execute(
-                    "INSERT INTO turns(conversation_id, role, content, skill, sources, user, created_at) VALUES (?,?,?,?,?,?,?)",
-                    (conversation_id, "assistant", answer, skill, _passages_to_json(sources), "", now),
+                    "INSERT INTO turns(conversation_id, role, content, skill, sources, user, created_at, declined, quoted) "
+                    "VALUES (?,?,?,?,?,?,?,?,?)",
+                    (conversation_id, "assistant", answer, skill, _passages_to_json(sources), "", now, declined, quoted),
                 )
                 self._db.execute("COMMIT")
             except BaseException:
@@ -106,14 +135,16 @@ class HistoryStore:
 
     def turns(self, conversation_id: str, limit: int | None = None) -> list[Turn]:
         """The conversation's turns, oldest first (the newest ``limit`` when given)."""
-        sql = "SELECT id, conversation_id, role, content, skill, sources, user, created_at FROM turns WHERE conversation_id = ? ORDER BY id DESC"
+        sql = ("SELECT id, conversation_id, role, content, skill, sources, user, created_at, declined, quoted "
+               "FROM turns WHERE conversation_id = ? ORDER BY id DESC")
         args: tuple = (conversation_id,)
         if limit is not None:
             sql += " LIMIT ?"
             args += (limit,)
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
-        return [Turn(r[0], r[1], r[2], r[3], r[4], _passages_from_json(r[5]), r[6], r[7]) for r in reversed(rows)]
+        return [Turn(r[0], r[1], r[2], r[3], r[4], _passages_from_json(r[5]), r[6], r[7], bool(r[8]), bool(r[9]))
+                for r in reversed(rows)]
 
     def last_sources(self, conversation_id: str) -> tuple[Passage, ...]:
         with self._lock:

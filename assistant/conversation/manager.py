@@ -12,26 +12,24 @@ import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass
-from typing import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 from ..errors import AssistantError, KnowledgeBaseError, UsageError
 from ..llm.base import ChatModel, GenerationOptions, Message
-from ..retrieval.base import Passage
-from ..retrieval.rerank import LazyReranker, Reranker
-from ..skills.prompts import QA_ADAPTER
-from ..skills.qa import QA_SETTINGS, QAOptions, QASkill
+from ..skills.qa import QASkill
 from ..skills.summarize import STYLES, Summarizer, end_at_sentence
-from ..skills.translate import LLMTranslator, Translator, detect_language, parse_request, quality_note, translate_text
+from ..skills.translate import Translator, detect_language, find_language, parse_request, quality_note, translate_text
+from .commands import COMMAND_HELP, Request, parse
+from .documents import Documents
 from .followup import Standalone, rewrite
 from .history import HistoryStore
-from .types import ConversationInfo, Reply, ReplyEvent, TextDelta, Turn
+from .types import APOLOGY, ConversationInfo, Passage, Reply, ReplyEvent, TextDelta, Turn
 
 log = logging.getLogger(__name__)
 
 CHAT_SYSTEM = "You are a helpful, concise assistant."
-APOLOGY = "Sorry, something went wrong while answering. The details are in the operator's log."
-COMMAND = re.compile(r"^/(\w+)(?:@\S+)?(?:\s+|$)(.*)$", re.S)
 SAVED_SKILLS = ("qa", "chat", "translate", "summarize")
 FILE_NAME = re.compile(r"^\S+\.\w{1,5}$")
 
@@ -46,19 +44,25 @@ HELP = """I answer questions from your documents (with sources), chat, translate
 
 Anything else: I answer from your documents when they cover it, and chat otherwise."""
 
-COMMAND_HELP = {
-    "ask": "Answer a question from your documents, with sources.",
-    "translate": "Translate text: /translate [to] <language> <text>.",
-    "summarize": "Summarize text, a document, or the message you reply to.",
-    "sources": "Show the sources of the last answer.",
-    "reset": "Forget this conversation.",
-    "help": "What I can do.",
-}
+
+@dataclass(frozen=True)
+class Asked:
+    """One request being answered, as every handler receives it."""
+
+    conversation_id: str
+    request: Request
+    attachment: str | None  # the text of the message replied to, for /summarize
+    cancel: threading.Event
+
+
+Handler = Callable[[Asked], Iterator[ReplyEvent]]
 
 
 @dataclass(frozen=True)
 class Limits:
-    max_input_chars: int = 20_000
+    """The ``[limits]`` table."""
+
+    max_input_chars: int = 20_000  # in any front-end; longer texts are added as documents
     history_turns: int = 40  # read from the store at most; then trimmed by tokens
 
 
@@ -67,84 +71,69 @@ def format_sources(sources: Sequence[Passage]) -> str:
 
 
 class ConversationManager:
+    """Routes each message to a handler (``routes``: command name -> handler, "" for free text) and
+    keeps the conversation. Its parts are built by ``assistant.runtime``; tests hand in their own."""
+
     def __init__(
         self,
         model: ChatModel,
         history: HistoryStore,
-        knowledge=None,
         *,
-        translator: Translator | None = None,
+        qa: QASkill,
+        translator: Translator,
         summarizer: Summarizer | None = None,
-        qa_adapter: str | None = None,
+        documents: Documents | None = None,
         chat_adapter: str | None = None,
-        qa_options: QAOptions = QAOptions(),
-        reranker: Reranker | None = None,
         limits: Limits = Limits(),
         answer_tokens: int = 512,
     ) -> None:
         self.model = model
         self.history = history
-        self.knowledge = knowledge  # a KnowledgeBase: search, add, documents, stats, document_text
-        self.qa = QASkill(model, knowledge, adapter=qa_adapter, options=qa_options, reranker=reranker)
-        self.translator = translator or LLMTranslator(model)
+        self.qa = qa
+        self.translator = translator
         self.summarizer = summarizer
+        self.documents = documents
         self.chat_adapter = chat_adapter
         self.limits = limits
         self.answer_tokens = answer_tokens
-
-    @classmethod
-    def from_runtime(cls, runtime) -> ConversationManager:
-        from ..llm import choose_adapter
-        from ..skills.summarize import AbstractiveSummarizer, AutoSummarizer, ExtractiveSummarizer
-        from ..skills.translate import Seq2SeqTranslator
-
-        settings = runtime.settings
-        model = runtime.chat_model
-        translate_section = settings.section("translate")
-        if translate_section.get("model"):
-            translator: Translator = Seq2SeqTranslator(translate_section["model"], codes=translate_section.get("codes"))
-        else:
-            translator = LLMTranslator(model, adapter=choose_adapter(settings, "translate"))
-        summarizer = AutoSummarizer(
-            AbstractiveSummarizer(model, adapter=choose_adapter(settings, "summarize")),
-            ExtractiveSummarizer(lambda texts: runtime.knowledge.embed(texts)),
-        )
-        qa = settings.section("qa")
-        limits = settings.section("limits")
-        return cls(
-            model,
-            runtime.history,
-            runtime.knowledge,
-            translator=translator,
-            summarizer=summarizer,
-            qa_adapter=choose_adapter(settings, QA_ADAPTER),
-            chat_adapter=choose_adapter(settings, None),
-            qa_options=QAOptions(**{k: qa[k] for k in QA_SETTINGS if k in qa}),
-            reranker=LazyReranker.from_setting(qa.get("reranker", "auto"), settings.rerankers_dir),
-            limits=Limits(**{k: limits[k] for k in ("max_input_chars", "history_turns") if k in limits}),
-            answer_tokens=settings.max_new_tokens,
-        )
+        self.routes: dict[str, Handler] = {
+            "": self._free_text,
+            "help": self._help,
+            "start": self._help,  # what Telegram sends when a chat with the bot begins
+            "reset": self._reset,
+            "sources": self._sources,
+            "ask": self._ask,
+            "chat": self._chat_command,
+            "translate": self._translate,
+            "summarize": self._summarize,
+        }
 
     # --- the entry points -----------------------------------------------------------------
 
-    def handle(self, conversation_id: str, text: str, user: str = "", *, attachment: str | None = None,
+    def handle(self, conversation_id: str, message: str | Request, user: str = "", *, attachment: str | None = None,
                cancel: threading.Event | None = None, remember: bool = True) -> Reply:
         reply = None
-        for event in self.stream(conversation_id, text, user, attachment=attachment, cancel=cancel, remember=remember):
+        for event in self.stream(conversation_id, message, user, attachment=attachment, cancel=cancel, remember=remember):
             if isinstance(event, Reply):
                 reply = event
         assert reply is not None
         return reply
 
-    def stream(self, conversation_id: str, text: str, user: str = "", *, attachment: str | None = None,
-               cancel: threading.Event | None = None, remember: bool = True) -> Iterator[ReplyEvent]:
-        """Answer one message. ``attachment`` is the text of a message replied to (for /summarize);
-        ``remember=False`` answers without storing the exchange (one-shot commands)."""
+    def stream(self, conversation_id: str, message: str | Request, user: str = "", *,
+               attachment: str | None = None, cancel: threading.Event | None = None,
+               remember: bool = True) -> Iterator[ReplyEvent]:
+        """Answer one message, typed (a string) or already parsed (a ``Request``). ``attachment`` is the
+        text of a message replied to (for /summarize); ``remember=False`` answers without storing the
+        exchange (one-shot commands)."""
         started = time.perf_counter()
         cancel = cancel or threading.Event()
+        request = parse(message) if isinstance(message, str) else message
+        text = message if isinstance(message, str) else request.message
         reply: Reply | None = None
         try:
-            for event in self._route(conversation_id, text, attachment, cancel):
+            self._check(request)
+            for event in self.routes.get(request.command, self._unknown)(
+                    Asked(conversation_id, request, attachment, cancel)):
                 if isinstance(event, Reply):
                     reply = event
                 else:
@@ -156,14 +145,26 @@ class ConversationManager:
             log.exception("failed to answer in conversation %s", conversation_id)
             reply = Reply(APOLOGY, "error", error=True)
         assert reply is not None
-        reply.conversation_id = conversation_id
-        reply.timings["total_s"] = time.perf_counter() - started
+        reply = replace(reply, conversation_id=conversation_id,
+                        timings={**reply.timings, "total_s": time.perf_counter() - started})
         if cancel.is_set() and not reply.error:
-            reply.notice = "Cancelled."
+            reply = replace(reply, notice="Cancelled.")
         elif remember and reply.skill in SAVED_SKILLS and not reply.error:
-            self.history.append_exchange(conversation_id, text, reply.text, skill=reply.skill, sources=reply.sources, user=user)
+            self.history.append_exchange(conversation_id, text, reply.text, skill=reply.skill, sources=reply.sources,
+                                         user=user, declined=reply.declined, quoted=reply.quoted)
         log.info("conversation %s: %s reply in %.2fs", conversation_id, reply.skill, reply.timings["total_s"])
         yield reply
+
+    def _check(self, request: Request) -> None:
+        """The one check of a message's size, whichever front-end it came from."""
+        if not request.text and not request.command:
+            raise UsageError("The message is empty: type a question, or /help to see what I can do.")
+        size = len(request.text)
+        if size > self.limits.max_input_chars:
+            raise UsageError(
+                f"The message is too long ({size:,} characters; the limit is {self.limits.max_input_chars:,}). "
+                f"Add long texts as documents, then ask about them or /summarize them."
+            )
 
     # --- conversations, for front-ends ---------------------------------------------------
 
@@ -189,72 +190,54 @@ class ConversationManager:
     def last_sources(self, conversation_id: str) -> list[Passage]:
         return list(self.history.last_sources(conversation_id))
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         """What a status bar shows: the model, each skill's adapter, and the knowledge base size."""
         translator_adapter = getattr(self.translator, "adapter", None)
         # An AutoSummarizer runs its abstractive part with the adapter; the extractive part uses no model.
         summarizer_adapter = getattr(getattr(self.summarizer, "abstractive", self.summarizer), "adapter", None)
-        info = {
+        info: dict[str, Any] = {
             "model": self.model.name,
             "adapters": {"qa": self.qa.adapter, "chat": self.chat_adapter, "translate": translator_adapter,
                          "summarize": summarizer_adapter},
             "documents": 0,
             "chunks": 0,
         }
-        if self.knowledge is not None:
+        if self.documents is not None:
             try:
-                stats = self.knowledge.stats()
+                stats = self.documents.stats()
                 info["documents"], info["chunks"] = stats.get("documents", 0), stats.get("chunks", 0)
             except Exception:
                 log.warning("cannot read knowledge base stats", exc_info=True)
         return info
 
-    # --- routing --------------------------------------------------------------------------
+    # --- the handlers, one per route ----------------------------------------------------------
 
-    def _route(self, conversation_id: str, text: str, attachment: str | None, cancel) -> Iterator[ReplyEvent]:
-        text = text.strip()
-        if not text:
-            raise UsageError("The message is empty: type a question, or /help to see what I can do.")
-        if len(text) > self.limits.max_input_chars:
-            raise UsageError(
-                f"The message is too long ({len(text):,} characters; the limit is {self.limits.max_input_chars:,}). "
-                f"Add long texts as documents, then ask about them or /summarize them."
-            )
-        match = COMMAND.match(text)
-        if not match:
-            yield from self._free_text(conversation_id, text, cancel)
-            return
-        command, args = match.group(1).lower(), match.group(2).strip()
-        if command in ("help", "start"):
-            yield Reply(HELP, "help")
-        elif command == "reset":
-            self.reset(conversation_id)
-            yield Reply("Done: this conversation is forgotten.", "reset")
-        elif command == "sources":
-            sources = self.last_sources(conversation_id)
-            text = format_sources(sources) if sources else "The last answer had no sources."
-            yield Reply(text, "sources", sources=sources)
-        elif command == "ask":
-            if not args:
-                raise UsageError("Usage: /ask <question>, e.g. /ask How do I add my documents?")
-            yield from self._ask(conversation_id, args, cancel)
-        elif command == "translate":
-            yield from self._translate(args, cancel)
-        elif command == "summarize":
-            yield from self._summarize(args, attachment, cancel)
-        elif command == "chat":
-            if not args:
-                raise UsageError("Usage: /chat <message>")
-            yield from self._chat(conversation_id, args, cancel)
-        else:
-            known = ", ".join(f"/{c}" for c in COMMAND_HELP)
-            yield Reply(f"I don't know /{command}. Commands: {known}. /help explains them.", "help")
+    def _help(self, asked: Asked) -> Iterator[ReplyEvent]:
+        yield Reply(HELP, "help")
+
+    def _unknown(self, asked: Asked) -> Iterator[ReplyEvent]:
+        known = ", ".join(f"/{c}" for c in COMMAND_HELP)
+        yield Reply(f"I don't know /{asked.request.command}. Commands: {known}. /help explains them.", "help")
+
+    def _reset(self, asked: Asked) -> Iterator[ReplyEvent]:
+        self.reset(asked.conversation_id)
+        yield Reply("Done: this conversation is forgotten.", "reset")
+
+    def _sources(self, asked: Asked) -> Iterator[ReplyEvent]:
+        sources = self.last_sources(asked.conversation_id)
+        yield Reply(format_sources(sources) if sources else "The last answer had no sources.", "sources",
+                    sources=sources)
+
+    def _chat_command(self, asked: Asked) -> Iterator[ReplyEvent]:
+        if not asked.request.text:
+            raise UsageError("Usage: /chat <message>")
+        yield from self._chat(asked.conversation_id, asked.request.text, asked.cancel)
 
     def _has_documents(self) -> bool:
-        if self.knowledge is None:
+        if self.documents is None:
             return False
         try:
-            return self.knowledge.chunk_count() > 0
+            return self.documents.chunk_count() > 0
         except KnowledgeBaseError:
             raise
         except Exception:
@@ -264,7 +247,8 @@ class ConversationManager:
     def _standalone(self, conversation_id: str, question: str) -> Standalone:
         return rewrite(self.model, question, self.history.turns(conversation_id, limit=4))
 
-    def _free_text(self, conversation_id: str, text: str, cancel) -> Iterator[ReplyEvent]:
+    def _free_text(self, asked: Asked) -> Iterator[ReplyEvent]:
+        conversation_id, text, cancel = asked.conversation_id, asked.request.text, asked.cancel
         if not self._has_documents():
             yield from self._chat(conversation_id, text, cancel, notice="")
             return
@@ -275,20 +259,22 @@ class ConversationManager:
         if relevant:
             for event in self.qa.answer(standalone.question, relevant, found, cancel):
                 if isinstance(event, Reply):
-                    event.timings["retrieve_s"] = retrieve_s
+                    event = replace(event, timings={**event.timings, "retrieve_s": retrieve_s})
                 yield event
         else:
             yield from self._chat(conversation_id, text, cancel,
                                   notice="Nothing in your documents matched, so this is a general answer.")
 
-    def _ask(self, conversation_id: str, question: str, cancel) -> Iterator[ReplyEvent]:
+    def _ask(self, asked: Asked) -> Iterator[ReplyEvent]:
+        if not asked.request.text:
+            raise UsageError("Usage: /ask <question>, e.g. /ask How do I add my documents?")
         if not self._has_documents():
             yield Reply("Your knowledge base is empty. Add documents first (assistant index add PATH), then ask again.",
                         "qa", declined=True)
             return
-        standalone = self._standalone(conversation_id, question)
+        standalone = self._standalone(asked.conversation_id, asked.request.text)
         relevant, found = self.qa.retrieve(standalone.query)
-        yield from self.qa.answer(standalone.question, relevant, found, cancel)
+        yield from self.qa.answer(standalone.question, relevant, found, asked.cancel)
 
     def _chat_messages(self, conversation_id: str, text: str) -> list[Message]:
         """System prompt and the new message first, then as many recent turns as the context allows."""
@@ -297,7 +283,7 @@ class ConversationManager:
         budget = self.model.context_window - self.answer_tokens
         kept: list[Message] = []
         for turn in reversed(self.history.turns(conversation_id, limit=self.limits.history_turns)):
-            candidate = [{"role": turn.role, "content": turn.content}, *kept]
+            candidate: list[Message] = [{"role": turn.role, "content": turn.content}, *kept]
             if self.model.count_tokens([system, *candidate, current]) > budget:
                 break
             kept = candidate
@@ -306,7 +292,7 @@ class ConversationManager:
             kept.pop(0)
         return [system, *kept, current]
 
-    def _chat(self, conversation_id: str, text: str, cancel, notice: str = "") -> Iterator[ReplyEvent]:
+    def _chat(self, conversation_id: str, text: str, cancel: threading.Event, notice: str = "") -> Iterator[ReplyEvent]:
         messages = self._chat_messages(conversation_id, text)
         budget = max(16, min(self.answer_tokens, self.model.context_window - self.model.count_tokens(messages)))
         stream = self.model.stream(messages, GenerationOptions(max_new_tokens=budget), adapter=self.chat_adapter, cancel=cancel)
@@ -316,8 +302,14 @@ class ConversationManager:
             yield TextDelta(piece)
         yield Reply("".join(pieces).strip(), "chat", notice=notice, usage=stream.usage)
 
-    def _translate(self, args: str, cancel) -> Iterator[ReplyEvent]:
-        target, text = parse_request(args)
+    def _translate(self, asked: Asked) -> Iterator[ReplyEvent]:
+        request, cancel = asked.request, asked.cancel
+        if request.target:
+            if not request.text:
+                raise UsageError("Nothing to translate: give the text as well as the language.")
+            target, text = find_language(request.target), request.text
+        else:
+            target, text = parse_request(request.text)
         source = detect_language(text)
         piece_tokens = max(64, (self.model.context_window - 128) // 3)
         pieces: list[str] = []
@@ -327,16 +319,16 @@ class ConversationManager:
         notice = " ".join(filter(None, [f"Translated into {target.name}.", quality_note(self.translator, source, target)]))
         yield Reply("".join(pieces).strip(), "translate", notice=notice)
 
-    def _summarize(self, args: str, attachment: str | None, cancel) -> Iterator[ReplyEvent]:
+    def _summarize(self, asked: Asked) -> Iterator[ReplyEvent]:
         if self.summarizer is None:
             raise UsageError("Summaries are not available in this setup.")
+        style, args = asked.request.style, asked.request.text
         words = args.split(None, 1)
-        style = "short"
-        if words and words[0].lower() in STYLES:
+        if not style and words and words[0].lower() in STYLES:
             style, args = words[0].lower(), (words[1] if len(words) > 1 else "")
-        text, source = self._summary_input(args.strip(), attachment)
+        text, source = self._summary_input(args.strip(), asked.attachment)
         pieces: list[str] = []
-        for piece in self.summarizer.summarize(text, style, cancel):
+        for piece in self.summarizer.summarize(text, style or "short", asked.cancel):
             pieces.append(piece)
             yield TextDelta(piece)
         summary = end_at_sentence("".join(pieces))
@@ -348,9 +340,9 @@ class ConversationManager:
             if attachment and attachment.strip():
                 return attachment, "the message replied to"
             raise UsageError("Usage: /summarize [short|bullets|detailed] <text or document name>, or reply to a message with /summarize.")
-        if "\n" not in args and len(args) <= 200 and self._has_documents():
+        if "\n" not in args and len(args) <= 200 and self.documents is not None and self._has_documents():
             try:
-                path, text = self.knowledge.document_text(args)
+                path, text = self.documents.text(args)
                 return text, path
             except KnowledgeBaseError:
                 if FILE_NAME.match(args):

@@ -1,39 +1,12 @@
-"""Plain data the conversation manager hands to front-ends."""
+"""Plain data the conversation manager hands to front-ends: front-ends take all of it from here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Union
+from dataclasses import dataclass
 
-from ..llm.base import Usage
-from ..retrieval.base import Passage
+from ..reply import APOLOGY, Passage, Reply, ReplyEvent, SkillName, TextDelta
 
-
-@dataclass(frozen=True)
-class TextDelta:
-    """A piece of the reply as it is generated. The final ``Reply.text`` is authoritative:
-    post-processing (a failed grounding check, say) may replace what was streamed."""
-
-    text: str
-
-
-@dataclass
-class Reply:
-    text: str
-    skill: str  # qa | chat | translate | summarize | help | reset | sources | error
-    conversation_id: str = ""
-    sources: list[Passage] = field(default_factory=list)
-    # QA said it does not know; `sources` then holds the closest passages, not citations.
-    declined: bool = False
-    grounded: bool | None = None  # the grounding check's verdict on a QA answer
-    quoted: bool = False  # QA quoted the best passage because the model's own answer was declined or unsupported
-    notice: str = ""  # one line on what happened, e.g. "Answered from your documents."
-    error: bool = False
-    usage: Usage | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-ReplyEvent = Union[TextDelta, Reply]
+__all__ = ["APOLOGY", "ConversationInfo", "Passage", "Reply", "ReplyEvent", "SkillName", "TextDelta", "Turn"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +19,8 @@ class Turn:
     sources: tuple[Passage, ...] = ()
     user: str = ""
     created_at: float = 0.0
+    declined: bool = False  # a QA answer that said it does not know: its sources are the closest passages
+    quoted: bool = False  # a QA answer that quotes the best passage
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol, TypedDict, runtime_checkable
+from typing import Protocol, TypedDict, runtime_checkable
 
 from ..errors import UsageError
 
@@ -86,8 +87,10 @@ class TokenStream:
 class ChatModel(Protocol):
     """What the conversation manager, the skills and the CLI need of a model."""
 
-    name: str
     context_window: int
+
+    @property
+    def name(self) -> str: ...
 
     def stream(
         self,

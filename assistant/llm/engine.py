@@ -22,7 +22,7 @@ from ..files import staged
 from ..torch_threads import torch_threads
 from .fast import FastDecoder, fused_weights, pack_projection, unsupported_reason
 from .kernels import Packed
-from .plan import PLAN_VERSION, CPU, EnginePlan, candidates, measure, this_cpu
+from .plan import CPU, PLAN_VERSION, EnginePlan, candidates, measure, this_cpu
 from .selfcheck import STARTUP_PROBES, Agreement, compare, probe_sequences
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ import logging
 import re
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F

@@ -19,7 +19,7 @@ paths are not vectorised (50x slower here).
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

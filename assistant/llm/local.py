@@ -7,8 +7,8 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import AdapterError, UsageError
 from .adapters import AdapterInfo, check_base, read_adapter

@@ -10,8 +10,8 @@ there, a disagreement means a wrong kernel, not rounding.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Callable, Sequence
 
 import torch
 

@@ -9,8 +9,9 @@ What the embedder reads is the chunk's header (document title and heading path) 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from .loaders import HEADING, LINES, Block, Document
 
@@ -94,13 +95,13 @@ def _units(block: Block, index: int) -> list[_Unit]:
         text = block.text[start:end].strip()
         if not text:
             continue
-        line = None
+        first: int | None = None
         if block.line_start is not None:
-            line = block.line_start + block.text.count("\n", 0, start)
-        last = line + text.count("\n") if line is not None else None
+            first = block.line_start + block.text.count("\n", 0, start)
+        last = first + text.count("\n") if first is not None else None
         if block.line_end is not None and last is not None:
             last = min(last, block.line_end)
-        units.append(_Unit(text, index, joiner, line, last))
+        units.append(_Unit(text, index, joiner, first, last))
     return units
 
 

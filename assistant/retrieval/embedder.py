@@ -9,15 +9,14 @@ import importlib.util
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from ..torch_threads import torch_threads
-
 from ..errors import KnowledgeBaseError, ModelError
+from ..torch_threads import torch_threads
 
 log = logging.getLogger(__name__)
 

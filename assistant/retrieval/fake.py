@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 import time
 import zlib
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 

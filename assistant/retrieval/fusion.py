@@ -10,7 +10,7 @@ al. 2023, "An Analysis of Fusion Functions for Hybrid Retrieval", on convex comb
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -22,8 +22,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import KnowledgeBaseError
 from ..crashpoints import crash_point
+from ..errors import KnowledgeBaseError
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -62,11 +62,11 @@ class IndexState:
         return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "IndexState":
+    def from_dict(cls, data: dict) -> IndexState:
         return cls(str(data["embedder"]), int(data["dimension"]), _roots(data.get("roots", [])),
                    float(data.get("updated") or 0.0))
 
-    def copy(self) -> "IndexState":
+    def copy(self) -> IndexState:
         return IndexState.from_dict(dataclasses.asdict(self))
 
 
@@ -87,7 +87,7 @@ class Manifest:
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
-    def from_json(cls, text: str) -> "Manifest":
+    def from_json(cls, text: str) -> Manifest:
         data = json.loads(text)
         legacy = IndexState.from_dict(data) if "embedder" in data else None
         return cls(str(data["store"]), _roots(data.get("roots", [])), float(data.get("created") or 0.0),

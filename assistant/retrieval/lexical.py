@@ -11,8 +11,8 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -51,7 +51,7 @@ class LexicalIndex:
                 self.term_max[filled] = np.maximum.reduceat(data, indptr[:-1][filled])
 
     @classmethod
-    def build(cls, ids: Sequence[int], chunk_terms: Sequence[list[str]]) -> "LexicalIndex":
+    def build(cls, ids: Sequence[int], chunk_terms: Sequence[list[str]]) -> LexicalIndex:
         import bm25s
 
         if not len(ids):
@@ -79,7 +79,7 @@ class LexicalIndex:
             shutil.rmtree(staging, ignore_errors=True)
 
     @classmethod
-    def load(cls, folder: Path) -> "LexicalIndex":
+    def load(cls, folder: Path) -> LexicalIndex:
         import bm25s
 
         if not (folder / "complete.json").is_file():

@@ -9,9 +9,10 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 PROSE = "prose"  # split by sentences
 LINES = "lines"  # code, lists, tables, records: split by lines

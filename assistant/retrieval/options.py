@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from ..config import read_table
 from ..errors import ConfigError
 from .vectors import VectorOptions
 
@@ -32,19 +32,8 @@ class KnowledgeOptions:
     lock_timeout: float = 3.0
 
     @classmethod
-    def from_section(cls, table: dict[str, Any]) -> "KnowledgeOptions":
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        values = {}
-        for key, value in table.items():
-            name = key.replace("-", "_")
-            if name not in fields:
-                raise ConfigError(f"Unknown key {key!r} in [knowledge]. Known keys: {', '.join(fields)}.")
-            kind = type(fields[name].default)
-            try:
-                values[name] = kind(value)
-            except (TypeError, ValueError):
-                raise ConfigError(f"[knowledge] {key} = {value!r} is not a valid {kind.__name__}.") from None
-        options = cls(**values)
+    def from_section(cls, table: dict[str, Any]) -> KnowledgeOptions:
+        options = read_table(cls, "knowledge", table)
         if options.fusion not in ("rrf", "convex"):
             raise ConfigError(f"[knowledge] fusion = {options.fusion!r}: use 'rrf' or 'convex'.")
         return options

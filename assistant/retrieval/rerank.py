@@ -13,9 +13,10 @@ import dataclasses
 import json
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from ..errors import ModelError
 from ..torch_threads import torch_threads
@@ -162,7 +163,7 @@ class LazyReranker:
         self.name = folder.name
 
     @classmethod
-    def from_setting(cls, spec: str | None, rerankers_dir: Path) -> "LazyReranker | None":
+    def from_setting(cls, spec: str | None, rerankers_dir: Path) -> LazyReranker | None:
         folder = resolve_reranker(spec, rerankers_dir)
         return cls(folder) if folder else None
 

@@ -7,13 +7,23 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import KnowledgeBaseError
-from .layout import (MANIFEST, IndexState, Manifest, damaged, lexical_path, open_store, read_manifest, read_state,
-                     vector_path)
+from .layout import (
+    MANIFEST,
+    IndexState,
+    Manifest,
+    damaged,
+    lexical_path,
+    open_store,
+    read_manifest,
+    read_state,
+    vector_path,
+)
 from .lexical import LexicalIndex
 from .store import Store
 from .vectors import VectorIndex, VectorOptions
@@ -93,7 +103,7 @@ class Reader:
             manifest = self.manifest()
             if manifest is None:
                 return None
-            generation, state = self.read(manifest, lambda store: (store.generation, read_state(self.folder, manifest, store)))
+            generation, state = self.read(manifest, lambda store: (store.generation, read_state(self.folder, manifest, store)))  # noqa: B023 (called at once)
             snapshot = self._snapshot
             if snapshot is not None and snapshot.manifest.store == manifest.store and snapshot.generation == generation:
                 return snapshot

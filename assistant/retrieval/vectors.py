@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -38,13 +38,13 @@ class VectorIndex:
         self._tune()
 
     @classmethod
-    def empty(cls, dimension: int, options: VectorOptions | None = None) -> "VectorIndex":
+    def empty(cls, dimension: int, options: VectorOptions | None = None) -> VectorIndex:
         import faiss
 
         return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dimension)), options)
 
     @classmethod
-    def read(cls, path: Path, options: VectorOptions | None = None) -> "VectorIndex":
+    def read(cls, path: Path, options: VectorOptions | None = None) -> VectorIndex:
         import faiss
 
         return cls(faiss.read_index(str(path)), options)

@@ -14,19 +14,32 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
+from ..crashpoints import crash_point
 from ..errors import AssistantError, KnowledgeBaseError
 from .base import IngestReport, Progress
 from .chunking import chunk_document
-from ..crashpoints import crash_point
 from .discovery import Discovery, discover, not_a_file
 from .embedder import ConfiguredEmbedder, Embedder
-from .layout import (FORMAT, LOCK, IndexState, Manifest, Root, damaged, open_store, read_state, remove_store_files,
-                     store_path, vector_path, write_manifest)
+from .layout import (
+    FORMAT,
+    LOCK,
+    IndexState,
+    Manifest,
+    Root,
+    damaged,
+    open_store,
+    read_state,
+    remove_store_files,
+    store_path,
+    vector_path,
+    write_manifest,
+)
 from .lexical import terms
 from .loaders import Skipped, Unreadable, load_document
 from .options import KnowledgeOptions
@@ -64,7 +77,7 @@ class Writer:
 
     # ---------------------------------------------------------------- session
 
-    def __enter__(self) -> "Writer":
+    def __enter__(self) -> Writer:
         from filelock import FileLock, Timeout
 
         if not self.process_lock.acquire(timeout=max(self.options.lock_timeout, 0.01)):

@@ -8,7 +8,7 @@ answers without rejecting faithful ones.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..retrieval.base import Passage
 

@@ -7,16 +7,16 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
-from ..conversation.types import Reply, ReplyEvent, TextDelta
 from ..llm.base import ChatModel, GenerationOptions
+from ..reply import Reply, ReplyEvent, TextDelta
 from ..retrieval.base import Passage, Retriever
-from ..retrieval.rerank import Reranker, passage_text, rerank
+from ..retrieval.rerank import Reranker, rerank
+from ..text import paragraphs, sentences
 from .grounding import cited_numbers, content_words, drop_unknown_citations, is_grounded, support
 from .prompts import NO_ANSWER, qa_messages
-from .text import paragraphs, sentences
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +53,17 @@ class QAOptions:
     # With a reranker: the reader gets the best run of up to this many sentences of each passage
     # instead of the whole passage (0: whole passages).
     reader_sentences: int = 0
-
-
-# The [qa] settings that are QAOptions fields ([qa] reranker names the reranker itself).
-QA_SETTINGS = tuple(field.name for field in dataclasses.fields(QAOptions))
+    # "auto": rerankers/answer-ce when installed; "none": no reranker; else a name or a folder.
+    reranker: str = "auto"
 
 
 def is_decline(text: str) -> bool:
     return NO_ANSWER.lower() in text.lower() or bool(DECLINE_PATTERNS.search(text))
+
+
+def is_declined_answer(text: str) -> bool:
+    """Whether a stored QA reply said it does not know (for histories written before replies kept the flag)."""
+    return text in (NOT_FOUND, UNSUPPORTED) or is_decline(text)
 
 
 class QASkill:
@@ -139,12 +142,10 @@ class QASkill:
                 log.info("stopped an answer repeating %r", loop.group(1))
                 break
         reply = self.check(text.strip(), answer_from, closest or passages)
-        reply.sources = [whole.get(p, p) for p in reply.sources]
+        reply = replace(reply, sources=[whole.get(p, p) for p in reply.sources])
         if reply.declined:
             reply = self.quote(question, passages[0]) or reply
-        reply.usage = stream.usage
-        reply.timings["generate_s"] = time.perf_counter() - started
-        yield reply
+        yield replace(reply, usage=stream.usage, timings={**reply.timings, "generate_s": time.perf_counter() - started})
 
     def check(self, text: str, passages: Sequence[Passage], closest: Sequence[Passage]) -> Reply:
         """Turn the model's raw answer into a reply: citations mapped, declines and unsupported answers said plainly."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable, Iterator, Protocol, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol
 
 from ..llm.base import ChatModel, GenerationOptions, Message
-from .text import pack, paragraphs, sentences
+from ..text import SENTENCE_STOPS, pack, paragraphs, sentences
 
 STYLES = ("short", "bullets", "detailed")
 INSTRUCTIONS = {
@@ -31,7 +32,7 @@ class Summarizer(Protocol):
 def end_at_sentence(text: str) -> str:
     """Drop what the token budget cut off mid-sentence: the last line's unfinished sentence, or that line."""
     text = text.strip()
-    if not text or text[-1] in ".!?…。！？\"')":
+    if not text or text[-1] in SENTENCE_STOPS + "\"')":
         return text
     head, newline, last = text.rpartition("\n")
     whole = sentences(last)[:-1]
@@ -47,7 +48,7 @@ def layout(chosen: Sequence[str], style: str) -> str:
 class ExtractiveSummarizer:
     """Keeps the sentences closest to the text's centre in embedding space, in their original order."""
 
-    def __init__(self, embed: Callable[[list[str]], "object"]) -> None:
+    def __init__(self, embed: Callable[[list[str]], object]) -> None:
         self.embed = embed  # texts -> array of L2-normalised vectors
 
     def summarize(self, text, style="short", cancel=None) -> Iterator[str]:

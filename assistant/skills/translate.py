@@ -7,13 +7,14 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from ..errors import UsageError
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
-from .text import split_to_fit
+from ..text import split_to_fit
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def _names(language: Language) -> set[str]:
 
 def _first_words(text: str, count: int) -> tuple[str, str]:
     """The first ``count`` words, and the rest with its layout (line breaks) untouched."""
-    match = re.match(r"\s*((?:\S+\s+){%d})(.*)" % count, text, re.S)
+    match = re.match(rf"\s*((?:\S+\s+){{{count}}})(.*)", text, re.S)
     return (match.group(1).strip(), match.group(2)) if match else (text.strip(), "")
 
 

@@ -10,27 +10,37 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import tempfile
 import threading
-import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
-from typing import AsyncIterator, Callable, Iterator
+from typing import Any
 from urllib.parse import urlparse
 
-from telegram import (BotCommand, BotCommandScopeChat, LinkPreviewOptions, Message, MessageEntity, ReplyParameters,
-                      Update)
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    Document,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+    User,
+)
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes, Defaults, MessageHandler, filters
 from telegram.request import BaseRequest
 
-from ..conversation.manager import COMMAND_HELP
-from ..conversation.types import Reply, TextDelta
+from ..conversation.commands import COMMAND_HELP, parse
+from ..conversation.documents import READABLE, read_attachment, readable
+from ..conversation.types import APOLOGY, Reply, TextDelta
 from ..errors import AssistantError, UsageError
-from ..retrieval.loaders import Skipped, Unreadable, load_document, loader_for
+from ..files import staged
 from .access import Access, Fairness
 from .config import TELEGRAM_FILE_LIMIT_MB, BotConfig
 from .formatting import escape
@@ -39,18 +49,10 @@ from .streaming import ONCE, ReplyWriter
 
 log = logging.getLogger(__name__)
 
-COMMAND = re.compile(r"^/(\w+)(?:@(\w+))?(?=\s|$)(.*)$", re.S)
-APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
 ADMIN_HELP = ("\n\nAdmin: /index shows what the knowledge base holds; send me a file "
               "(txt, md, pdf, html, docx) to add it.")
 ADMIN_COMMANDS = {"index": "Show what the knowledge base holds (admins)."}
-READABLE = "text, Markdown, PDF, HTML, Word (.docx) and other plain-text files"
 TYPING_EVERY_S = 4.5  # Telegram shows "typing" for 5 s
-
-
-def command_of(text: str) -> str:
-    match = COMMAND.match(text)
-    return match.group(1).lower() if match else ""
 
 
 def safe_file_name(name: str | None, fallback: str) -> str:
@@ -102,7 +104,7 @@ class TelegramBot:
         retried by the RetryingLimiter, so the library's own bootstrap retries stay off."""
         self._ready = ready
         # Signal handlers can only be installed on the main thread (tests run the bot on another).
-        kwargs = {} if handle_signals else {"stop_signals": None}
+        kwargs: dict[str, Any] = {} if handle_signals else {"stop_signals": None}
         # A fresh loop, which the application closes when it stops: an earlier run's loop is closed.
         asyncio.set_event_loop(asyncio.new_event_loop())
         if self.config.webhook_url:
@@ -135,10 +137,12 @@ class TelegramBot:
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
+        if message is None:
+            return
         text = self._addressed(message, message.text or "")
         if text is None or not await self._admit(message):
             return
-        command = command_of(text)
+        command = parse(text).command
         if command == "index":
             await self._guarded(message, self._index(message))
         else:
@@ -146,12 +150,14 @@ class TelegramBot:
 
     async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
+        if message is None:
+            return
         text = self._addressed(message, message.caption or "")
         if text is None or not await self._admit(message):
             return
-        if command_of(text) == "summarize":
+        if parse(text).command == "summarize":
             await self._guarded(message, self._summarize_document(message, text))
-        elif self.access.is_admin(message.from_user.id):
+        elif self.access.is_admin(sender(message).id):
             await self._guarded(message, self._add_document(message))
         else:
             await self._say(message, "Only the bot's admins can add documents to the knowledge base. "
@@ -176,11 +182,11 @@ class TelegramBot:
         if message.from_user is None or message.from_user.is_bot:
             return None
         username = (self.bot.username or "").lower()
-        match = COMMAND.match(text)
-        if match:
-            if match.group(2) and match.group(2).lower() != username:
+        request = parse(text)
+        if request.command:
+            if request.bot and request.bot.lower() != username:
                 return None  # /command@another_bot
-            return f"/{match.group(1)}{match.group(3)}"
+            return request.message
         if message.chat.type == ChatType.PRIVATE:
             return text
         mentions = [mention for entity, mention in message.parse_entities([MessageEntity.MENTION]).items()
@@ -194,7 +200,7 @@ class TelegramBot:
         return None
 
     async def _admit(self, message: Message) -> bool:
-        user, chat = message.from_user, message.chat
+        user, chat = sender(message), message.chat
         if self.access.allowed(user.id, chat.id):
             return True
         log.warning("refused user %s (@%s, %s) in chat %s (%s)", user.id, user.username, user.full_name, chat.id, chat.type)
@@ -206,7 +212,7 @@ class TelegramBot:
 
     async def _guarded(self, message: Message, work) -> None:
         """Run one request within the user's limits; a problem with the request is told to them."""
-        refusal = self.fairness.begin(message.from_user.id)
+        refusal = self.fairness.begin(sender(message).id)
         if refusal:
             work.close()
             await self._say(message, refusal)
@@ -214,10 +220,10 @@ class TelegramBot:
         try:
             await work
         except AssistantError as error:
-            log.info("request from %s in chat %s refused: %s", message.from_user.id, message.chat.id, error)
+            log.info("request from %s in chat %s refused: %s", sender(message).id, message.chat.id, error)
             await self._say(message, str(error))
         finally:
-            self.fairness.end(message.from_user.id)
+            self.fairness.end(sender(message).id)
 
     async def _say(self, message: Message, text: str) -> None:
         await self.bot.send_message(message.chat_id, escape(text), parse_mode=ParseMode.HTML,
@@ -226,13 +232,10 @@ class TelegramBot:
     # --- answers ------------------------------------------------------------------------
 
     async def _answer_text(self, message: Message, text: str, command: str) -> None:
-        if len(text) > self.config.max_input_chars:
-            raise UsageError(f"Your message is too long ({len(text):,} characters; the limit is "
-                             f"{self.config.max_input_chars:,}). Send long texts as a file instead.")
         attachment = None
         if command == "summarize" and message.reply_to_message is not None:
             attachment = await self._replied_text(message.reply_to_message)
-        extra = ADMIN_HELP if command in ("start", "help") and self.access.is_admin(message.from_user.id) else ""
+        extra = ADMIN_HELP if command in ("start", "help") and self.access.is_admin(sender(message).id) else ""
         await self._answer(message, text, attachment, extra)
 
     async def _answer(self, message: Message, text: str, attachment: str | None = None, extra: str = "") -> None:
@@ -250,7 +253,7 @@ class TelegramBot:
         streamed = ""
         try:
             conversation = f"tg:{chat.id}"
-            user = f"tg:{message.from_user.id}"
+            user = f"tg:{sender(message).id}"
             events = self._in_thread(lambda: self.manager.stream(conversation, text, user, attachment=attachment,
                                                                  cancel=cancel), cancel)
             async for event in events:
@@ -265,7 +268,7 @@ class TelegramBot:
         if reply is None:
             raise RuntimeError("the conversation manager ended without a reply")
         if extra and reply.skill == "help":
-            reply.text += extra
+            reply = replace(reply, text=reply.text + extra)
         await writer.finish(reply)
 
     def _drafts_unavailable(self) -> None:
@@ -330,19 +333,12 @@ class TelegramBot:
         name = self._check_document(message)
         with tempfile.TemporaryDirectory(prefix="assistant-telegram-") as folder:
             path = await self._download(message, Path(folder) / name)
-            try:
-                document = await asyncio.to_thread(load_document, path)
-            except (Skipped, Unreadable) as why:
-                raise UsageError(f"I can't summarize {name}: {why}.") from None
-            except Exception as error:
-                log.warning("could not read %s from chat %s", name, message.chat_id, exc_info=True)
-                raise UsageError(f"I couldn't read {name} ({type(error).__name__}). Is the file damaged?") from None
-        return document.text
+            return await asyncio.to_thread(read_attachment, path, name)
 
     def _check_document(self, message: Message) -> str:
-        document = message.document
+        document = attached(message)
         name = safe_file_name(document.file_name, fallback=f"{document.file_unique_id}.txt")
-        if loader_for(Path(name)) is None:
+        if not readable(name):
             suffix = Path(name).suffix or "(no extension)"
             raise UsageError(f"I can't read {suffix} files. I read {READABLE}.")
         if document.file_size and document.file_size > self.config.max_file_bytes:
@@ -357,41 +353,37 @@ class TelegramBot:
 
     async def _download(self, message: Message, destination: Path) -> Path:
         """Fetch the message's document to ``destination``, written aside and then moved in place."""
-        partial = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:8]}.part")
         try:
-            remote = await self.bot.get_file(message.document.file_id)
+            remote = await self.bot.get_file(attached(message).file_id)
             if remote.file_size and remote.file_size > self.config.max_file_bytes:
                 raise UsageError(self._too_large(destination.name, remote.file_size))
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            await with_retries(lambda: remote.download_to_drive(partial), "file download")
-            os.replace(partial, destination)
+            with staged(destination) as partial:
+                await with_retries(lambda: remote.download_to_drive(partial), "file download")
         except TelegramError as error:
             # Telegram answers a lost or expired file with 404, which the library reports as
             # InvalidToken: the person can fix it by sending the file again, the operator needs one line.
             log.warning("could not fetch %s from chat %s: %s", destination.name, message.chat_id, error)
             raise UsageError(f"I couldn't fetch {destination.name} from Telegram. Please send it again.") from None
-        finally:
-            partial.unlink(missing_ok=True)
         return destination
 
     async def _add_document(self, message: Message) -> None:
-        knowledge = self.manager.knowledge
-        if knowledge is None:
+        documents = self.manager.documents
+        if documents is None:
             raise UsageError("This assistant has no knowledge base to add documents to.")
         name = self._check_document(message)
         path = await self._download(message, self.config.uploads_dir / name)
-        log.info("user %s uploaded %s (%d bytes) to %s", message.from_user.id, name, path.stat().st_size, path)
-        report = await asyncio.to_thread(knowledge.add, [path])
+        log.info("user %s uploaded %s (%d bytes) to %s", sender(message).id, name, path.stat().st_size, path)
+        report = await asyncio.to_thread(documents.add, [path])
         await self._say(message, _describe_ingest(report, name))
 
     async def _index(self, message: Message) -> None:
-        if not self.access.is_admin(message.from_user.id):
+        if not self.access.is_admin(sender(message).id):
             raise UsageError("Only the bot's admins can use /index.")
-        knowledge = self.manager.knowledge
-        if knowledge is None:
+        known = self.manager.documents
+        if known is None:
             raise UsageError("This assistant has no knowledge base.")
-        stats = await asyncio.to_thread(knowledge.stats)
-        documents = await asyncio.to_thread(knowledge.documents)
+        stats = await asyncio.to_thread(known.stats)
+        documents = await asyncio.to_thread(known.documents)
         lines = [
             f"Knowledge base: {stats.get('documents', 0)} documents, {stats.get('chunks', 0)} passages, "
             f"{stats.get('bytes', 0) / 2**20:.1f} MB on disk.",
@@ -419,6 +411,20 @@ def _describe_ingest(report, name: str) -> str:
     if report.failed:
         return f"I couldn't read {name}: {report.failed[0][1]}."
     return f"Nothing was added from {name}."
+
+
+def sender(message: Message) -> User:
+    """Who sent a message the bot answers (``_addressed`` lets through only messages from a person)."""
+    if message.from_user is None:
+        raise ValueError("a message without a sender reached a handler")
+    return message.from_user
+
+
+def attached(message: Message) -> Document:
+    """The document in a message that the document handler received."""
+    if message.document is None:
+        raise ValueError("a message without a document reached the document handler")
+    return message.document
 
 
 def _thread(message: Message) -> int | None:

@@ -40,7 +40,7 @@ def telegram(state, allow, admin, allow_all, api_url, local_mode, webhook_url, l
     """Run the Telegram bot. The token comes from TELEGRAM_BOT_TOKEN (create a bot with @BotFather).
 
     Other options live under [telegram] in assistant.toml: allowed_users, allowed_chats, admins,
-    requests_per_minute, max_input_chars, max_file_mb, stream_interval, group_stream_interval.
+    requests_per_minute, max_file_mb, stream_interval, group_stream_interval.
     See docs/telegram.md.
     """
     from telegram.error import InvalidToken, NetworkError

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-import dataclasses
+import typing
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
+from ..config import NOT_IN_FILE, coerce, read_table
 from ..errors import ConfigError
 
 DEFAULT_API_URL = "https://api.telegram.org"
 TELEGRAM_FILE_LIMIT_MB = 20  # what Telegram's own Bot API serves; a self-hosted server serves more
+IDS = {"expects": "a list of numeric Telegram ids, e.g. [123456789]"}
 
 
 @dataclass
 class BotConfig:
-    allowed_users: frozenset[int] = frozenset()
-    allowed_chats: frozenset[int] = frozenset()  # everyone in these chats (groups have negative ids)
-    admins: frozenset[int] = frozenset()  # may use /index and add documents; always allowed
+    allowed_users: frozenset[int] = field(default=frozenset(), metadata=IDS)
+    allowed_chats: frozenset[int] = field(default=frozenset(), metadata=IDS)  # everyone in these chats (groups: < 0)
+    admins: frozenset[int] = field(default=frozenset(), metadata=IDS)  # may use /index and add documents; always allowed
     allow_all: bool = False
     requests_per_minute: int = 10  # per user
-    max_input_chars: int = 4096
     max_file_mb: float = TELEGRAM_FILE_LIMIT_MB
     stream_interval: float = 1.2  # seconds between updates of a streaming answer in a private chat
     # Telegram allows a bot about 20 messages a minute in a group, edits included.
@@ -30,8 +32,9 @@ class BotConfig:
     webhook_url: str = ""  # empty: long polling
     listen: str = "127.0.0.1"
     port: int = 8443
-    secret_token: str = field(default="", repr=False)
-    uploads_dir: Path = Path("uploads")
+    # The webhook secret comes from the environment or a flag, never the file; uploads go under --data-dir.
+    secret_token: str = field(default="", repr=False, metadata=NOT_IN_FILE)
+    uploads_dir: Path = field(default=Path("uploads"), metadata=NOT_IN_FILE)
 
     @property
     def restricted(self) -> bool:
@@ -56,60 +59,18 @@ def _api_root(url: str) -> str:
     return root[: -len("/bot")] if root.endswith("/bot") else root
 
 
-_ID_LISTS = ("allowed_users", "allowed_chats", "admins")
-_SCALARS = {f.name: f.type for f in dataclasses.fields(BotConfig)
-            if f.name not in (*_ID_LISTS, "secret_token", "uploads_dir")}
-
-
-def _ids(key: str, values: Any) -> frozenset[int]:
-    if isinstance(values, (int, str)):
-        values = [values]
-    try:
-        return frozenset(int(value) for value in values)
-    except (TypeError, ValueError):
-        raise ConfigError(f"[telegram] {key} must be a list of numeric Telegram ids, e.g. {key} = [123456789].") from None
-
-
-def _scalar(key: str, value: Any) -> Any:
-    kind = _SCALARS[key]
-    try:
-        if kind == "bool":
-            if isinstance(value, str):
-                return value.strip().lower() in ("1", "true", "yes", "on")
-            return bool(value)
-        if kind == "int":
-            return int(value)
-        if kind == "float":
-            return float(value)
-        return str(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"[telegram] {key} = {value!r} is not a valid {kind}.") from None
-
-
 def load_bot_config(section: Mapping[str, Any], data_dir: Path, *, allow: Iterable[int] = (),
                     admin: Iterable[int] = (), overrides: Mapping[str, Any] | None = None) -> BotConfig:
     """``section`` is the ``[telegram]`` table; ``allow``/``admin`` add ids; ``overrides`` are flags (None: not given)."""
-    config = BotConfig(uploads_dir=data_dir / "uploads")
-    known = sorted((*_ID_LISTS, *_SCALARS))
-    for raw_key, value in section.items():
-        key = raw_key.replace("-", "_")
-        if key in _ID_LISTS:
-            setattr(config, key, _ids(key, value))
-        elif key in _SCALARS:
-            setattr(config, key, _scalar(key, value))
-        else:
-            raise ConfigError(f"Unknown key {raw_key!r} under [telegram]. Known keys: {', '.join(known)}.")
+    config = read_table(BotConfig, "telegram", section, uploads_dir=data_dir / "uploads")
     config.allowed_users |= frozenset(allow)
     config.admins |= frozenset(admin)
+    hints = typing.get_type_hints(BotConfig)
     for key, value in (overrides or {}).items():
-        if value is None:
-            continue
-        if key == "secret_token":
-            config.secret_token = str(value)
-        else:
-            setattr(config, key, _scalar(key, value))
-    if config.requests_per_minute < 1 or config.max_input_chars < 1 or config.max_file_mb <= 0:
-        raise ConfigError("[telegram] requests_per_minute, max_input_chars and max_file_mb must be positive.")
+        if value is not None:
+            setattr(config, key, coerce(hints[key], value, key))
+    if config.requests_per_minute < 1 or config.max_file_mb <= 0:
+        raise ConfigError("[telegram] requests_per_minute and max_file_mb must be positive.")
     if config.webhook_url and not config.webhook_url.startswith("https://"):
         raise ConfigError("The webhook URL must start with https:// (Telegram only calls HTTPS webhooks).")
     return config

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
 from ..conversation.manager import format_sources
-from ..retrieval.base import Passage
+from ..conversation.types import Passage
+from ..text import SENTENCE_STOPS
 
 MESSAGE_LIMIT = 4096  # Telegram's limit, in UTF-16 code units
 SAFE_SCHEMES = ("http://", "https://", "tg://", "mailto:")
@@ -143,7 +144,6 @@ def _link(href: str, label: str) -> str:
 
 _TOKEN = re.compile(r"<(/?)([a-zA-Z][\w-]*)[^>]*>|&#?\w+;|[^<&]")
 _EMPTY_PAIR = re.compile(r"<([a-zA-Z][\w-]*)[^>]*></\1>")
-_SENTENCE_END = ".!?…。！？"
 
 # How good a place to cut is: between blocks, between lines, after a sentence, between words, anywhere.
 BLOCK, LINE, SENTENCE, WORD, ANYWHERE = 4, 3, 2, 1, 0
@@ -214,7 +214,7 @@ def _cuts(markup: str, limit: int) -> list[_Cut]:
                 if not stack and markup.startswith("\n", end):
                     quality = BLOCK
             elif token.isspace():
-                quality, tail_start = (SENTENCE if previous and previous in _SENTENCE_END else WORD), end
+                quality, tail_start = (SENTENCE if previous and previous in SENTENCE_STOPS else WORD), end
             cuts.append(_Cut(quality, start, tail_start, size + utf16_len(_closing(stack)), tuple(stack)))
         size += utf16_len(token)
         previous = token

@@ -11,11 +11,14 @@ import asyncio
 import datetime
 import logging
 import warnings
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
+
+from ..backoff import backoff_delay
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -48,7 +51,7 @@ async def with_retries(call: Callable[[], Awaitable[T]], what: str, *, attempts:
         except Exception as error:
             if attempt == attempts or not transient(error):
                 raise
-            delay = min(backoff * 2 ** (attempt - 1), max_wait)
+            delay = backoff_delay(attempt, backoff, max_wait)
             log.warning("%s failed (%s); retry %d of %d in %.1fs", what, error, attempt, attempts - 1, delay)
         await asyncio.sleep(delay)
     raise AssertionError("unreachable")

@@ -13,8 +13,8 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from telegram import ReplyParameters
 from telegram.constants import ParseMode

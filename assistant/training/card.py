@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from ..files import atomic_write_text
 
 METADATA_FILE = "training.json"
 EVAL_START = "<!-- eval:start -->"
@@ -86,6 +87,4 @@ def replace_eval_section(readme: Path, section: str) -> None:
         text = text[:start] + block + text[end + len(EVAL_END):]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
-    staging = readme.with_name(f".{readme.name}.tmp")
-    staging.write_text(text, encoding="utf-8")
-    os.replace(staging, readme)
+    atomic_write_text(readme, text)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 from ..errors import ModelError, UsageError
 from ..llm.base import Message
@@ -39,11 +40,11 @@ class TokenizedExample:
         return sum(1 for label in self.labels if label != IGNORE)
 
 
-def load_examples(path: Path) -> list[Example]:
-    """Every example in a JSONL file, or a UsageError naming the first bad line and what is wrong."""
+def jsonl_records(path: Path, missing: str) -> Iterator[tuple[Any, int, str]]:
+    """(record, line number, "file, line N") for each record of a JSONL file; a UsageError naming the
+    bad line, or saying ``missing`` when there is no such file."""
     if not path.is_file():
-        raise UsageError(f"Data file {path} does not exist.")
-    examples = []
+        raise UsageError(missing)
     try:
         with path.open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, 1):
@@ -56,9 +57,15 @@ def load_examples(path: Path) -> list[Example]:
                     record = json.loads(line.rstrip("\r\n"))
                 except json.JSONDecodeError as error:
                     raise UsageError(f"{where}: not valid JSON ({error.msg} at column {error.colno}).") from None
-                examples.append(Example(parse_record(record, where), number))
+                yield record, number, where
     except UnicodeDecodeError as error:
         raise UsageError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}).") from None
+
+
+def load_examples(path: Path) -> list[Example]:
+    """Every example in a JSONL file, or a UsageError naming the first bad line and what is wrong."""
+    examples = [Example(parse_record(record, where), number)
+                for record, number, where in jsonl_records(path, f"Data file {path} does not exist.")]
     if not examples:
         raise UsageError(f"{path} has no examples. Write one JSON object per line, e.g. {EXAMPLE_LINE}")
     return examples

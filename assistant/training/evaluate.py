@@ -12,18 +12,19 @@ as the QA skill builds them. `scripts/build_qa_data.py` writes such a file from 
 
 from __future__ import annotations
 
-import json
 import re
 import string
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any
 
 from ..errors import UsageError
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
 from ..retrieval.base import Passage
 from ..skills.prompts import qa_messages
+from .data import jsonl_records
 
 
 @dataclass(frozen=True)
@@ -49,36 +50,29 @@ class EvalSet:
     qa: list[QAItem] = field(default_factory=list)
     chat: list[ChatItem] = field(default_factory=list)
 
-    def limited(self, limit: int | None) -> "EvalSet":
+    def limited(self, limit: int | None) -> EvalSet:
         """The first `limit` QA items and at most `limit` chat items (the builder shuffles them)."""
         return self if not limit else EvalSet(self.qa[:limit], self.chat[:limit])
 
 
 def load_eval_set(path: Path) -> EvalSet:
-    if not path.is_file():
-        raise UsageError(f"Evaluation file {path} does not exist. Build one with scripts/build_qa_data.py.")
     found = EvalSet()
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{path.name}, line {number}"
-            try:
-                record = json.loads(line)
-                if record.get("kind", "qa") == "qa":
-                    gold = record["gold"]
-                    passages = [Passage(text=p["text"], source=p.get("source", ""), title=p.get("title", "")) for p in record["passages"]]
-                    if gold is not None and not 1 <= int(gold) <= len(passages):
-                        raise ValueError(f"gold {gold} is not a passage number (1-{len(passages)})")
-                    found.qa.append(QAItem(record["question"], passages, [str(a) for a in record["answers"]], gold))
-                elif record["kind"] == "chat":
-                    found.chat.append(ChatItem(record["messages"], record["reference"]))
-                else:
-                    raise ValueError(f"unknown kind {record['kind']!r} (qa or chat)")
-            except json.JSONDecodeError as error:
-                raise UsageError(f"{where}: not valid JSON ({error.msg}).") from None
-            except (KeyError, TypeError, ValueError, AttributeError) as error:
-                raise UsageError(f"{where}: not an evaluation record ({error}).") from None
+    missing = f"Evaluation file {path} does not exist. Build one with scripts/build_qa_data.py."
+    for record, _, where in jsonl_records(path, missing):
+        try:
+            if record.get("kind", "qa") == "qa":
+                gold = record["gold"]
+                passages = [Passage(text=p["text"], source=p.get("source", ""), title=p.get("title", ""))
+                            for p in record["passages"]]
+                if gold is not None and not 1 <= int(gold) <= len(passages):
+                    raise ValueError(f"gold {gold} is not a passage number (1-{len(passages)})")
+                found.qa.append(QAItem(record["question"], passages, [str(a) for a in record["answers"]], gold))
+            elif record["kind"] == "chat":
+                found.chat.append(ChatItem(record["messages"], record["reference"]))
+            else:
+                raise ValueError(f"unknown kind {record['kind']!r} (qa or chat)")
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise UsageError(f"{where}: not an evaluation record ({error}).") from None
     if not found.qa and not found.chat:
         raise UsageError(f"{path} has no evaluation records.")
     return found
@@ -181,7 +175,7 @@ def compare(
     outputs = []
     items: list[QAItem | ChatItem] = [*data.qa, *data.chat]
     for item in items:
-        row = {"kind": "qa" if isinstance(item, QAItem) else "chat"}
+        row: dict[str, Any] = {"kind": "qa" if isinstance(item, QAItem) else "chat"}
         for name in (BASE, adapter):
             text = model.generate(item.messages, options, adapter=name).strip()
             replies[name].append(text)

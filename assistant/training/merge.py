@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 from ..errors import AdapterError, UsageError
+from ..files import replace_dir, staging_dir
 from ..llm.adapters import check_base, read_adapter
 from ..llm.models import ModelSource, load_pretrained
-from .files import replace_dir, staging_dir
 
 log = logging.getLogger(__name__)
 

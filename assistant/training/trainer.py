@@ -17,75 +17,21 @@ import math
 import shutil
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import Cancelled, UsageError
+from ..files import replace_dir, staging_dir
 from ..llm.models import ModelSource, load_pretrained, materialize, resolve_device, resolve_model
 from ..torch_threads import torch_threads
 from . import card
-from .files import clean_interrupted, replace_dir, staging_dir
-from .data import IGNORE, TokenizedExample, length_buckets, load_examples, split_eval, tokenize_all
+from .batches import collate, eval_loss, loss_sum, micro_batches
+from .checkpoints import check_out, load_checkpoint, save_checkpoint
+from .data import IGNORE, load_examples, split_eval, tokenize_all
+from .state import TrainConfig, TrainResult, TrainState
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT = "checkpoint"
 SCHEDULES = {"cosine": "cosine", "linear": "linear", "constant": "constant_with_warmup"}
-
-
-@dataclass
-class TrainConfig:
-    """Everything that decides the result; stored in the checkpoint and the model card."""
-
-    data: str
-    base: str = "smollm2-135m"
-    eval_data: str | None = None
-    eval_fraction: float = 0.05
-    rank: int = 16
-    alpha: int = 32
-    dropout: float = 0.05
-    target_modules: str = "all-linear"  # every linear layer of the blocks, whatever the architecture
-    learning_rate: float = 2e-4
-    schedule: str = "cosine"
-    warmup_ratio: float = 0.05
-    epochs: float = 1.0
-    max_steps: int | None = None
-    batch_size: int = 4
-    grad_accum: int = 1
-    max_length: int = 1024
-    eval_every: int = 50
-    patience: int | None = None  # evaluations without improvement before stopping early
-    save_every: int = 100
-    seed: int = 0
-    description: str = ""
-    save_dtype: str = "float32"  # of the adapter weights written; float16 halves the file
-
-
-@dataclass
-class TrainState:
-    """Where training is; saved with each checkpoint."""
-
-    step: int = 0
-    epoch: int = 0
-    batch_index: int = 0  # next micro-batch within the epoch
-    tokens: int = 0
-    examples_seen: int = 0
-    train_seconds: float = 0.0
-    losses: list[float] = field(default_factory=list)  # one per optimizer step
-    evals: list[tuple[int, float]] = field(default_factory=list)
-    best_eval: float | None = None
-    best_step: int = 0
-    stale_evals: int = 0
-    stopped_early: bool = False
-    data_sha256: str = ""
-
-
-@dataclass
-class TrainResult:
-    out: Path
-    state: TrainState
-    metadata: dict
 
 
 def sha256_file(path: Path) -> str:
@@ -109,131 +55,7 @@ def model_hash(source: ModelSource, cache_dir: Path) -> str:
     return digest.hexdigest()
 
 
-# --- output folder and checkpoints ----------------------------------------------------------
-
-
-def check_out(out: Path, overwrite: bool, resume: bool) -> None:
-    """Refuse an output folder that would be lost; first clear what a killed run left there."""
-    clean_interrupted(out)
-    clean_interrupted(out / CHECKPOINT)
-    if resume:
-        if not (out / CHECKPOINT / "state.json").is_file():
-            raise UsageError(f"Nothing to resume: {out} has no checkpoint. Start a new run without --resume.")
-        return
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise UsageError(
-            f"{out} already exists. Use --overwrite to replace it, --resume to continue its checkpoint, or another --out."
-        )
-
-
-def save_checkpoint(out: Path, model, optimizer, scheduler, config: TrainConfig, state: TrainState, best, rng) -> None:
-    """Everything needed to go on as if never stopped; ``rng`` is the random state at the next step's start."""
-    import torch
-    from peft.utils import get_peft_model_state_dict
-    from safetensors.torch import save_file
-
-    out.mkdir(parents=True, exist_ok=True)
-    staging = staging_dir(out / CHECKPOINT)
-    try:
-        save_file(get_peft_model_state_dict(model), str(staging / "adapter.safetensors"))
-        if best is not None:
-            save_file(best, str(staging / "best.safetensors"))
-        torch.save(
-            {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng},
-            staging / "optimizer.pt",
-        )
-        state_json = {"config": dataclasses.asdict(config), "state": dataclasses.asdict(state)}
-        (staging / "state.json").write_text(json.dumps(state_json, indent=1))
-        replace_dir(staging, out / CHECKPOINT)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    log.info("checkpoint at step %d saved in %s", state.step, out / CHECKPOINT)
-
-
-def read_checkpoint_config(out: Path) -> TrainConfig:
-    saved = json.loads((out / CHECKPOINT / "state.json").read_text())
-    return TrainConfig(**saved["config"])
-
-
-def _load_checkpoint(out: Path, model, optimizer, scheduler):
-    import torch
-    from peft.utils import set_peft_model_state_dict
-    from safetensors.torch import load_file
-
-    folder = out / CHECKPOINT
-    saved = json.loads((folder / "state.json").read_text())
-    state = TrainState(**saved["state"])
-    state.evals = [tuple(e) for e in state.evals]
-    set_peft_model_state_dict(model, load_file(str(folder / "adapter.safetensors")))
-    extra = torch.load(folder / "optimizer.pt", weights_only=False)
-    optimizer.load_state_dict(extra["optimizer"])
-    scheduler.load_state_dict(extra["scheduler"])
-    torch.set_rng_state(extra["rng"])
-    best = load_file(str(folder / "best.safetensors")) if (folder / "best.safetensors").is_file() else None
-    return state, best
-
-
 # --- the loop -------------------------------------------------------------------------------
-
-
-def _collate(items: list[TokenizedExample], pad_id: int, device: str):
-    import torch
-
-    width = max(len(x.input_ids) for x in items)
-    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(items), width), IGNORE, dtype=torch.long)
-    mask = torch.zeros((len(items), width), dtype=torch.long)
-    for row, item in enumerate(items):
-        n = len(item.input_ids)
-        ids[row, :n] = torch.tensor(item.input_ids)
-        labels[row, :n] = torch.tensor(item.labels)
-        mask[row, :n] = 1
-    return ids.to(device), labels.to(device), mask.to(device)
-
-
-def loss_sum(model, batch, logits_mask_ok: bool):
-    """Summed cross-entropy over the reply tokens of a batch, and how many tokens that is.
-
-    Only the positions that predict a reply token go through the output layer: with a 49k-token
-    vocabulary and short replies, that saves about a fifth of the work of a step.
-    """
-    import torch.nn.functional as F
-
-    ids, labels, mask = batch
-    next_labels = labels[:, 1:]
-    wanted = next_labels != IGNORE
-    targets = next_labels[wanted]
-    if logits_mask_ok:
-        keep = F.pad(wanted, (0, 1), value=False)
-        logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=keep).logits
-        logits = logits.reshape(-1, logits.shape[-1])
-    else:
-        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1][wanted]
-    return F.cross_entropy(logits.float(), targets, reduction="sum"), targets.numel()
-
-
-def eval_loss(model, examples: list[TokenizedExample], batch_size: int, pad_id: int, device: str, logits_mask_ok: bool) -> float:
-    import torch
-
-    was_training = model.training
-    model.eval()
-    total, count = 0.0, 0
-    ordered = sorted(examples, key=lambda x: len(x.input_ids))
-    with torch.no_grad():
-        for start in range(0, len(ordered), batch_size):
-            loss, n = loss_sum(model, _collate(ordered[start : start + batch_size], pad_id, device), logits_mask_ok)
-            total, count = total + float(loss), count + n
-    model.train(was_training)
-    return total / max(count, 1)
-
-
-def _micro_batches(lengths: list[int], config: TrainConfig, epoch: int, index: int) -> Iterator[tuple[int, int, list[int]]]:
-    """(epoch, index, example indices) forever, starting at a saved position; each epoch has its own order."""
-    while True:
-        batches = length_buckets(lengths, config.batch_size, config.seed + epoch)
-        for i in range(index, len(batches)):
-            yield epoch, i, batches[i]
-        epoch, index = epoch + 1, 0
 
 
 def _trainable(model) -> dict:
@@ -322,7 +144,7 @@ def _train(config: TrainConfig, out: Path, *, cache_dir: Path, device: str, resu
     state, best = TrainState(data_sha256=sha256_file(data_path)), None
     if resume:
         data_sha256 = state.data_sha256
-        state, best = _load_checkpoint(out, model, optimizer, scheduler)
+        state, best = load_checkpoint(out, model, optimizer, scheduler)
         if state.data_sha256 != data_sha256:
             raise UsageError(f"{data_path} changed since the checkpoint was saved: start a new run with --overwrite instead of --resume.")
         log.info("resuming at step %d of %d", state.step, total_steps)
@@ -336,14 +158,14 @@ def _train(config: TrainConfig, out: Path, *, cache_dir: Path, device: str, resu
         "training %s on %d examples (%d held out), %d steps, device %s", source.spec, len(train_set), len(eval_set), total_steps, device
     )
     bar = tqdm(total=total_steps, initial=state.step, unit="step", disable=not progress, dynamic_ncols=True, mininterval=2, miniters=1)
-    stream = _micro_batches(lengths, config, state.epoch, state.batch_index)
+    stream = micro_batches(lengths, config, state.epoch, state.batch_index)
     run_started, run_tokens = time.perf_counter(), 0
     try:
         while state.step < total_steps and not state.stopped_early:
             step_rng = torch.get_rng_state()
             step_started = time.perf_counter()
             group = [next(stream) for _ in range(config.grad_accum)]
-            batches = [_collate([train_set[i] for i in indices], pad_id, device) for _, _, indices in group]
+            batches = [collate([train_set[i] for i in indices], pad_id, device) for _, _, indices in group]
             # Each token counts the same, however the tokens fall into micro-batches.
             step_targets = sum(int((b[1][:, 1:] != IGNORE).sum()) for b in batches)
             step_loss = 0.0

@@ -7,65 +7,41 @@ sent as they are; the ones about this window (/new, /export, ...) are handled he
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import Any
 
 from textual import work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Label, OptionList, Static
 
-from ..conversation.manager import COMMAND, COMMAND_HELP, ConversationManager
-from ..conversation.types import Reply, TextDelta
+from ..conversation.commands import COMMAND_HELP, parse
+from ..conversation.types import APOLOGY, Reply, TextDelta
 from ..errors import AssistantError
-from ..skills.qa import NOT_FOUND, UNSUPPORTED, is_decline
-from .dialogs import ConfirmDialog, TextDialog
-from .export import conversation_markdown, export_path, write_atomically
-from .widgets import (PLAIN_SKILLS, AnswerMessage, CommandHints, ConversationList, PromptInput, SourcesPanel,
-                      StatusBar, UserMessage)
-
-if TYPE_CHECKING:
-    from .app import AssistantApp
+from .commands import ALL_COMMANDS, TUI_HELP
+from .conversations import ConversationsScreen
+from .events import LoadFailed, ManagerReady, StatusChanged
+from .threads import on_ui_thread
+from .widgets import (
+    PLAIN_SKILLS,
+    AnswerMessage,
+    CommandHints,
+    ConversationList,
+    PromptInput,
+    SourcesPanel,
+    StatusBar,
+    UserMessage,
+)
 
 log = logging.getLogger(__name__)
-
-TUI_COMMANDS = {
-    "new": "Start a new conversation: /new [title].",
-    "rename": "Rename this conversation: /rename <title>.",
-    "delete": "Delete this conversation (asks first).",
-    "export": "Save this conversation as Markdown: /export [file or folder].",
-    "copy": "Copy the last answer to the clipboard.",
-    "docs": "Open the knowledge base: add or remove documents.",
-    "theme": "Switch between the light and the dark theme.",
-    "quit": "Leave the assistant.",
-}
-ALL_COMMANDS = {**COMMAND_HELP, **TUI_COMMANDS}
-
-TUI_HELP = """
-
-In this window:
-/new [title] — start a new conversation (ctrl+n)
-/rename <title> — rename this conversation
-/delete — delete this conversation
-/export [file] — save this conversation as Markdown
-/copy — copy the last answer (ctrl+r)
-/summarize with nothing after it — summarize the last answer
-/docs — add or remove documents (ctrl+g)
-/theme — light or dark (ctrl+t)
-
-Enter sends; shift+Enter or ctrl+j adds a line; Tab completes a command; Esc stops an answer.
-Click a source (or ctrl+o) to read the passage; ctrl+b shows the conversations; ctrl+p lists every action."""
 
 WELCOME = ("Ask about your documents, or just chat. Answers from your documents cite their sources: "
            "click one, or press ctrl+o, to read the passage.\n/help lists the commands; ctrl+p lists every action.")
 EMPTY_KB = "\nThe knowledge base is empty: press ctrl+g (or /docs) to add documents."
-FAILED = "Something went wrong while answering; the details are in the log."
 ANSWERING = "answering… (Esc stops)"
 
 
@@ -81,7 +57,7 @@ class AnswerJob:
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
-class ChatScreen(Screen):
+class ChatScreen(ConversationsScreen):
     BINDINGS = [
         Binding("escape", "stop", "Stop"),
         Binding("escape", "close_panels", "Close", show=False),
@@ -94,21 +70,12 @@ class ChatScreen(Screen):
     ]
     WIDE = 100  # columns from which the conversation list is shown from the start
 
-    def __init__(self, conversation_id: str | None = None) -> None:
-        super().__init__()
-        self.conversation_id = conversation_id or ConversationManager.new_conversation_id()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.job: AnswerJob | None = None
         self.answers: dict[int, AnswerMessage] = {}
         self._next_answer = 0
         self._sidebar_toggled = False  # until ctrl+b, the conversation list follows the width
-
-    @property
-    def assistant(self) -> AssistantApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
-    def manager(self) -> ConversationManager | None:
-        return self.assistant.manager
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
@@ -120,7 +87,7 @@ class ChatScreen(Screen):
                 yield CommandHints(id="hints")
                 yield PromptInput(id="prompt")
             yield SourcesPanel(id="sources")
-        yield StatusBar(self.assistant.runtime.settings.model, id="status")
+        yield StatusBar(self.runtime.settings.model, id="status")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -131,22 +98,23 @@ class ChatScreen(Screen):
 
     # --- the manager arrives ------------------------------------------------------------
 
-    async def manager_ready(self, info: dict) -> None:
+    async def on_manager_ready(self, event: ManagerReady) -> None:
+        self.manager = event.manager
         status = self.query_one(StatusBar)
-        status.set_info(info)
+        status.set_info(event.info)
         status.set_activity(ANSWERING if self.job is not None else "")
         if self.job is None and not self.query(".message"):
             await self._load_conversation()
         else:  # the first question was asked while the model loaded: keep it on screen
             self.refresh_conversations()
-        if not info.get("chunks"):
+        if not event.info.get("chunks"):
             self._show_welcome(empty_knowledge=True)
 
-    def loading_failed(self, message: str) -> None:
-        self.query_one(StatusBar).set_activity("not loaded: " + message)
+    def on_load_failed(self, event: LoadFailed) -> None:
+        self.query_one(StatusBar).set_activity("not loaded: " + event.reason)
 
-    def status_changed(self, info: dict) -> None:
-        self.query_one(StatusBar).set_info(info)
+    def on_status_changed(self, event: StatusChanged) -> None:
+        self.query_one(StatusBar).set_info(event.info)
 
     # --- sending ------------------------------------------------------------------------
 
@@ -174,7 +142,7 @@ class ChatScreen(Screen):
         messages.scroll_end(animate=False)
         self.job = AnswerJob(self.conversation_id, text, question, view, attachment)
         self.query_one(StatusBar).set_activity(ANSWERING if self.manager else
-                                               f"loading {self.assistant.runtime.settings.model}…")
+                                               f"loading {self.runtime.settings.model}…")
         self.refresh_bindings()
         self._answer(self.job)
 
@@ -196,11 +164,11 @@ class ChatScreen(Screen):
     def _answer(self, job: AnswerJob) -> None:
         reply: Reply | None = None
         try:
-            manager = self.assistant.runtime.manager  # waits here while the model loads
+            manager = self.runtime.manager  # waits here while the model loads
             for event in manager.stream(job.conversation_id, job.text, user="tui", attachment=job.attachment,
                                         cancel=job.cancel):
                 if isinstance(event, TextDelta):
-                    if self.assistant.from_worker(job.view.write, event.text) is False:
+                    if on_ui_thread(self.app, job.view.write, event.text) is False:
                         job.cancel.set()
                 else:
                     reply = event
@@ -209,8 +177,8 @@ class ChatScreen(Screen):
             reply = Reply(str(error), "error", error=True)
         except Exception:
             log.exception("failed to answer in the terminal UI")
-            reply = Reply(FAILED, "error", error=True)
-        self.assistant.from_worker(self._finish, job, reply or Reply(FAILED, "error", error=True))
+            reply = Reply(APOLOGY, "error", error=True)
+        on_ui_thread(self.app, self._finish, job, reply or Reply(APOLOGY, "error", error=True))
 
     async def _finish(self, job: AnswerJob, reply: Reply) -> None:
         extra = TUI_HELP if reply.skill == "help" and job.text.lower().startswith("/help") else ""
@@ -236,66 +204,27 @@ class ChatScreen(Screen):
     # --- commands handled here ------------------------------------------------------------
 
     def run_local_command(self, text: str) -> bool:
-        match = COMMAND.match(text)
-        if not match or match.group(1).lower() not in TUI_COMMANDS:
+        """Run one of this window's own commands (TUI_COMMANDS); False for any other message."""
+        request = parse(text)
+        args = request.text
+        actions: dict[str, Callable[[], object]] = {
+            "new": lambda: self.run_worker(self.new_conversation(args)),
+            "rename": lambda: self._rename(self.conversation_id, args) if args
+            else self.rename_conversation(self.conversation_id),
+            "delete": lambda: self.delete_conversation(self.conversation_id),
+            "export": lambda: self.export_conversation(args),
+            "copy": self.action_copy_answer,
+            "docs": lambda: self.run_worker(self.run_action("app.knowledge")),
+            "theme": lambda: self.run_worker(self.run_action("app.toggle_theme")),
+            "quit": self.app.exit,
+        }
+        action = actions.get(request.command)
+        if action is None:
             return False
-        name, args = match.group(1).lower(), match.group(2).strip()
-        if name == "new":
-            self.run_worker(self.new_conversation(args))
-        elif name == "rename":
-            if args:
-                self._rename(self.conversation_id, args)
-            else:
-                self.rename_conversation(self.conversation_id)
-        elif name == "delete":
-            self.delete_conversation(self.conversation_id)
-        elif name == "export":
-            self.export_conversation(args)
-        elif name == "copy":
-            self.action_copy_answer()
-        elif name == "docs":
-            self.assistant.action_knowledge()
-        elif name == "theme":
-            self.assistant.action_toggle_theme()
-        elif name == "quit":
-            self.app.exit()
+        action()
         return True
 
-    @contextlib.contextmanager
-    def reported(self, doing: str) -> Iterator[None]:
-        """A failure in the conversation store becomes a notification and a log entry, not a crash."""
-        try:
-            yield
-        except AssistantError as error:
-            log.warning("could not %s: %s", doing, error)
-            self.notify(str(error), title=f"Could not {doing}", severity="error")
-        except Exception:
-            log.exception("could not %s", doing)
-            self.notify("The details are in the log.", title=f"Could not {doing}", severity="error")
-
-    def _need_manager(self) -> ConversationManager | None:
-        if self.manager is None:
-            self.notify("The model is still loading; try again in a moment.", severity="warning")
-        return self.manager
-
     # --- conversations --------------------------------------------------------------------
-
-    def refresh_conversations(self) -> None:
-        if self.manager is not None:
-            with self.reported("list the conversations"):
-                self.query_one(ConversationList).show(self.manager.conversations(), self.conversation_id)
-
-    def _title(self, conversation_id: str) -> str:
-        info = None
-        if self.manager is not None:
-            with self.reported("read the conversation list"):
-                info = next((c for c in self.manager.conversations() if c.id == conversation_id), None)
-        return info.title if info else ""
-
-    async def new_conversation(self, title: str = "") -> None:
-        await self.open_conversation(ConversationManager.new_conversation_id())
-        if title and self.manager is not None:
-            self._rename(self.conversation_id, title)
 
     async def open_conversation(self, conversation_id: str) -> None:
         if self.job is not None:
@@ -322,9 +251,7 @@ class ChatScreen(Screen):
                 widgets.append(UserMessage(turn.content))
                 continue
             view = self._new_answer(text=turn.content or "(no answer)", skill=turn.skill, sources=turn.sources)
-            # The store keeps no flag for it: a declined answer's sources are the closest passages, not citations.
-            view.declined = turn.skill == "qa" and (turn.content in (NOT_FOUND, UNSUPPORTED)
-                                                    or is_decline(turn.content))
+            view.declined = turn.declined  # its sources are then the closest passages, not citations
             widgets.append(view)
         if widgets:
             await messages.mount_all(widgets)
@@ -345,64 +272,6 @@ class ChatScreen(Screen):
             self.run_worker(self.open_conversation(event.option.id))
         elif isinstance(event.option_list, CommandHints) and event.option.id:
             self._complete(event.option.id)
-
-    def rename_conversation(self, conversation_id: str) -> None:
-        if self._need_manager() is None:
-            return
-
-        def renamed(title: str | None) -> None:
-            if title:
-                self._rename(conversation_id, title)
-
-        self.app.push_screen(TextDialog("New name for this conversation:", self._title(conversation_id)), renamed)
-
-    def _rename(self, conversation_id: str, title: str) -> None:
-        if self._need_manager() is None:
-            return
-        with self.reported("rename the conversation"):
-            self.manager.rename(conversation_id, title)
-            self.notify(f"Renamed to “{title}”.")
-        self.refresh_conversations()
-
-    def delete_conversation(self, conversation_id: str) -> None:
-        if self._need_manager() is None:
-            return
-        title = self._title(conversation_id) or "this conversation"
-
-        async def answered(yes: bool | None) -> None:
-            if not yes:
-                return
-            with self.reported("delete the conversation"):
-                self.manager.delete(conversation_id)
-                self.notify(f"Deleted “{title}”.")
-                if conversation_id == self.conversation_id:
-                    await self.new_conversation()
-                else:
-                    self.refresh_conversations()
-
-        self.app.push_screen(ConfirmDialog(f"Delete “{title}” and all its messages?"), answered)
-
-    def export_conversation(self, target: str = "") -> None:
-        manager = self._need_manager()
-        if manager is None:
-            return
-        turns = None
-        with self.reported("read the conversation"):
-            turns = manager.turns(self.conversation_id)
-            if not turns:
-                self.notify("Nothing to export yet: this conversation is empty.", severity="warning")
-        if not turns:
-            return
-        title = self._title(self.conversation_id) or "Conversation"
-        folder = Path(self.assistant.runtime.settings.section("tui").get("export_dir", ".")).expanduser()
-        path = export_path(target, title, folder)
-        try:
-            write_atomically(path, conversation_markdown(title, self.conversation_id, turns))
-        except OSError as error:
-            log.warning("export to %s failed: %s", path, error)
-            self.notify(f"Could not write {path}: {error.strerror or error}", severity="error")
-            return
-        self.notify(f"Exported to {path}", title="Exported")
 
     # --- sources --------------------------------------------------------------------------
 
@@ -500,39 +369,38 @@ class ChatScreen(Screen):
         if self.job is not None:
             self.job.cancel.set()
 
+    # --- the command palette ----------------------------------------------------------------
 
-def palette_commands(screen: ChatScreen) -> list[tuple[str, str, Callable[[], Any]]]:
-    """The command palette's entries on the chat screen: the keys' actions and the slash commands."""
+    def system_commands(self) -> Iterable[SystemCommand]:
+        """The command palette's entries on this screen: the keys' actions and the slash commands."""
 
-    def send(text: str) -> Callable[[], Any]:
-        async def run() -> None:
-            if screen.job is None:
-                await screen.send(text)
-            else:
-                screen.notify("Still answering: press Escape to stop it, or wait.", severity="warning")
-        return run
+        def send(text: str) -> Callable[[], Any]:
+            async def run() -> None:
+                if self.job is None:
+                    await self.send(text)
+                else:
+                    self.notify("Still answering: press Escape to stop it, or wait.", severity="warning")
+            return run
 
-    def prefill(text: str) -> Callable[[], None]:
-        def run() -> None:
-            prompt = screen.query_one(PromptInput)
-            prompt.set_text(text)
-            prompt.focus()
-        return run
+        def prefill(text: str) -> Callable[[], None]:
+            def run() -> None:
+                prompt = self.query_one(PromptInput)
+                prompt.set_text(text)
+                prompt.focus()
+            return run
 
-    return [
-        ("New conversation", "Start a fresh conversation (ctrl+n)", screen.action_new_conversation),
-        ("Rename conversation", "Give this conversation a name",
-         lambda: screen.rename_conversation(screen.conversation_id)),
-        ("Delete conversation", "Delete this conversation (asks first)",
-         lambda: screen.delete_conversation(screen.conversation_id)),
-        ("Export conversation to Markdown", "Write this conversation to a .md file", screen.export_conversation),
-        ("Copy last answer", "Copy the last answer to the clipboard (ctrl+r)", screen.action_copy_answer),
-        ("Show sources", "The passages behind the last answer (ctrl+o)", screen.action_toggle_sources),
-        ("Toggle conversation list", "Show or hide saved conversations (ctrl+b)", screen.action_toggle_sidebar),
-        ("/help", COMMAND_HELP["help"], send("/help")),
-        ("/sources", COMMAND_HELP["sources"], send("/sources")),
-        ("/reset", COMMAND_HELP["reset"], send("/reset")),
-        ("/ask …", COMMAND_HELP["ask"], prefill("/ask ")),
-        ("/translate …", COMMAND_HELP["translate"], prefill("/translate ")),
-        ("/summarize …", COMMAND_HELP["summarize"], prefill("/summarize ")),
-    ]
+        yield SystemCommand("New conversation", "Start a fresh conversation (ctrl+n)", self.action_new_conversation)
+        yield SystemCommand("Rename conversation", "Give this conversation a name",
+                            lambda: self.rename_conversation(self.conversation_id))
+        yield SystemCommand("Delete conversation", "Delete this conversation (asks first)",
+                            lambda: self.delete_conversation(self.conversation_id))
+        yield SystemCommand("Export conversation to Markdown", "Write this conversation to a .md file",
+                            self.export_conversation)
+        yield SystemCommand("Copy last answer", "Copy the last answer to the clipboard (ctrl+r)", self.action_copy_answer)
+        yield SystemCommand("Show sources", "The passages behind the last answer (ctrl+o)", self.action_toggle_sources)
+        yield SystemCommand("Toggle conversation list", "Show or hide saved conversations (ctrl+b)",
+                            self.action_toggle_sidebar)
+        for name in ("help", "sources", "reset"):
+            yield SystemCommand(f"/{name}", COMMAND_HELP[name], send(f"/{name}"))
+        for name in ("ask", "translate", "summarize"):
+            yield SystemCommand(f"/{name} …", COMMAND_HELP[name], prefill(f"/{name} "))

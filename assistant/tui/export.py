@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..conversation.types import Turn
 
@@ -38,16 +36,3 @@ def export_path(target: str, title: str, folder: Path) -> Path:
         folder = path
     slug = re.sub(r"[^\w]+", "-", title.lower()).strip("-")[:40] or "conversation"
     return folder / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}.md"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write aside, then rename: an interrupted export never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
@@ -17,11 +18,15 @@ from textual.suggester import Suggester
 from textual.widgets import Button, DataTable, Footer, Input, Label, ProgressBar
 
 from ..errors import AssistantError
+from ..humanize import human_size
 from .dialogs import ConfirmDialog
+from .events import DocumentsChanged
+from .threads import on_ui_thread
 from .widgets import plural, short_path
 
 if TYPE_CHECKING:
-    from .app import AssistantApp
+    from ..conversation.documents import DocumentInfo, Documents, IngestReport
+    from ..runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +54,6 @@ class PathSuggester(Suggester):
         return value + names[0][len(start):] + suffix
 
 
-def human_size(size: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size} B"
-
-
 class KnowledgeScreen(Screen):
     BINDINGS = [
         Binding("escape,ctrl+g", "app.pop_screen", "Back to chat"),
@@ -64,9 +61,9 @@ class KnowledgeScreen(Screen):
         Binding("ctrl+r", "reload", "Reload"),
     ]
 
-    @property
-    def assistant(self) -> AssistantApp:
-        return self.app  # type: ignore[return-value]
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__()
+        self.runtime = runtime
 
     def compose(self) -> ComposeResult:
         yield Label("Knowledge base", classes="screen-title")
@@ -90,27 +87,27 @@ class KnowledgeScreen(Screen):
 
     # --- reading ----------------------------------------------------------------------------
 
-    def _knowledge(self):
-        knowledge = self.assistant.runtime.manager.knowledge  # waits while the model loads
-        if knowledge is None:
+    def _documents(self) -> Documents:
+        documents = self.runtime.documents  # the knowledge base alone: the model need not be loaded
+        if documents is None:
             raise AssistantError("This setup has no knowledge base.")
-        return knowledge
+        return documents
 
     @work(thread=True, group="kb-read", exclusive=True, exit_on_error=False)
     def action_reload(self) -> None:
         try:
-            knowledge = self._knowledge()
-            documents, stats = knowledge.documents(), knowledge.stats()
+            known = self._documents()
+            documents, stats = known.documents(), known.stats()
         except AssistantError as error:
-            self.assistant.from_worker(self._failed, str(error))
+            on_ui_thread(self.app, self._failed, str(error))
             return
         except Exception:
             log.exception("cannot list the knowledge base")
-            self.assistant.from_worker(self._failed, "Cannot read the knowledge base; the details are in the log.")
+            on_ui_thread(self.app, self._failed, "Cannot read the knowledge base; the details are in the log.")
             return
-        self.assistant.from_worker(self._show, documents, stats)
+        on_ui_thread(self.app, self._show, documents, stats)
 
-    def _show(self, documents: list, stats: dict) -> None:
+    def _show(self, documents: list[DocumentInfo], stats: dict[str, Any]) -> None:
         table = self.query_one(DataTable)
         table.clear()
         for doc in documents:
@@ -155,22 +152,22 @@ class KnowledgeScreen(Screen):
     @work(thread=True, group="kb-write", exit_on_error=False)
     def _add(self, path: str) -> None:
         try:
-            progress = lambda done, total: self.assistant.from_worker(self._progress, done, total)  # noqa: E731
-            report = self._knowledge().add([path], progress=progress)
+            report = self._documents().add([path], progress=lambda done, total: on_ui_thread(
+                self.app, self._progress, done, total))
         except AssistantError as error:
-            self.assistant.from_worker(self._added, None, str(error))
+            on_ui_thread(self.app, self._added, None, str(error))
             return
         except Exception:
             log.exception("adding %s to the knowledge base failed", path)
-            self.assistant.from_worker(self._added, None, "Adding failed; the details are in the log.")
+            on_ui_thread(self.app, self._added, None, "Adding failed; the details are in the log.")
             return
-        self.assistant.from_worker(self._added, report, "")
+        on_ui_thread(self.app, self._added, report, "")
 
     def _progress(self, done: int, total: int) -> None:
         self.query_one(ProgressBar).update(total=max(total, 1), progress=done)
         self.query_one("#progress-label", Label).update(f"{done}/{total} files")
 
-    def _added(self, report, error: str) -> None:
+    def _added(self, report: IngestReport | None, error: str) -> None:
         self.query_one("#progress-row").display = False
         if report is None:
             self.notify(error, title="Could not add", severity="error")
@@ -182,7 +179,7 @@ class KnowledgeScreen(Screen):
         for path, why in (report.failed + report.skipped)[:5]:
             self.notify(f"{short_path(path)}: {why}", severity="warning" if (path, why) in report.skipped else "error")
         self.action_reload()
-        self.assistant.refresh_status()
+        self.post_message(DocumentsChanged())
 
     # --- removing ---------------------------------------------------------------------------
 
@@ -192,6 +189,8 @@ class KnowledgeScreen(Screen):
             self.notify("The knowledge base is empty.", severity="warning")
             return
         path = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if path is None:
+            return
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -202,14 +201,20 @@ class KnowledgeScreen(Screen):
     @work(thread=True, group="kb-write", exit_on_error=False)
     def _remove(self, path: str) -> None:
         try:
-            removed = self._knowledge().remove([path])
+            removed = self._documents().remove([path])
         except AssistantError as error:
-            self.assistant.from_worker(self.notify, str(error), severity="error")
+            on_ui_thread(self.app, self.notify, str(error), severity="error")
             return
         except Exception:
             log.exception("removing %s from the knowledge base failed", path)
-            self.assistant.from_worker(self.notify, "Removing failed; the details are in the log.", severity="error")
+            on_ui_thread(self.app, self.notify, "Removing failed; the details are in the log.", severity="error")
             return
-        self.assistant.from_worker(self.notify, f"Removed {short_path(path)} ({plural(removed, 'document')}).")
-        self.assistant.from_worker(self.action_reload)
-        self.assistant.from_worker(self.assistant.refresh_status)
+        on_ui_thread(self.app, self.notify, f"Removed {short_path(path)} ({plural(removed, 'document')}).")
+        on_ui_thread(self.app, self.action_reload)
+        self.post_message(DocumentsChanged())
+
+    def system_commands(self) -> Iterable[SystemCommand]:
+        """The command palette's entries on this screen."""
+        yield SystemCommand("Back to chat", "Leave the knowledge base (Esc)", self.app.pop_screen)
+        yield SystemCommand("Remove document", "Remove the selected document (Delete)", self.action_remove)
+        yield SystemCommand("Reload documents", "Read the document list again (ctrl+r)", self.action_reload)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,8 +15,7 @@ from textual.widgets import Label, Markdown, OptionList, Static, TextArea
 from textual.widgets.markdown import MarkdownStream
 from textual.widgets.option_list import Option
 
-from ..conversation.types import ConversationInfo, Reply
-from ..retrieval.base import Passage
+from ..conversation.types import ConversationInfo, Passage, Reply
 
 # Replies that are messages from the assistant itself, not model output: shown as plain text.
 PLAIN_SKILLS = ("help", "sources", "reset", "error")
@@ -199,7 +198,7 @@ class AnswerMessage(Vertical):
 
 def reply_figures(reply: Reply) -> str:
     """'qa · 42 tokens · 25.3 tok/s · 2.1 s' (the status bar adds the time to the first token)."""
-    figures = [reply.skill]
+    figures: list[str] = [reply.skill]
     usage = reply.usage
     if usage is not None and usage.completion_tokens:
         figures.append(f"{usage.completion_tokens} tokens")
@@ -234,13 +233,23 @@ class ConversationList(OptionList):
         option = self.highlighted_option
         return option.id if option is not None else None
 
+    class RenameRequested(Message):
+        def __init__(self, conversation_id: str) -> None:
+            super().__init__()
+            self.conversation_id = conversation_id
+
+    class DeleteRequested(Message):
+        def __init__(self, conversation_id: str) -> None:
+            super().__init__()
+            self.conversation_id = conversation_id
+
     def action_rename(self) -> None:
         if self.highlighted_id:
-            self.screen.rename_conversation(self.highlighted_id)  # type: ignore[attr-defined]
+            self.post_message(self.RenameRequested(self.highlighted_id))
 
     def action_delete(self) -> None:
         if self.highlighted_id:
-            self.screen.delete_conversation(self.highlighted_id)  # type: ignore[attr-defined]
+            self.post_message(self.DeleteRequested(self.highlighted_id))
 
 
 class SourcesPanel(Vertical):

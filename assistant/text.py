@@ -1,12 +1,16 @@
-"""Splitting text into paragraphs, sentences and pieces that fit a token budget."""
+"""Splitting text into paragraphs, sentences and pieces that fit a token budget: the one place that
+says where a sentence ends, for skills and front-ends alike."""
 
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
-# A sentence ends at . ! ? (or their CJK forms) followed by space, or right after a CJK stop.
-SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=\S)|(?<=[。！？])")
+# The characters that end a sentence: . ! ? … and the CJK full stops.
+LATIN_STOPS, CJK_STOPS = ".!?…", "。！？"
+SENTENCE_STOPS = LATIN_STOPS + CJK_STOPS
+# A sentence ends at a Latin stop followed by space, or right after a CJK stop (CJK puts no space there).
+SENTENCE_END = re.compile(rf"(?<=[{re.escape(LATIN_STOPS)}])\s+(?=\S)|(?<=[{CJK_STOPS}])")
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
