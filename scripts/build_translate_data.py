@@ -23,6 +23,7 @@ import json
 import random
 from pathlib import Path
 
+from assistant.files import atomic_write_text
 from assistant.skills.translate import detect_language, find_language, translate_messages
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -75,11 +76,8 @@ def main() -> None:
     args = parser.parse_args()
 
     examples = build(args.shared, args.per_direction, args.zh_per_direction, args.min_words, args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / "train.jsonl"
-    partial = target.with_suffix(".jsonl.partial")
-    partial.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples), encoding="utf-8")
-    partial.replace(target)
+    atomic_write_text(target, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples))
     print(f"{len(examples)} examples -> {target}")
 
 
