@@ -124,8 +124,9 @@ class Planner:
             if checked:
                 agreement, decoder = max(checked, key=lambda pair: pair[0].rank())
                 decoder.plan.agreement = agreement.as_dict()
-                if self.stem is not None:
-                    decoder.plan.save(self._plan_path())
+                plan_path = self._plan_path()
+                if plan_path is not None:
+                    decoder.plan.save(plan_path)
                     self._remove_stale(decoder.plan.decode)
                 return decoder
         self.failures = "; ".join(failures)

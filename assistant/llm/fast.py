@@ -21,7 +21,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 
 import torch
 import torch.nn.functional as F
@@ -245,7 +245,7 @@ class FastDecoder:
         top_p: float = 1.0,
         seed: int | None = None,
         adapter: str | None = None,
-        eos: set[int] = frozenset(),
+        eos: Set[int] = frozenset(),
         cancel: threading.Event | None = None,
     ) -> Iterator[int]:
         """Yield new token ids (an end-of-sequence token included) until eos, the limit, or cancel."""

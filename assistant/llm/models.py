@@ -157,7 +157,7 @@ def materialize(source: ModelSource, cache_root: Path) -> str:
     except Exception as error:  # transformers raises many types for unreadable files
         raise ModelError(f"Cannot read GGUF file {gguf}: {error}") from error
     # The weights are plain tensors now; the GGUF loader's bookkeeping would refuse to save them.
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]
     model.config.__dict__.pop("quantization_config", None)
     target.parent.mkdir(parents=True, exist_ok=True)
     # Written aside, then renamed: a crash mid-write never leaves a half cache that looks complete.
@@ -199,7 +199,7 @@ def load_pretrained(source: ModelSource, cache_root: Path, device: str, dtype: s
         ) from error
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model.to(torch.device(device)).eval()
+    model.to(torch.device(device)).eval()  # type: ignore[arg-type]
     return model, tokenizer
 
 
