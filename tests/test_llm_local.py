@@ -120,7 +120,7 @@ def test_two_threads_streaming_at_once_never_interleave(real_model, monkeypatch)
     alone = {name: real_model.generate(messages, GREEDY) for name, messages in (("france", FRANCE), ("story", STORY))}
     callers: list[int] = []
     forward = real_model.fast.forward
-    monkeypatch.setattr(real_model.fast, "forward", lambda *a: callers.append(threading.get_ident()) or forward(*a))
+    monkeypatch.setattr(real_model.fast, "forward", lambda *a, **kw: callers.append(threading.get_ident()) or forward(*a, **kw))
     together: dict[str, str] = {}
     threads = [
         threading.Thread(target=lambda n=name, m=messages: together.__setitem__(n, "".join(real_model.stream(m, GREEDY))))

@@ -88,8 +88,8 @@ class Linear:
         self.sizes = [len(p) for p in parts]
         self.lora: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def __call__(self, x: torch.Tensor, adapter: str | None) -> torch.Tensor:
-        y = apply(x, self.prefill if len(x) > 1 else self.decode)
+    def __call__(self, x: torch.Tensor, adapter: str | None, prompt: bool) -> torch.Tensor:
+        y = apply(x, self.prefill if prompt else self.decode)
         if self.bias is not None:
             y = y + self.bias
         lora = self.lora.get(adapter) if adapter else None
@@ -141,7 +141,10 @@ class FastDecoder:
         # rotate_half(x) * sin == roll(x, half) * signed_sin: one op instead of four
         self.cos, self.signed_sin = cos[0].float(), torch.cat([-sin[0, :, :half], sin[0, :, half:]], -1).float()
         self.cache: torch.Tensor | None = None  # [layers, 2, kv_heads, max_len, head_dim], allocated on first use
-        self.cached: list[int] = []  # the tokens whose keys and values the cache holds, from position 0
+        # The prompt tokens whose keys and values the cache holds, from position 0. Generated tokens are
+        # not kept: their keys and values came from the decoding format, and a later prompt that holds
+        # them must get the logits a fresh prompt pass would give.
+        self.cached: list[int] = []
         self.cached_adapter: str | None = None  # ... computed with this adapter
         self.adapters: set[str] = set()
         self.threads = ThreadChoice()
@@ -180,12 +183,15 @@ class FastDecoder:
         """Drop the kept prompt prefix (the cache's contents no longer match ``cached``)."""
         self.cached, self.cached_adapter = [], None
 
-    def forward(self, tokens: torch.Tensor, start: int, adapter: str | None) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, start: int, adapter: str | None, prompt: bool | None = None) -> torch.Tensor:
         """Float32 logits for the last of ``tokens``, which sit at positions start, start+1, ...
 
-        The cache must hold the keys and values of positions 0..start-1 (for this adapter).
+        The cache must hold the keys and values of positions 0..start-1 (for this adapter). ``prompt``:
+        use the prompt's matmul format (default: when there is more than one token); a prompt whose
+        only new token follows a kept prefix is still a prompt, so that it gets the same logits.
         """
         count, end = len(tokens), start + len(tokens)
+        prompt = count > 1 if prompt is None else prompt
         if self.cache is None:
             shape = (len(self.linears), 2, self.kv_heads, self.max_len, self.head_dim)
             self.cache = torch.zeros(shape, dtype=torch.float32)
@@ -197,7 +203,7 @@ class FastDecoder:
         x = F.embedding(tokens, self.embed).float()
         for (norm1, norm2), linears, cache in zip(self.layer_norms, self.linears, self.cache):
             h = F.rms_norm(x, (x.shape[-1],), norm1, self.eps)
-            qkv = linears["qkv"](h, adapter)
+            qkv = linears["qkv"](h, adapter, prompt)
             qk = qkv[:, : (heads + kv) * dim].view(count, heads + kv, dim)
             qk = qk * cos + qk.roll(dim // 2, -1) * sin
             cache[0, :, start:end] = qk[:, heads:].transpose(0, 1)
@@ -210,10 +216,10 @@ class FastDecoder:
                     q.transpose(0, 1)[None], keys, values, attn_mask=mask, is_causal=mask is None,
                     scale=self.scaling, enable_gqa=kv != heads,
                 ).transpose(1, 2)
-            x = x + linears["o"](y.reshape(count, heads * dim), adapter)
+            x = x + linears["o"](y.reshape(count, heads * dim), adapter, prompt)
             h = F.rms_norm(x, (x.shape[-1],), norm2, self.eps)
-            gate, up = linears["gate_up"](h, adapter).chunk(2, -1)
-            x = x + linears["down"](F.silu(gate) * up, adapter)
+            gate, up = linears["gate_up"](h, adapter, prompt).chunk(2, -1)
+            x = x + linears["down"](F.silu(gate) * up, adapter, prompt)
         h = F.rms_norm(x[-1:], (x.shape[-1],), self.norm, self.eps)
         logits = apply(h, self.head)[0]
         if "float32" not in self.head[0]:
@@ -229,7 +235,7 @@ class FastDecoder:
             while kept < limit and self.cached[kept] == prompt[kept]:
                 kept += 1
         self.cached = self.cached[:kept]
-        logits = self.forward(torch.tensor(prompt[kept:]), kept, adapter)
+        logits = self.forward(torch.tensor(prompt[kept:]), kept, adapter, prompt=True)
         self.cached, self.cached_adapter = list(prompt), adapter
         if kept:
             log.debug("kept %d of %d prompt tokens from the previous request", kept, len(prompt))
@@ -264,7 +270,6 @@ class FastDecoder:
                 torch.set_num_threads(threads)
                 started = time.perf_counter()
                 logits = self.forward(torch.tensor([token]), position, adapter)
-                self.cached.append(token)
                 self.threads.timed(time.perf_counter() - started)
         except BaseException:
             self.forget()  # a forward cut short may have left the cache half written

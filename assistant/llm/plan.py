@@ -27,7 +27,7 @@ from .kernels import FORMATS, time_format
 
 log = logging.getLogger(__name__)
 
-PLAN_VERSION = 3  # bump when the plan, its choice or the packed formats change
+PLAN_VERSION = 4  # bump when the plan, its choice or the packed formats change
 # Formats this close in speed are all checked, and the one closest to the reference is kept.
 DECODE_MARGIN = 1.10  # decode: within 10%
 PREFILL_MARGIN = 1.5  # prompt: bfloat16 rounds every prompt token, so it must be 1.5x faster
