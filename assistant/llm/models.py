@@ -13,11 +13,11 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelError, ModelTooLargeError
+from ..files import replace_dir, staging_dir
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +159,8 @@ def materialize(source: ModelSource, cache_root: Path) -> str:
     # The weights are plain tensors now; the GGUF loader's bookkeeping would refuse to save them.
     model.hf_quantizer = None  # type: ignore[assignment]
     model.config.__dict__.pop("quantization_config", None)
-    target.parent.mkdir(parents=True, exist_ok=True)
     # Written aside, then renamed: a crash mid-write never leaves a half cache that looks complete.
-    staging = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
+    staging = staging_dir(target)
     try:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
@@ -170,7 +169,7 @@ def materialize(source: ModelSource, cache_root: Path) -> str:
             # Only older conversions of this very file: another checkout's copy has its own entry.
             if stale != target and _converted_from(stale) == str(gguf):
                 shutil.rmtree(stale, ignore_errors=True)
-        os.replace(staging, target)
+        replace_dir(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return str(target)
