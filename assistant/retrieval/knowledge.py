@@ -24,7 +24,7 @@ from .discovery import absolute, discover
 from .embedder import DEFAULT_EMBEDDER, ConfiguredEmbedder
 from .layout import IndexState, Manifest, Root, roots_of_any_store
 from .lexical import terms
-from .lookup import find_document
+from .lookup import EMPTY, find_document
 from .options import MODES, KnowledgeOptions
 from .search import passage, rank
 from .snapshot import Reader
@@ -130,8 +130,9 @@ class KnowledgeBase:
         """(path, full text in reading order) of an indexed document, found by path, file name,
         path suffix, stem or title, ignoring case."""
         manifest = self.reader.manifest()
-        names = self.reader.read(manifest, lambda store: store.document_names()) if manifest else []
-        document_id, path = find_document(names, name_or_path)
+        if manifest is None:
+            raise KnowledgeBaseError(EMPTY)
+        document_id, path = find_document(self.reader.read(manifest, lambda store: store.document_names()), name_or_path)
         return path, self.reader.read(manifest, lambda store: store.document_text(document_id))
 
     # ---------------------------------------------------------------- changing it

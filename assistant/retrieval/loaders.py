@@ -12,7 +12,10 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bs4 import Tag
 
 PROSE = "prose"  # split by sentences
 LINES = "lines"  # code, lists, tables, records: split by lines
@@ -93,17 +96,22 @@ def _mostly_utf8(data: bytes) -> str | None:
 # ---------------------------------------------------------------- plain text and source code
 
 
-def _paragraphs(text: str, kind: str, first_line: int = 1, **where: Any) -> Iterator[Block]:
-    """Blank-line separated paragraphs with their 1-based line spans."""
+def _spans(text: str, first_line: int = 1) -> Iterator[tuple[str, int, int]]:
+    """Blank-line separated paragraphs as (text, first line, last line), lines counted from ``first_line``."""
     lines = text.split("\n")
     start = None
     for number, line in enumerate(lines + [""]):
         if line.strip() and start is None:
             start = number
         elif not line.strip() and start is not None:
-            body = "\n".join(lines[start:number]).strip("\n")
-            yield Block(body, kind, line_start=first_line + start, line_end=first_line + number - 1, **where)
+            yield "\n".join(lines[start:number]).strip("\n"), first_line + start, first_line + number - 1
             start = None
+
+
+def _paragraphs(text: str, kind: str, first_line: int = 1, **where: Any) -> Iterator[Block]:
+    """Blank-line separated paragraphs with their 1-based line spans."""
+    for body, start, end in _spans(text, first_line):
+        yield Block(body, kind, line_start=start, line_end=end, **where)
 
 
 def load_text(path: Path, data: bytes) -> Document:
@@ -168,8 +176,8 @@ def load_rst(path: Path, data: bytes) -> Document:
     stack: list[str] = []
     blocks: list[Block] = []
     title = ""
-    for para in _paragraphs("\n".join(lines), PROSE):
-        rows = para.text.split("\n")
+    for text, line_start, line_end in _spans("\n".join(lines)):
+        rows = text.split("\n")
         heading = None
         if len(rows) >= 2 and _ADORNMENT.match(rows[1]) and not _ADORNMENT.match(rows[0]):
             heading, style, rest = rows[0].strip(), rows[1][0], rows[2:]
@@ -177,19 +185,19 @@ def load_rst(path: Path, data: bytes) -> Document:
             heading, style, rest = rows[1].strip(), rows[0][0] * 2, rows[3:]
         if heading is None:
             indented = all(row.startswith((" ", "\t")) for row in rows)
-            blocks.append(Block(para.text, LINES if indented or para.text.startswith("..") else PROSE,
-                                tuple(stack), line_start=para.line_start, line_end=para.line_end))
+            blocks.append(Block(text, LINES if indented or text.startswith("..") else PROSE,
+                                tuple(stack), line_start=line_start, line_end=line_end))
             continue
         if style not in styles:
             styles.append(style)
         level = styles.index(style)
         stack = stack[:level] + [heading]
         title = title or heading
-        blocks.append(Block(heading, HEADING, tuple(stack), line_start=para.line_start, line_end=para.line_start))
+        blocks.append(Block(heading, HEADING, tuple(stack), line_start=line_start, line_end=line_start))
         if rest:
             body = "\n".join(rest).strip()
-            first = para.line_end - len(rest) + 1
-            blocks.append(Block(body, PROSE, tuple(stack), line_start=first, line_end=para.line_end))
+            first = line_end - len(rest) + 1
+            blocks.append(Block(body, PROSE, tuple(stack), line_start=first, line_end=line_end))
     return Document(path, title or path.stem, "rst", blocks)
 
 
@@ -216,17 +224,22 @@ def _html_fragment_text(fragment: str) -> str:
     return " ".join(soup.get_text(" ").split())
 
 
-def _is_boilerplate(tag) -> bool:
-    if tag.get("hidden") is not None or tag.get("aria-hidden") == "true":
+def _attribute(tag: Tag, name: str) -> str:
+    """An attribute as one string (a multi-valued one such as class joined by spaces); "" when absent."""
+    value = tag.get(name)
+    return " ".join(value) if isinstance(value, list) else value or ""
+
+
+def _is_boilerplate(tag: Tag) -> bool:
+    if tag.get("hidden") is not None or _attribute(tag, "aria-hidden") == "true":
         return True
-    if (tag.get("role") or "").lower() in _BOILERPLATE_ROLES:
+    if _attribute(tag, "role").lower() in _BOILERPLATE_ROLES:
         return True
-    names = " ".join(tag.get("class") or []) + " " + (tag.get("id") or "")
-    return bool(_BOILERPLATE_NAMES.search(names))
+    return bool(_BOILERPLATE_NAMES.search(_attribute(tag, "class") + " " + _attribute(tag, "id")))
 
 
 def load_html(path: Path, data: bytes) -> Document:
-    from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction
+    from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 
     soup = BeautifulSoup(decode_text(data), "html.parser")
     page_title = " ".join(soup.title.get_text(" ").split()) if soup.title else ""
@@ -250,7 +263,7 @@ def load_html(path: Path, data: bytes) -> Document:
         buffer.clear()
         lines.clear()
 
-    def walk(node) -> None:
+    def walk(node: Tag) -> None:
         nonlocal stack
         for child in node.children:
             if isinstance(child, (Comment, Declaration, Doctype, ProcessingInstruction)):
@@ -258,6 +271,8 @@ def load_html(path: Path, data: bytes) -> Document:
             if isinstance(child, NavigableString):
                 buffer.append(str(child))
                 continue
+            if not isinstance(child, Tag):
+                continue  # no other kind of node holds text
             name = child.name
             if child.sourceline is not None:
                 lines.append(child.sourceline)

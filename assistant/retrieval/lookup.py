@@ -10,12 +10,14 @@ from pathlib import Path
 from ..errors import KnowledgeBaseError
 from .discovery import absolute
 
+EMPTY = "The knowledge base is empty. Add documents with `assistant index add PATH`."
+
 
 def find_document(names: Sequence[tuple[int, str, str]], wanted: str) -> tuple[int, str]:
     """(id, path) of the one document among (id, path, title) that ``wanted`` names, ignoring case;
     the most exact way of naming wins. KnowledgeBaseError, with the closest names, for none or several."""
     if not names:
-        raise KnowledgeBaseError("The knowledge base is empty. Add documents with `assistant index add PATH`.")
+        raise KnowledgeBaseError(EMPTY)
     wanted = wanted.strip()
     lowered = wanted.lower().replace(os.sep, "/")
     exact = str(absolute(wanted))

@@ -45,6 +45,13 @@ CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
 """
 
 
+def _inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT just added (sqlite3 leaves it None only after statements that add none)."""
+    if cursor.lastrowid is None:
+        raise RuntimeError("an INSERT into the knowledge base's records added no row")
+    return cursor.lastrowid
+
+
 class Store:
     def __init__(self, path: Path, create: bool = False) -> None:
         if not create and not path.is_file():
@@ -128,7 +135,7 @@ class Store:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (path, title, format, size, mtime_ns, sha256, text, len(chunks), time.time()),
         )
-        document_id = cursor.lastrowid
+        document_id = _inserted_id(cursor)
         ids = []
         for position, (chunk, chunk_terms) in enumerate(zip(chunks, terms)):
             cursor = self.conn.execute(
@@ -137,7 +144,7 @@ class Store:
                 (document_id, position, json.dumps(list(chunk.headings), ensure_ascii=False), chunk.text, chunk.page,
                  chunk.line_start, chunk.line_end, " ".join(chunk_terms)),
             )
-            ids.append(cursor.lastrowid)
+            ids.append(_inserted_id(cursor))
         return ids
 
     # ---------------------------------------------------------------- chunks

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from ..crashpoints import crash_point
+
+if TYPE_CHECKING:
+    import faiss  # imported where used: loading it takes about 0.3 s
 
 EXACT = "exact"
 APPROXIMATE = "approximate"
@@ -32,7 +36,7 @@ class VectorOptions:
 
 
 class VectorIndex:
-    def __init__(self, index, options: VectorOptions | None = None) -> None:
+    def __init__(self, index: faiss.Index, options: VectorOptions | None = None) -> None:
         self.index = index
         self.options = options or VectorOptions()
         self._tune()
@@ -66,7 +70,7 @@ class VectorIndex:
             ivf = self._ivf()
             ivf.nprobe = min(ivf.nlist, self.options.nprobe or max(32, ivf.nlist // 16))
 
-    def _ivf(self):
+    def _ivf(self) -> faiss.IndexIVF:
         import faiss
 
         return faiss.extract_index_ivf(self.index)
@@ -95,10 +99,11 @@ class VectorIndex:
         if len(ids):
             self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
 
-    def remove(self, ids) -> None:
-        ids = np.asarray(list(ids), dtype=np.int64)
-        if len(ids):
-            self.index.remove_ids(ids)
+    def remove(self, ids: Iterable[int]) -> None:
+        array = np.asarray(list(ids), dtype=np.int64)
+        if len(array):
+            # faiss's Python wrapper takes an array of ids; its stub names only the C++ IDSelector.
+            cast(Any, self.index).remove_ids(array)
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids) per query row, best first; ids are -1 past the end of a short index."""
@@ -120,7 +125,7 @@ class VectorIndex:
         finally:
             faiss.omp_set_num_threads(threads)
 
-    def vectors(self, ids) -> np.ndarray:
+    def vectors(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         return self.index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
 
     def reshape(self, all_ids: Callable[[], np.ndarray]) -> bool:
@@ -150,21 +155,24 @@ class VectorIndex:
         self._tune()
 
 
-def build_index(ids: np.ndarray, vectors: np.ndarray, approximate: bool, options: VectorOptions):
+def build_index(ids: np.ndarray, vectors: np.ndarray, approximate: bool, options: VectorOptions) -> faiss.Index:
     """A FAISS index over these vectors: flat, or IVF trained on a sample of them."""
     import faiss
 
     dimension = vectors.shape[1]
+    index: faiss.Index
     if not approximate:
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
     else:
         nlist = VectorIndex._nlist(len(vectors))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, nlist, faiss.METRIC_INNER_PRODUCT)
-        index.cp.niter = options.train_iterations
-        index.cp.max_points_per_centroid = options.train_points_per_list
-        index.train(vectors)
+        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+        ivf.cp.niter = options.train_iterations
+        ivf.cp.max_points_per_centroid = options.train_points_per_list
+        ivf.train(vectors)
         # A hash table from id to position, so chunks can be removed and their vectors read back.
-        index.set_direct_map_type(faiss.DirectMap.Hashtable)
+        # faiss's own stubs (__init__.pyi) leave out the DirectMap class that SWIG exports.
+        ivf.set_direct_map_type(cast(Any, faiss).DirectMap.Hashtable)
+        index = ivf
     if len(ids):
         index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
     return index

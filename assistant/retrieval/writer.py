@@ -16,7 +16,8 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,6 +48,9 @@ from .snapshot import Reader
 from .store import Store
 from .vectors import VectorIndex
 
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
+
 log = logging.getLogger(__name__)
 
 
@@ -62,18 +66,40 @@ class Writer:
         self.fresh = fresh  # a new store (rebuild), published only when complete
         self.folder = reader.folder
         self.options = options
-        self.store: Store | None = None
-        self.vectors: VectorIndex | None = None
-        self.manifest: Manifest | None = None
-        self.state: IndexState | None = None
+        # Set by __enter__ for the session; read them through the properties below.
+        self._store: Store | None = None
+        self._manifest: Manifest | None = None
+        self._state: IndexState | None = None
+        self.vectors: VectorIndex | None = None  # none until something is embedded (see vector_index)
         self.published = False  # whether manifest.json points at self.store
         self.generation = 0
         self.dirty = False  # uncommitted changes to chunks
         self.lexical_stale = False  # committed changes the BM25 cache does not have yet
         self.state_dirty = False  # changes to self.state the store does not have yet
         self.last_commit = time.monotonic()
-        self._file_lock = None
+        self._file_lock: BaseFileLock | None = None
         self._embedder: Embedder | None = None
+
+    @property
+    def store(self) -> Store:
+        """The store this session writes (its transaction is open between checkpoints)."""
+        if self._store is None:
+            raise RuntimeError("the knowledge base writer is used outside its with-block")
+        return self._store
+
+    @property
+    def manifest(self) -> Manifest:
+        """What manifest.json says (or will say once published) about this session's store."""
+        if self._manifest is None:
+            raise RuntimeError("the knowledge base writer is used outside its with-block")
+        return self._manifest
+
+    @property
+    def state(self) -> IndexState:
+        """The index's state (embedder, dimension, roots) as this session will commit it."""
+        if self._state is None:
+            raise RuntimeError("the knowledge base writer is used outside its with-block")
+        return self._state
 
     # ---------------------------------------------------------------- session
 
@@ -111,40 +137,42 @@ class Writer:
         if self.fresh or previous is None:
             self._new_store()
             return
-        self.manifest = dataclasses.replace(previous)
+        self._manifest = dataclasses.replace(previous)
         self.published = True
-        self.store = open_store(self.folder, self.manifest)
+        store = self._store = open_store(self.folder, self.manifest)
         try:
-            self.store.begin(write=True)
-            self.generation = self.store.generation
-            count = self.store.chunk_count()
-            self.state = read_state(self.folder, self.manifest, self.store).copy()
+            store.begin(write=True)
+            self.generation = store.generation
+            count = store.chunk_count()
+            self._state = read_state(self.folder, self.manifest, store).copy()
         except KnowledgeBaseError:
             raise
         except Exception as error:
-            raise damaged(self.folder, f"{self.store.path.name}: {error}") from None
+            raise damaged(self.folder, f"{store.path.name}: {error}") from None
         self.state_dirty = self.manifest.legacy is not None  # a format 1 index: the state moves into the store
         if self.generation == 0 or not self.state.dimension:
             return  # nothing was ever embedded: the vectors start when the embedder is loaded
         path = vector_path(self.folder, self.manifest.store, self.generation)
         try:
-            self.vectors = VectorIndex.read(path, self.options.vector_options)
+            vectors = VectorIndex.read(path, self.options.vector_options)
         except RuntimeError as error:
             raise damaged(self.folder, f"{path.name} cannot be read: {str(error).splitlines()[0]}") from None
-        if self.vectors.size != count:
-            raise damaged(self.folder, f"{path.name} has {self.vectors.size} vectors, the records say {count}")
+        if vectors.size != count:
+            raise damaged(self.folder, f"{path.name} has {vectors.size} vectors, the records say {count}")
+        self.vectors = vectors
 
     def _new_store(self) -> None:
         stem = f"kb-{uuid.uuid4().hex[:12]}"
-        self.store = Store(store_path(self.folder, stem), create=True)
-        self.store.begin(write=True)
-        self.store.set("generation", "0")
+        store = self._store = Store(store_path(self.folder, stem), create=True)
+        store.begin(write=True)
+        store.set("generation", "0")
         # dimension 0: not known until the embedder is loaded, which only embedding needs.
-        self.state = IndexState(self.configured.resolve().name)
-        self.manifest = Manifest(stem)
+        self._state = IndexState(self.configured.resolve().name)
+        self._manifest = Manifest(stem)
         self.state_dirty = True
 
-    def __exit__(self, kind, error, traceback) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         try:
             if error is None:
                 self._finish()
@@ -154,10 +182,10 @@ class Writer:
             self._release()
 
     def _release(self) -> None:
-        if self.store is not None:
-            self.store.rollback()
-            self.store.close()
-            self.store = None
+        if self._store is not None:
+            self._store.rollback()
+            self._store.close()
+            self._store = None
         if self._file_lock is not None:
             self._file_lock.release()
             self._file_lock = None
@@ -165,13 +193,13 @@ class Writer:
 
     def _abandon(self) -> None:
         """Back to the last commit; a store that was never published is deleted with its files."""
-        if self.store is None:
+        if self._store is None:
             return
-        self.store.rollback()
+        self._store.rollback()
         if not self.published:
             stem = self.manifest.store
-            self.store.close()
-            self.store = None
+            self._store.close()
+            self._store = None
             remove_store_files(self.folder, keep=None, only=stem)
         log.info("knowledge base write abandoned; generation %s stays in force", self.generation)
 
@@ -203,9 +231,13 @@ class Writer:
                 self.state.embedder = self._embedder.name
                 self.state.dimension = self._embedder.dimension
                 self.state_dirty = True
-            if self.vectors is None:
-                self.vectors = VectorIndex.empty(self._embedder.dimension, self.options.vector_options)
         return self._embedder
+
+    def vector_index(self) -> VectorIndex:
+        """This session's copy of the vectors: an empty one (loading the embedder) if there were none."""
+        if self.vectors is None:
+            self.vectors = VectorIndex.empty(self.embedder().dimension, self.options.vector_options)
+        return self.vectors
 
     def checkpoint(self, final: bool = False) -> None:
         """Commit: vectors to a new generation's file, then the transaction that names it (with the
@@ -215,14 +247,13 @@ class Writer:
             self.store.set("state", self.state.to_json())
             self.state_dirty = False
         if self.dirty:
-            if self.vectors is None:
-                self.embedder()
-            if self.vectors.reshape(lambda: np.asarray(self.store.chunk_ids(), dtype=np.int64)):
-                log.info("vector index is now %s", self.vectors.describe())
+            vectors = self.vector_index()
+            if vectors.reshape(lambda: np.asarray(self.store.chunk_ids(), dtype=np.int64)):
+                log.info("vector index is now %s", vectors.describe())
             generation = self.generation + 1
-            self.vectors.write(vector_path(self.folder, self.manifest.store, generation))
+            vectors.write(vector_path(self.folder, self.manifest.store, generation))
             self.store.set("generation", str(generation))
-            self.store.set("index", self.vectors.describe())
+            self.store.set("index", vectors.describe())
             crash_point("before commit")
             self.store.commit()
             crash_point("committed")
@@ -275,7 +306,7 @@ class Writer:
                     self._delete(old_id)
                 ids = self.store.insert_document(path, document.title, document.format, stat.st_size, stat.st_mtime_ns,
                                                  digest, document.text, chunks, chunk_terms[offset : offset + len(chunks)])
-                self.vectors.add(np.asarray(ids, dtype=np.int64), vectors[offset : offset + len(chunks)])
+                self.vector_index().add(np.asarray(ids, dtype=np.int64), vectors[offset : offset + len(chunks)])
                 crash_point("document stored, not committed")
                 offset += len(chunks)
                 (report.updated if old_id is not None else report.added).append(path)
@@ -373,8 +404,9 @@ class Writer:
 
     def prune(self, present: set[str], report: IngestReport) -> None:
         for info in self.store.documents():
-            if info.path not in present:
-                self._delete(self.store.document(info.path)["id"])
+            row = self.store.document(info.path) if info.path not in present else None
+            if row is not None:
+                self._delete(row["id"])
                 report.removed.append(info.path)
 
     def remove_paths(self, paths: Sequence[str]) -> int:

@@ -7,14 +7,17 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import UsageError
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
 from ..text import split_to_fit
+
+if TYPE_CHECKING:
+    from lingua import LanguageDetector
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ def find_language(spelling: str) -> Language:
 
 
 @functools.lru_cache(maxsize=1)
-def _detector():
+def _detector() -> LanguageDetector:
     from lingua import LanguageDetectorBuilder
 
     # Low-accuracy mode loads in about 2 s instead of 25 s and is plenty for a paragraph.
@@ -111,7 +114,8 @@ class LLMTranslator:
         self.model = model
         self.adapter = adapter
 
-    def translate(self, text, source, target, cancel=None) -> Iterator[str]:
+    def translate(self, text: str, source: Language | None, target: Language,
+                  cancel: threading.Event | None = None) -> Iterator[str]:
         messages = translate_messages(text, source, target)
         budget = max(64, 2 * self.model.count_tokens(text) + 32)
         yield from self.model.stream(messages, GenerationOptions(max_new_tokens=budget, stop=("\n\n",)),
@@ -139,7 +143,8 @@ class Seq2SeqTranslator:
         self.codes = {**self.NLLB_CODES, **(codes or {})}
         self._lock = threading.Lock()
 
-    def translate(self, text, source, target, cancel=None) -> Iterator[str]:
+    def translate(self, text: str, source: Language | None, target: Language,
+                  cancel: threading.Event | None = None) -> Iterator[str]:
         import torch
 
         kwargs = {}
@@ -151,11 +156,12 @@ class Seq2SeqTranslator:
         with self._lock, torch.inference_mode():
             inputs = self.tokenizer(text, return_tensors="pt", truncation=True).to(self.device)
             output = self.model.generate(**inputs, max_new_tokens=512, **kwargs)
-        yield self.tokenizer.decode(output[0], skip_special_tokens=True)
+        # batch_decode: one string per sequence (decode is typed as maybe returning a list).
+        yield self.tokenizer.batch_decode(output, skip_special_tokens=True)[0]
 
 
 @functools.lru_cache(maxsize=1)
-def measured_chrf() -> dict:
+def measured_chrf() -> dict[str, Any]:
     """translate_quality.json: chrF per pair measured for a model and translate adapter (bench/translate_chrf.py)."""
     return json.loads(Path(__file__).with_name("translate_quality.json").read_text(encoding="utf-8"))
 
@@ -174,8 +180,8 @@ def quality_note(translator: Translator, source: Language | None, target: Langua
             f"--model, or a serving engine.")
 
 
-def translate_text(translator: Translator, text: str, source: Language | None, target: Language, count_tokens,
-                   piece_tokens: int, cancel: threading.Event | None = None) -> Iterator[str]:
+def translate_text(translator: Translator, text: str, source: Language | None, target: Language,
+                   count_tokens: Callable[[str], int], piece_tokens: int, cancel: threading.Event | None = None) -> Iterator[str]:
     """Stream the translation paragraph by paragraph (sentence groups within long ones), keeping the layout."""
     for number, pieces in enumerate(split_to_fit(text, piece_tokens, count_tokens)):
         for i, piece in enumerate(pieces):
