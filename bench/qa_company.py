@@ -323,9 +323,8 @@ def main() -> None:
                         help="no model: the expected file ranked first, and answerable kept / unanswerable turned away by thresholds")
     args = parser.parse_args()
 
-    from assistant.llm import load_chat_model
     from assistant.retrieval import open_knowledge_base
-    from assistant.runtime import Runtime
+    from assistant.runtime import Runtime, load_chat_model
 
     questions = load_questions(args.questions)
     splits = SPLITS if args.split == "all" else (args.split,)
