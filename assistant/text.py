@@ -9,8 +9,17 @@ from collections.abc import Callable
 # The characters that end a sentence: . ! ? … and the CJK full stops.
 LATIN_STOPS, CJK_STOPS = ".!?…", "。！？"
 SENTENCE_STOPS = LATIN_STOPS + CJK_STOPS
-# A sentence ends at a Latin stop followed by space, or right after a CJK stop (CJK puts no space there).
-SENTENCE_END = re.compile(rf"(?<=[{re.escape(LATIN_STOPS)}])\s+(?=\S)|(?<=[{CJK_STOPS}])")
+# A sentence ends at a Latin stop (and any closing quotes or brackets) followed by white space and
+# what can start a sentence (checked in sentence_spans: not a lower-case letter, after any opening
+# quote or bracket); or right after a CJK stop and its closing bracket, with or without space (CJK
+# puts none there).
+_SENTENCE_END = re.compile(
+    rf"(?<=[{re.escape(LATIN_STOPS)}])[\"'”’»)\]]*(?P<gap>\s+)(?=[\"'“‘«(\[]?(?P<next>\S))"
+    rf"|(?:(?<=[{CJK_STOPS}])(?![」』）”])|(?<=[{CJK_STOPS}][」』）”]))(?P<cjk>\s*)"
+)
+# Words whose full stop does not end a sentence ("Dr. Smith", "e.g. this"); initials ("J. Smith") neither.
+_ABBREVIATIONS = {"dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "vs.", "e.g.", "i.e.", "etc.", "fig.", "no.", "vol.",
+                  "p.", "pp.", "cf.", "al.", "approx.", "jr.", "sr.", "inc.", "ltd.", "co."}
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
@@ -18,8 +27,32 @@ def paragraphs(text: str) -> list[str]:
     return [p.strip() for p in PARAGRAPH_BREAK.split(text) if p.strip()]
 
 
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in ``text``, the white space between them left out. "Dr. Smith",
+    initials, "e.g. this" and "3 p.m. today" do not end one; CJK sentences end at 。！？ without a space."""
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.group("gap") is not None:
+            if match.group("next").islower():
+                continue
+            end = match.start("gap")
+        else:
+            end = match.start("cjk")
+        before = text[start:end].rsplit(None, 1)
+        word = before[-1].lower() if before else ""
+        if word in _ABBREVIATIONS or (len(word) == 2 and word[0].isalpha() and word[1] == "."):
+            continue
+        if end > start:
+            spans.append((start, end))
+        start = match.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in SENTENCE_END.split(text) if s and s.strip()]
+    """The sentences of ``text`` (sentence_spans), stripped; none that is only white space."""
+    return [sentence for start, end in sentence_spans(text) if (sentence := text[start:end].strip())]
 
 
 def pack(units: list[str], budget: int, count: Callable[[str], int], joiner: str = " ") -> list[str]:

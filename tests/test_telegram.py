@@ -100,6 +100,14 @@ def test_one_long_paragraph_is_cut_after_a_sentence():
     assert " ".join(valid(p) for p in pieces).split() == ("Some " + paragraph).split()
 
 
+def test_a_long_paragraph_is_not_cut_after_an_abbreviation():
+    paragraph = " ".join(f"Report {i} was checked by Dr. Smith and Mr. Jones on the same day." for i in range(200))
+    pieces = split_html(markdown_to_html(paragraph), limit=700)
+    assert len(pieces) >= 15
+    for piece in pieces[:-1]:
+        assert valid(piece).endswith("same day.")
+
+
 def test_limit_counts_utf16_units_like_telegram():
     text = "😀 " * 3000  # 3 UTF-16 units each, 2 Python characters
     pieces = split_html(markdown_to_html(text))

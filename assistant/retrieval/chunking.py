@@ -8,11 +8,11 @@ What the embedder reads is the chunk's header (document title and heading path) 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..text import sentence_spans
 from .loaders import HEADING, LINES, Block, Document
 
 
@@ -48,32 +48,6 @@ class _Unit:
     tokens: int = 0
 
 
-# A sentence ends at . ! ? (or CJK full stops) followed by space and something that can start one.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*(?P<gap>\s+)(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])"
-                           r"|(?:(?<=[。！？])(?![」』）”])|(?<=[。！？][」』）”]))(?P<cjk>\s*)")
-
-
-_ABBREVIATIONS = {"dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "vs.", "e.g.", "i.e.", "etc.", "fig.", "no.", "vol.",
-                  "p.", "pp.", "cf.", "al.", "approx.", "jr.", "sr.", "inc.", "ltd.", "co."}
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence; "Dr. Smith" and initials do not end one."""
-    spans, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        end = match.start("gap") if match.group("gap") is not None else match.start("cjk")
-        before = text[start:end].rsplit(None, 1)
-        word = before[-1].lower() if before else ""
-        if word in _ABBREVIATIONS or (len(word) == 2 and word[0].isalpha() and word[1] == "."):
-            continue
-        if end > start:
-            spans.append((start, end))
-        start = match.end()
-    if start < len(text):
-        spans.append((start, len(text)))
-    return spans
-
-
 def header_for(document: Document, headings: tuple[str, ...]) -> str:
     path = list(headings)
     if path and path[0] == document.title:
@@ -89,7 +63,7 @@ def _units(block: Block, index: int) -> list[_Unit]:
             offset += len(line) + 1
         joiner = "\n"
     else:
-        pieces, joiner = split_sentences(block.text), " "
+        pieces, joiner = sentence_spans(block.text), " "
     units = []
     for start, end in pieces:
         text = block.text[start:end].strip()
@@ -148,7 +122,7 @@ def _fit(units: list[_Unit], budget: int, overlap: int, tokenizer: Tokenizer) ->
         if unit.tokens <= budget:
             fitted.append(unit)
             continue
-        spans = split_sentences(unit.text)
+        spans = sentence_spans(unit.text)
         pieces = [unit.text[a:b].strip() for a, b in spans] if len(spans) > 1 else [unit.text]
         counts = tokenizer.count_tokens(pieces)
         for piece, count in zip(pieces, counts):

@@ -20,7 +20,7 @@ from markdown_it.tree import SyntaxTreeNode
 
 from ..conversation.manager import format_sources
 from ..conversation.types import Passage
-from ..text import SENTENCE_STOPS
+from ..text import sentence_spans
 
 MESSAGE_LIMIT = 4096  # Telegram's limit, in UTF-16 code units
 SAFE_SCHEMES = ("http://", "https://", "tg://", "mailto:")
@@ -191,7 +191,7 @@ def _cuts(markup: str, limit: int) -> list[_Cut]:
     cuts: list[_Cut] = []
     stack: list[tuple[str, str]] = []
     size = 0
-    previous = ""
+    breaks = _sentence_breaks(markup)
     for match in _TOKEN.finditer(markup):
         token, start, end = match.group(0), match.start(), match.end()
         if size + utf16_len(_closing(stack)) > limit:
@@ -214,11 +214,25 @@ def _cuts(markup: str, limit: int) -> list[_Cut]:
                 if not stack and markup.startswith("\n", end):
                     quality = BLOCK
             elif token.isspace():
-                quality, tail_start = (SENTENCE if previous and previous in SENTENCE_STOPS else WORD), end
+                quality, tail_start = (SENTENCE if start in breaks else WORD), end
             cuts.append(_Cut(quality, start, tail_start, size + utf16_len(_closing(stack)), tuple(stack)))
         size += utf16_len(token)
-        previous = token
     return cuts
+
+
+def _sentence_breaks(markup: str) -> set[int]:
+    """The offsets in the markup of the white space between two sentences of the text it shows
+    (text.sentence_spans: "Dr. Smith" is not a place to cut), tags and entities seen through."""
+    shown: list[str] = []
+    where: list[int] = []  # for each character shown, the offset of its token in the markup
+    for match in _TOKEN.finditer(markup):
+        if match.group(2):
+            continue
+        text = html.unescape(match.group(0))
+        shown.append(text)
+        where.extend([match.start()] * len(text))
+    spans = sentence_spans("".join(shown))
+    return {where[i] for (_, end), (start, _) in zip(spans, spans[1:]) for i in range(end, start)}
 
 
 def _best_cut(cuts: list[_Cut], limit: int) -> _Cut:
