@@ -13,7 +13,7 @@ from assistant.conversation.types import Reply, TextDelta
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.skills.prompts import NO_ANSWER, QA_SYSTEM
-from assistant.skills.qa import QAOptions, excerpt
+from assistant.skills.qa import NOT_FOUND, QAOptions, QASkill, excerpt
 from assistant.skills.summarize import AbstractiveSummarizer, AutoSummarizer, ExtractiveSummarizer
 from fakes import ScriptedChatModel, manager_over
 
@@ -131,6 +131,28 @@ def test_an_answer_caught_in_a_loop_is_stopped_and_kept_up_to_the_loop(tmp_path)
     events = list(manager.stream("c", "/ask How tall is the Eiffel Tower?"))
     assert events[-1].text == "The Eiffel Tower is 330 metres tall [1]" and events[-1].grounded
     assert not any("goes" in e.text for e in events if isinstance(e, TextDelta))  # generation stopped
+
+
+def test_qa_reply_is_one_call_from_search_to_checked_answer():
+    model = ScriptedChatModel(["It is 330 metres tall [1]."])
+    knowledge = paris_knowledge()
+    events = list(QASkill(model, knowledge, adapter=None).reply("How tall is it?", query="How tall is the Eiffel Tower?"))
+    assert knowledge.queries == ["How tall is the Eiffel Tower?"]  # searched for the standalone question
+    assert "How tall is it?" in model.calls[-1]["messages"][-1]["content"]  # the reader is asked it as given
+    assert all(isinstance(e, TextDelta) for e in events[:-1]) and "".join(e.text for e in events[:-1]) == "It is 330 metres tall [1]."
+    reply = events[-1]
+    assert isinstance(reply, Reply) and reply.grounded and reply.sources == [EIFFEL]
+    assert {"retrieve_s", "generate_s"} <= set(reply.timings)
+
+
+def test_qa_reply_with_nothing_relevant_lists_the_closest_passages_or_hands_over():
+    weak = Passage("Unrelated text about gardening.", "docs/garden.md", relevance=0.05)
+    model = ScriptedChatModel(["unused"])
+    qa = QASkill(model, paris_knowledge([weak]), adapter=None)
+    (reply,) = qa.reply("Write me a poem")
+    assert reply.declined and reply.text == NOT_FOUND and reply.sources == [weak]
+    (handed_over,) = qa.reply("Write me a poem", otherwise=lambda: iter([Reply("A poem.", "chat")]))
+    assert handed_over.text == "A poem." and model.calls == []
 
 
 def test_irrelevant_passages_route_free_text_to_chat_and_say_so(tmp_path):

@@ -357,8 +357,23 @@ async def test_sidebar_lists_conversations_saved_by_other_front_ends():
         assert listed.get_option_at_index(1).id == "from-cli"
 
 
+class SteadyClock:
+    """Stands in for the manager's ``time`` module: time moves only while the model writes (SteadyModel),
+    so the reply time shown does not depend on how often the manager reads the clock."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
 class SteadyModel(ScriptedChatModel):
-    """Reports the same speed on every run, so screenshots do not change."""
+    """Reports the same speed on every run, and every reply takes 1.5 s on its clock, so screenshots do not change."""
+
+    def __init__(self, replies, clock: SteadyClock) -> None:
+        super().__init__(replies)
+        self.clock = clock
 
     def stream(self, *args, **kwargs):
         stream = super().stream(*args, **kwargs)
@@ -368,25 +383,16 @@ class SteadyModel(ScriptedChatModel):
             yield from pieces
             stream.usage.time_to_first_token_s = 0.25
             stream.usage.total_s = 0.25 + (stream.usage.completion_tokens - 1) / 20
+            self.clock.now += 1.5
 
         stream.pieces = steady()
         return stream
 
 
-class SteadyClock:
-    """Stands in for the manager's ``time`` module: every reply takes exactly 1.5 s."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def perf_counter(self) -> float:
-        self.now += 0.75
-        return self.now
-
-
 def steady_app(monkeypatch, replies, **kwargs):
-    monkeypatch.setattr("assistant.conversation.manager.time", SteadyClock())
-    runtime = Runtime(load_settings({}, None), chat_model=SteadyModel(replies),
+    clock = SteadyClock()
+    monkeypatch.setattr("assistant.conversation.manager.time", clock)
+    runtime = Runtime(load_settings({}, None), chat_model=SteadyModel(replies, clock),
                       knowledge=kwargs.pop("knowledge", FakeKnowledgeStore([ADDING])))
     return AssistantApp(runtime, **kwargs)
 

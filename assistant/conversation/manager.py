@@ -23,7 +23,7 @@ from ..skills.summarize import STYLES, Summarizer, end_at_sentence
 from ..skills.translate import Translator, detect_language, find_language, parse_request, quality_note, translate_text
 from .commands import COMMAND_HELP, Request, parse
 from .documents import Documents
-from .followup import Standalone, rewrite
+from .followup import rewrite
 from .history import HistoryStore
 from .types import APOLOGY, ConversationInfo, Passage, Reply, ReplyEvent, TextDelta, Turn
 
@@ -244,26 +244,13 @@ class ConversationManager:
             log.warning("cannot count the knowledge base's passages", exc_info=True)
             return False
 
-    def _standalone(self, conversation_id: str, question: str) -> Standalone:
-        return rewrite(self.model, question, self.history.turns(conversation_id, limit=4))
-
     def _free_text(self, asked: Asked) -> Iterator[ReplyEvent]:
         conversation_id, text, cancel = asked.conversation_id, asked.request.text, asked.cancel
         if not self._has_documents():
             yield from self._chat(conversation_id, text, cancel, notice="")
             return
-        started = time.perf_counter()
-        standalone = self._standalone(conversation_id, text)
-        relevant, found = self.qa.retrieve(standalone.query)
-        retrieve_s = time.perf_counter() - started
-        if relevant:
-            for event in self.qa.answer(standalone.question, relevant, found, cancel):
-                if isinstance(event, Reply):
-                    event = replace(event, timings={**event.timings, "retrieve_s": retrieve_s})
-                yield event
-        else:
-            yield from self._chat(conversation_id, text, cancel,
-                                  notice="Nothing in your documents matched, so this is a general answer.")
+        yield from self._answer_from_documents(asked, otherwise=lambda: self._chat(
+            conversation_id, text, cancel, notice="Nothing in your documents matched, so this is a general answer."))
 
     def _ask(self, asked: Asked) -> Iterator[ReplyEvent]:
         if not asked.request.text:
@@ -272,9 +259,13 @@ class ConversationManager:
             yield Reply("Your knowledge base is empty. Add documents first (assistant index add PATH), then ask again.",
                         "qa", declined=True)
             return
-        standalone = self._standalone(asked.conversation_id, asked.request.text)
-        relevant, found = self.qa.retrieve(standalone.query)
-        yield from self.qa.answer(standalone.question, relevant, found, asked.cancel)
+        yield from self._answer_from_documents(asked)
+
+    def _answer_from_documents(self, asked: Asked,
+                               otherwise: Callable[[], Iterator[ReplyEvent]] | None = None) -> Iterator[ReplyEvent]:
+        """QA on the question made to stand alone (a follow-up rewritten with the conversation)."""
+        standalone = rewrite(self.model, asked.request.text, self.history.turns(asked.conversation_id, limit=4))
+        yield from self.qa.reply(standalone.question, query=standalone.query, cancel=asked.cancel, otherwise=otherwise)
 
     def _chat_messages(self, conversation_id: str, text: str) -> list[Message]:
         """System prompt and the new message first, then as many recent turns as the context allows."""

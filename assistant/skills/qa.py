@@ -7,7 +7,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from ..llm.base import ChatModel, GenerationOptions
@@ -75,6 +75,24 @@ class QASkill:
         self.options = options
         self.reranker = reranker
 
+    def reply(self, question: str, *, query: str | None = None, cancel: threading.Event | None = None,
+              otherwise: Callable[[], Iterator[ReplyEvent]] | None = None) -> Iterator[ReplyEvent]:
+        """The whole answer to ``question``: passages searched for ``query`` (the question itself unless
+        given, e.g. a follow-up's standalone rewrite), read, cited and checked; the text streamed as
+        ``TextDelta``s, then one ``Reply``. When nothing found is about the query, ``otherwise()``
+        answers instead if given (free text goes to chat); else the reply says nothing was found and
+        lists the closest passages."""
+        started = time.perf_counter()
+        relevant, found = self.retrieve(query or question)
+        retrieve_s = time.perf_counter() - started
+        if not relevant and otherwise is not None:
+            yield from otherwise()
+            return
+        for event in self._answer(question, relevant, found, cancel):
+            if isinstance(event, Reply):
+                event = replace(event, timings={**event.timings, "retrieve_s": retrieve_s})
+            yield event
+
     def retrieve(self, query: str) -> tuple[list[Passage], list[Passage]]:
         """(relevant passages, all passages found): the first is empty when nothing is about the query."""
         if self.retriever is None:
@@ -103,8 +121,9 @@ class QASkill:
             kept.append(passage)
         return kept
 
-    def answer(self, question: str, passages: Sequence[Passage], closest: Sequence[Passage] = (),
-               cancel: threading.Event | None = None) -> Iterator[ReplyEvent]:
+    def _answer(self, question: str, passages: Sequence[Passage], closest: Sequence[Passage],
+                cancel: threading.Event | None) -> Iterator[ReplyEvent]:
+        """The reader's answer from these passages (``closest``: what to list when it declines)."""
         started = time.perf_counter()
         passages = self.fit(question, passages)
         if not passages:
