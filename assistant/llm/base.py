@@ -115,6 +115,14 @@ class ChatModel(Protocol):
     def adapters(self) -> list[str]: ...
 
 
+class GenerateFromStream:
+    """``ChatModel.generate`` for a backend that streams: the streamed reply, whole."""
+
+    def generate(self: ChatModel, messages: list[Message], options: GenerationOptions | None = None, *,
+                 adapter: str | None = None, cancel: threading.Event | None = None) -> str:
+        return self.stream(messages, options, adapter=adapter, cancel=cancel).text()
+
+
 def require_prompt(messages: list[Message]) -> None:
     """Every backend refuses an empty prompt the same way, before any work."""
     if not messages or not any(m["content"].strip() for m in messages):

@@ -8,10 +8,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .base import GenerationOptions, Message, StopFilter, TokenStream
+from .base import GenerateFromStream, GenerationOptions, Message, StopFilter, TokenStream
 
 
-class ScriptedChatModel:
+class ScriptedChatModel(GenerateFromStream):
     """Replies from a script: a list of texts used in turn, or a function of the messages.
 
     Records every call (messages and adapter) so tests can check what the model was asked.
@@ -75,10 +75,6 @@ class ScriptedChatModel:
 
         stream.pieces = pieces()
         return stream
-
-    def generate(self, messages: list[Message], options: GenerationOptions | None = None, *,
-                 adapter: str | None = None, cancel: threading.Event | None = None) -> str:
-        return self.stream(messages, options, adapter=adapter, cancel=cancel).text()
 
     def count_tokens(self, messages: list[Message] | str) -> int:
         if isinstance(messages, str):

@@ -12,14 +12,14 @@ from pathlib import Path
 
 from ..errors import AdapterError, UsageError
 from .adapters import AdapterInfo, check_base, read_adapter
-from .base import BASE, GenerationOptions, Message, StopFilter, TokenStream, Usage, require_prompt
+from .base import BASE, GenerateFromStream, GenerationOptions, Message, StopFilter, TokenStream, Usage, require_prompt
 from .engine import check_engine, choose_engine
 from .models import ModelSource, load_pretrained, resolve_device
 
 log = logging.getLogger(__name__)
 
 
-class LocalChatModel:
+class LocalChatModel(GenerateFromStream):
     """One model in memory. Requests are serialised by a lock, so chats never share a model state."""
 
     def __init__(
@@ -128,9 +128,6 @@ class LocalChatModel:
         return len(self.encode_chat(messages))
 
     # --- generation -----------------------------------------------------------------------
-
-    def generate(self, messages, options=None, *, adapter=None, cancel=None) -> str:
-        return self.stream(messages, options, adapter=adapter, cancel=cancel).text()
 
     def stream(
         self,

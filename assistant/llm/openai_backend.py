@@ -37,7 +37,7 @@ from ..backoff import backoff_delay
 from ..config import Settings, read_table
 from ..errors import ConfigError, ModelError, UsageError
 from ..logs import add_secret
-from .base import BASE, GenerationOptions, Message, StopFilter, TokenStream, require_prompt
+from .base import BASE, GenerateFromStream, GenerationOptions, Message, StopFilter, TokenStream, require_prompt
 from .openai_server import ServedModel, Server
 from .tokens import TokenCounter
 
@@ -59,7 +59,7 @@ class OpenAIOptions:
     retries: int = 2
 
 
-class OpenAIChatModel:
+class OpenAIChatModel(GenerateFromStream):
     """A `ChatModel` whose tokens come from an OpenAI-compatible chat-completions server."""
 
     def __init__(
@@ -121,9 +121,6 @@ class OpenAIChatModel:
         return self.tokens.count(messages)
 
     # --- generation ---------------------------------------------------------------------
-
-    def generate(self, messages, options=None, *, adapter=None, cancel=None) -> str:
-        return self.stream(messages, options, adapter=adapter, cancel=cancel).text()
 
     def stream(
         self,
