@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,9 @@ def imports(path: Path) -> set[str]:
 
 
 GRAPH = {module_name(path): imports(path) for path in MODULES}
+# The base layer: plain helpers every layer may use, which import nothing of the assistant but each other.
+BASE = {"assistant.backoff", "assistant.config", "assistant.crashpoints", "assistant.errors", "assistant.files",
+        "assistant.humanize", "assistant.logs", "assistant.text", "assistant.torch_threads"}
 
 
 @pytest.mark.parametrize("front_end", ["assistant.tui", "assistant.telegram"])
@@ -57,6 +61,19 @@ def test_lower_layers_do_not_point_up(lower, upper):
     reached = {(module, target) for module, targets in GRAPH.items() if module.startswith(lower)
                for target in targets if target.startswith(upper)}
     assert not reached
+
+
+def test_the_base_layer_imports_only_itself():
+    assert BASE <= set(GRAPH)
+    reached = {(module, target) for module in BASE for target in GRAPH[module] if target not in BASE}
+    assert not reached
+
+
+def test_mypy_checks_every_module_with_no_exceptions():
+    mypy = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    assert mypy["files"] == ["assistant"]
+    assert not mypy.get("overrides"), "a [[tool.mypy.overrides]] table: type the module instead of exempting it"
+    assert not mypy.get("ignore_errors")
 
 
 def test_no_import_circles():
