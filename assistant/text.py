@@ -10,9 +10,9 @@ from collections.abc import Callable
 LATIN_STOPS, CJK_STOPS = ".!?…", "。！？"
 SENTENCE_STOPS = LATIN_STOPS + CJK_STOPS
 # A sentence ends at a Latin stop (and any closing quotes or brackets) followed by white space and
-# what can start a sentence (checked in sentence_spans: not a lower-case letter, after any opening
-# quote or bracket); or right after a CJK stop and its closing bracket, with or without space (CJK
-# puts none there).
+# what can start a sentence (checked in sentence_spans: after any opening quote or bracket, a capital
+# or a digit, or a letter of a script without case); or right after a CJK stop and its closing
+# bracket, with or without space (CJK puts none there).
 _SENTENCE_END = re.compile(
     rf"(?<=[{re.escape(LATIN_STOPS)}])[\"'”’»)\]]*(?P<gap>\s+)(?=[\"'“‘«(\[]?(?P<next>\S))"
     rf"|(?:(?<=[{CJK_STOPS}])(?![」』）”])|(?<=[{CJK_STOPS}][」』）”]))(?P<cjk>\s*)"
@@ -33,7 +33,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
         if match.group("gap") is not None:
-            if match.group("next").islower():
+            first = match.group("next")
+            if first.islower() or not first.isalnum():  # "3 p.m. today", "see fig. (a)", "end. - item"
                 continue
             end = match.start("gap")
         else:

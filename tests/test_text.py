@@ -45,3 +45,7 @@ def test_split_to_fit_splits_a_long_paragraph_by_sentence_only():
     count = lambda text: len(text.split())  # noqa: E731
     text = "Short one.\n\nDr. Who came. He left at 5 p.m. today. Then it rained."
     assert split_to_fit(text, 5, count) == [["Short one."], ["Dr. Who came.", "He left at 5 p.m. today.", "Then it rained."]]
+
+
+def test_a_stop_followed_by_punctuation_does_not_end_a_sentence():
+    assert sentences("Install it. - Then restart. Done.") == ["Install it. - Then restart.", "Done."]
