@@ -34,7 +34,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     for match in _SENTENCE_END.finditer(text):
         if match.group("gap") is not None:
             first = match.group("next")
-            if first.islower() or not first.isalnum():  # "3 p.m. today", "see fig. (a)", "end. - item"
+            if first.islower() or not first.isalnum():  # "3 p.m. today", "Install it. - Then"
                 continue
             end = match.start("gap")
         else:
