@@ -4,6 +4,8 @@ on the real model under every CPU capability (AVX-512, AVX2, and torch's plain k
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -235,3 +237,13 @@ def test_assistant_models_shows_the_engine_setting_and_the_plan_for_this_cpu(tmp
     code, out, _ = run_main(monkeypatch, capsys, "models")
     assert f"tiny: fast path, prompt in {model.fast.plan.prefill}, tokens in {model.fast.plan.decode}" in out
     assert torch.backends.cpu.get_cpu_capability() in out
+
+
+def test_an_mkl_instruction_limit_is_another_cpu_and_no_limit_keeps_the_old_key(monkeypatch):
+    monkeypatch.delenv("MKL_ENABLE_INSTRUCTIONS", raising=False)
+    unlimited = plan.this_cpu()
+    old_key = hashlib.sha256("|".join(dataclasses.astuple(unlimited)[:4]).encode()).hexdigest()[:12]
+    assert unlimited.key == old_key
+    monkeypatch.setenv("MKL_ENABLE_INSTRUCTIONS", "AVX2")
+    limited = plan.this_cpu()
+    assert limited.key != unlimited.key and "MKL ISA AVX2" in limited.describe()

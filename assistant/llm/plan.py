@@ -42,18 +42,23 @@ class CPU:
     capability: str
     torch_version: str
     onednn_isa: str
+    mkl_isa: str = ""  # MKL_ENABLE_INSTRUCTIONS: changes which float32 GEMM is fastest
 
     @property
     def key(self) -> str:
-        return hashlib.sha256("|".join(dataclasses.astuple(self)).encode()).hexdigest()[:12]
+        # An unset MKL limit leaves the key as it was before the field existed, so caches stay valid.
+        fields = dataclasses.astuple(self) if self.mkl_isa else dataclasses.astuple(self)[:-1]
+        return hashlib.sha256("|".join(fields).encode()).hexdigest()[:12]
 
     def describe(self) -> str:
         isa = f", oneDNN ISA {self.onednn_isa}" if self.onednn_isa else ""
+        isa += f", MKL ISA {self.mkl_isa}" if self.mkl_isa else ""
         return f"{self.model} ({self.capability}{isa}, torch {self.torch_version})"
 
 
 def this_cpu() -> CPU:
-    return CPU(_cpu_model(), torch.backends.cpu.get_cpu_capability(), torch.__version__, os.environ.get("ONEDNN_MAX_CPU_ISA", ""))
+    return CPU(_cpu_model(), torch.backends.cpu.get_cpu_capability(), torch.__version__,
+               os.environ.get("ONEDNN_MAX_CPU_ISA", ""), os.environ.get("MKL_ENABLE_INSTRUCTIONS", ""))
 
 
 def _cpu_model() -> str:
