@@ -71,6 +71,7 @@ def test_translate_and_summarize_go_through_their_skills(monkeypatch, capsys, mo
     code, out, _ = run_main(monkeypatch, capsys, "summarize", "--file", str(report), "--json")
     reply = json.loads(out)
     assert code == 0 and reply["skill"] == "summarize" and "pump was replaced" in reply["answer"]
+    assert reply["notice"] == "Summary of report.txt."
 
 
 def test_empty_input_is_one_line_and_exit_code_2(monkeypatch, capsys, model):

@@ -73,7 +73,7 @@ def translate(state, text, target, as_json) -> None:
 def summarize(state, text, file, style, as_json) -> None:
     """Summarize TEXT ('-' reads standard input), a --file, or an indexed document by name."""
     if file is not None:
-        _run(state, Request("summarize", "", style=style), as_json=as_json,
+        _run(state, Request("summarize", "", style=style, attachment_name=file.name), as_json=as_json,
              attachment=file.read_text(encoding="utf-8", errors="replace"))
         return
     text = read_text_argument(text)

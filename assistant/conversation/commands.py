@@ -29,6 +29,7 @@ class Request:
     bot: str = ""  # the bot a /command@bot names; "" when none is named
     target: str = ""  # /translate: the language, when given apart from the text
     style: str = ""  # /summarize: short, bullets or detailed, when given apart from the text
+    attachment_name: str = ""  # /summarize: what the attached text is (a file's name); "" for a message replied to
 
     @property
     def message(self) -> str:

@@ -317,19 +317,25 @@ class ConversationManager:
         words = args.split(None, 1)
         if not style and words and words[0].lower() in STYLES:
             style, args = words[0].lower(), (words[1] if len(words) > 1 else "")
-        text, source = self._summary_input(args.strip(), asked.attachment)
+        text, source = self._summary_input(args.strip(), asked.attachment,
+                                           asked.request.attachment_name or "the message replied to")
+        style = style or "short"
         pieces: list[str] = []
-        for piece in self.summarizer.summarize(text, style or "short", asked.cancel):
+        for piece in self.summarizer.summarize(text, style, asked.cancel):
             pieces.append(piece)
             yield TextDelta(piece)
         summary = end_at_sentence("".join(pieces))
-        yield Reply(summary, "summarize", notice=f"Summary of {source}." if source else "")
+        if self.summarizer.extracts(text, style):
+            notice = f"The key sentences of {source or 'the text'}, as written."
+        else:
+            notice = f"Summary of {source}." if source else ""
+        yield Reply(summary, "summarize", notice=notice)
 
-    def _summary_input(self, args: str, attachment: str | None) -> tuple[str, str]:
-        """(text to summarise, what it is): the replied-to message, an indexed document, or the text itself."""
+    def _summary_input(self, args: str, attachment: str | None, attachment_name: str) -> tuple[str, str]:
+        """(text to summarise, what it is): the attachment, an indexed document, or the text itself."""
         if not args:
             if attachment and attachment.strip():
-                return attachment, "the message replied to"
+                return attachment, attachment_name
             raise UsageError("Usage: /summarize [short|bullets|detailed] <text or document name>, or reply to a message with /summarize.")
         if "\n" not in args and len(args) <= 200 and self.documents is not None and self._has_documents():
             try:
