@@ -472,6 +472,12 @@ def main() -> None:
     switch.add_argument("--ort", required=True, help="a folder made by make-lora")
     switch.add_argument("--adapter", action="append", default=[])
     args = parser.parse_args()
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime_genai  # noqa: F401
+    except ImportError as error:
+        raise SystemExit(f"{error.name} is not installed here: run this from a virtual environment that has "
+                         "onnxruntime-genai and onnx (docs/onnxruntime-genai-evaluation.md, Set-up).") from None
     {"speed": speed, "agreement": agreement, "q4-exact": q4_exact, "make-lora": make_lora, "lora": lora}[args.command](args)
 
 
