@@ -221,6 +221,19 @@ def pack_nibbles(q: np.ndarray) -> np.ndarray:
     return q[..., 0::2] | (q[..., 1::2] << 4)
 
 
+def save_rewritten(model, graph, nodes: list, built: Path, out: Path) -> None:
+    """Write a rewritten graph beside the built model's genai config and tokenizer, so og.Model can load it."""
+    import onnx
+
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.save(model, str(out / "model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+              location="model.onnx.data", size_threshold=1024)
+    for extra in ("genai_config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
+        if (built / extra).exists():
+            (out / extra).write_bytes((built / extra).read_bytes())
+
+
 def q4_exact(args) -> None:
     """From a float32 build, a model that multiplies by the GGUF's own weights: the embedded GGUF stores
     the projections as Q4_1 (w = d*q + m per block of 32, q in 0..15) and the tied embedding/head as
@@ -288,13 +301,7 @@ def q4_exact(args) -> None:
     kept = [i for i in graph.initializer if i.name not in dropped] + new_inits
     del graph.initializer[:]
     graph.initializer.extend(kept)
-    del graph.node[:]
-    graph.node.extend(new_nodes)
-    onnx.save(model, str(out / "model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
-              location="model.onnx.data", size_threshold=1024)
-    for extra in ("genai_config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
-        if (built / extra).exists():
-            (out / extra).write_bytes((built / extra).read_bytes())
+    save_rewritten(model, graph, new_nodes, built, out)
     print(f"largest weight error against the float32 build, relative to each matrix's largest weight: {worst:.2e}")
 
 
@@ -340,13 +347,7 @@ def make_lora(args) -> None:
             # An input with an initializer of rank 0 as its default: no adapter adds zeros.
             graph.input.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [shape[0] or "lora_r", shape[1] or "lora_r"]))
             graph.initializer.append(numpy_helper.from_array(np.zeros(shape, dtype=np.float32), name))
-    del graph.node[:]
-    graph.node.extend(nodes)
-    onnx.save(model, str(out / "model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
-              location="model.onnx.data", size_threshold=1024)
-    for extra in ("genai_config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
-        if (built / extra).exists():
-            (out / extra).write_bytes((built / extra).read_bytes())
+    save_rewritten(model, graph, nodes, built, out)
     print(f"LoRA side paths on {len(sizes)} projections")
     for adapter in args.adapter:
         path = write_adapter(Path(adapter), out, sizes)
