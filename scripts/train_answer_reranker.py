@@ -3,9 +3,10 @@
 
 Training pairs, never from anything the benchmarks hold out:
 - XQuAD English, training articles only (the split of scripts/build_qa_data.py, same seed, so the
-  10 articles `bench/qa_xquad.py --split` asks about are never seen): the gold paragraph (1) and the
-  best BM25 paragraphs without the answer (0); the sentence holding the answer (1) and another
-  sentence of the same paragraph (0), so that single sentences can be scored for quotes;
+  10 articles `bench/qa_xquad.py --split` asks about are never seen): the gold paragraph's window
+  holding the answer (1) and, as hard negatives, windows of other paragraphs of the same article
+  without the answer (0); the sentence holding the answer (1) and another sentence of the same
+  paragraph (0), so that single sentences can be scored for quotes;
 - SciFact train queries (never the test ones): the relevant abstracts (1), the best BM25 abstracts
   that are not relevant (0);
 - the development half of bench/company_qa: its questions against the passages the knowledge base
@@ -13,10 +14,10 @@ Training pairs, never from anything the benchmarks hold out:
   a passage of the expected file holding the fact (1), any other (0), every passage for a question
   whose answer is in no document (0).
 
-The word embeddings and the lowest `--freeze-layers` layers stay as the embedder has them: they are
-read from the embedded model at load time (the folder holds only what training changed, 11 MB), and
-training computes no gradients through them. The rest is trained for one epoch with binary
-cross-entropy.
+All six transformer layers and the classifier are trained (`--freeze-layers N` keeps the lowest N as
+the embedder has them), with binary cross-entropy, for `--epochs` passes over the pairs. The word
+embeddings stay as the embedder has them: they are read from the embedded model at load time, so the
+folder holds only what training changed (float16, 22 MB) and not a second copy of the vocabulary.
 
     nice -n 10 python scripts/train_answer_reranker.py                 # -> rerankers/answer-ce
     python scripts/train_answer_reranker.py --out /tmp/ce --threads 2 --seed 0
@@ -42,7 +43,7 @@ from build_qa_data import DEFAULT_SHARED, load_articles, normalize, split_articl
 
 from assistant.config import PROJECT_ROOT  # noqa: E402
 from assistant.retrieval.rerank import DEFAULT_RERANKER, RerankerInfo, cross_encoder, passage_text, save_reranker  # noqa: E402
-from assistant.skills.text import sentences  # noqa: E402
+from assistant.text import sentences  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -59,23 +60,28 @@ def has_answer(text: str, answers: list[str]) -> bool:
 
 
 def xquad_pairs(articles: list[dict], rng: random.Random, negatives: int, limit: int) -> list[Pair]:
-    corpus = [(a["title"], p) for a in articles for p in a["paragraphs"]]
-    bm25 = bm25s.BM25()
-    bm25.index(bm25s.tokenize([f"{t} {p}" for t, p in corpus], stopwords="en", show_progress=False), show_progress=False)
-    start = {a["title"]: sum(len(b["paragraphs"]) for b in articles[:i]) for i, a in enumerate(articles)}
+    """For a sample of questions: the window of the gold paragraph holding the answer (1) and, from the
+    `negatives` paragraphs of the SAME article that BM25 ranks best for the question but that lack the
+    answer, the window closest to the question (0): same topic, same names, not the fact (the hard case of
+    a person's documents). Then the sentence holding the answer (1) and another sentence of the same
+    paragraph (0), so that single sentences can be scored for quotes."""
     rows = [(article, row) for article in articles for row in article["questions"]]
+    indexes: dict[str, bm25s.BM25] = {}
     pairs = []
     for article, (_, question, answers, p_index, sentence) in rng.sample(rows, min(limit, len(rows))):
-        title = article["title"]
-        gold = article["paragraphs"][p_index]
+        title, paragraphs = article["title"], article["paragraphs"]
+        if title not in indexes:
+            indexes[title] = bm25s.BM25()
+            indexes[title].index(bm25s.tokenize(paragraphs, stopwords="en", show_progress=False), show_progress=False)
         # Windows of a few sentences, about the length of a passage of a short document (and cheap to train on).
-        pairs += [Pair(question, f"{title}\n{w}", 1.0, "xquad") for w in windows(gold, WINDOW) if has_answer(w, answers)][:1]
-        hits, _ = bm25.retrieve(bm25s.tokenize([question], stopwords="en", show_progress=False), k=negatives + 6, show_progress=False)
-        chosen = [int(h) for h in hits[0] if int(h) != start[title] + p_index and not has_answer(corpus[int(h)][1], answers)]
+        pairs += [Pair(question, f"{title}\n{w}", 1.0, "xquad") for w in windows(paragraphs[p_index], WINDOW) if has_answer(w, answers)][:1]
+        hits, _ = indexes[title].retrieve(bm25s.tokenize([question], stopwords="en", show_progress=False),
+                                          k=len(paragraphs), show_progress=False)
+        chosen = [int(h) for h in hits[0] if int(h) != p_index and not has_answer(paragraphs[int(h)], answers)]
         for h in chosen[:negatives]:
-            pairs.append(Pair(question, f"{corpus[h][0]}\n{closest_window(question, corpus[h][1])}", 0.0, "xquad"))
+            pairs.append(Pair(question, f"{title}\n{closest_window(question, paragraphs[h], answers)}", 0.0, "xquad"))
         pairs.append(Pair(question, sentence, 1.0, "xquad-sentence"))
-        others = [s for s in sentences(gold) if not has_answer(s, answers) and len(s.split()) >= 5]
+        others = [s for s in sentences(paragraphs[p_index]) if not has_answer(s, answers) and len(s.split()) >= 5]
         if others:
             pairs.append(Pair(question, rng.choice(others), 0.0, "xquad-sentence"))
     return pairs
@@ -89,10 +95,11 @@ def windows(text: str, size: int) -> list[str]:
     return [" ".join(units[i : i + size]) for i in range(0, max(1, len(units) - size + 1))]
 
 
-def closest_window(question: str, text: str) -> str:
-    """The window sharing most words with the question: a hard negative, about the topic."""
+def closest_window(question: str, text: str, answers: list[str]) -> str:
+    """The window without the answer sharing most words with the question: a hard negative, about the topic."""
     wanted = set(normalize(question).split())
-    return max(windows(text, WINDOW), key=lambda w: len(wanted & set(normalize(w).split())))
+    candidates = [w for w in windows(text, WINDOW) if not has_answer(w, answers)] or [text]
+    return max(candidates, key=lambda w: len(wanted & set(normalize(w).split())))
 
 
 def scifact_pairs(folder: Path, negatives: int, limit: int, rng: random.Random) -> list[Pair]:
@@ -192,14 +199,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--epochs", type=float, default=1.0)
-    parser.add_argument("--xquad-questions", type=int, default=400, help="training questions sampled from the XQuAD training articles")
-    parser.add_argument("--xquad-negatives", type=int, default=1)
-    parser.add_argument("--scifact-queries", type=int, default=150, help="SciFact train queries sampled")
+    parser.add_argument("--xquad-questions", type=int, default=600, help="training questions sampled from the XQuAD training articles")
+    parser.add_argument("--xquad-negatives", type=int, default=2, help="paragraphs of the same article without the answer, per question")
+    parser.add_argument("--scifact-queries", type=int, default=809, help="SciFact train queries sampled (809: all)")
     parser.add_argument("--scifact-negatives", type=int, default=1)
-    parser.add_argument("--company-k", type=int, default=6)
-    parser.add_argument("--freeze-layers", type=int, default=3, help="lowest transformer layers kept as the embedder has them")
+    parser.add_argument("--company-k", type=int, default=8, help="passages searched per development question")
+    parser.add_argument("--freeze-layers", type=int, default=0, help="lowest transformer layers kept as the embedder has them (0: all trained)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--eval-questions", type=int, default=120, help="held-out XQuAD questions scored after training")
     parser.add_argument("--no-eval", action="store_true")
@@ -234,11 +241,12 @@ def main() -> None:
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup))))
     loss_fn = torch.nn.BCEWithLogitsLoss()
     network.train()
-    train_started, losses = time.perf_counter(), []
+    train_started, losses, tokens = time.perf_counter(), [], 0
     for step in range(steps):
         batch = batches[step % len(batches)]
         inputs = tokenizer([p.question for p in batch], [p.text for p in batch], truncation=True,
                            max_length=args.max_length, padding=True, return_tensors="pt")
+        tokens += int(inputs["attention_mask"].sum())
         logits = network(**inputs).logits.squeeze(-1)
         loss = loss_fn(logits, torch.tensor([p.label for p in batch]))
         loss.backward()
@@ -249,7 +257,8 @@ def main() -> None:
         losses.append(loss.item())
         if (step + 1) % 25 == 0 or step + 1 == steps:
             recent = losses[-25:]
-            print(f"step {step + 1}/{steps}  loss {sum(recent) / len(recent):.4f}  {time.perf_counter() - train_started:.0f} s", flush=True)
+            elapsed = time.perf_counter() - train_started
+            print(f"step {step + 1}/{steps}  loss {sum(recent) / len(recent):.4f}  {elapsed:.0f} s  {tokens / elapsed:.0f} tokens/s", flush=True)
     train_s = time.perf_counter() - train_started
     network.eval()
     evaluation = {} if args.no_eval else evaluate(model, eval_articles, args.eval_questions, 5, args.seed)
@@ -261,6 +270,7 @@ def main() -> None:
         description="Scores (question, passage) for 'the passage answers the question': all-MiniLM-L6-v2 trained as a "
                     "cross-encoder on XQuAD training articles, SciFact train and the development half of bench/company_qa.",
         training={"hyperparameters": hyper, "pairs": counts, "steps": steps, "train_seconds": round(train_s),
+                  "tokens": tokens, "tokens_per_second": round(tokens / train_s),
                   "threads": args.threads, "first_loss": round(sum(losses[:50]) / len(losses[:50]), 4),
                   "final_loss": round(sum(losses[-50:]) / len(losses[-50:]), 4),
                   "held_out_xquad": evaluation, "eval_articles": [a["title"] for a in eval_articles]},
