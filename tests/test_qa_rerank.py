@@ -134,3 +134,12 @@ def test_with_reader_sentences_the_model_reads_the_best_sentence_and_the_whole_p
     prompt = prompt_of(model)
     assert "The loss of data was caused by a corroded antenna connector." in prompt and "Priya Raman" not in prompt
     assert not reply.declined and reply.sources == [dataclasses.replace(INCIDENT, relevance=0.9)]
+
+
+def test_a_blended_order_keeps_part_of_the_search_order_and_the_reranker_score_stays_the_relevance():
+    first, second = dataclasses.replace(TRAVEL, score=0.9), dataclasses.replace(INCIDENT, score=0.1)
+    reranker = ScriptedReranker({"Priya": 0.6, "economy": 0.4})
+    assert [p.source for p in rerank(reranker, "who?", [first, second])] == [INCIDENT.source, TRAVEL.source]
+    blended = rerank(reranker, "who?", [first, second], weight=0.5)  # 0.5 x 0.4 + 0.5 x 1 against 0.5 x 0.6 + 0.5 x 0
+    assert [p.source for p in blended] == [TRAVEL.source, INCIDENT.source]
+    assert [p.relevance for p in blended] == [0.4, 0.6]

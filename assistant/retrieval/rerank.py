@@ -43,11 +43,19 @@ def passage_text(passage: Passage) -> str:
     return f"{passage.title}\n{passage.text}" if passage.title else passage.text
 
 
-def rerank(reranker: Reranker, question: str, passages: Sequence[Passage]) -> list[Passage]:
-    """The passages best first by the reranker, each with its score as `relevance`."""
+def rerank(reranker: Reranker, question: str, passages: Sequence[Passage], weight: float = 1.0) -> list[Passage]:
+    """The passages best first, each with the reranker's score as `relevance`.
+
+    The order is by `weight` x the reranker's score + (1 - weight) x the retrieval's own score scaled to
+    [0, 1] over these passages: 1.0 is the reranker alone; less keeps some of what the search knew
+    (BM25's exact terms, the dense similarity), which the reranker, reading 128 tokens, may miss."""
     scores = reranker.score(question, [passage_text(p) for p in passages]) if passages else []
-    scored = [dataclasses.replace(p, relevance=float(s)) for p, s in zip(passages, scores)]
-    return sorted(scored, key=lambda p: -(p.relevance or 0.0))
+    low, high = min((p.score for p in passages), default=0.0), max((p.score for p in passages), default=0.0)
+    retrieval = [(p.score - low) / (high - low) if high > low else 1.0 for p in passages]
+    order = {id(p): weight * s + (1 - weight) * r for p, s, r in zip(passages, scores, retrieval)}
+    ranked = sorted(passages, key=lambda p: -order[id(p)])
+    by_passage = {id(p): float(s) for p, s in zip(passages, scores)}
+    return [dataclasses.replace(p, relevance=by_passage[id(p)]) for p in ranked]
 
 
 @dataclass(frozen=True)
