@@ -143,3 +143,10 @@ def test_a_blended_order_keeps_part_of_the_search_order_and_the_reranker_score_s
     blended = rerank(reranker, "who?", [first, second], weight=0.5)  # 0.5 x 0.4 + 0.5 x 1 against 0.5 x 0.6 + 0.5 x 0
     assert [p.source for p in blended] == [TRAVEL.source, INCIDENT.source]
     assert [p.relevance for p in blended] == [0.4, 0.6]
+
+
+def test_a_numbered_step_is_one_unit_of_a_quote_not_its_number_alone():
+    from assistant.skills.qa import quote_units
+
+    _, _, units = quote_units("To set up the VPN:\n1. Open the IT portal.\n2. Import the file into WireGuard.\n\nDone.")
+    assert [unit for _, unit in units] == ["To set up the VPN:\n1. Open the IT portal.", "2. Import the file into WireGuard.", "Done."]
