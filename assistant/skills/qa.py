@@ -45,13 +45,11 @@ class QAOptions:
     # decide instead of the cosine thresholds above: `candidates` passages are searched and reranked;
     # below `answer_score` for the best one the reply is "I don't know" with the closest passages and
     # the model is not asked; when the model declines, the best one or two sentences are quoted if
-    # the best passage scores at least `quote_score`. For the shipped answer-ce, on the development
-    # half of bench/company_qa (`bench/qa_company.py --gate-only`): 0.5 keeps 89% of the answerable
-    # questions and turns away 70% of the unanswerable ones; 0.7 keeps 73% and turns away 80%, so a
-    # quote (which shows a passage as if it answered) needs the surer 0.7 (rerankers/answer-ce/README.md).
+    # the best passage scores at least `quote_score`. 0.5 is the classifier's own boundary; a
+    # reranker's card says what suits it (`bench/qa_company.py --gate-only` on the development half).
     candidates: int = 20
     answer_score: float = 0.5
-    quote_score: float = 0.7
+    quote_score: float = 0.5
     # With a reranker: the reader gets the best run of up to this many sentences of each passage
     # instead of the whole passage (0: whole passages).
     reader_sentences: int = 0
