@@ -31,13 +31,12 @@ import string
 from pathlib import Path
 
 import bm25s
+from training_data import DATA_CACHE, DEFAULT_SHARED, write_jsonl
 
 from assistant.retrieval.base import Passage
 from assistant.skills.prompts import NO_ANSWER, qa_messages
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-DEFAULT_SHARED = SHARED if SHARED.is_dir() else Path("/work/shared/data")
-DEFAULT_OUT = Path.home() / ".cache" / "assistant" / "data" / "grounded-qa"
+DEFAULT_OUT = DATA_CACHE / "grounded-qa"
 PASSAGE_COUNTS = (1, 2, 3, 3)  # training: mostly several passages, sometimes the gold one alone
 EVAL_PASSAGES = 3
 EVAL_UNANSWERABLE = 0.3  # fixed, so adapters trained with other --unanswerable shares meet the same questions
@@ -204,14 +203,6 @@ def replay_examples(shared: Path, articles: list[dict], per_kind: int, rng: rand
         if reply and stream.usage.completion_tokens < options.max_new_tokens:  # only replies that ended by themselves
             records.append({"messages": [*messages, {"role": "assistant", "content": reply}], "id": "replay"})
     return records
-
-
-def write_jsonl(path: Path, records: list[dict]) -> None:
-    staging = path.with_name(path.name + ".tmp")
-    with staging.open("w", encoding="utf-8") as out:
-        for record in records:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    staging.replace(path)
 
 
 def main() -> None:

@@ -15,24 +15,15 @@ summarizer uses at run time.
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import random
 from pathlib import Path
 
-from assistant.files import atomic_write_text
+from training_data import DATA_CACHE, DEFAULT_SHARED, read_jsonl, write_jsonl
+
 from assistant.skills.summarize import summary_messages
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-DEFAULT_SHARED = SHARED if SHARED.is_dir() else Path("/work/shared/data")
-DEFAULT_OUT = Path.home() / ".cache" / "assistant" / "data" / "summarize"
+DEFAULT_OUT = DATA_CACHE / "summarize"
 STYLE = "short"
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
 
 
 def draw(records: list[dict], count: int, max_words: int, rng: random.Random) -> list[dict]:
@@ -66,7 +57,7 @@ def main() -> None:
 
     examples = build(args.shared, args.dialogsum, args.samsum, args.max_words, args.seed)
     target = args.out / "train.jsonl"
-    atomic_write_text(target, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples))
+    write_jsonl(target, examples)
     print(f"{len(examples)} examples -> {target}")
 
 

@@ -18,25 +18,20 @@ meet in use), and the target named as `find_language` names it.
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import random
 from pathlib import Path
 
-from assistant.files import atomic_write_text
+from training_data import DATA_CACHE, DEFAULT_SHARED, read_jsonl, write_jsonl
+
 from assistant.skills.translate import detect_language, find_language, translate_messages
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-DEFAULT_SHARED = SHARED if SHARED.is_dir() else Path("/work/shared/data")
-DEFAULT_OUT = Path.home() / ".cache" / "assistant" / "data" / "translate"
+DEFAULT_OUT = DATA_CACHE / "translate"
 TATOEBA_SHARE = 2 / 3  # of each fr/de direction; the rest from Multi30k
 
 
 def read_pairs(path: Path, min_words: int) -> list[tuple[str, str]]:
     """(English, other) pairs, English side at least min_words words long."""
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        records = [json.loads(line) for line in lines if line.strip()]
-    return [(r["src"].strip(), r["tgt"].strip()) for r in records if len(r["src"].split()) >= min_words]
+    return [(r["src"].strip(), r["tgt"].strip()) for r in read_jsonl(path) if len(r["src"].split()) >= min_words]
 
 
 def draw(pairs: list[tuple[str, str]], count: int, rng: random.Random) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -77,7 +72,7 @@ def main() -> None:
 
     examples = build(args.shared, args.per_direction, args.zh_per_direction, args.min_words, args.seed)
     target = args.out / "train.jsonl"
-    atomic_write_text(target, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples))
+    write_jsonl(target, examples)
     print(f"{len(examples)} examples -> {target}")
 
 

@@ -26,7 +26,6 @@ folder holds only what training changed (float16, 22 MB) and not a second copy o
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import tempfile
@@ -39,7 +38,8 @@ import bm25s
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from build_qa_data import DEFAULT_SHARED, load_articles, normalize, split_articles  # noqa: E402
+from build_qa_data import load_articles, normalize, split_articles  # noqa: E402
+from training_data import DEFAULT_SHARED, read_jsonl  # noqa: E402
 
 from assistant.config import PROJECT_ROOT  # noqa: E402
 from assistant.retrieval.rerank import DEFAULT_RERANKER, RerankerInfo, cross_encoder, passage_text, save_reranker  # noqa: E402
@@ -103,16 +103,8 @@ def closest_window(question: str, text: str, answers: list[str]) -> str:
 
 
 def scifact_pairs(folder: Path, negatives: int, limit: int, rng: random.Random) -> list[Pair]:
-    import gzip
-
-    with gzip.open(folder / "corpus.jsonl.gz", "rt", encoding="utf-8") as lines:
-        corpus = [json.loads(line) for line in lines if line.strip()]
-    queries = {}
-    with open(folder / "queries.jsonl", encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                row = json.loads(line)
-                queries[str(row["_id"])] = row["text"]
+    corpus = read_jsonl(folder / "corpus.jsonl.gz")
+    queries = {str(row["_id"]): row["text"] for row in read_jsonl(folder / "queries.jsonl")}
     relevant: dict[str, set[str]] = {}
     for line in (folder / "qrels" / "train.tsv").read_text(encoding="utf-8").splitlines()[1:]:
         query_id, doc_id, score = line.split("\t")
