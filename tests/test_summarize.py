@@ -93,3 +93,17 @@ def test_the_reply_says_when_the_summary_is_the_texts_own_sentences(tmp_path):
     assert prose.notice == "The key sentences of the text, as written." and not model.calls
     dialogue = manager.handle("c", f"/summarize {DIALOGUE}")
     assert dialogue.text == "A model's summary." and dialogue.notice == ""
+
+
+@pytest.mark.usefixtures("measured")
+def test_the_manager_chooses_the_method_once_per_summary(tmp_path, monkeypatch):
+    from fakes import manager_over
+
+    model = ScriptedChatModel(["A model's summary."])
+    auto = AutoSummarizer(AbstractiveSummarizer(model, adapter="summarize"), ExtractiveSummarizer(same_everywhere))
+    choices = []
+    choose = auto.choose
+    monkeypatch.setattr(auto, "choose", lambda text, style="short": choices.append(style) or choose(text, style))
+    manager = manager_over(model, tmp_path / "history.db", summarizer=auto)
+    assert manager.handle("c", f"/summarize {PROSE}").notice == "The key sentences of the text, as written."
+    assert choices == ["short"]

@@ -320,12 +320,13 @@ class ConversationManager:
         text, source = self._summary_input(args.strip(), asked.attachment,
                                            asked.request.attachment_name or "the message replied to")
         style = style or "short"
+        summarizer = self.summarizer.choose(text, style)  # once: choosing may count the text's tokens
         pieces: list[str] = []
-        for piece in self.summarizer.summarize(text, style, asked.cancel):
+        for piece in summarizer.summarize(text, style, asked.cancel):
             pieces.append(piece)
             yield TextDelta(piece)
         summary = end_at_sentence("".join(pieces))
-        if self.summarizer.extracts(text, style):
+        if summarizer.extracts(text, style):
             notice = f"The key sentences of {source or 'the text'}, as written."
         else:
             notice = f"Summary of {source}." if source else ""

@@ -44,6 +44,10 @@ def summary_messages(text: str, style: str) -> list[Message]:
 class Summarizer(Protocol):
     def summarize(self, text: str, style: str = "short", cancel: threading.Event | None = None) -> Iterator[str]: ...
 
+    def choose(self, text: str, style: str = "short") -> Summarizer:
+        """The summarizer that will summarize this text: itself, unless it picks between others."""
+        ...
+
     def extracts(self, text: str, style: str = "short") -> bool:
         """Whether the summary of this text will be its own sentences rather than a model's words."""
         ...
@@ -70,6 +74,9 @@ class ExtractiveSummarizer:
 
     def __init__(self, embed: Callable[[list[str]], object]) -> None:
         self.embed = embed  # texts -> array of L2-normalised vectors
+
+    def choose(self, text: str, style: str = "short") -> Summarizer:
+        return self
 
     def extracts(self, text: str, style: str = "short") -> bool:
         return True
@@ -98,6 +105,9 @@ class AbstractiveSummarizer:
     def __init__(self, model: ChatModel, adapter: str | None = None) -> None:
         self.model = model
         self.adapter = adapter
+
+    def choose(self, text: str, style: str = "short") -> Summarizer:
+        return self
 
     def extracts(self, text: str, style: str = "short") -> bool:
         return False
@@ -148,7 +158,7 @@ class AutoSummarizer:
         self.extractive = extractive
         self.max_parts = max_parts
 
-    def choose(self, text: str, style: str) -> Summarizer:
+    def choose(self, text: str, style: str = "short") -> Summarizer:
         parts = self.abstractive.model.count_tokens(text) / self.abstractive.part_budget(style)
         if parts > self.max_parts:
             return self.extractive
