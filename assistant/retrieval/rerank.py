@@ -52,10 +52,9 @@ def rerank(reranker: Reranker, question: str, passages: Sequence[Passage], weigh
     scores = reranker.score(question, [passage_text(p) for p in passages]) if passages else []
     low, high = min((p.score for p in passages), default=0.0), max((p.score for p in passages), default=0.0)
     retrieval = [(p.score - low) / (high - low) if high > low else 1.0 for p in passages]
-    order = {id(p): weight * s + (1 - weight) * r for p, s, r in zip(passages, scores, retrieval)}
-    ranked = sorted(passages, key=lambda p: -order[id(p)])
-    by_passage = {id(p): float(s) for p, s in zip(passages, scores)}
-    return [dataclasses.replace(p, relevance=by_passage[id(p)]) for p in ranked]
+    blended = [(weight * s + (1 - weight) * r, dataclasses.replace(p, relevance=float(s)))
+               for p, s, r in zip(passages, scores, retrieval)]
+    return [p for _, p in sorted(blended, key=lambda pair: -pair[0])]
 
 
 @dataclass(frozen=True)
