@@ -4,7 +4,10 @@ Both directions of en-fr and en-de (Tatoeba and Multi30k) and a little en-zh (Ta
 in one direction only. Tatoeba's exports are sorted by length and their sentences are short (4-5
 words on average, against 8 in the evaluation's LASER test set), so only pairs whose English side
 has at least --min-words words are drawn from them; Multi30k image captions (12 words on average)
-give longer sentences. Known overlaps with the evaluation sets were removed upstream (SOURCES.md there).
+give longer sentences. People also paste paragraphs, and an adapter trained on single sentences
+learns to drop parts of long inputs (WMT22 de->en fell with the first adapter, its output 0.70 of the
+reference's length), so a share of the examples (--joined) are two or three pairs joined into one
+text. Known overlaps with the evaluation sets were removed upstream (SOURCES.md there).
 
 Prompts come from `assistant.skills.translate.translate_messages`, the function the translate skill
 uses at run time, with the source language named as the skill names it: by `detect_language` on the
@@ -12,12 +15,13 @@ text (so a short sentence that the detector gets wrong is trained with the same 
 meet in use), and the target named as `find_language` names it.
 
     python scripts/build_translate_data.py                 # writes ~/.cache/assistant/data/translate/train.jsonl
-    python scripts/build_translate_data.py --out DIR --seed 0 --per-direction 450 --zh-per-direction 150
+    python scripts/build_translate_data.py --out DIR --seed 1 --per-direction 1000 --zh-per-direction 250 --joined 0.25
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 from pathlib import Path
 
@@ -34,10 +38,20 @@ def read_pairs(path: Path, min_words: int) -> list[tuple[str, str]]:
     return [(r["src"].strip(), r["tgt"].strip()) for r in read_jsonl(path) if len(r["src"].split()) >= min_words]
 
 
-def draw(pairs: list[tuple[str, str]], count: int, rng: random.Random) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """``count`` pairs for en->X and ``count`` other pairs for X->en."""
-    chosen = rng.sample(pairs, min(len(pairs), 2 * count))
-    return chosen[:count], chosen[count:]
+def draw(
+    pairs: list[tuple[str, str]], count: int, joined: float, separator: str, rng: random.Random
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``count`` pairs for en->X and ``count`` other pairs for X->en; a ``joined`` share of each is two
+    or three pairs joined (the other side with ``separator``), every pair used once."""
+    sizes = [rng.choice((2, 3)) if rng.random() < joined else 1 for _ in range(2 * count)] if joined else [1] * (2 * count)
+    chosen = iter(rng.sample(pairs, min(len(pairs), sum(sizes))))
+    units = []
+    for size in sizes:
+        group = list(itertools.islice(chosen, size))
+        if len(group) < size:  # the corpus ran out
+            break
+        units.append((" ".join(en for en, _ in group), separator.join(other for _, other in group)))
+    return units[:count], units[count:]
 
 
 def example(text: str, translation: str, target_code: str) -> dict:
@@ -45,7 +59,7 @@ def example(text: str, translation: str, target_code: str) -> dict:
     return {"messages": [*messages, {"role": "assistant", "content": translation}]}
 
 
-def build(shared: Path, per_direction: int, zh_per_direction: int, min_words: int, seed: int) -> list[dict]:
+def build(shared: Path, per_direction: int, zh_per_direction: int, min_words: int, joined: float, seed: int) -> list[dict]:
     rng = random.Random(seed)
     folder = shared / "train" / "translation"
     examples = []
@@ -53,7 +67,8 @@ def build(shared: Path, per_direction: int, zh_per_direction: int, min_words: in
             ("de", "tatoeba", round(per_direction * TATOEBA_SHARE)), ("de", "multi30k", per_direction - round(per_direction * TATOEBA_SHARE)),
             ("zh", "tatoeba", zh_per_direction)]
     for other, corpus, count in plan:
-        to_other, to_english = draw(read_pairs(folder / f"en-{other}.{corpus}.train.jsonl.gz", min_words), count, rng)
+        pairs = read_pairs(folder / f"en-{other}.{corpus}.train.jsonl.gz", min_words)
+        to_other, to_english = draw(pairs, count, joined, "" if other == "zh" else " ", rng)
         examples += [example(en, foreign, other) for en, foreign in to_other]
         examples += [example(foreign, en, "en") for en, foreign in to_english]
     rng.shuffle(examples)
@@ -64,13 +79,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="the shared data folder (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
-    parser.add_argument("--per-direction", type=int, default=450, help="examples per direction for fr and de (default: %(default)s)")
-    parser.add_argument("--zh-per-direction", type=int, default=150, help="examples per direction for zh (default: %(default)s)")
+    parser.add_argument("--per-direction", type=int, default=1000, help="examples per direction for fr and de (default: %(default)s)")
+    parser.add_argument("--zh-per-direction", type=int, default=250, help="examples per direction for zh (default: %(default)s)")
     parser.add_argument("--min-words", type=int, default=4, help="shortest English side drawn, in words (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--joined", type=float, default=0.25, help="share of examples that join two or three pairs (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    examples = build(args.shared, args.per_direction, args.zh_per_direction, args.min_words, args.seed)
+    examples = build(args.shared, args.per_direction, args.zh_per_direction, args.min_words, args.joined, args.seed)
     target = args.out / "train.jsonl"
     write_jsonl(target, examples)
     print(f"{len(examples)} examples -> {target}")

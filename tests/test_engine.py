@@ -250,3 +250,23 @@ def test_an_mkl_instruction_limit_is_another_cpu_and_no_limit_keeps_the_old_key(
     monkeypatch.setenv("MKL_ENABLE_INSTRUCTIONS", "AVX2")
     limited = plan.this_cpu()
     assert limited.key != unlimited.key and "MKL ISA AVX2" in limited.describe()
+
+
+def test_decoding_threads_are_chosen_on_settled_steps_and_timed_again_later(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(fast.time, "monotonic", lambda: clock[0])
+    choice = fast.ThreadChoice()
+    choice.most = 2
+    assert choice.next(0) == 1  # step 0 follows the prompt: never a trial
+
+    def trial(one_thread: list[float], two_threads: list[float]) -> None:
+        for threads, seconds in [*((1, s) for s in one_thread), *((2, s) for s in two_threads)]:
+            assert choice.next(1) == threads
+            choice.timed(seconds)
+
+    # the first step of each count pays for waking threads: 2 threads win on the settled steps
+    trial([0.017, 0.017, 0.018, 0.017], [0.040, 0.012, 0.013, 0.012])
+    assert choice.chosen == 2 and choice.next(5) == 2
+    clock[0] += fast.ThreadChoice.RETIME_S + 1  # the machine got busy: one thread wins the next trial
+    trial([0.017, 0.017, 0.018, 0.017], [0.020, 0.150, 0.090, 0.120])
+    assert choice.chosen == 1 and choice.next(5) == 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+import statistics
 import threading
 import time
 from collections.abc import Iterator, Set
@@ -282,32 +283,43 @@ class ThreadChoice:
     """How many threads to decode with: all of torch's, or one, whichever was faster when last timed.
 
     A decoding step is a chain of ~300 small ops, each ending in a barrier. On an idle CPU a second
-    thread helps; on a shared CPU, a thread that is not scheduled stalls every barrier (10x slower
-    on a busy 2-core machine). So one step of each is timed, again every RETIME_S seconds.
+    thread helps (80 against 58 tokens/s on a quiet 2-core EPYC); on a shared CPU, a thread that is
+    not scheduled stalls every barrier (10x slower on a busy 2-core machine). So a few steps of each
+    are timed, again every RETIME_S seconds. The first step after a switch is not counted: it pays
+    for waking (or parking) the other threads, and counting it made one thread look faster on an
+    idle machine.
     """
 
     RETIME_S = 60.0
+    STEPS = 4  # per thread count in a trial: one to settle, the median of the rest counts
 
     def __init__(self) -> None:
         self.most, self.chosen = torch.get_num_threads(), 1  # one is safe until timed
         self.retime_at = 0.0
-        self.trial: dict[int, float] = {}
+        self.pending: list[int] = []  # the thread counts of the trial's steps still to run
+        self.trial: dict[int, list[float]] = {}
         self.trying: int | None = None
 
     def next(self, step: int) -> int:
         """Threads for decoding step ``step`` of a request (step 0 warms up after the prompt: not timed)."""
         self.trying = None
-        if step > 0 and self.most > 1 and time.monotonic() >= self.retime_at:
-            self.trying = 1 if 1 not in self.trial else self.most
+        if step > 0 and self.most > 1:
+            if not self.pending and time.monotonic() >= self.retime_at:
+                self.pending = [1] * self.STEPS + [self.most] * self.STEPS
+                self.trial = {1: [], self.most: []}
+            if self.pending:
+                self.trying = self.pending.pop(0)
         return self.trying or self.chosen
 
     def timed(self, seconds: float) -> None:
-        if self.trying is not None:
-            self.trial[self.trying] = seconds
-            if len(self.trial) == 2:
-                self.chosen = min(self.trial, key=self.trial.__getitem__)
-                self.trial, self.retime_at = {}, time.monotonic() + self.RETIME_S
-                log.debug("decoding with %d thread(s)", self.chosen)
+        if self.trying is None:
+            return
+        self.trial[self.trying].append(seconds)
+        if not self.pending:
+            medians = {threads: statistics.median(times[1:]) for threads, times in self.trial.items()}
+            self.chosen = min(medians, key=medians.__getitem__)
+            self.retime_at = time.monotonic() + self.RETIME_S
+            log.debug("decoding with %d thread(s): median step %s", self.chosen, {n: f"{t * 1000:.1f} ms" for n, t in medians.items()})
 
 
 def sample(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator | None) -> int:
