@@ -29,7 +29,7 @@ run: $(STAMP)
 	$(VENV)/bin/assistant tui
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check assistant
+	$(VENV)/bin/ruff check assistant tests scripts bench
 	$(VENV)/bin/mypy
 	HF_HUB_OFFLINE=1 $(VENV)/bin/pytest -q
 

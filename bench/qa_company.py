@@ -26,16 +26,15 @@ Figures, per split:
 from __future__ import annotations
 
 import collections
-import json
 import shutil
 import time
 import zlib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import common
-from qa_xquad import RecordingModel, SHOWN, contains, decline_reason
+from qa_xquad import SHOWN, RecordingModel, contains, decline_reason
 
 HERE = Path(__file__).resolve().parent / "company_qa"
 SPLITS = ("dev", "heldout")

@@ -24,9 +24,9 @@ import collections
 import re
 import string
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import common
 

@@ -34,10 +34,10 @@ from types import SimpleNamespace
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from assistant.config import Settings  # noqa: E402
 from assistant.retrieval import KnowledgeBase, KnowledgeOptions  # noqa: E402
 from assistant.retrieval.chunking import header_for  # noqa: E402
 from assistant.retrieval.embedder import load_embedder  # noqa: E402
-from assistant.config import Settings  # noqa: E402
 from assistant.retrieval.rerank import load_reranker, rerank, resolve_reranker  # noqa: E402
 from assistant.retrieval.store import Store  # noqa: E402
 

@@ -75,9 +75,9 @@ def llama_server(threads: int, context: int):
             try:
                 urllib.request.urlopen(url + "/models", timeout=2).read()
                 break
-            except OSError:
+            except OSError as error:
                 if time.monotonic() > deadline:
-                    raise SystemExit("llama_cpp.server did not start within 120s")
+                    raise SystemExit("llama_cpp.server did not start within 120s") from error
                 time.sleep(0.2)
         yield url
     finally:

@@ -20,9 +20,9 @@ from __future__ import annotations
 import functools
 import re
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import common
 

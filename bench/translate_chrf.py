@@ -13,9 +13,9 @@ cells are n/a. chrF is sacrebleu's default (character 6-grams, beta 2) on the de
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import common
 

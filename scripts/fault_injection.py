@@ -49,9 +49,9 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Callable  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -119,8 +119,8 @@ QUICK_POINTS = ("committed", "manifest.json written aside")
 
 def run(work: Path, args: list[str], crash_at: int | None = None, crash_log: Path | None = None) -> int:
     """`assistant --index WORK/index index ARGS` in a forked child: its exit code, or -9 when killed."""
-    from assistant.cli import main
     from assistant import crashpoints
+    from assistant.cli import main
 
     pid = os.fork()
     if pid == 0:  # the child: never returns

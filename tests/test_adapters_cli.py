@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_main
 from click.testing import CliRunner
-
 from tiny_lm import make_tiny_model, train_tiny_adapter, write_chat_data
 
 from assistant.cli import cli
-from cli_helpers import run_main
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import ScriptedChatModel, manager_over
 
 from assistant.conversation.manager import ConversationManager
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.skills.prompts import NO_ANSWER
-from fakes import ScriptedChatModel, manager_over
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import common  # noqa: E402

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_main
 
 from assistant.cli import COMMANDS, main
 from assistant.config import load_settings
-from cli_helpers import run_main
 
 
 def test_help_lists_every_command_with_one_line(monkeypatch, capsys):
@@ -62,10 +62,11 @@ def test_unknown_config_key_is_refused(monkeypatch, capsys, tmp_path):
     ("[qa]\nk = 'many'\n", "[qa] k = 'many' is not a valid int"),
 ])
 def test_every_table_refuses_unknown_keys_and_bad_values_alike(tmp_path, table, message):
+    from fakes import ScriptedChatModel
+
     from assistant.errors import ConfigError
     from assistant.runtime import Runtime
     from assistant.tui.app import AssistantApp
-    from fakes import ScriptedChatModel
 
     (tmp_path / "assistant.toml").write_text(table)
     runtime = Runtime(load_settings({}, tmp_path / "assistant.toml"), chat_model=ScriptedChatModel(), knowledge=None)

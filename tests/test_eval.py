@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
+from cli_helpers import run_main
 from conftest import REPO
 from fakes import ScriptedChatModel
 from tiny_lm import make_tiny_model, train_tiny_adapter, write_chat_data
@@ -18,7 +18,6 @@ from assistant.errors import UsageError
 from assistant.llm.base import BASE, GenerationOptions
 from assistant.skills.prompts import NO_ANSWER, qa_messages
 from assistant.training.evaluate import compare, load_eval_set, render_table, says_no_answer, token_f1
-from cli_helpers import run_main
 
 SHARED_DATA = REPO.parent / "shared" / "data"
 

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from test_cli import run_main
 
 pytestmark = pytest.mark.real_model

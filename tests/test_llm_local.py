@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import SHARED_CACHE
 from tiny_lm import make_tiny_model
 

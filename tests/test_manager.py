@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 import pytest
+from fakes import ScriptedChatModel, manager_over
 
 from assistant.conversation.history import HistoryStore
 from assistant.conversation.manager import Limits
@@ -15,7 +16,6 @@ from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.skills.prompts import NO_ANSWER, QA_SYSTEM
 from assistant.skills.qa import NOT_FOUND, QAOptions, QASkill, excerpt
 from assistant.skills.summarize import AbstractiveSummarizer, AutoSummarizer, ExtractiveSummarizer
-from fakes import ScriptedChatModel, manager_over
 
 EIFFEL = Passage("The Eiffel Tower is 330 metres tall and stands in Paris.", "docs/paris.md", "Landmarks", line_start=3, line_end=4, relevance=0.44)
 LOUVRE = Passage("The Louvre is the world's most visited museum.", "docs/paris.md", "Museums", line_start=9, line_end=9, relevance=0.4)

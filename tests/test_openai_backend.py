@@ -19,15 +19,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
+from conftest import SHARED_CACHE, wait_until
 
 from assistant.cli import cli
 from assistant.config import load_settings
 from assistant.errors import AdapterError, ConfigError, ModelError, UsageError
 from assistant.llm import BASE, GenerationOptions
-from assistant.runtime import load_chat_model
 from assistant.llm.openai_backend import OpenAIChatModel
 from assistant.llm.tokens import estimate_tokens, load_tokenizer
-from conftest import SHARED_CACHE, wait_until
+from assistant.runtime import load_chat_model
+
 
 @dataclass
 class Reply:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from fakes import ScriptedChatModel, ScriptedReranker, manager_over
 
 from assistant.errors import ModelError
 from assistant.retrieval.base import Passage
@@ -15,7 +16,6 @@ from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.retrieval.rerank import LazyReranker, passage_text, rerank, resolve_reranker
 from assistant.skills.prompts import NO_ANSWER
 from assistant.skills.qa import QUOTE_INTRO, QAOptions
-from fakes import ScriptedChatModel, ScriptedReranker, manager_over
 
 INCIDENT = Passage(
     "Buoy 17 stopped sending data on 9 April. The investigation was led by Priya Raman. "

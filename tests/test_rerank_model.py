@@ -6,7 +6,15 @@ import pytest
 
 from assistant.retrieval.base import Passage
 from assistant.retrieval.rerank import (
-    MANIFEST, WEIGHTS, LazyReranker, RerankerInfo, cross_encoder, load_reranker, rerank, resolve_reranker, save_reranker,
+    MANIFEST,
+    WEIGHTS,
+    LazyReranker,
+    RerankerInfo,
+    cross_encoder,
+    load_reranker,
+    rerank,
+    resolve_reranker,
+    save_reranker,
 )
 
 pytestmark = pytest.mark.real_model

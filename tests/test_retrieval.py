@@ -7,12 +7,12 @@ import threading
 from pathlib import Path
 
 import pytest
+from test_retrieval_units import make_pdf
 
 from assistant.config import load_settings
 from assistant.errors import KnowledgeBaseError
 from assistant.retrieval import KnowledgeBase, KnowledgeOptions, Passage, Retriever, open_knowledge_base
 from assistant.retrieval.store import Store
-from test_retrieval_units import make_pdf
 
 pytestmark = pytest.mark.real_model
 

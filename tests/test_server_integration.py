@@ -20,13 +20,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import REPO, wait_until
 
 from assistant.config import load_settings
 from assistant.errors import ModelError
 from assistant.llm import GenerationOptions
 from assistant.llm.models import embedded_file
 from assistant.runtime import Runtime, load_chat_model
-from conftest import REPO, wait_until
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed: `make test-server` installs it and runs this test")
 

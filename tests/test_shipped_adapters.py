@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import SHARED_CACHE
 
 from assistant.llm.base import BASE, GenerationOptions

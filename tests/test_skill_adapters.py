@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from fakes import ScriptedChatModel
+from test_manager import paris_knowledge
 
 from assistant.config import Settings
 from assistant.conversation.history import HistoryStore
@@ -12,8 +14,6 @@ from assistant.conversation.manager import CHAT_SYSTEM
 from assistant.llm.base import BASE
 from assistant.runtime import Runtime
 from assistant.skills.prompts import QA_SYSTEM
-from fakes import ScriptedChatModel
-from test_manager import paris_knowledge
 
 SKILL_ADAPTERS = {"qa": "grounded-qa", "translate": "translate", "summarize": "summarize"}
 DIALOGUE = "#Person1#: Shall we meet at noon?\n#Person2#: Yes, at the station. See you then."
@@ -32,9 +32,9 @@ def reply(messages) -> str:
             "chat": "Hello!"}[skill_of(messages)]
 
 
-def run_every_skill(tmp_path, adapter: str, installed=tuple(SKILL_ADAPTERS.values())):
+def run_every_skill(tmp_path, adapter: str, installed: tuple[str, ...] | None = None):
     adapters = tmp_path / "adapters"
-    for name in installed:
+    for name in SKILL_ADAPTERS.values() if installed is None else installed:
         (adapters / name).mkdir(parents=True)
         (adapters / name / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA"}))
     model = ScriptedChatModel(reply)

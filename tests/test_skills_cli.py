@@ -6,10 +6,10 @@ import io
 import json
 
 import pytest
-
-from assistant.skills.prompts import NO_ANSWER
 from cli_helpers import run_main
 from fakes import ScriptedChatModel
+
+from assistant.skills.prompts import NO_ANSWER
 
 pytestmark = pytest.mark.real_model  # the real embedded MiniLM indexes the notes
 

@@ -7,7 +7,10 @@ import contextlib
 import logging
 
 import pytest
+from fakes import ScriptedChatModel
 from telegram import Update
+from telegram_fake import FakeBotAPI, FakeTransport, visible_text
+from test_manager import EIFFEL
 
 from assistant.config import load_settings
 from assistant.conversation.manager import Limits
@@ -20,9 +23,6 @@ from assistant.telegram.bot import TelegramBot, safe_file_name
 from assistant.telegram.config import BotConfig, load_bot_config
 from assistant.telegram.formatting import html_to_text, markdown_to_html, reply_html, split_html, utf16_len
 from assistant.telegram.retry import RetryingLimiter
-from fakes import ScriptedChatModel
-from telegram_fake import FakeBotAPI, FakeTransport, visible_text
-from test_manager import EIFFEL
 
 TOKEN = "123456:TEST-token-that-must-never-be-logged"
 ALICE, BOB, GROUP = 42, 7, -100500

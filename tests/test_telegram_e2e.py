@@ -13,6 +13,9 @@ import threading
 
 import httpx
 import pytest
+from conftest import wait_until
+from fakes import ScriptedChatModel
+from telegram_fake import LIMIT, FakeBotAPI, FakeBotServer, utf16_len
 
 from assistant.cli import main
 from assistant.config import load_settings
@@ -23,9 +26,6 @@ from assistant.skills.prompts import QA_SYSTEM
 from assistant.telegram.bot import TelegramBot
 from assistant.telegram.config import load_bot_config
 from assistant.telegram.retry import RetryingLimiter
-from conftest import wait_until
-from fakes import ScriptedChatModel
-from telegram_fake import LIMIT, FakeBotAPI, FakeBotServer, utf16_len
 
 TOKEN = "654321:E2E-token-that-must-never-be-logged"
 ALICE, MALLORY, ADMIN = 42, 7, 1
@@ -76,7 +76,7 @@ def test_a_conversation_over_long_polling(api):
     settings = load_settings()
     model = ScriptedChatModel(answers)
     runtime = Runtime(settings, chat_model=model, knowledge=open_knowledge_base(settings))
-    with polling(api, runtime) as bot:
+    with polling(api, runtime):
         api.push(api.message("/start"))
         wait_until(lambda: api.texts(ALICE))
         assert "/translate" in api.texts(ALICE)[0]

@@ -7,13 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
-
+from cli_helpers import run_main
 from conftest import SHARED_CACHE
 from tiny_lm import make_tiny_model, write_chat_data
 
 from assistant.errors import AdapterError, Cancelled, UsageError
 from assistant.training.data import IGNORE, load_examples, tokenize_example
-from cli_helpers import run_main
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +120,6 @@ def test_tiny_training_lowers_the_loss_and_writes_an_adapter_the_engine_uses(mon
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_same_run(monkeypatch, capsys, tmp_path, tiny):
-    import torch
     from safetensors.torch import load_file
 
     from assistant.training import trainer

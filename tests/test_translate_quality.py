@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from fakes import ScriptedChatModel, manager_over
 
 from assistant.llm.base import BASE
 from assistant.skills import translate
 from assistant.skills.translate import LLMTranslator
-from fakes import ScriptedChatModel, manager_over
 
 TABLE = {"poor_below": 40, "models": {"smollm2-135m": {"translate": {"en-fr": 52.0, "en-zh": 12.0}, BASE: {"en-fr": 15.0}}}}
 

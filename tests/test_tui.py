@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
+from fakes import ScriptedChatModel
 
 from assistant.config import load_settings
 from assistant.conversation.history import HistoryStore
@@ -18,7 +19,6 @@ from assistant.tui.app import AssistantApp
 from assistant.tui.dialogs import ConfirmDialog, TextDialog
 from assistant.tui.knowledge import KnowledgeScreen
 from assistant.tui.widgets import AnswerMessage, ConversationList, PromptInput, SourcesPanel, StatusBar, UserMessage
-from fakes import ScriptedChatModel
 
 ADDING = Passage("To add your documents, run `assistant index add PATH`; a folder is read recursively.",
                  "docs/usage.md", "Usage > Adding documents", line_start=12, line_end=15, relevance=0.9, chunk_id=7)
