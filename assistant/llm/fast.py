@@ -206,7 +206,7 @@ class FastDecoder:
             h = F.rms_norm(x, (x.shape[-1],), norm1, self.eps)
             qkv = linears["qkv"](h, adapter, prompt)
             qk = qkv[:, : (heads + kv) * dim].view(count, heads + kv, dim)
-            qk = torch.addcmul(qk * cos, qk.roll(dim // 2, -1), sin)
+            qk = qk * cos + qk.roll(dim // 2, -1) * sin
             cache[0, :, start:end] = qk[:, heads:].transpose(0, 1)
             cache[1, :, start:end] = qkv[:, (heads + kv) * dim :].view(count, kv, dim).transpose(0, 1)
             q, keys, values = qk[:, :heads], cache[0, None, :, :end], cache[1, None, :, :end]
