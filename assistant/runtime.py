@@ -151,7 +151,8 @@ class Runtime:
         )
         qa_options = read_table(QAOptions, "qa", settings.section("qa"))
         qa = QASkill(model, knowledge, adapter=choose_adapter(settings, QA_ADAPTER), options=qa_options,
-                     reranker=LazyReranker.from_setting(qa_options.reranker, settings.rerankers_dir))
+                     reranker=LazyReranker.from_setting(qa_options.reranker, settings.rerankers_dir,
+                                                       qa_options.reranker_precision))
         return ConversationManager(
             model,
             self.history,

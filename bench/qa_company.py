@@ -309,6 +309,16 @@ def gate(manager, root: Path, questions: Sequence[Question],
     return summary, rows
 
 
+def setting_value(text: str) -> int | float | str:
+    """A --qa value as the TOML file would give it: 8, 0.5, or a word (reranker_precision=bfloat16)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def main() -> None:
     parser = common.base_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--split", choices=(*SPLITS, "all"), default="all", help="which half to ask (default: both, reported apart)")
@@ -332,7 +342,7 @@ def main() -> None:
     with common.work_dir() as tmp:
         work = Path(tmp)
         root = build_corpus(work / "corpus").resolve()
-        qa = {key: float(value) if "." in value else int(value) for key, value in (item.split("=", 1) for item in args.qa)}
+        qa = {key: setting_value(value) for key, value in (item.split("=", 1) for item in args.qa)}
         if args.reranker:
             qa["reranker"] = args.reranker
         settings = common.settings_for(args, work, sections={"qa": qa})

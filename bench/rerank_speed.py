@@ -2,10 +2,14 @@
 
 The company corpus of bench/company_qa is indexed into a temporary knowledge base; for each of the
 first `--questions` questions its `--passages` best passages are searched once, then scored by the
-reranker `--repeats` times. Prints the median and p90 milliseconds per question, the machine, and
-the load average (the machine may be shared).
+reranker `--repeats` times. Prints the median and p90 wall milliseconds per question, the median CPU
+milliseconds the process spent on it (all threads together), the machine, and the load average.
 
-    nice -n 10 python bench/rerank_speed.py [--reranker answer-ce] [--passages 20] [--threads 2]
+The machine may be shared: then the wall time says little, but the CPU time at `--threads 1` is one
+core's work, which other jobs inflate far less. On a quiet machine, the wall time at `--threads 2` is
+about that CPU time over the speed-up two threads give.
+
+    nice -n 10 python bench/rerank_speed.py [--reranker answer-ce] [--passages 20] [--threads 2] [--precision auto]
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", default="auto", help="auto, float32 or bfloat16 (as [qa] reranker_precision)")
     args = parser.parse_args()
 
     import torch
@@ -48,7 +53,7 @@ def main() -> None:
     from assistant.retrieval.rerank import load_reranker, passage_text, resolve_reranker
 
     torch.set_num_threads(args.threads)
-    reranker = load_reranker(resolve_reranker(args.reranker, Settings().rerankers_dir))
+    reranker = load_reranker(resolve_reranker(args.reranker, Settings().rerankers_dir), args.precision)
     questions = [q.question for q in qa_company.load_questions()][: args.questions]
     with tempfile.TemporaryDirectory(prefix="rerank-speed-") as tmp:
         kb = KnowledgeBase(Path(tmp) / "index")
@@ -56,15 +61,17 @@ def main() -> None:
         candidates = [[passage_text(p) for p in kb.search(q, k=args.passages)] for q in questions]
         kb.close()
     reranker.score(questions[0], candidates[0])  # warm-up
-    timings = []
+    timings, cpu = [], []
     for _ in range(args.repeats):
         for question, texts in zip(questions, candidates):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             reranker.score(question, texts)
             timings.append(1000 * (time.perf_counter() - started))
+            cpu.append(1000 * (time.process_time() - cpu_started))
     timings.sort()
-    print(f"reranker {reranker.name}: {args.passages} passages per question, {len(questions)} questions x {args.repeats}: "
-          f"median {statistics.median(timings):.0f} ms, p90 {timings[int(0.9 * (len(timings) - 1))]:.0f} ms per question")
+    print(f"reranker {reranker.name} ({reranker.precision}): {args.passages} passages per question, {len(questions)} questions x {args.repeats}: "
+          f"median {statistics.median(timings):.0f} ms, p90 {timings[int(0.9 * (len(timings) - 1))]:.0f} ms per question; "
+          f"CPU {statistics.median(cpu):.0f} ms per question (median)")
     print(f"machine: {cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__} "
           f"({torch.backends.cpu.get_cpu_capability()}), {args.threads} threads; load average {os.getloadavg()[0]:.1f}")
 

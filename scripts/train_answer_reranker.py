@@ -39,10 +39,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from build_qa_data import load_articles, normalize, split_articles  # noqa: E402
+from rerank_quality import has_answer, xquad_held_out  # noqa: E402
 from training_data import DEFAULT_SHARED, read_jsonl  # noqa: E402
 
 from assistant.config import PROJECT_ROOT  # noqa: E402
-from assistant.retrieval.rerank import DEFAULT_RERANKER, RerankerInfo, cross_encoder, passage_text, save_reranker  # noqa: E402
+from assistant.retrieval.rerank import (  # noqa: E402
+    DEFAULT_RERANKER,
+    CrossEncoderReranker,
+    RerankerInfo,
+    cross_encoder,
+    passage_text,
+    save_reranker,
+)
 from assistant.text import sentences  # noqa: E402
 
 
@@ -52,11 +60,6 @@ class Pair:
     text: str
     label: float
     origin: str  # xquad | xquad-sentence | scifact | company
-
-
-def has_answer(text: str, answers: list[str]) -> bool:
-    normalized = f" {normalize(text)} "
-    return any(a and f" {normalize(a)} " in normalized for a in answers)
 
 
 def xquad_pairs(articles: list[dict], rng: random.Random, negatives: int, limit: int) -> list[Pair]:
@@ -157,30 +160,6 @@ def batched(pairs: list[Pair], size: int, rng: random.Random) -> list[list[Pair]
     return batches
 
 
-def evaluate(model, articles: list[dict], questions: int, others: int, seed: int) -> dict:
-    """On a sample of questions of held-out XQuAD articles, against their gold paragraph and the best BM25
-    paragraphs of the same article without the answer: how often the gold one ranks first and scores
-    >= 0.5, and how often the best of the others (the question with its paragraph hidden) scores < 0.5."""
-    import torch
-
-    rows = [(a, q) for a in articles for q in a["questions"]]
-    kept, turned_away, ranked_first = [], [], []
-    for article, (_, question, answers, p_index, _) in random.Random(seed).sample(rows, min(questions, len(rows))):
-        paragraphs = article["paragraphs"]
-        bm25 = bm25s.BM25()
-        bm25.index(bm25s.tokenize(paragraphs, stopwords="en", show_progress=False), show_progress=False)
-        hits, _ = bm25.retrieve(bm25s.tokenize([question], stopwords="en", show_progress=False), k=min(len(paragraphs), others + 4), show_progress=False)
-        rivals = [int(h) for h in hits[0] if int(h) != p_index and not has_answer(paragraphs[int(h)], answers)][:others]
-        texts = [f"{article['title']}\n{paragraphs[i]}" for i in [p_index, *rivals]]
-        scores = model.predict([(question, t) for t in texts], batch_size=32, show_progress_bar=False, activation_fn=torch.nn.Sigmoid())
-        kept.append(float(scores[0] >= 0.5))
-        turned_away.append(float(max(scores[1:], default=0.0) < 0.5))
-        ranked_first.append(float(all(scores[0] > s for s in scores[1:])))
-    n = len(kept)
-    return {"questions": n, "paragraphs per question": 1 + others, "gold first": sum(ranked_first) / n, "answerable kept (>= 0.5)": sum(kept) / n,
-            "hidden turned away (< 0.5)": sum(turned_away) / n}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "rerankers" / DEFAULT_RERANKER)
@@ -253,7 +232,8 @@ def main() -> None:
             print(f"step {step + 1}/{steps}  loss {sum(recent) / len(recent):.4f}  {elapsed:.0f} s  {tokens / elapsed:.0f} tokens/s", flush=True)
     train_s = time.perf_counter() - train_started
     network.eval()
-    evaluation = {} if args.no_eval else evaluate(model, eval_articles, args.eval_questions, 5, args.seed)
+    trained = CrossEncoderReranker(args.out, model, args.out.name)
+    evaluation = {} if args.no_eval else xquad_held_out(trained, eval_articles, args.eval_questions, 5, args.seed)
     if evaluation:
         print(f"held-out XQuAD articles: {evaluation}", flush=True)
     hyper = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out", "shared", "no_eval")}
