@@ -145,7 +145,7 @@ class CrossEncoderReranker:
         import torch
 
         tokenizer, network = self.model.tokenizer, self.model.model
-        encoded = tokenizer([question] * len(texts), list(texts), truncation=True, max_length=self.model.max_length)
+        encoded = tokenizer([question] * len(texts), list(texts), truncation=True, max_length=self.model.max_seq_length)
         order = sorted(range(len(texts)), key=lambda i: len(encoded["input_ids"][i]))
         scores = [0.0] * len(texts)
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
