@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -24,16 +23,6 @@ from pathlib import Path
 
 import common  # noqa: F401  (puts the repository on sys.path)
 import qa_company
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:
@@ -49,6 +38,7 @@ def main() -> None:
     import torch
 
     from assistant.config import Settings
+    from assistant.llm.plan import cpu_model
     from assistant.retrieval import KnowledgeBase
     from assistant.retrieval.rerank import load_reranker, passage_text, resolve_reranker
 

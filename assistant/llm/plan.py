@@ -57,11 +57,12 @@ class CPU:
 
 
 def this_cpu() -> CPU:
-    return CPU(_cpu_model(), torch.backends.cpu.get_cpu_capability(), torch.__version__,
+    return CPU(cpu_model(), torch.backends.cpu.get_cpu_capability(), torch.__version__,
                os.environ.get("ONEDNN_MAX_CPU_ISA", ""), os.environ.get("MKL_ENABLE_INSTRUCTIONS", ""))
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU's name as the OS gives it (x86 "model name", ARM "Hardware" or "cpu model")."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith(("model name", "Hardware", "cpu model")):
