@@ -43,6 +43,7 @@ def draw(
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """``count`` pairs for en->X and ``count`` other pairs for X->en; a ``joined`` share of each is two
     or three pairs joined (the other side with ``separator``), every pair used once."""
+    # No random draws when nothing is joined, so --joined 0 reproduces the first adapter's data byte for byte.
     sizes = [rng.choice((2, 3)) if rng.random() < joined else 1 for _ in range(2 * count)] if joined else [1] * (2 * count)
     chosen = iter(rng.sample(pairs, min(len(pairs), sum(sizes))))
     units = []
