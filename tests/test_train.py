@@ -267,3 +267,31 @@ def test_adapter_for_another_base_is_refused_naming_both(monkeypatch, capsys, tm
     assert str(tiny) in str(refused.value) and "other-llama" in str(refused.value)
     code, _, err = run_main(monkeypatch, capsys, "--model", str(other), "--adapter", str(out), "generate", "hi")
     assert code == 4 and f"was trained for {tiny}" in err and "other-llama" in err
+
+
+def test_training_goes_on_from_an_adapter_with_its_shape_and_names_it_on_the_card(monkeypatch, capsys, tmp_path, tiny):
+    data = write_chat_data(tmp_path / "data.jsonl")
+    first = tmp_path / "adapters" / "first"
+    code, _, err = run_main(monkeypatch, capsys, *train_args(data, first, tiny, "--max-steps", "8", "--rank", "4", "--alpha", "8"))
+    assert code == 0, err
+    first_results = json.loads((first / "training.json").read_text())["results"]
+
+    more = tmp_path / "adapters" / "more"
+    code, _, err = run_main(monkeypatch, capsys, *train_args(data, more, tiny, "--max-steps", "2", "--from", str(first)))
+    assert code == 0, err
+    metadata = json.loads((more / "training.json").read_text())
+    # The same held-out split scored before any step: the starting weights are the first adapter's best.
+    assert metadata["results"]["initial_eval_loss"] == pytest.approx(first_results["best_eval_loss"], abs=1e-3)
+    assert metadata["results"]["initial_eval_loss"] < first_results["initial_eval_loss"]
+    assert metadata["init_adapter"]["name"] == "first" and len(metadata["init_adapter"]["sha256"]) == 64
+    assert json.loads((more / "adapter_config.json").read_text())["r"] == 4
+    card = (more / "README.md").read_text()
+    assert f"adapter first, weights sha256 `{metadata['init_adapter']['sha256']}`" in card and "| rank | 4 |" in card
+
+    code, _, err = run_main(monkeypatch, capsys, *train_args(data, first, tiny, "--from", str(first), "--overwrite"))
+    assert code == 2 and "--from and --out are the same folder" in err
+    code, _, err = run_main(monkeypatch, capsys, *train_args(data, tmp_path / "x", tiny, "--from", str(tmp_path / "nowhere")))
+    assert code != 0 and "not found" in err and "Traceback" not in err
+    other = make_tiny_model(tmp_path / "other-llama", seed=1)
+    code, _, err = run_main(monkeypatch, capsys, *train_args(data, tmp_path / "y", other, "--from", str(first)))
+    assert code != 0 and f"was trained for {tiny}" in err

@@ -8,13 +8,14 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from ..llm.adapters import adapter_path
+from ..llm.adapters import adapter_path, read_adapter
 
 
 @click.command()
 @click.option("--data", "data", type=click.Path(dir_okay=False), help="JSONL: {\"messages\": [...]} or {\"instruction\", \"input\", \"output\"} per line.")
 @click.option("--out", "out", required=True, help="Adapter folder, or a NAME to put it in the adapters folder.")
 @click.option("--base", help="Base model to adapt (default: --model, i.e. smollm2-135m).")
+@click.option("--from", "init_adapter", metavar="ADAPTER", help="Start from this adapter's weights (a name or folder) to train it further, e.g. on more data; its rank, alpha and target modules are kept.")
 @click.option("--eval-data", type=click.Path(dir_okay=False), help="Held-out JSONL for the eval loss (default: a split of --data).")
 @click.option("--eval-fraction", type=click.FloatRange(0, 0.5), default=0.05, show_default=True, help="Part of --data held out when there is no --eval-data.")
 @click.option("--rank", type=click.IntRange(1), default=16, show_default=True, help="LoRA rank.")
@@ -40,7 +41,7 @@ from ..llm.adapters import adapter_path
 @click.option("--threads", type=click.IntRange(1), help="CPU threads (default: all cores; 1 is fastest on a busy machine).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs).")
 @click.pass_obj
-def train(state, data, out, base, overwrite, resume, threads, no_progress, **options) -> None:
+def train(state, data, out, base, init_adapter, overwrite, resume, threads, no_progress, **options) -> None:
     """Fine-tune a LoRA adapter on your own JSONL examples and write it with a model card.
 
     \b
@@ -48,6 +49,7 @@ def train(state, data, out, base, overwrite, resume, threads, no_progress, **opt
       assistant train --data my.jsonl --out my-style
       assistant train --data qa.jsonl --out adapters/qa --epochs 2 --rank 8
       assistant train --resume --out my-style        # after Ctrl-C
+      assistant train --data more.jsonl --from my-style --out my-style-2
     The loss covers the assistant's replies only, rendered with the base model's chat template.
     """
     from ..training.checkpoints import check_out, read_checkpoint_config
@@ -65,6 +67,11 @@ def train(state, data, out, base, overwrite, resume, threads, no_progress, **opt
         if not data:
             raise UsageError("Give the training data with --data FILE.jsonl.")
         config = TrainConfig(data=str(Path(data).resolve()), base=base or settings.model, **options)
+        if init_adapter:
+            start = read_adapter(init_adapter, settings.adapters_dir)
+            if start.path.resolve() == out_path.resolve():
+                raise UsageError(f"--from and --out are the same folder ({out_path}): write the further-trained adapter to another --out.")
+            config = dataclasses.replace(config, init_adapter=str(start.path.resolve()))
         if config.eval_data:
             config = dataclasses.replace(config, eval_data=str(Path(config.eval_data).resolve()))
     result = run_training(

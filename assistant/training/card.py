@@ -48,6 +48,7 @@ def render(name: str, metadata: dict) -> str:
         _table([
             ("base model", f"{base['base_id']} (`{base['spec']}`)"),
             ("base model sha256", f"`{base['sha256']}`"),
+            *([("started from", f"adapter {start['name']}, weights sha256 `{start['sha256']}`")] if (start := metadata.get("init_adapter")) else []),
             ("data", f"{Path(data['file']).name}, sha256 `{data['sha256']}`"),
             ("examples", f"{data['examples']} read; {data['train_examples']} for training, {data['eval_examples']} held out"
                          + (f" ({Path(data['eval_file']).name})" if data.get("eval_file") else "")

@@ -12,6 +12,7 @@ class TrainConfig:
 
     data: str
     base: str = "smollm2-135m"
+    init_adapter: str | None = None  # an adapter folder whose weights training starts from (its LoRA shape is kept)
     eval_data: str | None = None
     eval_fraction: float = 0.05
     rank: int = 16

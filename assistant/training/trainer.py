@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..errors import Cancelled, UsageError
 from ..files import replace_dir, staging_dir
+from ..llm.adapters import WEIGHT_FILES, check_base, read_adapter
 from ..llm.models import ModelSource, load_pretrained, materialize, resolve_device, resolve_model
 from ..torch_threads import torch_threads
 from . import card
@@ -115,17 +116,19 @@ def _train(config: TrainConfig, out: Path, *, cache_dir: Path, device: str, resu
     else:
         train_set, eval_set = split_eval(tokenized, config.eval_fraction, config.seed)
 
-    lora = LoraConfig(
-        r=config.rank,
-        lora_alpha=config.alpha,
-        lora_dropout=config.dropout,
-        target_modules=config.target_modules if config.target_modules == "all-linear" else config.target_modules.split(","),
-        task_type="CAUSAL_LM",
-    )
     try:
         with warnings.catch_warnings():  # peft asks transformers about a renamed attribute
             warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
-            model = get_peft_model(model, lora)
+            if config.init_adapter:
+                model, config = _start_from_adapter(model, config, source, Path(config.init_adapter))
+            else:
+                model = get_peft_model(model, LoraConfig(
+                    r=config.rank,
+                    lora_alpha=config.alpha,
+                    lora_dropout=config.dropout,
+                    target_modules=config.target_modules if config.target_modules == "all-linear" else config.target_modules.split(","),
+                    task_type="CAUSAL_LM",
+                ))
     except ValueError as error:
         raise UsageError(f"Cannot apply LoRA to {source.spec}: {error}") from None
     # Adapters record the base by the name the engine matches them with (the hub id for the embedded model).
@@ -207,6 +210,7 @@ def _train(config: TrainConfig, out: Path, *, cache_dir: Path, device: str, resu
         set_peft_model_state_dict(model, best)
     metadata = {
         "base_model": {"spec": source.spec, "base_id": source.base_id, "sha256": model_hash(source, cache_dir)},
+        **({"init_adapter": _adapter_identity(Path(config.init_adapter))} if config.init_adapter else {}),
         "data": {
             "file": str(data_path),
             "sha256": state.data_sha256,
@@ -221,6 +225,31 @@ def _train(config: TrainConfig, out: Path, *, cache_dir: Path, device: str, resu
     }
     _write_adapter(model, out, config, metadata)
     return TrainResult(out, state, metadata)
+
+
+def _start_from_adapter(model, config: TrainConfig, source: ModelSource, path: Path):
+    """The base wrapped with the adapter at ``path``, trainable; the config takes that adapter's LoRA shape."""
+    from peft import PeftModel
+
+    info = read_adapter(str(path), path.parent)
+    check_base(info, source)
+    model = PeftModel.from_pretrained(model, str(info.path), adapter_name="default", is_trainable=True)
+    lora = model.peft_config["default"]
+    modules = lora.target_modules
+    shape = dataclasses.replace(
+        config,
+        rank=lora.r,
+        alpha=lora.lora_alpha,
+        dropout=lora.lora_dropout,
+        target_modules=modules if isinstance(modules, str) else ",".join(sorted(modules)),
+    )
+    log.info("starting from adapter %s (rank %d)", info.path, lora.r)
+    return model, shape
+
+
+def _adapter_identity(path: Path) -> dict:
+    weights = next(path / name for name in WEIGHT_FILES if (path / name).is_file())
+    return {"name": path.name, "sha256": sha256_file(weights)}
 
 
 def _evaluate(model, eval_set, config, state: TrainState, best, pad_id, device, logits_mask_ok, bar):
