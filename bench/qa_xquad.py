@@ -6,7 +6,7 @@ of the questions is then asked through the ConversationManager (`/ask <question>
 would. A second sample is asked with each question's gold paragraph hidden from search: the right
 reply there is "I don't know".
 
-    python bench/qa_xquad.py --limit 100 --limit-unanswerable 50 [--adapter none|grounded-qa|auto] [--k 4]
+    python bench/qa_xquad.py --limit 100 --limit-unanswerable 50 [--adapter none|grounded-qa|auto] [--k 4] [--reranker none]
 
 Figures (SQuAD v1.1 normalisation for answers):
 - hit@1 / hit@k: the gold paragraph is the first / among the k passages retrieved for the question;
@@ -346,6 +346,7 @@ def main() -> None:
     parser.add_argument("--limit-unanswerable", type=int, default=50,
                         help="questions asked with their gold paragraph hidden (default: %(default)s)")
     parser.add_argument("--k", type=int, default=4, help="passages retrieved per question (default: %(default)s, the QA skill's)")
+    parser.add_argument("--reranker", help="[qa] reranker: a name, a folder, or none (default: the QA skill's own)")
     parser.add_argument("--index-dir", help="keep the paragraph files and the index here and reuse them on the next run")
     parser.add_argument("--split", type=Path, metavar="SPLIT_JSON",
                         help="ask only questions of the held-out articles in this split.json (scripts/build_qa_data.py); "
@@ -366,7 +367,8 @@ def main() -> None:
     with common.work_dir() as tmp:
         work = Path(tmp)
         folder = Path(args.index_dir).expanduser().resolve() if args.index_dir else work
-        settings = common.settings_for(args, work, index=folder / "index", sections={"qa": {"k": args.k}})
+        qa = {"k": args.k, **({"reranker": args.reranker} if args.reranker else {})}
+        settings = common.settings_for(args, work, index=folder / "index", sections={"qa": qa})
         knowledge, index_s, stats = open_index(settings, paragraphs, folder)
         print(f"index: {stats.get('documents')} paragraphs, {stats.get('chunks')} chunks ({index_s:.0f} s) at {settings.index}")
         bench_knowledge = BenchKnowledge(knowledge)
@@ -380,13 +382,14 @@ def main() -> None:
         runtime = Runtime(settings, knowledge=bench_knowledge, chat_model=RecordingModel(load_chat_model(settings)))
         manager = runtime.manager
         status = manager.status()
-        print(f"model: {status['model']}, QA adapter: {status['adapters']['qa']}; "
+        reranker = getattr(manager.qa, "reranker", None)
+        print(f"model: {status['model']}, QA adapter: {status['adapters']['qa']}, reranker: {reranker.name if reranker else 'none'}; "
               f"{len(answerable)} answerable + {len(unanswerable)} unanswerable questions", flush=True)
         outcomes, hidden = run(manager, bench_knowledge, answerable, unanswerable, progress=not args.quiet)
 
     report.info.update({
         "data": str(data / "xquad_en_beir"), "questions from": f"held-out articles of {args.split}" if args.split else "all articles",
-        "model": status["model"], "QA adapter": status["adapters"]["qa"],
+        "model": status["model"], "QA adapter": status["adapters"]["qa"], "reranker": reranker.name if reranker else "none",
         "k": args.k, "seed": args.seed, "index": f"{stats.get('documents')} paragraphs, {stats.get('chunks')} chunks",
     })
     report.table(f"Answerable (gold paragraph indexed), k={args.k}", [answerable_figures(outcomes)])

@@ -123,6 +123,15 @@ def test_models_lists_the_embedded_default(monkeypatch, capsys):
     assert code == 0 and "smollm2-135m (default)" in out and "HuggingFaceTB/SmolLM2-135M-Instruct" in out
 
 
+def test_models_lists_the_rerankers_and_the_one_qa_uses(monkeypatch, capsys, tmp_path):
+    code, out, _ = run_main(monkeypatch, capsys, "models")
+    assert code == 0 and "Answer rerankers in" in out and "QA uses: none, cosine thresholds ([qa] reranker = auto)" in out
+    shipped = Path(__file__).resolve().parents[1] / "rerankers"
+    monkeypatch.setenv("ASSISTANT_RERANKERS_DIR", str(shipped))
+    code, out, _ = run_main(monkeypatch, capsys, "models")
+    assert code == 0 and "  answer-ce  21.0 MiB" in out and "QA uses: answer-ce ([qa] reranker = auto)" in out
+
+
 @pytest.mark.real_model
 def test_real_model_answers_through_the_cli(tmp_path):
     """The installed console script, the embedded model, a real answer."""

@@ -133,6 +133,17 @@ def test_an_answer_caught_in_a_loop_is_stopped_and_kept_up_to_the_loop(tmp_path)
     assert not any("goes" in e.text for e in events if isinstance(e, TextDelta))  # generation stopped
 
 
+def test_a_chat_reply_caught_in_a_loop_is_stopped_too(tmp_path):
+    looping = "Le Grand Paris, le Grand-Bien-Étoile" + ", la Belle Étoile" * 40
+    manager, _ = make_manager(tmp_path, [looping])
+    events = list(manager.stream("c", "What is the capital of France?"))
+    reply = events[-1]
+    # Kept up to the first round of the repeated piece (found while streaming: "Étoile, la Belle").
+    assert reply.skill == "chat" and reply.text.startswith("Le Grand Paris, le Grand-Bien-Étoile, la Belle") and len(reply.text) < 60
+    assert sum(len(e.text) for e in events if isinstance(e, TextDelta)) < len(looping) / 3  # generation stopped
+    assert manager.turns("c")[-1].content == reply.text
+
+
 def test_qa_reply_is_one_call_from_search_to_checked_answer():
     model = ScriptedChatModel(["It is 330 metres tall [1]."])
     knowledge = paris_knowledge()

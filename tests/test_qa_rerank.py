@@ -1,11 +1,14 @@
 """The QA skill with a reranker: it decides answer, quote or "I don't know", and picks the sentences quoted.
 
-Scripted models here (the chat model and the reranker); the shipped reranker is tested at the end.
+Scripted models here (the chat model and the reranker); the shipped reranker, with a scripted chat
+model, is tested at the end.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+from pathlib import Path
 
 import pytest
 from fakes import ScriptedChatModel, ScriptedReranker, manager_over
@@ -63,7 +66,7 @@ def test_only_the_searchs_first_candidates_passages_are_reranked(tmp_path):
 
 
 def test_when_no_passage_answers_the_reply_is_i_dont_know_with_the_closest_passages_and_the_model_is_not_asked(tmp_path):
-    manager, model, _, _ = make(tmp_path, ["It was 5 million NOK [1]"], {"economy": 0.3, "Buoy 17": 0.2})
+    manager, model, _, _ = make(tmp_path, ["It was 5 million NOK [1]"], {"economy": 0.25, "Buoy 17": 0.2})
     reply = manager.handle("c", "/ask What was the company's revenue in 2025?")
     assert reply.declined and not reply.quoted and reply.text == NO_ANSWER
     assert [p.source for p in reply.sources] == [TRAVEL.source, INCIDENT.source, MAINTENANCE.source]  # by the reranker
@@ -78,6 +81,15 @@ def test_a_model_that_declines_although_a_passage_answers_gets_the_best_sentence
     assert reply.text.startswith(QUOTE_INTRO)
     # One sentence, marked as cut on both sides: not the 70 words around it.
     assert reply.text.endswith("> … The loss of data was caused by a corroded antenna connector. …")
+
+
+def test_an_answer_of_citations_is_no_answer_and_the_answering_sentence_is_quoted(tmp_path):
+    manager, _, _, _ = make(tmp_path, ["folders [1] [2] [3] [3]"], {"corroded antenna connector": 0.9, "economy": 0.4})
+    reply = manager.handle("c", "/ask What caused the buoy 17 incident?")
+    assert reply.quoted and reply.text.endswith("> … The loss of data was caused by a corroded antenna connector. …")
+    # Two passages cited for a two-word answer is an answer.
+    manager, _, _, _ = make(tmp_path / "2", ["Priya Raman [1] [2]"], {"Priya Raman": 0.9, "economy": 0.4})
+    assert manager.handle("c", "/ask Who led the investigation of the buoy 17 incident?").text == "Priya Raman [1] [2]"
 
 
 def test_no_quote_when_the_best_passage_scores_under_quote_score(tmp_path):
@@ -160,3 +172,24 @@ def test_a_numbered_step_is_one_unit_of_a_quote_not_its_number_alone():
 
     _, _, units = quote_units("To set up the VPN:\n1. Open the IT portal.\n2. Import the file into WireGuard.\n\nDone.")
     assert [unit for _, unit in units] == ["To set up the VPN:\n1. Open the IT portal.", "2. Import the file into WireGuard.", "Done."]
+
+
+SHIPPED = Path(__file__).resolve().parents[1] / "rerankers"
+
+
+@pytest.mark.real_model
+def test_the_shipped_reranker_lets_the_model_answer_what_a_passage_answers_and_declines_a_missing_fact_on_the_same_topic(tmp_path, caplog):
+    reranker = LazyReranker.from_setting("auto", SHIPPED)
+    assert reranker is not None and reranker.name == "answer-ce"
+    model, knowledge = ScriptedChatModel(["Priya Raman [1]"]), FakeKnowledgeStore((TRAVEL, MAINTENANCE, INCIDENT))
+    manager = manager_over(model, tmp_path / "history.sqlite3", knowledge, reranker=reranker)
+
+    reply = manager.handle("c", "/ask Who led the investigation of the buoy 17 incident?")  # scores ~0.86
+    assert not reply.declined and reply.sources[0].source == INCIDENT.source
+    assert "Priya Raman" in prompt_of(model) and "economy" not in prompt_of(model)
+
+    # The incident passage is about buoy 17 but holds no cost (scores ~0.10): the model is not asked.
+    reply = manager.handle("c", "/ask What did the repair of buoy 17 cost?")
+    assert reply.declined and reply.text == NO_ANSWER and len(model.calls) == 1
+    # Loading it warns of nothing a user could act on (sentence-transformers' "Converting ..." is expected).
+    assert not [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import ModelError
 from ..llm.adapters import list_adapters
 from ..llm.models import DEFAULT_MODEL, EMBEDDED, embedded_file
 
@@ -34,7 +35,28 @@ def models(state) -> None:
     for info in adapters:
         click.echo(f"  {info.name}  base={info.base_model or '?'}  r={info.rank}  {info.size_bytes / 2**20:.1f} MiB")
     click.echo("Any Hugging Face model id or local model folder works too: --model org/name or --model ./folder")
+    show_rerankers(settings)
     show_engine(settings)
+
+
+def show_rerankers(settings) -> None:
+    """The answer rerankers installed, and which one grounded QA uses (`[qa] reranker`)."""
+    from ..config import read_table
+    from ..retrieval.rerank import MANIFEST, resolve_reranker
+    from ..skills.qa import QAOptions
+
+    folder = settings.rerankers_dir
+    found = sorted(p for p in folder.iterdir() if (p / MANIFEST).is_file()) if folder.is_dir() else []
+    click.echo(f"Answer rerankers in {folder}:" if found else f"Answer rerankers in {folder}: none")
+    for path in found:
+        size = sum(p.stat().st_size for p in path.iterdir() if p.is_file()) / 2**20
+        click.echo(f"  {path.name}  {size:.1f} MiB")
+    setting = read_table(QAOptions, "qa", settings.section("qa")).reranker
+    try:
+        used = resolve_reranker(setting, folder)
+    except ModelError as error:
+        used, setting = None, f"{setting} ({error})"
+    click.echo(f"  QA uses: {used.name if used else 'none, cosine thresholds'} ([qa] reranker = {setting})")
 
 
 def show_engine(settings) -> None:

@@ -21,6 +21,7 @@ from ..llm.base import ChatModel, GenerationOptions, Message
 from ..skills.qa import QASkill
 from ..skills.summarize import STYLES, Summarizer, end_at_sentence
 from ..skills.translate import Translator, detect_language, find_language, parse_request, quality_note, translate_text
+from ..text import without_loop
 from .commands import COMMAND_HELP, Request, parse
 from .documents import Documents
 from .followup import rewrite
@@ -287,11 +288,14 @@ class ConversationManager:
         messages = self._chat_messages(conversation_id, text)
         budget = max(16, min(self.answer_tokens, self.model.context_window - self.model.count_tokens(messages)))
         stream = self.model.stream(messages, GenerationOptions(max_new_tokens=budget), adapter=self.chat_adapter, cancel=cancel)
-        pieces: list[str] = []
+        text = ""
         for piece in stream:
-            pieces.append(piece)
+            text += piece
             yield TextDelta(piece)
-        yield Reply("".join(pieces).strip(), "chat", notice=notice, usage=stream.usage)
+            if (cut := without_loop(text)) is not None:
+                text = cut  # breaking out stops the generation
+                break
+        yield Reply(text.strip(), "chat", notice=notice, usage=stream.usage)
 
     def _translate(self, asked: Asked) -> Iterator[ReplyEvent]:
         request, cancel = asked.request, asked.cancel

@@ -80,11 +80,17 @@ def cross_encoder(base: str, max_length: int):
 
     transformers.utils.logging.disable_progress_bar()
     verbosity = transformers.logging.get_verbosity()
-    transformers.logging.set_verbosity_error()  # "classifier newly initialized" is expected here
+    # Expected here, so not shown: "classifier newly initialized" (transformers) and "Converting
+    # SentenceTransformer model ... to CrossEncoder" (sentence-transformers, a warning on every load).
+    transformers.logging.set_verbosity_error()
+    loader_log = logging.getLogger("sentence_transformers.base.model")
+    level = loader_log.level
+    loader_log.setLevel(logging.ERROR)
     try:
         return CrossEncoder(resolve_embedder(base).location, num_labels=1, max_length=max_length, device="cpu")
     finally:
         transformers.logging.set_verbosity(verbosity)
+        loader_log.setLevel(level)
 
 
 def save_reranker(model, folder: Path, info: RerankerInfo) -> None:

@@ -44,6 +44,13 @@ def strip_citations(text: str) -> str:
     return CITATION.sub("", text)
 
 
+def cites_more_than_it_says(text: str) -> bool:
+    """More citation markers than words, by two or more ("folders [1] [2] [3] [4] [4]"): the model
+    points at every passage and says nothing that one of them supports in particular."""
+    words = [w for w in WORD.findall(strip_citations(text).lower()) if w not in STOPWORDS]
+    return len(CITATION.findall(text)) > len(words) + 1
+
+
 def _stem(word: str) -> str:
     # A 6-letter prefix matches most inflections (answer/answered, cities/city is the miss we accept).
     return word[:6]
