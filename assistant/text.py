@@ -1,5 +1,5 @@
 """Splitting text into paragraphs, sentences and pieces that fit a token budget: the one place that
-says where a sentence ends, for skills and front-ends alike."""
+says where a sentence ends, for skills and front-ends alike; and where a model's reply starts to loop."""
 
 from __future__ import annotations
 
