@@ -13,7 +13,7 @@ from assistant.llm.models import resolve_model
 from assistant.retrieval.base import Passage
 from assistant.skills.prompts import qa_messages
 from assistant.skills.summarize import summary_messages
-from assistant.skills.translate import Language, translate_messages
+from assistant.skills.translate import Language, detect_language, translate_messages
 
 pytestmark = pytest.mark.real_model
 
@@ -53,8 +53,11 @@ def test_every_skill_adapter_stays_on_the_fast_path_and_switching_reloads_nothin
 
 
 def test_the_translate_adapter_replies_with_the_translation_only(model):
-    # Everyday phrases only: on longer sentences the 135M model's translations are mostly wrong (bench/README.md).
-    assert model.generate(translate_messages("Good morning.", ENGLISH, FRENCH), GREEDY, adapter="translate").strip() == "Bonjour."
+    # Everyday phrases only, and no exact wording: out of English the 135M model's translations are
+    # often wrong (chrF ~22, bench/README.md), and which wrong words come out changes with each adapter.
+    for text, target in (("Good night.", FRENCH), ("Where is the station?", FRENCH), ("Good morning.", GERMAN), ("I am hungry.", GERMAN)):
+        reply = model.generate(translate_messages(text, ENGLISH, target), GREEDY, adapter="translate").strip()
+        assert "\n" not in reply and len(reply) <= 2 * len(text) and detect_language(reply) == target, (text, reply)
     for text, source in (("Merci beaucoup.", FRENCH), ("Danke schön.", GERMAN)):
         english = model.generate(translate_messages(text, source, ENGLISH), GREEDY, adapter="translate").strip()
         assert english.lower().startswith("thank") and "\n" not in english
