@@ -7,8 +7,9 @@ Prints, for this machine:
   the weights quantized) and warm (the same folder again), with the first answer after start-up,
   as `assistant chat` would give it;
 - time to first token and decode tokens/s for a 45-token prompt and exactly 128 new tokens, greedy
-  (end-of-sequence ignored), for our engine (the fast decoder), transformers' generate() (the
-  engine before it) and llama.cpp (llama-cpp-python, 2 threads, and 1 thread), all fed the same token ids;
+  (end-of-sequence ignored), for our engine (the fast decoder: with the thread count ThreadChoice
+  picks at a first request, and fixed to 2 and to 1 thread), transformers' generate() (the engine
+  before it) and llama.cpp (llama-cpp-python, 2 threads, and 1 thread), all fed the same token ids;
 - time to first token for a RAG prompt (the QA skill's prompt with 4 XQuAD passages, about 630
   tokens), a different question and passages each run so no prefix cache helps anyone: ours from
   scratch, ours with the system prompt kept from the previous request (what a second question
@@ -190,14 +191,23 @@ def bench_prompt(model) -> list[dict]:
     raise SystemExit(f"TEXT is too short for a {PROMPT_TOKENS}-token prompt")
 
 
-def run_ours(model, messages, new_tokens: int) -> dict:
+def run_ours(model, messages, new_tokens: int, threads: int | None = None) -> dict:
+    """Our engine on a fresh thread choice, as at a first request: timed by ThreadChoice, or fixed to ``threads``.
+    Fresh, because a choice timed while llama.cpp's workers (same process) were still about is no choice."""
     from assistant.llm.base import GenerationOptions
+    from assistant.llm.fast import ThreadChoice
+
+    if model.fast is not None:
+        model.fast.threads = ThreadChoice()
+        if threads:
+            model.fast.threads.fix(threads)
 
     stream = model.stream(messages, GenerationOptions(max_new_tokens=new_tokens), ignore_eos=True)
     stream.text()
     usage = stream.usage
     assert usage.completion_tokens == new_tokens, usage
-    return {"ttft_s": usage.time_to_first_token_s, "tokens_per_s": usage.decode_tokens_per_s}
+    return {"ttft_s": usage.time_to_first_token_s, "tokens_per_s": usage.decode_tokens_per_s,
+            "threads": model.fast.threads.chosen if model.fast is not None else None}
 
 
 def run_llama_cpp(llm, prompt: list[int], new_tokens: int) -> dict:
@@ -221,7 +231,11 @@ def llama_cpp_models(location: str, figures: dict) -> dict:
 
 def engines(model, baseline, messages, prompt: list[int], figures: dict) -> dict:
     """name -> run(new_tokens), for every engine this machine has."""
+    import torch
+
     runs = {"ours": lambda n: run_ours(model, messages, n)}
+    if model.fast is not None:
+        runs |= {f"ours/{t}": lambda n, t=t: run_ours(model, messages, n, threads=t) for t in LLAMA_THREADS if t <= torch.get_num_threads()}
     if baseline is not None:
         runs["generate"] = lambda n: run_ours(baseline, messages, n)
     for name, llm in figures["llama_models"].items():
@@ -285,7 +299,7 @@ def main() -> None:
         for _ in range(args.runs):  # engines take turns, so a change in the machine's load hits them all
             for name, run in runs.items():
                 figures[name].append(run(args.new_tokens))
-        figures["ours_threads"] = model.fast.threads.chosen
+        figures["ours_threads"] = "/".join(str(t) for t in sorted({r["threads"] for r in figures["ours"]}))
     del figures["llama_models"]
     figures["load_average_after"] = os.getloadavg()
     report(figures, args.new_tokens)
@@ -329,8 +343,9 @@ def report_rag(figures: dict) -> None:
 
 def report_decode(figures: dict, new_tokens: int) -> None:
     print(f"\n{figures['prompt_tokens']}-token prompt, {new_tokens} new tokens, greedy{'':<20}TTFT   decode tokens/s median [best]")
-    rows = [(f"ours (fast decoder, decoding with {figures['ours_threads']} thread(s))", "ours"),
-            ("transformers generate()", "generate")]
+    rows = [(f"ours (fast decoder, ThreadChoice picked {figures['ours_threads']} thread(s))", "ours")]
+    rows += [(f"ours, {n} thread{'s' if n > 1 else ''}", f"ours/{n}") for n in LLAMA_THREADS]
+    rows += [("transformers generate()", "generate")]
     rows += [(f"llama.cpp ({n} thread{'s' if n > 1 else ''})", f"llama.cpp/{n}") for n in LLAMA_THREADS]
     for label, key in rows:
         if key not in figures:
@@ -345,7 +360,11 @@ def report_decode(figures: dict, new_tokens: int) -> None:
     for n in LLAMA_THREADS:
         if figures.get(f"llama.cpp/{n}"):
             ref, ref_best = summary(figures[f"llama.cpp/{n}"], "tokens_per_s")
-            print(f"  ours / llama.cpp ({n} thread{'s' if n > 1 else ''}) decode speed: {ours / ref:.2f}x (best runs: {ours_best / ref_best:.2f}x)")
+            threads = f"{n} thread{'s' if n > 1 else ''}"
+            print(f"  ours / llama.cpp ({threads}) decode speed: {ours / ref:.2f}x (best runs: {ours_best / ref_best:.2f}x)")
+            if figures.get(f"ours/{n}"):
+                fixed, fixed_best = summary(figures[f"ours/{n}"], "tokens_per_s")
+                print(f"  ours / llama.cpp, both on {threads}: {fixed / ref:.2f}x (best runs: {fixed_best / ref_best:.2f}x)")
     if "generate" in figures:
         before, _ = summary(figures["generate"], "tokens_per_s")
         print(f"  ours / generate() decode speed: {ours / before:.2f}x")

@@ -270,3 +270,6 @@ def test_decoding_threads_are_chosen_on_settled_steps_and_timed_again_later(monk
     clock[0] += fast.ThreadChoice.RETIME_S + 1  # the machine got busy: one thread wins the next trial
     trial([0.017, 0.017, 0.018, 0.017], [0.020, 0.150, 0.090, 0.120])
     assert choice.chosen == 1 and choice.next(5) == 1
+    choice.fix(2)  # a benchmark's forced count: no more trials, however long it runs
+    clock[0] += 10 * fast.ThreadChoice.RETIME_S
+    assert [choice.next(step) for step in range(1, 12)] == [2] * 11

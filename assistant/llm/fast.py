@@ -311,6 +311,10 @@ class ThreadChoice:
                 self.trying = self.pending.pop(0)
         return self.trying or self.chosen
 
+    def fix(self, threads: int) -> None:
+        """Decode with ``threads`` from now on, never timed again (benchmarks compare thread counts)."""
+        self.chosen, self.retime_at, self.pending = threads, float("inf"), []
+
     def timed(self, seconds: float) -> None:
         if self.trying is None:
             return
