@@ -1,0 +1,83 @@
+"""Decoding speed of the fast path by thread count, on the main thread and on a worker thread.
+
+Replies are generated on a worker thread (`LocalChatModel.stream`), and there torch's OpenMP
+parallel regions cost more than on the main thread; this prints how much, for one decoding step of
+the embedded model and for its largest int4 matmul alone (medians):
+
+    python bench/decode_threads.py [--steps 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def median_ms(work, repeats: int) -> float:
+    for _ in range(5):  # warm-up: a new thread count wakes its threads
+        work()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=60, help="decoding steps timed per case (default: %(default)s)")
+    args = parser.parse_args()
+
+    import torch
+
+    from assistant.config import Settings
+    from assistant.llm.kernels import matmul, pack
+    from assistant.llm.local import LocalChatModel
+    from assistant.llm.models import resolve_model
+    from assistant.llm.plan import this_cpu
+
+    most = torch.get_num_threads()
+    model = LocalChatModel(resolve_model("smollm2-135m"), cache_dir=Settings().cache_dir, adapters_dir=REPO / "adapters")
+    decoder = model.fast
+    if decoder is None:
+        raise SystemExit(f"no fast path here: {model.engine_reason}")
+    prompt = model.encode_chat([{"role": "user", "content": "Tell me a long story about a dragon."}])
+    token = torch.tensor([42])
+    packed = pack(torch.randn(1536, 576, generator=torch.Generator().manual_seed(0)), "int4")
+    row = torch.randn(1, 576)
+    print(f"smollm2-135m on {this_cpu().describe()}, plan: {decoder.plan.describe()}")
+    print(f"{'':<8}{'threads':>8}{'step ms':>10}{'tokens/s':>10}{'int4 matmul us':>16}")
+
+    def measure(where: str) -> None:
+        with torch.inference_mode():
+            decoder.prefill(prompt, None)
+            for threads in sorted({1, most}):
+                torch.set_num_threads(threads)
+                position = len(prompt)
+
+                def step() -> None:
+                    nonlocal position
+                    decoder.forward(token, position, None)
+                    position += 1
+
+                step_ms = median_ms(step, args.steps)
+                matmul_us = median_ms(lambda: matmul(row, packed), 1000) * 1000
+                print(f"{where:<8}{threads:>8}{step_ms:>10.2f}{1000 / step_ms:>10.1f}{matmul_us:>16.1f}", flush=True)
+        torch.set_num_threads(most)
+
+    measure("main")
+    worker = threading.Thread(target=measure, args=("worker",))
+    worker.start()
+    worker.join()
+
+
+if __name__ == "__main__":
+    main()
