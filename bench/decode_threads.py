@@ -10,25 +10,12 @@ the embedded model and for its largest int4 matmul alone (medians):
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import threading
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-
-
-def median_ms(work, repeats: int) -> float:
-    for _ in range(5):  # warm-up: a new thread count wakes its threads
-        work()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
 
 
 def main() -> None:
@@ -39,7 +26,7 @@ def main() -> None:
     import torch
 
     from assistant.config import Settings
-    from assistant.llm.kernels import matmul, pack
+    from assistant.llm.kernels import matmul, median_seconds, pack
     from assistant.llm.local import LocalChatModel
     from assistant.llm.models import resolve_model
     from assistant.llm.plan import this_cpu
@@ -68,8 +55,8 @@ def main() -> None:
                     decoder.forward(token, position, None)
                     position += 1
 
-                step_ms = median_ms(step, args.steps)
-                matmul_us = median_ms(lambda: matmul(row, packed), 1000) * 1000
+                step_ms = median_seconds(step, args.steps) * 1000
+                matmul_us = median_seconds(lambda: matmul(row, packed), 1000) * 1e6
                 print(f"{where:<8}{threads:>8}{step_ms:>10.2f}{1000 / step_ms:>10.1f}{matmul_us:>16.1f}", flush=True)
         torch.set_num_threads(most)
 
