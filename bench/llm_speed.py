@@ -211,6 +211,14 @@ def run_ours(model, messages, new_tokens: int, threads: int | None = None) -> di
 
 
 def run_llama_cpp(llm, prompt: list[int], new_tokens: int) -> dict:
+    """llama.cpp on the torch thread: its OpenMP calls bind to torch's runtime in this process, and a
+    second thread running OpenMP would slow both engines down (assistant/torch_threads.py)."""
+    from assistant.torch_threads import TORCH
+
+    return TORCH.run(_run_llama_cpp, llm, prompt, new_tokens)
+
+
+def _run_llama_cpp(llm, prompt: list[int], new_tokens: int) -> dict:
     started, first = time.perf_counter(), None
     for count, _token in enumerate(llm.generate(prompt, temp=0.0, reset=True), start=1):
         first = first or time.perf_counter()
@@ -226,7 +234,9 @@ def llama_cpp_models(location: str, figures: dict) -> dict:
     except ImportError as error:
         figures["llama.cpp_error"] = f"llama-cpp-python is not installed ({error}; `make test-server` installs it)"
         return {}
-    return {f"llama.cpp/{n}": Llama(location, n_threads=n, n_ctx=2048, verbose=False) for n in LLAMA_THREADS}
+    from assistant.torch_threads import TORCH
+
+    return {f"llama.cpp/{n}": TORCH.run(Llama, location, n_threads=n, n_ctx=2048, verbose=False) for n in LLAMA_THREADS}
 
 
 def engines(model, baseline, messages, prompt: list[int], figures: dict) -> dict:

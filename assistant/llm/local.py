@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import AdapterError, UsageError
+from ..torch_threads import TORCH
 from .adapters import AdapterInfo, check_base, read_adapter
 from .base import BASE, GenerateFromStream, GenerationOptions, Message, StopFilter, TokenStream, Usage, require_prompt
 from .engine import check_engine, choose_engine
@@ -20,7 +21,8 @@ log = logging.getLogger(__name__)
 
 
 class LocalChatModel(GenerateFromStream):
-    """One model in memory. Requests are serialised by a lock, so chats never share a model state."""
+    """One model in memory. Loading and every generation run on the torch thread (see torch_threads.py),
+    one request at a time, so chats never share a model state."""
 
     def __init__(
         self,
@@ -43,7 +45,16 @@ class LocalChatModel(GenerateFromStream):
         self.adapters_dir = adapters_dir
         self.default_options = default_options or GenerationOptions()
         started = time.perf_counter()
-        self.model, self.tokenizer = load_pretrained(source, cache_dir, self.device, dtype)
+        TORCH.run(self._load, cache_dir, dtype, context_window, engine)
+        self.load_seconds = time.perf_counter() - started
+        self._loaded: dict[str, AdapterInfo] = {}
+        self.default_adapter = None
+        if default_adapter and default_adapter != BASE:
+            self.default_adapter = self.load_adapter(default_adapter)
+        log.info("loaded %s on %s in %.1fs; engine %s", self.name, self.device, self.load_seconds, self.engine_reason)
+
+    def _load(self, cache_dir: Path, dtype: str, context_window: int, engine: str) -> None:
+        self.model, self.tokenizer = load_pretrained(self.source, cache_dir, self.device, dtype)
         limit = getattr(self.model.config, "max_position_embeddings", None) or context_window
         self.context_window = min(context_window, limit) if context_window > 0 else limit
         choice = choose_engine(
@@ -51,13 +62,6 @@ class LocalChatModel(GenerateFromStream):
             self.device, self.context_window, cache_dir, engine,
         )
         self.fast, self.engine, self.engine_reason = choice.decoder, choice.name, choice.reason
-        self.load_seconds = time.perf_counter() - started
-        self._lock = threading.RLock()
-        self._loaded: dict[str, AdapterInfo] = {}
-        self.default_adapter = None
-        if default_adapter and default_adapter != BASE:
-            self.default_adapter = self.load_adapter(default_adapter)
-        log.info("loaded %s on %s in %.1fs; engine %s", self.name, self.device, self.load_seconds, self.engine_reason)
 
     # --- adapters -------------------------------------------------------------------------
 
@@ -66,42 +70,44 @@ class LocalChatModel(GenerateFromStream):
         if name_or_path in self._loaded:
             return name_or_path
         info = read_adapter(name_or_path, self.adapters_dir)
-        with self._lock:
-            if info.name in self._loaded:
-                return info.name
-            check_base(info, self.source)
-            from peft import PeftModel
-            from peft.utils import load_peft_weights
+        return TORCH.run(self._load_adapter, info)
 
-            try:
-                load_peft_weights(str(info.path))  # a damaged file fails here, before peft changes the model
-                if not self._loaded:
-                    self.model = PeftModel.from_pretrained(self.model, str(info.path), adapter_name=info.name)
-                else:
-                    self.model.load_adapter(str(info.path), adapter_name=info.name)
-            except Exception as error:  # peft and safetensors raise many types for a bad or mismatched file
-                first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                raise AdapterError(
-                    f"Adapter {info.name!r} cannot be loaded into {self.name}: {first_line}. Retrain it or remove {info.path}."
-                ) from error
-            self.model.eval()
-            if self.fast is not None and not self.fast.add_adapter(info.name, self.model):
-                log.info("adapter %s runs with generate(), not the fast path", info.name)
-            self._loaded[info.name] = info
-            log.info("loaded adapter %s from %s", info.name, info.path)
+    def _load_adapter(self, info: AdapterInfo) -> str:
+        if info.name in self._loaded:
             return info.name
+        check_base(info, self.source)
+        from peft import PeftModel
+        from peft.utils import load_peft_weights
+
+        try:
+            load_peft_weights(str(info.path))  # a damaged file fails here, before peft changes the model
+            if not self._loaded:
+                self.model = PeftModel.from_pretrained(self.model, str(info.path), adapter_name=info.name)
+            else:
+                self.model.load_adapter(str(info.path), adapter_name=info.name)
+        except Exception as error:  # peft and safetensors raise many types for a bad or mismatched file
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise AdapterError(
+                f"Adapter {info.name!r} cannot be loaded into {self.name}: {first_line}. Retrain it or remove {info.path}."
+            ) from error
+        self.model.eval()
+        if self.fast is not None and not self.fast.add_adapter(info.name, self.model):
+            log.info("adapter %s runs with generate(), not the fast path", info.name)
+        self._loaded[info.name] = info
+        log.info("loaded adapter %s from %s", info.name, info.path)
+        return info.name
 
     def adapters(self) -> list[str]:
         return list(self._loaded)
 
     def _adapter_name(self, adapter: str | None) -> str | None:
-        """The loaded adapter a request runs with (None: the base model). Call with the lock held."""
+        """The loaded adapter a request runs with (None: the base model). Call on the torch thread."""
         name = self.default_adapter if adapter is None else adapter
         return None if name in (None, BASE) else self.load_adapter(name)
 
     @contextlib.contextmanager
     def _active(self, name: str | None):
-        """Run generate() with one adapter active, or none. Must be called with the lock held."""
+        """Run generate() with one adapter active, or none. Call on the torch thread."""
         if name is None:
             if self._loaded:
                 with self.model.disable_adapter():
@@ -163,10 +169,8 @@ class LocalChatModel(GenerateFromStream):
         usage.prompt_tokens = len(prompt)
         tokens: queue.Queue = queue.Queue()
         started = time.perf_counter()
-        worker = threading.Thread(
-            target=self._run, args=(prompt, options, adapter, stream.cancel, tokens, ignore_eos), daemon=True, name="generate"
-        )
-        worker.start()
+        # On the torch thread itself this runs the whole generation before the first piece is read.
+        generation = TORCH.submit(self._run, prompt, options, adapter, stream.cancel, tokens, ignore_eos)
         generated: list[int] = []
         emitted = ""
         stops = StopFilter(options.stop)
@@ -197,24 +201,23 @@ class LocalChatModel(GenerateFromStream):
                 yield tail
         finally:
             stream.cancel.set()
-            worker.join()
+            generation.result()
             usage.total_s = time.perf_counter() - started
 
     def _run(self, prompt, options: GenerationOptions, adapter, cancel: threading.Event, tokens: queue.Queue, ignore_eos: bool) -> None:
         try:
-            with self._lock:
-                name = self._adapter_name(adapter)
-                if cancel.is_set():
-                    return
-                if self.fast is not None and (name is None or name in self.fast.adapters):
-                    eos = set() if ignore_eos else self._eos_ids()
-                    for token in self.fast.generate(
-                        prompt, options.max_new_tokens, temperature=options.temperature, top_p=options.top_p,
-                        seed=options.seed, adapter=name, eos=eos, cancel=cancel,
-                    ):
-                        tokens.put([token])
-                else:
-                    self._generate(prompt, options, name, cancel, tokens, ignore_eos)
+            name = self._adapter_name(adapter)
+            if cancel.is_set():
+                return
+            if self.fast is not None and (name is None or name in self.fast.adapters):
+                eos = set() if ignore_eos else self._eos_ids()
+                for token in self.fast.generate(
+                    prompt, options.max_new_tokens, temperature=options.temperature, top_p=options.top_p,
+                    seed=options.seed, adapter=name, eos=eos, cancel=cancel,
+                ):
+                    tokens.put([token])
+            else:
+                self._generate(prompt, options, name, cancel, tokens, ignore_eos)
         except BaseException as error:  # handed to the reading thread, which raises it
             tokens.put(error)
         finally:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import KnowledgeBaseError, ModelError
-from ..torch_threads import torch_threads
+from ..torch_threads import TORCH, torch_threads
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +80,12 @@ class Embedder:
         """Unit-length float32 vectors, one row per text."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        # Torch on the calling thread only for one text: a short query gains nothing from a second
-        # thread, and when the cores are busy (the chat model, another process) OpenMP's spin-waiting
-        # makes it 30x slower: 800 ms instead of 25 ms per query, measured on a loaded 2-core machine.
+        return TORCH.run(self._encode, texts, batch_size)
+
+    def _encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        # One torch thread for one text: a short query gains nothing from a second thread, and when
+        # the cores are busy (the chat model, another process) OpenMP's spin-waiting makes it 30x
+        # slower: 800 ms instead of 25 ms per query, measured on a loaded 2-core machine.
         with self.lock, torch_threads(1 if len(texts) == 1 else None):
             vectors = self.model.encode(
                 list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
@@ -115,17 +118,19 @@ class Embedder:
 
 
 _loaded: dict[tuple[str, str], Embedder] = {}
-_load_lock = threading.Lock()
 
 
 def load_embedder(spec: str | EmbedderSpec, device: str = "auto") -> Embedder:
     """The embedder for this spec, loaded on first use and shared by every caller in the process."""
     resolved = spec if isinstance(spec, EmbedderSpec) else resolve_embedder(spec)
     key = (resolved.location, device)
-    with _load_lock:
-        if key not in _loaded:
-            _loaded[key] = _load(resolved, device)
-        return _loaded[key]
+    return TORCH.run(_load_once, key, resolved)
+
+
+def _load_once(key: tuple[str, str], spec: EmbedderSpec) -> Embedder:
+    if key not in _loaded:  # no lock: only the torch thread comes here
+        _loaded[key] = _load(spec, key[1])
+    return _loaded[key]
 
 
 def _load(spec: EmbedderSpec, device: str) -> Embedder:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import ModelError
-from ..torch_threads import torch_threads
+from ..torch_threads import TORCH, torch_threads
 from .base import Passage
 from .embedder import resolve_embedder
 
@@ -136,16 +135,11 @@ class CrossEncoderReranker:
         self.model = model
         self.name = name
         self.precision = precision  # float32 | bfloat16 (the weights stay float32; matrix products run in bfloat16)
-        self.lock = threading.Lock()
 
     def score(self, question: str, texts: Sequence[str]) -> list[float]:
         if not texts:
             return []
-        import torch
-
-        # Two threads at most: one question's passages gain little from more, and a busy machine loses a lot.
-        with self.lock, torch_threads(min(2, torch.get_num_threads())):
-            return self._score(question, texts)
+        return TORCH.run(self._score, question, texts)
 
     def _score(self, question: str, texts: Sequence[str]) -> list[float]:
         import torch
@@ -154,7 +148,9 @@ class CrossEncoderReranker:
         encoded = tokenizer([question] * len(texts), list(texts), truncation=True, max_length=self.model.max_seq_length)
         order = sorted(range(len(texts)), key=lambda i: len(encoded["input_ids"][i]))
         scores = [0.0] * len(texts)
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
+        # Two threads at most: one question's passages gain little from more, and a busy machine loses a lot.
+        with torch_threads(min(2, torch.get_num_threads())), torch.inference_mode(), \
+                torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
             for start in range(0, len(order), BATCH_PAIRS):
                 batch = order[start : start + BATCH_PAIRS]
                 inputs = tokenizer.pad({key: [values[i] for i in batch] for key, values in encoded.items()}, return_tensors="pt")
@@ -183,16 +179,18 @@ def resolve_reranker(spec: str | None, rerankers_dir: Path) -> Path | None:
 
 
 _loaded: dict[tuple[Path, str], CrossEncoderReranker] = {}
-_load_lock = threading.Lock()
 
 
 def load_reranker(folder: Path, precision: str = "auto") -> CrossEncoderReranker:
     """The reranker in this folder, loaded once per process (and precision: see resolve_precision)."""
     precision = resolve_precision(precision)
-    with _load_lock:
-        if (folder, precision) not in _loaded:
-            _loaded[folder, precision] = _load(folder, precision)
-        return _loaded[folder, precision]
+    return TORCH.run(_load_once, folder, precision)
+
+
+def _load_once(folder: Path, precision: str) -> CrossEncoderReranker:
+    if (folder, precision) not in _loaded:  # no lock: only the torch thread comes here
+        _loaded[folder, precision] = _load(folder, precision)
+    return _loaded[folder, precision]
 
 
 def _load(folder: Path, precision: str) -> CrossEncoderReranker:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from ..crashpoints import crash_point
+from ..torch_threads import TORCH
 
 if TYPE_CHECKING:
     import faiss  # imported where used: loading it takes about 0.3 s
@@ -97,7 +98,8 @@ class VectorIndex:
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
-            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+            # On the torch thread: an IVF assigns the vectors to its lists with OpenMP (torch_threads.py).
+            TORCH.run(self.index.add_with_ids, np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
 
     def remove(self, ids: Iterable[int]) -> None:
         array = np.asarray(list(ids), dtype=np.int64)
@@ -113,11 +115,11 @@ class VectorIndex:
         if k <= 0:
             return np.zeros((len(vectors), 0), np.float32), np.zeros((len(vectors), 0), np.int64)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if len(vectors) > 1:
-            return self.index.search(vectors, k)
+        if len(vectors) > 1:  # OpenMP's threads: on the torch thread (torch_threads.py)
+            return TORCH.run(cast(Any, self.index).search, vectors, k)
         # One query is not worth a team of OpenMP threads: they spin-wait for cores the embedder or
         # the chat model is using (measured 3x slower on a busy 2-core machine). The thread count is
-        # per calling thread, so this does not slow anyone else down.
+        # per calling thread, and one thread starts no team, so this slows no one down.
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1)
         try:
@@ -151,7 +153,7 @@ class VectorIndex:
     def _rebuild(self, ids: np.ndarray, approximate: bool) -> None:
         ids = np.asarray(ids, dtype=np.int64)
         vectors = self.vectors(ids) if len(ids) else np.zeros((0, self.dimension), np.float32)
-        self.index = build_index(ids, vectors, approximate, self.options)
+        self.index = TORCH.run(build_index, ids, vectors, approximate, self.options)  # k-means with OpenMP
         self._tune()
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..errors import UsageError
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
 from ..text import split_to_fit
+from ..torch_threads import TORCH
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector
@@ -137,14 +138,16 @@ class Seq2SeqTranslator:
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(model_name)
-        self.model = AutoModelForSeq2SeqLM.from_pretrained(model_name).to(device).eval()
+        self.model = TORCH.run(lambda: AutoModelForSeq2SeqLM.from_pretrained(model_name).to(device).eval())
         self.device = device
         self.is_nllb = "nllb" in model_name.lower()
         self.codes = {**self.NLLB_CODES, **(codes or {})}
-        self._lock = threading.Lock()
 
     def translate(self, text: str, source: Language | None, target: Language,
                   cancel: threading.Event | None = None) -> Iterator[str]:
+        yield TORCH.run(self._translate, text, source, target)
+
+    def _translate(self, text: str, source: Language | None, target: Language) -> str:
         import torch
 
         kwargs = {}
@@ -153,11 +156,11 @@ class Seq2SeqTranslator:
                 raise UsageError(f"The translation model has no code for {target.name}; add it under [translate] codes.")
             self.tokenizer.src_lang = self.codes[source.code] if source else self.codes["en"]
             kwargs["forced_bos_token_id"] = self.tokenizer.convert_tokens_to_ids(self.codes[target.code])
-        with self._lock, torch.inference_mode():
+        with torch.inference_mode():
             inputs = self.tokenizer(text, return_tensors="pt", truncation=True).to(self.device)
             output = self.model.generate(**inputs, max_new_tokens=512, **kwargs)
         # batch_decode: one string per sequence (decode is typed as maybe returning a list).
-        yield self.tokenizer.batch_decode(output, skip_special_tokens=True)[0]
+        return self.tokenizer.batch_decode(output, skip_special_tokens=True)[0]
 
 
 @functools.lru_cache(maxsize=1)
