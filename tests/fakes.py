@@ -28,11 +28,13 @@ class ScriptedReranker:
     Records every call (question and texts) so tests can check what it was asked.
     """
 
-    def __init__(self, phrases: dict[str, float], name: str = "scripted-reranker") -> None:
+    def __init__(self, phrases: dict[str, float], name: str = "scripted-reranker", asked: dict[str, str] | None = None) -> None:
         self.phrases = phrases
         self.name = name
+        self.asked = asked or {}  # phrase -> a word the question must hold for the phrase to score
         self.calls: list[tuple[str, list[str]]] = []
 
     def score(self, question: str, texts) -> list[float]:
         self.calls.append((question, list(texts)))
-        return [max((score for phrase, score in self.phrases.items() if phrase in text), default=0.0) for text in texts]
+        scoring = {phrase: score for phrase, score in self.phrases.items() if self.asked.get(phrase, "") in question}
+        return [max((score for phrase, score in scoring.items() if phrase in text), default=0.0) for text in texts]

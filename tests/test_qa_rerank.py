@@ -193,3 +193,45 @@ def test_the_shipped_reranker_lets_the_model_answer_what_a_passage_answers_and_d
     assert reply.declined and reply.text == NO_ANSWER and len(model.calls) == 1
     # Loading it warns of nothing a user could act on (sentence-transformers' "Converting ..." is expected).
     assert not [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+# --- a question that leans on the one before ------------------------------------------------------
+
+OUTAGE = Passage("The buoy 17 outage of 9 April was caused by a storm. Priya Raman was the incident commander.",
+                 "incidents/buoy-17.md", "Buoy 17 outage", relevance=0.3)
+DRILLS = [Passage(f"Incident drill {i}: who leads it is the commander of the day.", f"drills/{i}.md", relevance=0.3)
+          for i in range(10)]
+
+
+def leaning(tmp_path, replies):
+    """Searched alone, "Who was the incident commander?" finds only the drills (the outage ranks 11th);
+    the reranker finds that the outage passage answers who the commander was, and what caused it."""
+    reranker = ScriptedReranker({"Priya Raman": 0.95, "caused by a storm": 0.9},
+                                asked={"Priya Raman": "commander", "caused by a storm": "caused"})
+    knowledge = FakeKnowledgeStore([*DRILLS, OUTAGE], rank_by_words=True)
+    model = ScriptedChatModel(replies)
+    return manager_over(model, tmp_path / "history.sqlite3", knowledge, reranker=reranker), model, reranker, knowledge
+
+
+def test_a_question_that_finds_no_answer_alone_is_searched_again_with_the_previous_question(tmp_path):
+    manager, _, reranker, knowledge = leaning(tmp_path, ["A storm [1]", "Priya Raman [1]"])
+    assert manager.handle("c", "/ask What caused the buoy 17 outage?").text == "A storm [1]"
+    reply = manager.handle("c", "/ask Who was the incident commander?")
+    assert not reply.declined and reply.text == "Priya Raman [1]" and reply.sources[0].source == OUTAGE.source
+    assert knowledge.queries[-2:] == ["Who was the incident commander?",
+                                      "Who was the incident commander? (What caused the buoy 17 outage?)"]
+    assert reranker.calls[-1][0] == "Who was the incident commander?"  # ranked by the question as asked
+
+
+def test_a_new_topic_is_not_answered_from_the_previous_questions_passages(tmp_path):
+    manager, model, _, knowledge = leaning(tmp_path, ["A storm [1]", "It was 5 million NOK [1]"])
+    manager.handle("c", "/ask What caused the buoy 17 outage?")
+    reply = manager.handle("c", "/ask What was the revenue in 2025?")
+    assert reply.declined and len(model.calls) == 1  # searched both ways, the model not asked
+    assert knowledge.queries[-1] == "What was the revenue in 2025? (What caused the buoy 17 outage?)"
+
+
+def test_a_first_question_is_searched_once(tmp_path):
+    manager, _, _, knowledge = leaning(tmp_path, [])
+    assert manager.handle("c", "/ask What was the revenue in 2025?").declined
+    assert knowledge.queries == ["What was the revenue in 2025?"]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
+from .commands import parse
 from .types import Turn
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,10 @@ def looks_like_followup(question: str, history: Sequence[Turn]) -> bool:
 
 
 def previous_question(history: Sequence[Turn]) -> str:
-    return next((t.content for t in reversed(history) if t.role == "user"), "")
+    """The last message's question (an /ask without the command); "" when it was another command."""
+    last = next((t.content for t in reversed(history) if t.role == "user"), "")
+    request = parse(last)
+    return request.text if request.command in ("", "ask") else ""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from ..skills.translate import Translator, detect_language, find_language, parse
 from ..text import without_loop
 from .commands import COMMAND_HELP, Request, parse
 from .documents import Documents
-from .followup import rewrite
+from .followup import previous_question, rewrite
 from .history import HistoryStore
 from .types import APOLOGY, ConversationInfo, Passage, Reply, ReplyEvent, TextDelta, Turn
 
@@ -265,8 +265,12 @@ class ConversationManager:
     def _answer_from_documents(self, asked: Asked,
                                otherwise: Callable[[], Iterator[ReplyEvent]] | None = None) -> Iterator[ReplyEvent]:
         """QA on the question made to stand alone (a follow-up rewritten with the conversation)."""
-        standalone = rewrite(self.model, asked.request.text, self.history.turns(asked.conversation_id, limit=4))
-        yield from self.qa.reply(standalone.question, query=standalone.query, cancel=asked.cancel, otherwise=otherwise)
+        history = self.history.turns(asked.conversation_id, limit=4)
+        standalone = rewrite(self.model, asked.request.text, history)
+        # Not taken for a follow-up: the previous question is searched with it only if it finds no answer alone.
+        earlier = previous_question(history) if standalone.query == asked.request.text else None
+        yield from self.qa.reply(standalone.question, query=standalone.query, earlier=earlier, cancel=asked.cancel,
+                                 otherwise=otherwise)
 
     def _chat_messages(self, conversation_id: str, text: str) -> list[Message]:
         """System prompt and the new message first, then as many recent turns as the context allows."""

@@ -87,15 +87,25 @@ class QASkill:
         self.options = options
         self.reranker = reranker
 
-    def reply(self, question: str, *, query: str | None = None, cancel: threading.Event | None = None,
+    def reply(self, question: str, *, query: str | None = None, earlier: str | None = None,
+              cancel: threading.Event | None = None,
               otherwise: Callable[[], Iterator[ReplyEvent]] | None = None) -> Iterator[ReplyEvent]:
         """The whole answer to ``question``: passages searched for ``query`` (the question itself unless
         given, e.g. a follow-up's standalone rewrite), read, cited and checked; the text streamed as
         ``TextDelta``s, then one ``Reply``. When nothing found is about the query, ``otherwise()``
         answers instead if given (free text goes to chat); else the reply says nothing was found and
-        lists the closest passages."""
+        lists the closest passages. ``earlier``: the conversation's previous question, searched with
+        this one when this one alone finds nothing that answers it."""
         started = time.perf_counter()
         relevant, found = self.retrieve(query or question)
+        if earlier and self.reranker is not None and not self.answers(relevant):
+            # A question may lean on the one before without a word that says so ("Who was the incident
+            # commander?" after the outage): search with both, but rank by the question as asked, so a
+            # new topic is not answered from the old one's passages.
+            with_earlier, found_with_earlier = self.retrieve(f"{question} ({earlier})", rank_by=question)
+            if self.answers(with_earlier):
+                log.info("searched %r with the previous question %r", question, earlier)
+                relevant, found = with_earlier, found_with_earlier
         retrieve_s = time.perf_counter() - started
         if not relevant and otherwise is not None:
             yield from otherwise()
@@ -105,8 +115,9 @@ class QASkill:
                 event = replace(event, timings={**event.timings, "retrieve_s": retrieve_s})
             yield event
 
-    def retrieve(self, query: str) -> tuple[list[Passage], list[Passage]]:
-        """(relevant passages, all passages found): the first is empty when nothing is about the query."""
+    def retrieve(self, query: str, rank_by: str | None = None) -> tuple[list[Passage], list[Passage]]:
+        """(relevant passages, all passages found): the first is empty when nothing is about the query.
+        The reranker scores the passages against ``rank_by`` (default: the query)."""
         if self.retriever is None:
             return [], []
         if self.reranker is None:
@@ -114,10 +125,14 @@ class QASkill:
             return [p for p in found if self.topical(p)], found
         found = self.retriever.search(query, k=self.options.candidates)
         topical = {(p.source, p.chunk_id, p.text) for p in found if self.topical(p)}
-        ranked = rerank(self.reranker, query, found)
+        ranked = rerank(self.reranker, rank_by or query, found)
         # Passages that answer, else those about the topic (for which `answer` then says "I don't know").
         relevant = [p for p in ranked if (p.relevance or 0.0) >= self.options.answer_score or (p.source, p.chunk_id, p.text) in topical]
         return relevant[: self.options.k], ranked
+
+    def answers(self, relevant: Sequence[Passage]) -> bool:
+        """The reranker found a passage that answers (relevant passages come best first)."""
+        return bool(relevant) and (relevant[0].relevance or 0.0) >= self.options.answer_score
 
     def topical(self, passage: Passage) -> bool:
         """The retriever's own relevance (cosine) says the passage is about the question at all."""
@@ -143,7 +158,7 @@ class QASkill:
                         notice="Nothing in your documents matched; the closest passages are listed.")
             return
         if self.reranker is not None:
-            if (passages[0].relevance or 0.0) < self.options.answer_score:
+            if not self.answers(passages):
                 log.info("no passage answers %r (best reranker score %.2f)", question, passages[0].relevance or 0.0)
                 yield Reply(NO_ANSWER, "qa", sources=list(closest[:3]), declined=True,
                             notice="The documents do not answer this; the closest passages are listed.")
