@@ -213,13 +213,15 @@ def leaning(tmp_path, replies):
     return manager_over(model, tmp_path / "history.sqlite3", knowledge, reranker=reranker), model, reranker, knowledge
 
 
-def test_a_question_that_finds_no_answer_alone_is_searched_again_with_the_previous_question(tmp_path):
-    manager, _, reranker, knowledge = leaning(tmp_path, ["A storm [1]", "Priya Raman [1]"])
+def test_a_question_that_finds_no_answer_alone_is_searched_again_with_the_previous_questions(tmp_path):
+    # The model's replies: the first answer, the rewrite of "When did it happen?" (which nothing answers), the answer.
+    manager, _, reranker, knowledge = leaning(tmp_path, ["A storm [1]", "When did the buoy 17 outage happen?", "Priya Raman [1]"])
     assert manager.handle("c", "/ask What caused the buoy 17 outage?").text == "A storm [1]"
+    assert manager.handle("c", "/ask When did it happen?").declined  # a follow-up itself: the question before it counts too
     reply = manager.handle("c", "/ask Who was the incident commander?")
     assert not reply.declined and reply.text == "Priya Raman [1]" and reply.sources[0].source == OUTAGE.source
     assert knowledge.queries[-2:] == ["Who was the incident commander?",
-                                      "Who was the incident commander? (What caused the buoy 17 outage?)"]
+                                      "Who was the incident commander? (When did it happen? What caused the buoy 17 outage?)"]
     assert reranker.calls[-1][0] == "Who was the incident commander?"  # ranked by the question as asked
 
 

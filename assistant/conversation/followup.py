@@ -29,11 +29,22 @@ def looks_like_followup(question: str, history: Sequence[Turn]) -> bool:
     return bool(history) and (len(question.split()) <= 3 or bool(REFERRING.search(question)))
 
 
+def previous_questions(history: Sequence[Turn], most: int = 2) -> list[str]:
+    """The conversation's last questions, latest first (an /ask without its command), back to the
+    last message that was another command."""
+    questions: list[str] = []
+    for turn in reversed(history):
+        if turn.role != "user":
+            continue
+        request = parse(turn.content)
+        if request.command not in ("", "ask") or len(questions) == most:
+            break
+        questions.append(request.text)
+    return questions
+
+
 def previous_question(history: Sequence[Turn]) -> str:
-    """The last message's question (an /ask without the command); "" when it was another command."""
-    last = next((t.content for t in reversed(history) if t.role == "user"), "")
-    request = parse(last)
-    return request.text if request.command in ("", "ask") else ""
+    return next(iter(previous_questions(history, 1)), "")
 
 
 @dataclass(frozen=True)

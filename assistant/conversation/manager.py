@@ -24,7 +24,7 @@ from ..skills.translate import Translator, detect_language, find_language, parse
 from ..text import without_loop
 from .commands import COMMAND_HELP, Request, parse
 from .documents import Documents
-from .followup import previous_question, rewrite
+from .followup import previous_questions, rewrite
 from .history import HistoryStore
 from .types import APOLOGY, ConversationInfo, Passage, Reply, ReplyEvent, TextDelta, Turn
 
@@ -267,8 +267,9 @@ class ConversationManager:
         """QA on the question made to stand alone (a follow-up rewritten with the conversation)."""
         history = self.history.turns(asked.conversation_id, limit=4)
         standalone = rewrite(self.model, asked.request.text, history)
-        # Not taken for a follow-up: the previous question is searched with it only if it finds no answer alone.
-        earlier = previous_question(history) if standalone.query == asked.request.text else None
+        # Not taken for a follow-up: the last two questions (the previous one may be a follow-up itself) are
+        # searched with it only if it finds no answer alone.
+        earlier = " ".join(previous_questions(history)) if standalone.query == asked.request.text else None
         yield from self.qa.reply(standalone.question, query=standalone.query, earlier=earlier, cancel=asked.cancel,
                                  otherwise=otherwise)
 

@@ -94,7 +94,7 @@ class QASkill:
         given, e.g. a follow-up's standalone rewrite), read, cited and checked; the text streamed as
         ``TextDelta``s, then one ``Reply``. When nothing found is about the query, ``otherwise()``
         answers instead if given (free text goes to chat); else the reply says nothing was found and
-        lists the closest passages. ``earlier``: the conversation's previous question, searched with
+        lists the closest passages. ``earlier``: the conversation's previous questions, searched with
         this one when this one alone finds nothing that answers it."""
         started = time.perf_counter()
         relevant, found = self.retrieve(query or question)
@@ -104,7 +104,7 @@ class QASkill:
             # new topic is not answered from the old one's passages.
             with_earlier, found_with_earlier = self.retrieve(f"{question} ({earlier})", rank_by=question)
             if self.answers(with_earlier):
-                log.info("searched %r with the previous question %r", question, earlier)
+                log.info("searched %r with the previous questions %r", question, earlier)
                 relevant, found = with_earlier, found_with_earlier
         retrieve_s = time.perf_counter() - started
         if not relevant and otherwise is not None:
