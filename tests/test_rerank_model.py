@@ -145,3 +145,21 @@ def test_the_precision_setting(tmp_path, monkeypatch):
     folder = saved_reranker(tmp_path)
     with pytest.raises(ModelError, match="Unknown reranker precision 'fp8'"):  # when the settings are read
         LazyReranker.from_setting(str(folder), tmp_path, "fp8")
+
+
+def test_the_shipped_reranker_reads_a_long_passage_to_its_end():
+    from pathlib import Path
+
+    reranker = load_reranker(Path(__file__).resolve().parents[1] / "rerankers" / "answer-ce", "float32")
+    opening = ("Harbor Console was unavailable for customers on 14 March 2026 from 13:05 to 14:47. The status page "
+               "was updated every twenty minutes. Buoys kept measuring and storing data, and no measurement was "
+               "lost. Support answered 212 tickets that afternoon. The release that day added a new map view and "
+               "a faster export of measurements to spreadsheet files for every customer on the Standard plan. ")
+    answer = "The incident commander was Lars Dahl."
+    question = "Who was the incident commander?"
+    long_passage = f"Post-mortem: Harbor Console outage\n{opening * 2}{answer}"  # the answer past the first 128 tokens
+    short_passage = f"Post-mortem: Harbor Console outage\n{answer}"
+    no_answer = f"Post-mortem: Harbor Console outage\n{opening * 2}"
+    long_score, short_score, none_score = reranker.score(question, [long_passage, short_passage, no_answer])
+    assert long_score > 0.5 and short_score > 0.5 and none_score < 0.3
+    assert long_score == pytest.approx(reranker.score(question, [long_passage])[0], abs=1e-4)  # alone or batched

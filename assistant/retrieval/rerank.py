@@ -32,6 +32,7 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 # pads only to its own longest. Batches of 4 scored 20 passages in 500-565 ms of one (shared) EPYC core in float32,
 # batches of 8 in 675 ms, one batch of 32 (padded to the longest) in 1,050 ms (bench/README.md).
 BATCH_PAIRS = 4
+WINDOW_OVERLAP = 32  # tokens a passage's windows share, so a sentence cut by one is whole in the next
 
 
 class Reranker(Protocol):
@@ -145,8 +146,18 @@ class CrossEncoderReranker:
         import torch
 
         tokenizer, network = self.model.tokenizer, self.model.model
-        encoded = tokenizer([question] * len(texts), list(texts), truncation=True, max_length=self.model.max_seq_length)
-        order = sorted(range(len(texts)), key=lambda i: len(encoded["input_ids"][i]))
+        limit = self.model.max_seq_length
+        if len(tokenizer(question)["input_ids"]) <= limit // 2:
+            # A passage longer than the model reads is read in overlapping windows and scores its best
+            # one: a chunk of 200 tokens would otherwise be judged by its first ~110 alone, and an
+            # answer in its second half declined.
+            encoded = tokenizer([question] * len(texts), list(texts), truncation="only_second", max_length=limit,
+                                stride=WINDOW_OVERLAP, return_overflowing_tokens=True)
+            owners = encoded.pop("overflow_to_sample_mapping")
+        else:  # a question too long to share the window: both cut, as the model was trained
+            encoded = tokenizer([question] * len(texts), list(texts), truncation=True, max_length=limit)
+            owners = list(range(len(texts)))
+        order = sorted(range(len(owners)), key=lambda i: len(encoded["input_ids"][i]))
         scores = [0.0] * len(texts)
         # Two threads at most: one question's passages gain little from more, and a busy machine loses a lot.
         with torch_threads(min(2, torch.get_num_threads())), torch.inference_mode(), \
@@ -156,7 +167,7 @@ class CrossEncoderReranker:
                 inputs = tokenizer.pad({key: [values[i] for i in batch] for key, values in encoded.items()}, return_tensors="pt")
                 logits = network(**inputs).logits.float().reshape(-1)
                 for i, probability in zip(batch, torch.sigmoid(logits).tolist()):
-                    scores[i] = probability
+                    scores[owners[i]] = max(scores[owners[i]], probability)
         return scores
 
 
