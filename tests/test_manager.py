@@ -207,6 +207,19 @@ def test_unusable_rewrite_falls_back_to_the_previous_question(tmp_path):
     assert "Eiffel Tower" in knowledge.queries[-1] and "How tall is it?" in knowledge.queries[-1]
 
 
+def test_an_unusable_rewrite_after_another_command_searches_the_question_alone(tmp_path):
+    def script(messages):
+        if "Rewrite the last question" in messages[-1]["content"]:
+            return ""
+        return "It is 330 metres tall [1]."
+
+    knowledge = paris_knowledge()
+    manager, _ = make_manager(tmp_path, script, knowledge)
+    manager.handle("c", "/translate French Good morning")
+    manager.handle("c", "How tall is it?")
+    assert knowledge.queries[-1] == "How tall is it?"  # neither the /translate text nor an empty "()"
+
+
 def test_history_is_trimmed_to_the_context_window_newest_first(tmp_path):
     model = ScriptedChatModel(["ok"], context_window=120)
     manager, _ = make_manager(tmp_path, None, model=model, answer_tokens=40)

@@ -77,4 +77,5 @@ def rewrite(model: ChatModel, question: str, history: Sequence[Turn]) -> Standal
     if plausible and candidate.lower() not in (question.lower(), previous.lower()):
         log.debug("rewrote %r as %r", question, candidate)
         return Standalone(candidate, candidate)
-    return Standalone(f"{question} ({previous})", question)
+    # The last message was another command (/translate ...): no question to lean on.
+    return Standalone(f"{question} ({previous})" if previous else question, question)
