@@ -119,8 +119,15 @@ def test_the_shipped_grounded_qa_adapter_answers_with_a_citation_and_declines_wi
 def test_two_threads_streaming_at_once_get_their_own_replies_computed_on_the_torch_thread(real_model, monkeypatch):
     alone = {name: real_model.generate(messages, GREEDY) for name, messages in (("france", FRANCE), ("story", STORY))}
     callers: list[int] = []
+    starts: list[int] = []  # the position each forward pass starts at
     forward = real_model.fast.forward
-    monkeypatch.setattr(real_model.fast, "forward", lambda *a, **kw: callers.append(threading.get_ident()) or forward(*a, **kw))
+
+    def recorded(tokens, start, *args, **kwargs):
+        callers.append(threading.get_ident())
+        starts.append(start)
+        return forward(tokens, start, *args, **kwargs)
+
+    monkeypatch.setattr(real_model.fast, "forward", recorded)
     together: dict[str, str] = {}
     threads = [
         threading.Thread(target=lambda n=name, m=messages: together.__setitem__(n, "".join(real_model.stream(m, GREEDY))))
@@ -131,6 +138,8 @@ def test_two_threads_streaming_at_once_get_their_own_replies_computed_on_the_tor
     for thread in threads:
         thread.join(timeout=120)
     assert together == alone
+    restarts = sum(1 for a, b in zip(starts, starts[1:]) if b <= a)
+    assert restarts == 1  # one whole generation, then the other
     # Every step on one thread (the torch thread, never the callers'): a second thread computing
     # would make both slower (torch_threads.py).
     assert len(callers) > 20 and set(callers) == {TORCH.run(threading.get_ident)}
