@@ -2,9 +2,8 @@
 
 Torch's OpenMP runtime gives each thread that starts a parallel region a team of helper threads of
 its own, and while two such teams exist every parallel region costs more: on a quiet 2-core EPYC a
-decoding step with 2 threads ran at 100 tokens/s on the only thread that computed, and at 46-64
-tokens/s once another thread had computed too (bench/decode_threads.py), slower than with one
-thread (74). Replies were generated on a fresh thread per request after the model had loaded on
+decoding step with 2 threads ran at 88 tokens/s on the only thread that computed, and at 35 tokens/s
+once another thread had computed too (bench/decode_threads.py), slower than with one thread (65). Replies were generated on a fresh thread per request after the model had loaded on
 the caller's, so a second core only ever slowed them down. Loading, generation, embedding and
 reranking therefore run on one long-lived thread, whichever thread asks for them; so does FAISS
 when it uses more than one thread (its OpenMP calls bind to torch's runtime, loaded first: a

@@ -285,9 +285,9 @@ class ThreadChoice:
     A decoding step is a chain of ~300 small ops, each ending in a barrier. On an idle CPU a second
     thread helps (88 against 65 tokens/s on a quiet 2-core EPYC, bench/decode_threads.py); on a
     shared CPU, a thread that is not scheduled stalls every barrier (10x slower on a busy 2-core
-    machine). So a few steps of each are timed, again every RETIME_S seconds. The first step after a switch is not counted: it pays
-    for waking (or parking) the other threads, and counting it made one thread look faster on an
-    idle machine.
+    machine). So a few steps of each are timed, again every RETIME_S seconds. The first step after a
+    switch is not counted: it pays for waking (or parking) the other threads, and counting it made
+    one thread look faster on an idle machine.
     """
 
     RETIME_S = 60.0
