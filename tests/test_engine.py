@@ -273,3 +273,11 @@ def test_decoding_threads_are_chosen_on_settled_steps_and_timed_again_later(monk
     choice.fix(2)  # a benchmark's forced count: no more trials, however long it runs
     clock[0] += 10 * fast.ThreadChoice.RETIME_S
     assert [choice.next(step) for step in range(1, 12)] == [2] * 11
+
+
+def test_lora_side_paths_decode_in_the_fastest_per_row_format_never_int4():
+    plan_timed = lambda **ms: plan.EnginePlan("float32", "int4", "cpu", "AVX2", timings_ms={f"decode/{k}": v for k, v in ms.items()})  # noqa: E731
+    assert fast.side_path_format(plan_timed(int4=0.1, int8=0.2, bfloat16=0.5, float32=1.2)) == "int8"
+    assert fast.side_path_format(plan_timed(int4=0.1, int8=2.0, bfloat16=0.5, float32=1.2)) == "bfloat16"
+    assert fast.side_path_format(plan_timed(int4=0.1, int8=2.0, bfloat16=3.0, float32=1.2)) == "float32"
+    assert fast.side_path_format(plan_timed()) == "float32"  # nothing timed: the reference

@@ -11,13 +11,15 @@ the matmuls. Here the model is re-run in a page of torch, for one sequence at a 
 - a static KV cache whose prefix is kept between requests: a prompt that starts like the previous
   one (the same system prompt, the same conversation) only computes its new tokens;
 - a plain sampling loop and a measured choice of thread count (`ThreadChoice`);
-- LoRA adapters run as a low-rank side path ``x A^T B^T``, so switching adapters per request
-  costs nothing and "no adapter" is exactly the base.
+- LoRA adapters run as a low-rank side path ``x A^T B^T`` (for new tokens in the fastest per-row
+  format this CPU has), so switching adapters per request costs nothing and "no adapter" is
+  exactly the base.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 import statistics
 import threading
@@ -87,17 +89,32 @@ class Linear:
     def __init__(self, parts: list[torch.Tensor], prefill: list[Packed], decode: list[Packed], bias: torch.Tensor | None) -> None:
         self.prefill, self.decode, self.bias = prefill, decode, bias
         self.sizes = [len(p) for p in parts]
-        self.lora: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        # adapter -> packed (A, B): float32 for the prompt (exact), the side path format for new tokens
+        self.lora_prompt: dict[str, tuple[Packed, Packed]] = {}
+        self.lora_decode: dict[str, tuple[Packed, Packed]] = {}
+
+    def add_lora(self, name: str, a: torch.Tensor, b: torch.Tensor, decode_format: str) -> None:
+        self.lora_prompt[name] = pack(a, "float32"), pack(b, "float32")
+        self.lora_decode[name] = pack(a, decode_format), pack(b, decode_format)
 
     def __call__(self, x: torch.Tensor, adapter: str | None, prompt: bool) -> torch.Tensor:
         y = apply(x, self.prefill if prompt else self.decode)
         if self.bias is not None:
             y = y + self.bias
-        lora = self.lora.get(adapter) if adapter else None
+        lora = (self.lora_prompt if prompt else self.lora_decode).get(adapter) if adapter else None
         if lora is not None:
             a, b = lora
-            y = y + F.linear(F.linear(x, a), b)
+            y = y + matmul(matmul(x, a), b)
         return y
+
+
+def side_path_format(plan: EnginePlan) -> str:
+    """The format of the LoRA side paths for new tokens: the fastest per-row format on this CPU, as
+    the plan timed them. Read in float32, a rank-64 adapter's side paths move more bytes a token than
+    the model's int4 weights (decoding ran at 0.46x the base model's speed); int4's groups of 32
+    would blur a small update, so it is not a candidate."""
+    timings = plan.timings_ms
+    return min(("float32", "bfloat16", "int8"), key=lambda fmt: timings.get(f"decode/{fmt}", math.inf))
 
 
 class FastDecoder:
@@ -172,7 +189,7 @@ class FastDecoder:
             for fused, (_, parts) in FUSED.items():
                 pairs = [found.get((index, p)) for p in parts]
                 if any(pairs):
-                    linears[fused].lora[name] = _block_lora(pairs, linears[fused].sizes)
+                    linears[fused].add_lora(name, *_block_lora(pairs, linears[fused].sizes), side_path_format(self.plan))
         self.adapters.add(name)
         if self.cached_adapter == name:
             self.forget()
