@@ -4,6 +4,7 @@ whatever kills the process (written aside, flushed, then renamed into place)."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import shutil
@@ -75,3 +76,11 @@ def clean_interrupted(target: Path) -> None:
     for leftover in [*parent.glob(f".{target.name}.tmp-*"), *moved_aside]:
         shutil.rmtree(leftover, ignore_errors=True)
         log.info("removed %s, left by an interrupted save", leftover)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

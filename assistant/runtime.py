@@ -131,6 +131,8 @@ class Runtime:
 
     def _build_manager(self) -> ConversationManager:
         from .conversation.manager import ConversationManager, Limits
+        from .llm.adapters import adapter_path
+        from .llm.base import BASE
         from .retrieval.rerank import LazyReranker
         from .skills.prompts import QA_ADAPTER
         from .skills.qa import QAOptions, QASkill
@@ -144,7 +146,9 @@ class Runtime:
         if translate.model:
             translator = Seq2SeqTranslator(translate.model, codes=translate.codes or None)
         else:
-            translator = LLMTranslator(model, adapter=choose_adapter(settings, "translate"))
+            adapter = choose_adapter(settings, "translate")
+            adapter_dir = adapter_path(adapter, settings.adapters_dir) if adapter and adapter != BASE else None
+            translator = LLMTranslator(model, adapter=adapter, adapter_dir=adapter_dir)
         summarizer = AutoSummarizer(
             AbstractiveSummarizer(model, adapter=choose_adapter(settings, "summarize")),
             ExtractiveSummarizer(lambda texts: self._embed(texts)),

@@ -29,9 +29,9 @@ def eval_command(state, data, adapter, limit, max_new_tokens, threads, output, c
     Prints answer accuracy (contains the gold answer, token F1), citation correctness,
     "I don't know" accuracy on questions whose answer was removed, and a plain-chat check.
     """
+    from ..files import sha256_file
     from ..training import card as model_card
     from ..training.evaluate import compare, load_eval_set, render_table
-    from ..training.trainer import sha256_file
 
     settings = state.settings
     info = read_adapter(adapter, settings.adapters_dir)  # fail before loading the model

@@ -7,10 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AdapterError
+from ..files import sha256_file
 from .models import ModelSource
 
 CONFIG_FILE = "adapter_config.json"
 WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
+
+
+def weights_sha256(path: Path) -> str | None:
+    """sha256 of the adapter folder's weights file (None when it has none): which weights, whatever the folder's name."""
+    weights = next((path / name for name in WEIGHT_FILES if (path / name).is_file()), None)
+    return sha256_file(weights) if weights else None
 
 
 @dataclass(frozen=True)

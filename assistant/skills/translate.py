@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import UsageError
+from ..llm.adapters import weights_sha256
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
 from ..text import split_to_fit
 from ..torch_threads import TORCH
@@ -109,11 +110,16 @@ def translate_messages(text: str, source: Language | None, target: Language) -> 
 
 
 class LLMTranslator:
-    """Translation by prompting the chat model."""
+    """Translation by prompting the chat model, with ``adapter`` (a name the model knows) read from ``adapter_dir``."""
 
-    def __init__(self, model: ChatModel, adapter: str | None = None) -> None:
+    def __init__(self, model: ChatModel, adapter: str | None = None, adapter_dir: Path | None = None) -> None:
         self.model = model
         self.adapter = adapter
+        self.adapter_dir = adapter_dir
+
+    @functools.cached_property
+    def adapter_sha256(self) -> str | None:
+        return weights_sha256(self.adapter_dir) if self.adapter_dir else None
 
     def translate(self, text: str, source: Language | None, target: Language,
                   cancel: threading.Event | None = None) -> Iterator[str]:
@@ -174,8 +180,11 @@ def quality_note(translator: Translator, source: Language | None, target: Langua
     if not isinstance(translator, LLMTranslator) or source is None:
         return ""
     table = measured_chrf()
-    by_adapter = table["models"].get(translator.model.name, {})
-    score = by_adapter.get(translator.adapter or BASE, {}).get(f"{source.code}-{target.code}")
+    measured = table["models"].get(translator.model.name, {}).get(translator.adapter or BASE, {})
+    # Figures measured on other weights (say, an adapter retrained under the same name) say nothing about these.
+    if "weights_sha256" in measured and measured["weights_sha256"] != translator.adapter_sha256:
+        return ""
+    score = measured.get(f"{source.code}-{target.code}")
     if score is None or score >= table["poor_below"]:
         return ""
     return (f"{source.name} to {target.name} is known to be poor with {translator.model.name} (chrF {score:.0f} of 100 "

@@ -20,8 +20,8 @@ import warnings
 from pathlib import Path
 
 from ..errors import Cancelled, UsageError
-from ..files import replace_dir, staging_dir
-from ..llm.adapters import WEIGHT_FILES, check_base, read_adapter
+from ..files import replace_dir, sha256_file, staging_dir
+from ..llm.adapters import check_base, read_adapter, weights_sha256
 from ..llm.models import ModelSource, load_pretrained, materialize, resolve_device, resolve_model
 from ..torch_threads import torch_threads
 from . import card
@@ -33,14 +33,6 @@ from .state import TrainConfig, TrainResult, TrainState
 log = logging.getLogger(__name__)
 
 SCHEDULES = {"cosine": "cosine", "linear": "linear", "constant": "constant_with_warmup"}
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def model_hash(source: ModelSource, cache_dir: Path) -> str:
@@ -248,8 +240,7 @@ def _start_from_adapter(model, config: TrainConfig, source: ModelSource, path: P
 
 
 def _adapter_identity(path: Path) -> dict:
-    weights = next(path / name for name in WEIGHT_FILES if (path / name).is_file())
-    return {"name": path.name, "sha256": sha256_file(weights)}
+    return {"name": path.name, "sha256": weights_sha256(path)}
 
 
 def _evaluate(model, eval_set, config, state: TrainState, best, pad_id, device, logits_mask_ok, bar):
