@@ -174,6 +174,20 @@ def test_a_numbered_step_is_one_unit_of_a_quote_not_its_number_alone():
     assert [unit for _, unit in units] == ["To set up the VPN:\n1. Open the IT portal.", "2. Import the file into WireGuard.", "Done."]
 
 
+def test_a_short_table_is_quoted_whole_and_a_long_one_by_its_best_rows_under_the_header():
+    from assistant.skills.qa import WHOLE_TABLE_ROWS, best_span
+
+    def table(rows: int) -> Passage:
+        lines = ["| Command | What it does |", "|---|---|", *(f"| cmd{i} | does thing {i} |" for i in range(rows))]
+        return Passage("Commands:\n\n" + "\n".join(lines), "docs/commands.md", "Commands")
+
+    reranker = ScriptedReranker({"cmd2": 0.9})
+    short = table(WHOLE_TABLE_ROWS)
+    assert best_span(reranker, "What does cmd2 do?", short) == (short.text.split("\n\n")[1], False, False)
+    text, _, _ = best_span(reranker, "What does cmd2 do?", table(WHOLE_TABLE_ROWS + 4))
+    assert text == "| Command | What it does |\n|---|---|\n| cmd2 | does thing 2 |"
+
+
 SHIPPED = Path(__file__).resolve().parents[1] / "rerankers"
 
 

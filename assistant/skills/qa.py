@@ -34,6 +34,9 @@ NOT_FOUND = "I couldn't find anything about this in your documents."
 UNSUPPORTED = "I couldn't find an answer to this that your documents support."
 QUOTE_INTRO = "The closest passage in your documents says [1]:"
 QUOTE_WORDS = 70  # enough for a step or a definition, short enough to read at a glance
+# A table this short is quoted whole: its rows explain each other, and the row the reranker likes best
+# is not always the one asked about (asked how to add documents, it picked the table's sync row).
+WHOLE_TABLE_ROWS = 6
 
 
 @dataclass(frozen=True)
@@ -267,8 +270,10 @@ def best_span(reranker: Reranker, question: str, passage: Passage, most: int = 2
     start, end = spans[max(range(len(spans)), key=lambda i: scores[i] - 0.05 * (spans[i][1] - spans[i][0]))]
     number = units[start][0]
     if number in tables:
-        header_rows = blocks[number].splitlines()[:2]
-        return "\n".join([*header_rows, *(unit for _, unit in units[start:end] if unit not in header_rows)]), False, False
+        rows = blocks[number].splitlines()
+        if len(rows) - 2 <= WHOLE_TABLE_ROWS:
+            return blocks[number], False, False
+        return "\n".join([*rows[:2], *(unit for _, unit in units[start:end] if unit not in rows[:2])]), False, False
     cut_before = start > 0 and units[start - 1][0] == number
     return " ".join(unit for _, unit in units[start:end]), cut_before, end < len(units)
 
