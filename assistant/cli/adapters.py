@@ -49,7 +49,7 @@ def show(state, name) -> None:
     click.echo(f"  base model: {info.base_model or 'not recorded'}")
     click.echo(f"  rank: {info.rank}  size: {info.size_bytes / 2**20:.1f} MiB")
     modules = sorted({m.rsplit(".", 1)[-1] for m in info.target_modules})
-    click.echo(f"  target modules: {', '.join(modules)} ({len(info.target_modules)} layers)")
+    click.echo(f"  target modules: {', '.join(modules)}")
     metadata = read_metadata(info.path)
     if metadata:
         data, hp, results = metadata["data"], metadata["hyperparameters"], metadata["results"]
