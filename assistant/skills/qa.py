@@ -256,8 +256,9 @@ def quote_units(text: str) -> tuple[list[str], set[int], list[tuple[int, str]]]:
 
 
 def best_span(reranker: Reranker, question: str, passage: Passage, most: int = 2) -> tuple[str, bool, bool]:
-    """The one sentence (or table row, with the table's header), or run of up to `most` consecutive ones in
-    a paragraph, that the reranker finds answers the question best; and whether text was cut before and after it."""
+    """The one sentence (or table row, with the table's header; or a short table whole), or run of up to `most`
+    consecutive ones in a paragraph, that the reranker finds answers the question best; and whether text was cut
+    before and after it."""
     blocks, tables, units = quote_units(passage.text)
     if not units:
         return passage.text.strip(), False, False
