@@ -194,27 +194,24 @@ def test_follow_up_is_rewritten_before_retrieval(tmp_path):
     assert reply.skill == "qa" and reply.sources == [EIFFEL]
 
 
-def test_unusable_rewrite_falls_back_to_the_previous_question(tmp_path):
-    def script(messages):
-        if "Rewrite the last question" in messages[-1]["content"]:
-            return ""
-        return "It is 330 metres tall [1]."
+def rewrite_comes_back_empty(messages):
+    """A model whose follow-up rewrite is unusable (empty) and whose answers are fine."""
+    if "Rewrite the last question" in messages[-1]["content"]:
+        return ""
+    return "It is 330 metres tall [1]."
 
+
+def test_unusable_rewrite_falls_back_to_the_previous_question(tmp_path):
     knowledge = paris_knowledge()
-    manager, _ = make_manager(tmp_path, script, knowledge)
+    manager, _ = make_manager(tmp_path, rewrite_comes_back_empty, knowledge)
     manager.handle("c", "Tell me about the Eiffel Tower.")
     manager.handle("c", "How tall is it?")
     assert "Eiffel Tower" in knowledge.queries[-1] and "How tall is it?" in knowledge.queries[-1]
 
 
 def test_an_unusable_rewrite_after_another_command_searches_the_question_alone(tmp_path):
-    def script(messages):
-        if "Rewrite the last question" in messages[-1]["content"]:
-            return ""
-        return "It is 330 metres tall [1]."
-
     knowledge = paris_knowledge()
-    manager, _ = make_manager(tmp_path, script, knowledge)
+    manager, _ = make_manager(tmp_path, rewrite_comes_back_empty, knowledge)
     manager.handle("c", "/translate French Good morning")
     manager.handle("c", "How tall is it?")
     assert knowledge.queries[-1] == "How tall is it?"  # neither the /translate text nor an empty "()"

@@ -185,11 +185,12 @@ class FastDecoder:
                 return False
             a, b = module.lora_A[name].weight.detach().float(), module.lora_B[name].weight.detach().float()
             found[int(match[1]), match[2]] = (a, b * module.scaling[name])
+        decode_format = side_path_format(self.plan)
         for index, linears in enumerate(self.linears):
             for fused, (_, parts) in FUSED.items():
                 pairs = [found.get((index, p)) for p in parts]
                 if any(pairs):
-                    linears[fused].add_lora(name, *_block_lora(pairs, linears[fused].sizes), side_path_format(self.plan))
+                    linears[fused].add_lora(name, *_block_lora(pairs, linears[fused].sizes), decode_format)
         self.adapters.add(name)
         if self.cached_adapter == name:
             self.forget()
