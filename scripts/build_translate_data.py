@@ -60,13 +60,15 @@ def example(text: str, translation: str, target_code: str) -> dict:
     return {"messages": [*messages, {"role": "assistant", "content": translation}]}
 
 
-def build(shared: Path, per_direction: int, zh_per_direction: int, min_words: int, joined: float, seed: int) -> list[dict]:
+def build(shared: Path, per_direction: dict[str, int], min_words: int, joined: float, seed: int) -> list[dict]:
+    """``per_direction`` maps fr, de and zh to the examples drawn for each of their two directions."""
     rng = random.Random(seed)
     folder = shared / "train" / "translation"
     examples = []
-    plan = [("fr", "tatoeba", round(per_direction * TATOEBA_SHARE)), ("fr", "multi30k", per_direction - round(per_direction * TATOEBA_SHARE)),
-            ("de", "tatoeba", round(per_direction * TATOEBA_SHARE)), ("de", "multi30k", per_direction - round(per_direction * TATOEBA_SHARE)),
-            ("zh", "tatoeba", zh_per_direction)]
+    plan = [(other, corpus, count) for other in ("fr", "de") for corpus, count in (
+        ("tatoeba", round(per_direction[other] * TATOEBA_SHARE)),
+        ("multi30k", per_direction[other] - round(per_direction[other] * TATOEBA_SHARE)))]
+    plan.append(("zh", "tatoeba", per_direction["zh"]))
     for other, corpus, count in plan:
         pairs = read_pairs(folder / f"en-{other}.{corpus}.train.jsonl.gz", min_words)
         to_other, to_english = draw(pairs, count, joined, "" if other == "zh" else " ", rng)
@@ -81,13 +83,17 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="the shared data folder (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
     parser.add_argument("--per-direction", type=int, default=1000, help="examples per direction for fr and de (default: %(default)s)")
+    parser.add_argument("--fr-per-direction", type=int, help="examples per direction for fr (default: --per-direction)")
+    parser.add_argument("--de-per-direction", type=int, help="examples per direction for de (default: --per-direction)")
     parser.add_argument("--zh-per-direction", type=int, default=250, help="examples per direction for zh (default: %(default)s)")
     parser.add_argument("--min-words", type=int, default=4, help="shortest English side drawn, in words (default: %(default)s)")
     parser.add_argument("--joined", type=float, default=0.25, help="share of examples that join two or three pairs (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    examples = build(args.shared, args.per_direction, args.zh_per_direction, args.min_words, args.joined, args.seed)
+    per_direction = {"fr": args.fr_per_direction or args.per_direction, "de": args.de_per_direction or args.per_direction,
+                     "zh": args.zh_per_direction}
+    examples = build(args.shared, per_direction, args.min_words, args.joined, args.seed)
     target = args.out / "train.jsonl"
     write_jsonl(target, examples)
     print(f"{len(examples)} examples -> {target}")

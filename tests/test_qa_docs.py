@@ -1,0 +1,53 @@
+"""The grounded-QA training documents (scripts/qa_docs): every answer is where its question says, and
+nothing of the evaluation corpus (bench/company_qa) is in them."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from conftest import REPO
+
+from assistant.retrieval.loaders import load_document
+
+sys.path.insert(0, str(REPO / "scripts"))
+from build_doc_qa_data import DOCS, find_answer  # noqa: E402
+
+COMPANIES = sorted(p for p in DOCS.iterdir() if (p / "questions.jsonl").is_file())
+EVALUATION = REPO / "bench" / "company_qa"
+
+
+def questions(company) -> list[dict]:
+    return [json.loads(line) for line in (company / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_find_answer_returns_the_answer_as_the_text_writes_it():
+    text = "Faulty units may be sent back\nwithin 30 Days of delivery. Refunds take 5 days."
+    assert find_answer(text, ["two weeks", "within 30 days"]) == "within 30 Days"
+    assert find_answer(text, ["90 days"]) is None
+
+
+@pytest.mark.parametrize("company", COMPANIES, ids=lambda p: p.name)
+def test_every_answer_is_in_its_document_as_the_loader_reads_it(company):
+    rows = questions(company)
+    assert len({r["id"] for r in rows}) == len(rows)
+    texts = {}
+    for row in rows:
+        path = company / "corpus" / row["source"]
+        if path not in texts:
+            texts[path] = load_document(path).text  # the visible text: no HTML tags, scripts or menus
+        if row["answers"]:
+            assert find_answer(texts[path], row["answers"][:1]), f"{row['id']}: {row['answers'][0]!r} is not in {row['source']}"
+    assert sum(not r["answers"] for r in rows) >= 25  # same topic, absent fact: the hard case
+
+
+def test_the_training_documents_share_nothing_with_the_evaluation_corpus():
+    evaluated = {json.loads(line)["question"].lower() for line in (EVALUATION / "questions.jsonl").read_text().splitlines() if line.strip()}
+    trained = {row["question"].lower() for company in COMPANIES for row in questions(company)}
+    assert len(COMPANIES) >= 4 and not evaluated & trained
+    evaluation_names = ("skerry", "tidelink", "harbor console")
+    for path in DOCS.rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8").lower()
+            assert not any(name in text for name in evaluation_names), path
