@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from fakes import ScriptedChatModel, manager_over
 
+from assistant.conversation.followup import complete_ellipsis
 from assistant.conversation.history import HistoryStore
 from assistant.conversation.manager import Limits
 from assistant.conversation.types import Reply, TextDelta
@@ -215,6 +216,27 @@ def test_an_unusable_rewrite_after_another_command_searches_the_question_alone(t
     manager.handle("c", "/translate French Good morning")
     manager.handle("c", "How tall is it?")
     assert knowledge.queries[-1] == "How tall is it?"  # neither the /translate text nor an empty "()"
+
+
+@pytest.mark.parametrize(("previous", "follow_up", "standalone"), [
+    ("How long is the warranty on the HB-3 buoy?", "And on the TideLink gateway?", "How long is the warranty on the TideLink gateway?"),
+    ("What is the hotel limit per night in Norway?", "What about Sweden?", "What is the hotel limit per night in Sweden?"),
+    ("How much does the Basic plan cost?", "And the Pro plan?", "How much does the Pro plan cost?"),
+    ("How many days of leave do I get?", "And for part-time staff?", "How many days of leave do I get for part-time staff?"),
+    ("How long is the warranty on the buoy?", "And the price?", None),  # another question, not another buoy
+    ("Who led the investigation?", "And how long did it last?", None),  # a question of its own
+])
+def test_an_elided_follow_up_is_completed_from_the_previous_question(previous, follow_up, standalone):
+    assert complete_ellipsis(follow_up, previous) == standalone
+
+
+def test_a_completed_follow_up_is_searched_without_asking_the_model_to_rewrite_it(tmp_path):
+    knowledge = paris_knowledge()
+    manager, model = make_manager(tmp_path, rewrite_comes_back_empty, knowledge)
+    manager.handle("c", "/ask How tall is the tower in Paris?")
+    reply = manager.handle("c", "And in Lyon?")
+    assert knowledge.queries[-1] == "How tall is the tower in Lyon?" and reply.skill == "qa"
+    assert not any("Rewrite the last question" in call["messages"][-1]["content"] for call in model.calls)
 
 
 def test_history_is_trimmed_to_the_context_window_newest_first(tmp_path):

@@ -18,6 +18,16 @@ REFERRING = re.compile(
     r"former|latter|above|else|more|also|what about|how about|and)\b",
     re.I,
 )
+# "And on the gateway?", "What about Sweden?": the previous question with one part swapped.
+ELLIPSIS = re.compile(r"^\s*(?:and|(?:and )?(?:what|how) about)\s+(?:(on|for|in|at|of|with|about|to|from|by)\s+)?(?P<part>[^?]+?)\s*\??\s*$", re.I)
+# An elided part is a noun phrase: "And how long did it last?" is a new question, not a part to swap in.
+NOT_A_PART = re.compile(
+    r"^(?:how|what|when|where|who|whom|whose|why|which|is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|it|its|they|their|that|this|then)\b",
+    re.I,
+)
+NAMED = re.compile(r"(?:^|\s)[A-Z0-9]")  # a name or a number ("Sweden", "the HB-3"), not "the price"
+PREPOSITIONS = ("on", "for", "in", "at", "of", "with", "about", "to", "from", "by")
+DETERMINERS = ("the", "a", "an", "my", "our", "your", "their", "this", "that")
 ROLE_LABEL = re.compile(r"^(user|assistant|question|conversation)\s*:", re.I)
 PROMPT = (
     "Rewrite the last question so that it can be understood without the conversation. "
@@ -47,6 +57,33 @@ def previous_question(history: Sequence[Turn]) -> str:
     return next(iter(previous_questions(history, 1)), "")
 
 
+def complete_ellipsis(question: str, previous: str) -> str | None:
+    """The previous question with the follow-up's part swapped in ("How long is the warranty on the buoy?" +
+    "And on the gateway?" -> "How long is the warranty on the gateway?"), or None when the follow-up is not
+    of that form or the swap has no clear place. No model is asked: a small one repeats the transcript."""
+    match = ELLIPSIS.match(question)
+    if not match or not previous or NOT_A_PART.match(match["part"]) or len(match["part"].split()) > 6:
+        return None
+    part, preposition = match["part"].strip(), (match.group(1) or "").lower()
+    words = previous.rstrip(" ?").split()
+    lowered = [w.lower().strip(",;:") for w in words]
+    head = part.split()[-1].lower()
+    if head in lowered[1:]:  # "And the Pro plan?" after "...the Basic plan cost?": swap the phrase ending in "plan"
+        end = len(lowered) - 1 - lowered[::-1].index(head)
+        start = next((i for i in range(end - 1, max(end - 5, 0), -1) if lowered[i] in DETERMINERS), end)
+        swapped = [*words[:start], part, *words[end + 1 :]]
+    else:  # "And in Sweden?" after "...per night in Norway?": swap what follows the last such preposition
+        wanted = (preposition,) if preposition else PREPOSITIONS
+        at = max((i for i, w in enumerate(lowered[:-1]) if w in wanted and i > 0), default=None)
+        if at is not None and (preposition or NAMED.search(part)):
+            swapped = [*words[: at + 1], part]
+        elif preposition:  # "And for part-time staff?" after "How many days of leave do I get?"
+            swapped = [*words, preposition, part]
+        else:  # "And the price?" after "...warranty on the buoy?" asks another thing, not about another buoy
+            return None
+    return " ".join(swapped) + "?"
+
+
 @dataclass(frozen=True)
 class Standalone:
     """A question made to stand alone: what to search for, and what the reader is asked."""
@@ -62,6 +99,9 @@ def rewrite(model: ChatModel, question: str, history: Sequence[Turn]) -> Standal
     answers that one again ("Who led the investigation?" "Priya Raman" "What caused it?" "Priya Raman")."""
     if not looks_like_followup(question, history):
         return Standalone(question, question)
+    if completed := complete_ellipsis(question, previous_question(history)):
+        log.debug("completed %r as %r", question, completed)
+        return Standalone(completed, completed)
     recent = list(history)[-4:]
     transcript = "\n".join(f"{t.role.capitalize()}: {t.content[:400]}" for t in recent)
     messages: list[Message] = [{"role": "user", "content": f"{PROMPT}\n\nConversation:\n{transcript}\n\nLast question: {question}"}]
