@@ -19,7 +19,7 @@ An answerable question whose answer is in none of the passages (a search miss, o
 differently) gives no example: its right target is unknown.
 
     python scripts/build_doc_qa_data.py                    # writes ~/.cache/assistant/data/grounded-qa-docs/train.jsonl
-    python scripts/build_doc_qa_data.py --out DIR --hard 0.3 --seed 0 --mix ~/.cache/assistant/data/grounded-qa/train.jsonl --mix-count 150
+    python scripts/build_doc_qa_data.py --out DIR --hard 0.3 --seed 0 --mix ~/.cache/assistant/data/grounded-qa-v5/train.jsonl --mix-count 150
 """
 
 from __future__ import annotations
