@@ -91,8 +91,7 @@ def company_examples(folder: Path, hard: float, rng: random.Random) -> tuple[lis
 
 
 def example(qid: str, question: str, passages: list[Passage], target: str) -> dict:
-    shown = [Passage(text=p.text, source=p.source, title=p.title) for p in passages]  # as the skill formats them
-    return {"messages": [*qa_messages(question, shown), {"role": "assistant", "content": target}], "id": qid}
+    return {"messages": [*qa_messages(question, passages), {"role": "assistant", "content": target}], "id": qid}
 
 
 def main() -> None:
