@@ -3,7 +3,6 @@ nothing of the evaluation corpus (bench/company_qa) is in them."""
 
 from __future__ import annotations
 
-import json
 import sys
 
 import pytest
@@ -13,13 +12,10 @@ from assistant.retrieval.loaders import load_document
 
 sys.path.insert(0, str(REPO / "scripts"))
 from build_doc_qa_data import DOCS, find_answer  # noqa: E402
+from training_data import read_jsonl  # noqa: E402
 
 COMPANIES = sorted(p for p in DOCS.iterdir() if (p / "questions.jsonl").is_file())
 EVALUATION = REPO / "bench" / "company_qa"
-
-
-def questions(company) -> list[dict]:
-    return [json.loads(line) for line in (company / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def test_find_answer_returns_the_answer_as_the_text_writes_it():
@@ -30,7 +26,7 @@ def test_find_answer_returns_the_answer_as_the_text_writes_it():
 
 @pytest.mark.parametrize("company", COMPANIES, ids=lambda p: p.name)
 def test_every_answer_is_in_its_document_as_the_loader_reads_it(company):
-    rows = questions(company)
+    rows = read_jsonl(company / "questions.jsonl")
     assert len({r["id"] for r in rows}) == len(rows)
     texts = {}
     for row in rows:
@@ -43,8 +39,8 @@ def test_every_answer_is_in_its_document_as_the_loader_reads_it(company):
 
 
 def test_the_training_documents_share_nothing_with_the_evaluation_corpus():
-    evaluated = {json.loads(line)["question"].lower() for line in (EVALUATION / "questions.jsonl").read_text().splitlines() if line.strip()}
-    trained = {row["question"].lower() for company in COMPANIES for row in questions(company)}
+    evaluated = {row["question"].lower() for row in read_jsonl(EVALUATION / "questions.jsonl")}
+    trained = {row["question"].lower() for company in COMPANIES for row in read_jsonl(company / "questions.jsonl")}
     assert len(COMPANIES) >= 4 and not evaluated & trained
     evaluation_names = ("skerry", "tidelink", "harbor console")
     for path in DOCS.rglob("*"):

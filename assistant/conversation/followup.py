@@ -18,8 +18,6 @@ REFERRING = re.compile(
     r"former|latter|above|else|more|also|what about|how about|and)\b",
     re.I,
 )
-# "And on the gateway?", "What about Sweden?": the previous question with one part swapped.
-ELLIPSIS = re.compile(r"^\s*(?:and|(?:and )?(?:what|how) about)\s+(?:(on|for|in|at|of|with|about|to|from|by)\s+)?(?P<part>[^?]+?)\s*\??\s*$", re.I)
 # An elided part is a noun phrase: "And how long did it last?" is a new question, not a part to swap in.
 NOT_A_PART = re.compile(
     r"^(?:how|what|when|where|who|whom|whose|why|which|is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|it|its|they|their|that|this|then)\b",
@@ -27,6 +25,10 @@ NOT_A_PART = re.compile(
 )
 NAMED = re.compile(r"(?:^|\s)[A-Z0-9]")  # a name or a number ("Sweden", "the HB-3"), not "the price"
 PREPOSITIONS = ("on", "for", "in", "at", "of", "with", "about", "to", "from", "by")
+# "And on the gateway?", "What about Sweden?": the previous question with one part swapped.
+ELLIPSIS = re.compile(
+    rf"^\s*(?:and|(?:and )?(?:what|how) about)\s+(?:({'|'.join(PREPOSITIONS)})\s+)?(?P<part>[^?]+?)\s*\??\s*$", re.I
+)
 DETERMINERS = ("the", "a", "an", "my", "our", "your", "their", "this", "that")
 ROLE_LABEL = re.compile(r"^(user|assistant|question|conversation)\s*:", re.I)
 PROMPT = (
