@@ -50,7 +50,7 @@ def find_answer(text: str, answers: list[str]) -> str | None:
     return None
 
 
-def company_examples(folder: Path, hard: float, rng: random.Random) -> tuple[list[dict], Counter]:
+def company_examples(folder: Path, hard: float, unanswerable: float, rng: random.Random) -> tuple[list[dict], Counter]:
     from assistant.config import Settings
     from assistant.runtime import Runtime
 
@@ -72,6 +72,8 @@ def company_examples(folder: Path, hard: float, rng: random.Random) -> tuple[lis
             passing = [p for p in found[: qa.options.k] if (p.relevance or 0.0) >= qa.options.answer_score]
             reader = qa.fit(question, passing or found[: qa.options.k])
             if not answers:
+                if unanswerable < 1 and rng.random() >= unanswerable:
+                    continue
                 examples.append(example(row["id"], question, reader, NO_ANSWER))
                 counts["unanswerable"] += 1
                 continue
@@ -99,6 +101,8 @@ def main() -> None:
     parser.add_argument("--docs", type=Path, default=DOCS, help="folder of companies, each with corpus/ and questions.jsonl")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write train.jsonl")
     parser.add_argument("--hard", type=float, default=0.3, help="share of answerable questions also asked with the answer's passages removed")
+    parser.add_argument("--unanswerable", type=float, default=1.0, help="share of the unanswerable questions kept "
+                        "(with --hard, they set how often the adapter learns to decline)")
     parser.add_argument("--mix", type=Path, help="another training file (e.g. build_qa_data.py's XQuAD train.jsonl) to draw from, "
                         "so that the adapter keeps what it learned there")
     parser.add_argument("--mix-count", type=int, default=150, help="examples drawn from --mix (default: %(default)s)")
@@ -112,7 +116,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     examples: list[dict] = []
     for folder in sorted(p for p in args.docs.iterdir() if (p / "questions.jsonl").is_file()):
-        made, counts = company_examples(folder, args.hard, rng)
+        made, counts = company_examples(folder, args.hard, args.unanswerable, rng)
         print(f"{folder.name}: {len(made)} examples ({', '.join(f'{n} {what}' for what, n in counts.items())})", flush=True)
         examples += made
     if args.mix:

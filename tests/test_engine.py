@@ -11,6 +11,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from tiny_lm import make_tiny_model
 
 from assistant.config import Settings, load_settings
 from assistant.errors import ConfigError
-from assistant.llm import engine, fast, plan
+from assistant.llm import engine, fast, kernels, plan
 from assistant.llm.base import GenerationOptions
 from assistant.llm.local import LocalChatModel
 from assistant.llm.local_factory import create
@@ -64,6 +65,35 @@ def test_the_plan_is_measured_once_then_read_and_never_used_on_another_cpu(tmp_p
     monkeypatch.setattr(engine, "this_cpu", lambda: other)
     with pytest.raises(pytest.fail.Exception, match="measured again"):
         tiny(tmp_path)
+
+
+def test_new_tokens_formats_are_timed_with_the_weights_out_of_the_caches(monkeypatch):
+    """A new token reads the whole model, so its formats are timed cold (timed hot, int8 looked as fast
+    as int4 on one layer and was 2.3x slower through the model); a prompt reuses each weight, hot is right."""
+    calls = []
+    monkeypatch.setattr(plan, "time_format", lambda weights, fmt, tokens, repeats, cold=False: calls.append((fmt, tokens, cold)) or 0.001)
+    plan.measure([torch.zeros(32, 32)], threads=1)
+    assert {(fmt, cold) for fmt, tokens, cold in calls if tokens == 1} == {(fmt, True) for fmt in kernels.FORMATS}
+    assert not any(cold for fmt, tokens, cold in calls if tokens > 1)
+
+    before_calls = []
+    seconds = kernels.median_seconds(lambda: None, 3, before=lambda: before_calls.append(time.sleep(0.05)))
+    assert len(before_calls) == 3 and seconds < 0.05  # before() runs ahead of every timed call, untimed
+
+
+def test_an_older_plan_is_timed_again_and_keeps_its_packed_weights(tmp_path, monkeypatch):
+    timings = {"decode/int4": 1.0, "decode/int8": 2.0, "decode/bfloat16": 3.0, "decode/float32": 4.0,
+               "prefill/float32": 1.0, "prefill/bfloat16": 9.0}
+    measured = []
+    monkeypatch.setattr(engine, "measure", lambda *a: measured.append(1) or timings)
+    assert tiny(tmp_path).fast.plan.decode == "int4" and len(measured) == 1
+    plan_file = next((tmp_path / "cache" / "fast").glob("*.plan.json"))
+    plan_file.write_text(json.dumps({**json.loads(plan_file.read_text()), "version": plan.PLAN_VERSION - 1}))
+    real_pack = fast.pack
+    monkeypatch.setattr(fast, "pack", lambda weight, fmt: pytest.fail("packed again") if fmt == "int4" else real_pack(weight, fmt))
+    again = tiny(tmp_path)
+    assert len(measured) == 2 and again.fast.plan.decode == "int4"
+    assert json.loads(plan_file.read_text())["version"] == plan.PLAN_VERSION
 
 
 def test_packed_weights_are_cached_by_content(tmp_path, monkeypatch):

@@ -21,8 +21,8 @@ from ..errors import ConfigError
 from ..files import staged
 from ..torch_threads import torch_threads
 from .fast import FastDecoder, fused_weights, pack_projection, unsupported_reason
-from .kernels import Packed
-from .plan import CPU, PLAN_VERSION, EnginePlan, candidates, measure, this_cpu
+from .kernels import PACKED_VERSION, Packed
+from .plan import CPU, EnginePlan, candidates, measure, this_cpu
 from .selfcheck import PLAN_PROBES, STARTUP_PROBES, TARGET_TOP1, Agreement, compare, probe_sequences
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ class Planner:
 
 def _fingerprint(model) -> str:
     """A cheap content hash: the config and a strided sample of every weight."""
-    digest = hashlib.sha256(f"{PLAN_VERSION}|{model.config.to_json_string()}".encode())
+    digest = hashlib.sha256(f"{PACKED_VERSION}|{model.config.to_json_string()}".encode())
     for name, tensor in model.state_dict().items():
         digest.update(name.encode() + tensor.detach().reshape(-1)[::251].float().numpy().tobytes())
     return digest.hexdigest()[:16]

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 FORMATS = ("int4", "int8", "bfloat16", "float32")
+PACKED_VERSION = 4  # bump when a packed layout changes: cached packed weights are then made again
 GROUP = 32  # int4 quantization group along the input dimension, as in GGUF Q4_0/Q4_1
 INT4_ROWS = 16  # the int4 kernel packs this many output rows at a time
 
@@ -62,18 +63,32 @@ def matmul(x: torch.Tensor, packed: Packed) -> torch.Tensor:
     return torch.ops.aten._weight_int8pack_mm(x.to(torch.bfloat16), packed["int8"], packed["scales"]).float()
 
 
-def time_format(weights: list[torch.Tensor], fmt: str, tokens: int, repeats: int = 5) -> float:
-    """Median seconds to multiply ``tokens`` activations by every weight, packed in ``fmt``."""
+def time_format(weights: list[torch.Tensor], fmt: str, tokens: int, repeats: int = 5, cold: bool = False) -> float:
+    """Median seconds to multiply ``tokens`` activations by every weight, packed in ``fmt``.
+
+    ``cold``: with the weights out of the CPU's caches, as each new token meets them (it reads the
+    whole model, far more than the caches hold). One layer timed hot misleads: on a Zen 4 core int8
+    took 0.22 ms a layer hot, like int4, but 0.58 ms a layer through the whole model, against int4's
+    0.25 (it reads twice the bytes); timed cold, 0.68 against 0.37, the order the model shows.
+    """
     packed = [pack(w, fmt) for w in weights]
     inputs = {w.shape[1]: torch.randn(tokens, w.shape[1], generator=torch.Generator().manual_seed(0)) for w in weights}
-    return median_seconds(lambda: [matmul(inputs[w.shape[1]], p) for w, p in zip(weights, packed)], repeats)
+    evict = torch.zeros(EVICT_BYTES // 4) if cold else None
+    return median_seconds(lambda: [matmul(inputs[w.shape[1]], p) for w, p in zip(weights, packed)], repeats,
+                          before=(lambda: evict.add_(1.0)) if evict is not None else None)
 
 
-def median_seconds(work: Callable[[], object], repeats: int) -> float:
+EVICT_BYTES = 256 * 2**20  # written between cold timings: more than any CPU's last-level cache for one core
+
+
+def median_seconds(work: Callable[[], object], repeats: int, before: Callable[[], object] | None = None) -> float:
+    """Median seconds of ``work`` after a warm-up; ``before`` runs ahead of each timed call, untimed."""
     with torch.inference_mode():
         work()  # warm-up: first calls allocate and pick kernels
         times = []
         for _ in range(repeats):
+            if before is not None:
+                before()
             started = time.perf_counter()
             work()
             times.append(time.perf_counter() - started)

@@ -27,7 +27,7 @@ from .kernels import FORMATS, time_format
 
 log = logging.getLogger(__name__)
 
-PLAN_VERSION = 4  # bump when the plan, its choice or the packed formats change
+PLAN_VERSION = 5  # bump when the plan or its choice changes (5: decode formats timed cold)
 # Formats this close in speed are all checked, and the one closest to the reference is kept.
 DECODE_MARGIN = 1.10  # decode: within 10%
 PREFILL_MARGIN = 1.5  # prompt: bfloat16 rounds every prompt token, so it must be 1.5x faster
@@ -108,14 +108,15 @@ class EnginePlan:
 
 def measure(layer_weights: list[torch.Tensor], threads: int) -> dict[str, float]:
     """Milliseconds per format for one layer's matmuls: each decode format at one thread and at
-    ``threads`` (decoding uses whichever is faster), the prompt formats at ``threads``."""
+    ``threads`` (decoding uses whichever is faster) with the weights out of the caches, as a new
+    token finds them; the prompt formats at ``threads`` (a prompt reuses each weight for many tokens)."""
     timings: dict[str, float] = {}
     weights = [w.float() for w in layer_weights]
     for fmt in FORMATS:
         seconds = []
         for count in sorted({1, threads}):
             with torch_threads(count):
-                seconds.append(time_format(weights, fmt, tokens=1, repeats=9))
+                seconds.append(time_format(weights, fmt, tokens=1, repeats=9, cold=True))
         timings[f"decode/{fmt}"] = min(seconds) * 1000
     with torch_threads(threads):
         for fmt in ("float32", "bfloat16"):
