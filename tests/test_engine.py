@@ -69,7 +69,7 @@ def test_the_plan_is_measured_once_then_read_and_never_used_on_another_cpu(tmp_p
 
 def test_new_tokens_formats_are_timed_with_the_weights_out_of_the_caches(monkeypatch):
     """A new token reads the whole model, so its formats are timed cold (timed hot, int8 looked as fast
-    as int4 on one layer and was 2.3x slower through the model); a prompt reuses each weight, hot is right."""
+    as int4 on one layer and was twice as slow through the model); a prompt reuses each weight, hot is right."""
     calls = []
     monkeypatch.setattr(plan, "time_format", lambda weights, fmt, tokens, repeats, cold=False: calls.append((fmt, tokens, cold)) or 0.001)
     plan.measure([torch.zeros(32, 32)], threads=1)

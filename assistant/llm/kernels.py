@@ -28,6 +28,7 @@ FORMATS = ("int4", "int8", "bfloat16", "float32")
 PACKED_VERSION = 4  # bump when a packed layout changes: cached packed weights are then made again
 GROUP = 32  # int4 quantization group along the input dimension, as in GGUF Q4_0/Q4_1
 INT4_ROWS = 16  # the int4 kernel packs this many output rows at a time
+EVICT_BYTES = 256 * 2**20  # written between cold timings: more than any CPU's last-level cache for one core
 
 Packed = dict[str, torch.Tensor]
 
@@ -76,9 +77,6 @@ def time_format(weights: list[torch.Tensor], fmt: str, tokens: int, repeats: int
     evict = torch.zeros(EVICT_BYTES // 4) if cold else None
     return median_seconds(lambda: [matmul(inputs[w.shape[1]], p) for w, p in zip(weights, packed)], repeats,
                           before=(lambda: evict.add_(1.0)) if evict is not None else None)
-
-
-EVICT_BYTES = 256 * 2**20  # written between cold timings: more than any CPU's last-level cache for one core
 
 
 def median_seconds(work: Callable[[], object], repeats: int, before: Callable[[], object] | None = None) -> float:
