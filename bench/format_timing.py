@@ -37,12 +37,12 @@ def main() -> None:
     from assistant.torch_threads import TORCH
 
     model = LocalChatModel(resolve_model("smollm2-135m"), cache_dir=Settings().cache_dir, adapters_dir=REPO / "adapters", engine="generate")
-    weights = fused_weights(model.model)
-    layers = [[torch.cat(parts).float() for name, parts in weights.items() if name.startswith(f"{index}.")]
-              for index in range(len(model.model.model.layers))]
 
-    def measure() -> None:
+    def measure() -> None:  # on the torch thread, all of it: a parallel op elsewhere slows every later one
         torch.set_num_threads(args.threads)
+        weights = fused_weights(model.model)
+        layers = [[torch.cat(parts).float() for name, parts in weights.items() if name.startswith(f"{index}.")]
+                  for index in range(len(model.model.model.layers))]
         print(f"smollm2-135m on {this_cpu().describe()}, {args.threads} thread(s); ms a layer for one token")
         print(f"{'format':<10}{'all layers':>12}{'one, hot':>10}{'one, cold':>11}")
         inputs = {w.shape[1]: torch.randn(1, w.shape[1]) for w in layers[0]}
