@@ -11,12 +11,9 @@ decoding step of the embedded model and for its largest int4 matmul alone (media
 from __future__ import annotations
 
 import argparse
-import sys
 import threading
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from common import REPO  # also puts the repository on sys.path
 
 
 def main() -> None:

@@ -14,11 +14,8 @@ whole-model column does:
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from common import REPO  # also puts the repository on sys.path
 
 
 def main() -> None:
@@ -30,7 +27,7 @@ def main() -> None:
 
     from assistant.config import Settings
     from assistant.llm.fast import fused_weights
-    from assistant.llm.kernels import FORMATS, matmul, median_seconds, pack, time_format
+    from assistant.llm.kernels import FORMATS, time_format
     from assistant.llm.local import LocalChatModel
     from assistant.llm.models import resolve_model
     from assistant.llm.plan import this_cpu
@@ -45,14 +42,9 @@ def main() -> None:
                   for index in range(len(model.model.model.layers))]
         print(f"smollm2-135m on {this_cpu().describe()}, {args.threads} thread(s); ms a layer for one token")
         print(f"{'format':<10}{'all layers':>12}{'one, hot':>10}{'one, cold':>11}")
-        inputs = {w.shape[1]: torch.randn(1, w.shape[1]) for w in layers[0]}
-
-        def through_the_model(fmt: str) -> float:
-            packed = [(inputs[w.shape[1]], pack(w, fmt)) for layer in layers for w in layer]
-            return median_seconds(lambda: [matmul(x, p) for x, p in packed], 9)
-
+        every = [w for layer in layers for w in layer]
         for fmt in FORMATS:
-            whole = through_the_model(fmt)
+            whole = time_format(every, fmt, tokens=1, repeats=9)
             hot = time_format(layers[0], fmt, tokens=1, repeats=9)
             cold = time_format(layers[0], fmt, tokens=1, repeats=9, cold=True)
             print(f"{fmt:<10}{whole / len(layers) * 1000:>12.3f}{hot * 1000:>10.3f}{cold * 1000:>11.3f}", flush=True)
