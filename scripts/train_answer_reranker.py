@@ -12,7 +12,10 @@ Training pairs, never from anything the benchmarks hold out:
 - the development half of bench/company_qa: its questions against the passages the knowledge base
   finds for them among the development documents (the held-out documents are not even indexed):
   a passage of the expected file holding the fact (1), any other (0), every passage for a question
-  whose answer is in no document (0).
+  whose answer is in no document (0);
+- the training companies of scripts/qa_docs (written for training, never the evaluation corpus), the
+  same way against each company's own corpus: their unanswerable questions are about a document's
+  topic but a fact no document holds, the hard negatives the reranker's gate must turn away.
 
 All six transformer layers and the classifier are trained (`--freeze-layers N` keeps the lowest N as
 the embedder has them), with binary cross-entropy, for `--epochs` passes over the pairs. The word
@@ -38,6 +41,7 @@ import bm25s
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
+from build_doc_qa_data import DOCS  # noqa: E402
 from build_qa_data import load_articles, normalize, split_articles  # noqa: E402
 from rerank_quality import has_answer, xquad_held_out  # noqa: E402
 from training_data import DEFAULT_SHARED, read_jsonl  # noqa: E402
@@ -130,25 +134,42 @@ def company_pairs(k: int) -> list[Pair]:
     """Dev questions of bench/company_qa against what a knowledge base of the dev documents alone finds."""
     import qa_company
 
-    from assistant.retrieval import KnowledgeBase
-
     questions = [q for q in qa_company.load_questions() if q.split == "dev" and q.kind != "followup"]
-    dev_sources = {q.source for q in questions}
-    pairs = []
     with tempfile.TemporaryDirectory(prefix="reranker-data-") as tmp:
         corpus = qa_company.build_corpus(Path(tmp) / "all")
         dev = Path(tmp) / "dev"
-        for source in sorted(dev_sources):
+        for source in sorted({q.source for q in questions}):
             (dev / source).parent.mkdir(parents=True, exist_ok=True)
             (dev / source).write_bytes((corpus / source).read_bytes())
-        kb = KnowledgeBase(Path(tmp) / "index")
-        kb.add([dev])
-        for q in questions:
-            for passage in kb.search(q.question, k=k):
-                source = Path(passage.source).resolve().relative_to(dev.resolve()).as_posix()
-                label = float(q.answerable and source == q.source and qa_company.has_fact(passage.text, q))
-                pairs.append(Pair(q.question, passage_text(passage), label, "company"))
-        kb.close()
+        return corpus_pairs(dev, questions, k, "company", Path(tmp) / "index")
+
+
+def docs_pairs(folder: Path, k: int) -> list[Pair]:
+    """The questions of a training company of scripts/qa_docs (build_doc_qa_data.py) against its own corpus."""
+    import qa_company
+
+    questions = [qa_company.Question(**{**row, "split": "train", "answers": tuple(row["answers"])})
+                 for row in read_jsonl(folder / "questions.jsonl")]
+    with tempfile.TemporaryDirectory(prefix="reranker-data-") as tmp:
+        return corpus_pairs(folder / "corpus", questions, k, "docs", Path(tmp) / "index")
+
+
+def corpus_pairs(corpus: Path, questions: list, k: int, origin: str, index: Path) -> list[Pair]:
+    """Each question against the `k` passages a knowledge base of `corpus` finds for it: 1 when the passage is of
+    the expected file and holds the fact, else 0 (every passage of a question whose answer is in no document)."""
+    import qa_company
+
+    from assistant.retrieval import KnowledgeBase
+
+    kb = KnowledgeBase(index)
+    kb.add([corpus])
+    pairs = []
+    for q in questions:
+        for passage in kb.search(q.question, k=k):
+            source = Path(passage.source).resolve().relative_to(corpus.resolve()).as_posix()
+            label = float(q.answerable and source == q.source and qa_company.has_fact(passage.text, q))
+            pairs.append(Pair(q.question, passage_text(passage), label, origin))
+    kb.close()
     return pairs
 
 
@@ -177,6 +198,9 @@ def main() -> None:
     parser.add_argument("--scifact-queries", type=int, default=809, help="SciFact train queries sampled (809: all)")
     parser.add_argument("--scifact-negatives", type=int, default=1)
     parser.add_argument("--company-k", type=int, default=8, help="passages searched per development question")
+    parser.add_argument("--docs", type=Path, nargs="*", default=sorted(DOCS.iterdir()),
+                        help="training companies (default: every folder of scripts/qa_docs)")
+    parser.add_argument("--docs-k", type=int, default=8, help="passages searched per training company question")
     parser.add_argument("--freeze-layers", type=int, default=0, help="lowest transformer layers kept as the embedder has them (0: all trained)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--eval-questions", type=int, default=120, help="held-out XQuAD questions scored after training")
@@ -194,6 +218,8 @@ def main() -> None:
     pairs = xquad_pairs(train_articles, rng, args.xquad_negatives, args.xquad_questions)
     pairs += scifact_pairs(args.shared / "scifact_beir", args.scifact_negatives, args.scifact_queries, rng)
     pairs += company_pairs(args.company_k)
+    for folder in args.docs:
+        pairs += docs_pairs(folder, args.docs_k)
     counts = {origin: [sum(1 for p in pairs if p.origin == origin and p.label == label) for label in (1.0, 0.0)]
               for origin in sorted({p.origin for p in pairs})}
     print(f"{len(pairs)} pairs (positive, negative): {counts}; built in {time.perf_counter() - started:.0f} s", flush=True)
@@ -236,11 +262,13 @@ def main() -> None:
     evaluation = {} if args.no_eval else xquad_held_out(trained, eval_articles, args.eval_questions, 5, args.seed)
     if evaluation:
         print(f"held-out XQuAD articles: {evaluation}", flush=True)
-    hyper = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out", "shared", "no_eval")}
+    hyper = {k: v for k, v in vars(args).items() if k not in ("out", "shared", "no_eval", "docs")}
+    hyper["docs"] = [folder.name for folder in args.docs]
     info = RerankerInfo(
         base=args.base, max_length=args.max_length, shared=shared,
         description="Scores (question, passage) for 'the passage answers the question': all-MiniLM-L6-v2 trained as a "
-                    "cross-encoder on XQuAD training articles, SciFact train and the development half of bench/company_qa.",
+                    "cross-encoder on XQuAD training articles, SciFact train, the development half of bench/company_qa "
+                    "and the training companies of scripts/qa_docs.",
         training={"hyperparameters": hyper, "pairs": counts, "steps": steps, "train_seconds": round(train_s),
                   "tokens": tokens, "tokens_per_second": round(tokens / train_s),
                   "threads": args.threads, "first_loss": round(sum(losses[:50]) / len(losses[:50]), 4),

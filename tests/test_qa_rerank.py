@@ -17,8 +17,8 @@ from assistant.errors import ModelError
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.retrieval.rerank import LazyReranker, passage_text, rerank, resolve_reranker
-from assistant.skills.prompts import NO_ANSWER
-from assistant.skills.qa import QUOTE_INTRO, QAOptions
+from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
+from assistant.skills.qa import QUOTE_INTRO, SHORTENED_NOTICE, QAOptions, copied_answer
 
 INCIDENT = Passage(
     "Buoy 17 stopped sending data on 9 April. The investigation was led by Priya Raman. "
@@ -73,10 +73,55 @@ def test_when_no_passage_answers_the_reply_is_i_dont_know_with_the_closest_passa
     assert model.calls == []
 
 
-def test_a_model_that_declines_although_a_passage_answers_gets_the_best_sentence_quoted(tmp_path):
+def second_reading(answer: str):
+    """A reader that declines with the passages, and answers ``answer`` when asked again with the best sentence."""
+    return lambda messages: answer if messages[0]["content"] == SHORTEN_SYSTEM else NO_ANSWER
+
+
+def test_a_model_that_declines_although_a_passage_answers_reads_the_best_sentence_again_and_answers_with_its_words(tmp_path):
     phrases = {"Priya Raman": 0.9, "corroded antenna connector": 0.95}
-    manager, _, _, _ = make(tmp_path, [NO_ANSWER], phrases)
+    manager, model, _, _ = make(tmp_path, second_reading("A corroded antenna connector [I don't know]"), phrases)
     reply = manager.handle("c", "/ask What caused the buoy 17 incident?")
+    assert reply.text == "a corroded antenna connector [1]" and reply.notice == SHORTENED_NOTICE  # as the document writes it
+    assert not reply.declined and not reply.quoted and reply.grounded and [p.source for p in reply.sources] == [INCIDENT.source]
+    assert len(model.calls) == 2 and model.calls[1]["adapter"] == model.calls[0]["adapter"]
+    # The second reading sees the one sentence the reranker found, not the passages.
+    assert model.calls[1]["messages"][-1]["content"] == (
+        "Passage: The loss of data was caused by a corroded antenna connector.\n\nQuestion: What caused the buoy 17 incident?")
+
+
+@pytest.mark.parametrize("second", [
+    "a broken cable",  # not in the sentence: invented
+    "The loss of data was caused by a corroded antenna connector.",  # the sentence again: that is a quote
+    NO_ANSWER,
+])
+def test_a_second_reading_that_does_not_copy_a_shorter_run_of_the_sentence_gives_way_to_the_quote(tmp_path, second):
+    phrases = {"Priya Raman": 0.9, "corroded antenna connector": 0.95}
+    manager, _, _, _ = make(tmp_path, second_reading(second), phrases)
+    reply = manager.handle("c", "/ask What caused the buoy 17 incident?")
+    assert reply.quoted and reply.text.endswith("> … The loss of data was caused by a corroded antenna connector. …")
+
+
+def test_copied_answer():
+    sentence = "Orders placed before 12:00 are\ndelivered to the Bergen office the next working day."
+    asked = "When are orders delivered?"
+    assert copied_answer("before 12:00 [1]", sentence, asked) == "before 12:00"
+    assert copied_answer("  The Bergen  Office.", sentence, asked) == "the Bergen office"
+    assert copied_answer("next working day [I]", sentence, asked) == "next working day"
+    assert copied_answer("day", "Delivered today.", asked) is None  # inside a word
+    assert copied_answer("before 13:00", sentence, asked) is None
+    assert copied_answer("[1]", sentence, asked) is None and copied_answer("", sentence, asked) is None
+    assert copied_answer("I don't know", "I don't know the answer, said the clerk.", asked) is None
+    # Words of the question alone are no answer; a number it does not hold is.
+    assert copied_answer("Orders placed", sentence, "Where are orders placed before 12:00 delivered?") is None
+    assert copied_answer("before 12:00", sentence, "Until when are orders placed?") == "before 12:00"
+
+
+def test_with_no_second_reading_a_model_that_declines_gets_the_best_sentence_quoted(tmp_path):
+    phrases = {"Priya Raman": 0.9, "corroded antenna connector": 0.95}
+    manager, model, _, _ = make(tmp_path, second_reading("a corroded antenna connector"), phrases, shorten_tokens=0)
+    reply = manager.handle("c", "/ask What caused the buoy 17 incident?")
+    assert len(model.calls) == 1
     assert reply.quoted and not reply.declined and reply.sources == [reply.sources[0]] and reply.sources[0].source == INCIDENT.source
     assert reply.text.startswith(QUOTE_INTRO)
     # One sentence, marked as cut on both sides: not the 70 words around it.

@@ -11,7 +11,8 @@ from assistant.llm.base import BASE, GenerationOptions
 from assistant.llm.local import LocalChatModel
 from assistant.llm.models import resolve_model
 from assistant.retrieval.base import Passage
-from assistant.skills.prompts import qa_messages
+from assistant.skills.prompts import qa_messages, shorten_messages
+from assistant.skills.qa import copied_answer
 from assistant.skills.summarize import summary_messages
 from assistant.skills.translate import Language, detect_language, translate_messages
 
@@ -70,3 +71,15 @@ def test_the_summarize_adapter_writes_a_short_summary_of_a_conversation(model):
     # The base model mostly copies the dialogue back; the adapter writes one sentence about it.
     summary = model.generate(summary_messages(DIALOGUE, "short"), GenerationOptions(max_new_tokens=96), adapter="summarize")
     assert len(summary.split()) <= 40 and "table" in summary and "#Person2#:" not in summary
+
+
+def test_the_grounded_qa_adapter_reads_one_sentence_again_and_answers_with_its_words(model):
+    # The QA skill's second reading (qa.QASkill.shorten): the answer must be copied from the sentence.
+    asked = [("How tall is the Eiffel Tower?", "The Eiffel Tower is 330 metres tall, and it was built for the 1889 World's Fair.", "330"),
+             ("When does the library open on weekdays?", "On weekdays the city library opens at 08:30, and on Saturdays at 10:00.", "08:30"),
+             ("Who signs the expense reports?", "Expense reports are signed by your team lead before they go to finance.", "team lead")]
+    for question, sentence, fact in asked:
+        text = model.generate(shorten_messages(question, sentence), GenerationOptions(max_new_tokens=32, stop=("\n",)),
+                              adapter="grounded-qa")
+        answer = copied_answer(text, sentence, question)
+        assert answer is not None and fact in answer, (question, text)

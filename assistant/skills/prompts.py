@@ -16,6 +16,12 @@ QA_SYSTEM = (
 )
 
 
+# The second reading, when the reader declines although the reranker found a sentence that answers:
+# no way out ("I don't know") is offered, because the reranker has already judged that the sentence
+# answers; what comes back is used only if it is copied from the sentence (qa.copied_answer).
+SHORTEN_SYSTEM = "Answer the question with the words of the passage. Answer briefly."
+
+
 def format_passages(passages: Sequence[Passage]) -> str:
     blocks = []
     for number, passage in enumerate(passages, 1):
@@ -34,4 +40,12 @@ def qa_messages(question: str, passages: Sequence[Passage], history: Sequence[Me
         {"role": "system", "content": QA_SYSTEM},
         *history,
         {"role": "user", "content": qa_user_message(question, passages)},
+    ]
+
+
+def shorten_messages(question: str, sentence: str) -> list[Message]:
+    """The second reading's prompt: one passage (the sentence the reranker found) and the question."""
+    return [
+        {"role": "system", "content": SHORTEN_SYSTEM},
+        {"role": "user", "content": f"Passage: {sentence.strip()}\n\nQuestion: {question.strip()}"},
     ]

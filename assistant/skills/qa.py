@@ -16,6 +16,7 @@ from ..retrieval.base import Passage, Retriever
 from ..retrieval.rerank import Reranker, rerank
 from ..text import paragraphs, sentences, without_loop
 from .grounding import (
+    NUMBER,
     cited_numbers,
     cites_more_than_it_says,
     content_words,
@@ -23,7 +24,7 @@ from .grounding import (
     is_grounded,
     support,
 )
-from .prompts import NO_ANSWER, qa_messages
+from .prompts import NO_ANSWER, qa_messages, shorten_messages
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ DECLINE_PATTERNS = re.compile(r"\bi (?:don'?t|do not) know\b|\bnot (?:mentioned|
 NOT_FOUND = "I couldn't find anything about this in your documents."
 UNSUPPORTED = "I couldn't find an answer to this that your documents support."
 QUOTE_INTRO = "The closest passage in your documents says [1]:"
+SHORTENED_NOTICE = "Answered with the words of the passage that answers best."
 QUOTE_WORDS = 70  # enough for a step or a definition, short enough to read at a glance
 # A table this short is quoted whole: its rows explain each other, and the row the reranker likes best
 # is not always the one asked about (asked how to add documents, it picked the table's sync row).
@@ -66,6 +68,11 @@ class QAOptions:
     # With a reranker: the reader gets the best run of up to this many sentences of each passage
     # instead of the whole passage (0: whole passages).
     reader_sentences: int = 0
+    # With a reranker: when the reader declines but the best passage scores at least `quote_score`, the model
+    # reads that passage's best sentence again, with no "I don't know" offered, and its answer is kept if it is
+    # copied word for word from the sentence (else the sentence is quoted). At most this many tokens (0: no
+    # second reading, the sentence is quoted).
+    shorten_tokens: int = 32
     # "auto": rerankers/answer-ce when installed; "none": no reranker; else a name or a folder.
     reranker: str = "auto"
     # "auto": bfloat16 where the CPU computes it natively (AVX512-BF16, AMX), else float32; or either by name.
@@ -191,7 +198,7 @@ class QASkill:
         reply = self.check(text.strip(), answer_from, closest or passages)
         reply = replace(reply, sources=[whole.get(p, p) for p in reply.sources])
         if reply.declined:
-            reply = self.quote(question, passages[0]) or reply
+            reply = self.fall_back(question, passages[0], cancel) or reply
         yield replace(reply, usage=stream.usage, timings={**reply.timings, "generate_s": time.perf_counter() - started})
 
     def check(self, text: str, passages: Sequence[Passage], closest: Sequence[Passage]) -> Reply:
@@ -219,16 +226,62 @@ class QASkill:
             cited = sorted(passages, key=lambda p: support(text, [p]), reverse=True)[:1]
         return Reply(text, "qa", sources=cited, grounded=True, notice="Answered from your documents.")
 
-    def quote(self, question: str, passage: Passage) -> Reply | None:
-        """A reply quoting the part of a highly relevant passage that matches the question best, or None."""
+    def fall_back(self, question: str, passage: Passage, cancel: threading.Event | None) -> Reply | None:
+        """When the reader declined or was not supported, but ``passage`` (the best) is relevant enough to quote:
+        an answer copied from its best sentence (with a reranker), else that part of it quoted; else None."""
         threshold = self.options.quote_relevance if self.reranker is None else self.options.quote_score
         if passage.relevance is None or passage.relevance < threshold:
             return None
-        log.info("quoting %s (relevance %.2f) instead of the model's answer", passage.location, passage.relevance)
-        quoted = excerpt(question, passage.text) if self.reranker is None else best_sentences(self.reranker, question, passage)
+        if self.reranker is None:
+            return self.quote(passage, excerpt(question, passage.text))
+        sentence, cut_before, cut_after = best_span(self.reranker, question, passage)
+        if self.options.shorten_tokens and (answer := self.shorten(question, sentence, cancel)):
+            log.info("answered %r from the best sentence of %s: %r", question, passage.location, answer)
+            return Reply(f"{answer} [1]", "qa", sources=[passage], grounded=True, notice=SHORTENED_NOTICE)
+        return self.quote(passage, [("… " if cut_before else "") + sentence + (" …" if cut_after else "")])
+
+    def shorten(self, question: str, sentence: str, cancel: threading.Event | None) -> str | None:
+        """The model's answer from ``sentence`` alone, if copied from it (copied_answer), else None."""
+        text = self.model.generate(shorten_messages(question, sentence),
+                                   GenerationOptions(max_new_tokens=self.options.shorten_tokens, stop=("\n",)),
+                                   adapter=self.adapter, cancel=cancel)
+        answer = copied_answer(text, sentence, question)
+        if answer is None:
+            log.info("the second reading %r is not copied from the sentence %r", text[:100], sentence[:200])
+        return answer
+
+    def quote(self, passage: Passage, quoted: Sequence[str]) -> Reply:
+        """A reply quoting these parts (paragraphs) of ``passage``."""
+        log.info("quoting %s (relevance %.2f) instead of the model's answer", passage.location, passage.relevance or 0.0)
         body = "\n>\n".join("\n".join(f"> {line}" for line in paragraph.splitlines()) for paragraph in quoted)
         return Reply(f"{QUOTE_INTRO}\n\n{body}", "qa", sources=[passage], grounded=True, quoted=True,
                      notice="The model could not answer from the passages, so the closest one is quoted.")
+
+
+def copied_answer(text: str, sentence: str, question: str) -> str | None:
+    """The answer in ``text`` (before any bracket: small models append "[1]", "[I]" or worse), if it is a
+    shorter run of words copied from ``sentence``, case and spacing aside, that says something ``question``
+    does not; else None. Copied, it cannot say what the sentence does not; shorter, it is an answer and not
+    the sentence again; and "the service boat" is no answer to "What was the service boat called?"."""
+    answer = " ".join(text.split("[", 1)[0].split()).strip(" .,;:")
+    words = " ".join(sentence.split())
+    if not answer or is_decline(answer) or len(answer.split()) >= len(words.split()) or restates(answer, question):
+        return None
+    found = words.lower().find(answer.lower())
+    if found < 0 or not _at_word_edges(words, found, found + len(answer)):
+        return None
+    return words[found:found + len(answer)]  # as the document writes it
+
+
+def restates(answer: str, question: str) -> bool:
+    """Every content word and number of ``answer`` is in ``question``."""
+    numbers = set(NUMBER.findall(question))
+    return set(content_words(answer)) <= set(content_words(question)) and set(NUMBER.findall(answer)) <= numbers
+
+
+def _at_word_edges(text: str, start: int, end: int) -> bool:
+    """``text[start:end]`` neither starts nor ends inside a word ("day" is not copied from "today")."""
+    return (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
 
 
 # A sentence that ends in a list item's number ("Steps:\n1.") or is only one or two words says nothing alone.
@@ -277,12 +330,6 @@ def best_span(reranker: Reranker, question: str, passage: Passage, most: int = 2
         return "\n".join([*rows[:2], *(unit for _, unit in units[start:end] if unit not in rows[:2])]), False, False
     cut_before = start > 0 and units[start - 1][0] == number
     return " ".join(unit for _, unit in units[start:end]), cut_before, end < len(units)
-
-
-def best_sentences(reranker: Reranker, question: str, passage: Passage) -> list[str]:
-    """The best span of the passage (best_span) as a quote: a sentence or two to read at a glance, cuts marked."""
-    text, cut_before, cut_after = best_span(reranker, question, passage)
-    return [("… " if cut_before else "") + text + (" …" if cut_after else "")]
 
 
 def excerpt(question: str, text: str, words: int = QUOTE_WORDS) -> list[str]:
