@@ -95,9 +95,13 @@ def test_a_model_that_declines_although_a_passage_answers_reads_the_best_sentenc
     "The loss of data was caused by a corroded antenna connector.",  # the sentence again: that is a quote
     NO_ANSWER,
 ])
-def test_a_second_reading_that_does_not_copy_a_shorter_run_of_the_sentence_gives_way_to_the_quote(tmp_path, second):
+def test_a_second_reading_that_does_not_copy_a_shorter_run_of_the_sentence_is_not_shown(tmp_path, second):
     phrases = {"Priya Raman": 0.9, "corroded antenna connector": 0.95}
     manager, _, _, _ = make(tmp_path, second_reading(second), phrases)
+    reply = manager.handle("c", "/ask What caused the buoy 17 incident?")
+    # No quote by default: "I don't know", the closest passages listed, best first.
+    assert reply.declined and not reply.quoted and reply.text == NO_ANSWER and reply.sources[0].source == INCIDENT.source
+    manager, _, _, _ = make(tmp_path / "quoting", second_reading(second), phrases, quote_score=0.7)
     reply = manager.handle("c", "/ask What caused the buoy 17 incident?")
     assert reply.quoted and reply.text.endswith("> … The loss of data was caused by a corroded antenna connector. …")
 
@@ -119,7 +123,8 @@ def test_copied_answer():
 
 def test_with_no_second_reading_a_model_that_declines_gets_the_best_sentence_quoted(tmp_path):
     phrases = {"Priya Raman": 0.9, "corroded antenna connector": 0.95}
-    manager, model, _, _ = make(tmp_path, second_reading("a corroded antenna connector"), phrases, shorten_tokens=0)
+    manager, model, _, _ = make(tmp_path, second_reading("a corroded antenna connector"), phrases, reread_score=1.0,
+                            quote_score=0.7)
     reply = manager.handle("c", "/ask What caused the buoy 17 incident?")
     assert len(model.calls) == 1
     assert reply.quoted and not reply.declined and reply.sources == [reply.sources[0]] and reply.sources[0].source == INCIDENT.source
@@ -129,7 +134,7 @@ def test_with_no_second_reading_a_model_that_declines_gets_the_best_sentence_quo
 
 
 def test_an_answer_of_citations_is_no_answer_and_the_answering_sentence_is_quoted(tmp_path):
-    manager, _, _, _ = make(tmp_path, ["folders [1] [2] [3] [3]"], {"corroded antenna connector": 0.9, "economy": 0.4})
+    manager, _, _, _ = make(tmp_path, ["folders [1] [2] [3] [3]"], {"corroded antenna connector": 0.9, "economy": 0.4}, quote_score=0.7)
     reply = manager.handle("c", "/ask What caused the buoy 17 incident?")
     assert reply.quoted and reply.text.endswith("> … The loss of data was caused by a corroded antenna connector. …")
     # Two passages cited for a two-word answer is an answer.
@@ -145,7 +150,8 @@ def test_no_quote_when_the_best_passage_scores_under_quote_score(tmp_path):
 
 def test_a_second_sentence_is_quoted_only_when_it_scores_clearly_better_together(tmp_path):
     phrases = {"stopped sending data on 9 April. The investigation": 0.9, "stopped sending data": 0.5, "Priya": 0.3}
-    manager, _, _, _ = make(tmp_path, ["unsupported invented claim about whales"], phrases, passages=(INCIDENT,), answer_score=0.4)
+    manager, _, _, _ = make(tmp_path, ["unsupported invented claim about whales"], phrases, passages=(INCIDENT,), answer_score=0.4,
+                            quote_score=0.7)
     reply = manager.handle("c", "/ask When did buoy 17 stop and who investigated?")
     assert reply.quoted
     assert reply.text.endswith("> Buoy 17 stopped sending data on 9 April. The investigation was led by Priya Raman. …")

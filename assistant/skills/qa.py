@@ -35,6 +35,7 @@ NOT_FOUND = "I couldn't find anything about this in your documents."
 UNSUPPORTED = "I couldn't find an answer to this that your documents support."
 QUOTE_INTRO = "The closest passage in your documents says [1]:"
 SHORTENED_NOTICE = "Answered with the words of the passage that answers best."
+SHORT_ANSWER_TOKENS = 32  # the second reading's answer is a phrase of one sentence
 QUOTE_WORDS = 70  # enough for a step or a definition, short enough to read at a glance
 # A table this short is quoted whole: its rows explain each other, and the row the reranker likes best
 # is not always the one asked about (asked how to add documents, it picked the table's sync row).
@@ -53,26 +54,28 @@ class QAOptions:
     # With a reranker (a cross-encoder scoring whether a passage answers the question, 0-1), these
     # decide instead of the cosine thresholds above: `candidates` passages are searched and reranked;
     # below `answer_score` for the best one the reply is "I don't know" with the closest passages and
-    # the model is not asked; when the model declines, the best one or two sentences are quoted if
-    # the best passage scores at least `quote_score`. The shipped answer-ce's values, chosen on
-    # bench/company_qa's development half (its card; `bench/qa_company.py --gate-only`): an answer at
-    # 0.3 keeps 96% of the answerable questions there and turns away 53% of the unanswerable ones; a
-    # quote at 0.7 rather than 0.5 declines 3 more of its 30 unanswerable questions for 2 fewer right
-    # quotes of 91 (and 2 fewer wrong ones): a wrong quote costs more trust than an honest decline.
+    # the model is not asked; when the model declines, the best passage's best sentences are read
+    # again if it scores at least `reread_score` (below), and quoted if it scores at least
+    # `quote_score`. The shipped answer-ce's values, chosen on bench/company_qa's development half
+    # (its card; `bench/qa_company.py --gate-only`): an answer at 0.3 keeps 96% of the answerable
+    # questions there and turns away 50% of the unanswerable ones. No quote (1.0): once the second
+    # reading has answered what it can, the quotes left held the fact for 0 of 91 answerable questions
+    # there at 0.85 (3 at 0.7) and were given for 4 of its 30 unanswerable ones; an honest "I don't
+    # know" still lists the closest passages (bench/README.md).
     # 8 candidates: the passage holding the answer is among the search's first 8 for 100% of bench/company_qa's
     # answerable questions and 99.7% of held-out XQuAD's, as among 20, and reranking fewer puts it first
     # as often or more (bench/README.md), in under half the time.
     candidates: int = 8
     answer_score: float = 0.3
-    quote_score: float = 0.7
+    quote_score: float = 1.0
     # With a reranker: the reader gets the best run of up to this many sentences of each passage
     # instead of the whole passage (0: whole passages).
     reader_sentences: int = 0
-    # With a reranker: when the reader declines but the best passage scores at least `quote_score`, the model
+    # With a reranker: when the reader declines but the best passage scores at least `reread_score`, the model
     # reads that passage's best sentence again, with no "I don't know" offered, and its answer is kept if it is
-    # copied word for word from the sentence (else the sentence is quoted). At most this many tokens (0: no
-    # second reading, the sentence is quoted).
-    shorten_tokens: int = 32
+    # copied word for word from the sentence (else the sentence is quoted if the passage scores `quote_score`).
+    # 1.0 turns the second reading off.
+    reread_score: float = 0.7
     # "auto": rerankers/answer-ce when installed; "none": no reranker; else a name or a folder.
     reranker: str = "auto"
     # "auto": bfloat16 where the CPU computes it natively (AVX512-BF16, AMX), else float32; or either by name.
@@ -227,23 +230,25 @@ class QASkill:
         return Reply(text, "qa", sources=cited, grounded=True, notice="Answered from your documents.")
 
     def fall_back(self, question: str, passage: Passage, cancel: threading.Event | None) -> Reply | None:
-        """When the reader declined or was not supported, but ``passage`` (the best) is relevant enough to quote:
-        an answer copied from its best sentence (with a reranker), else that part of it quoted; else None."""
-        threshold = self.options.quote_relevance if self.reranker is None else self.options.quote_score
-        if passage.relevance is None or passage.relevance < threshold:
-            return None
+        """When the reader declined or was not supported, and ``passage`` (the best) is relevant enough: an answer
+        copied from its best sentence (with a reranker), else that part of it quoted; else None."""
+        score = passage.relevance or 0.0
         if self.reranker is None:
-            return self.quote(passage, excerpt(question, passage.text))
+            return self.quote(passage, excerpt(question, passage.text)) if score >= self.options.quote_relevance else None
+        if score < min(self.options.reread_score, self.options.quote_score):
+            return None
         sentence, cut_before, cut_after = best_span(self.reranker, question, passage)
-        if self.options.shorten_tokens and (answer := self.shorten(question, sentence, cancel)):
+        if score >= self.options.reread_score and (answer := self.shorten(question, sentence, cancel)):
             log.info("answered %r from the best sentence of %s: %r", question, passage.location, answer)
             return Reply(f"{answer} [1]", "qa", sources=[passage], grounded=True, notice=SHORTENED_NOTICE)
+        if score < self.options.quote_score:
+            return None
         return self.quote(passage, [("… " if cut_before else "") + sentence + (" …" if cut_after else "")])
 
     def shorten(self, question: str, sentence: str, cancel: threading.Event | None) -> str | None:
         """The model's answer from ``sentence`` alone, if copied from it (copied_answer), else None."""
         text = self.model.generate(shorten_messages(question, sentence),
-                                   GenerationOptions(max_new_tokens=self.options.shorten_tokens, stop=("\n",)),
+                                   GenerationOptions(max_new_tokens=SHORT_ANSWER_TOKENS, stop=("\n",)),
                                    adapter=self.adapter, cancel=cancel)
         answer = copied_answer(text, sentence, question)
         if answer is None:
