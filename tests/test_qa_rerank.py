@@ -17,6 +17,7 @@ from assistant.errors import ModelError
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.retrieval.rerank import LazyReranker, passage_text, rerank, resolve_reranker
+from assistant.skills.grounding import names, unmentioned_names
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
 from assistant.skills.qa import QUOTE_INTRO, SHORTENED_NOTICE, QAOptions, copied_answer
 
@@ -155,6 +156,37 @@ def test_a_second_sentence_is_quoted_only_when_it_scores_clearly_better_together
     reply = manager.handle("c", "/ask When did buoy 17 stop and who investigated?")
     assert reply.quoted
     assert reply.text.endswith("> Buoy 17 stopped sending data on 9 April. The investigation was led by Priya Raman. …")
+
+
+HOTELS = Passage("The hotel limit is 1,600 NOK a night in Norway and 180 EUR in other European countries.",
+                 "handbook/travel.md", "Travel policy", relevance=0.6)
+
+
+def test_a_question_about_a_name_no_passage_mentions_is_declined_without_asking_the_model(tmp_path):
+    manager, model, _, _ = make(tmp_path, ["1,600 NOK [1]"], {"hotel limit": 0.85}, passages=(HOTELS,))
+    reply = manager.handle("c", "/ask What is the hotel limit per night in the United States?")
+    assert reply.declined and reply.text == NO_ANSWER and model.calls == []
+    assert "'United States'" in reply.notice and reply.sources[0].source == HOTELS.source
+    # Named in the passage (any case), or in its title, it is read.
+    assert manager.handle("c", "/ask What is the hotel limit per night in Norway?").text == "1,600 NOK [1]"
+    assert not manager.handle("c", "/ask What hotel limit does the Travel Policy set?").declined
+
+
+def test_names():
+    assert names("What is the hotel limit per night in the United States?") == ["United States"]
+    assert names("Which SLA covers Harbor Console's alarms?") == ["Harbor Console"]
+    # Not a sentence's first word, not "I", "I'm"; a dot ends a name unless a word follows it ("Node.js").
+    assert names("I'm registered at Acomb. What should I do? Is Node.js used?") == ["Acomb", "Node.js"]
+    assert names("How many days before departure must travel be booked?") == []
+    assert names("Which famous Indian practiced civil disobedience in the Indian Ocean?") == ["Indian Ocean"]
+    assert unmentioned_names("Is the Oslo office open in July?", [HOTELS]) == ["Oslo", "July"]
+    # Word by word: a passage that says "Harbor Console" and "the REST API" names the "Harbor Console REST API".
+    api = Passage("The REST API allows 600 requests per minute.", "console/faq.md", "Harbor Console: FAQ")
+    assert unmentioned_names("How many requests per minute does the Harbor Console REST API allow?", [api]) == []
+    assert unmentioned_names("Is there a New York office?", [api]) == ["New York"]
+    # Typos and plurals are forgiven; another name with a similar spelling is not.
+    assert unmentioned_names("Does the Harbour Consoles API limit requests?", [api]) == []
+    assert unmentioned_names("Is the Leeds API faster?", [Passage("It needs 600 requests.", "a.md")]) == ["Leeds"]
 
 
 def test_free_text_on_a_covered_topic_that_no_passage_answers_is_declined_not_chatted(tmp_path):

@@ -7,6 +7,7 @@ answers without rejecting faithful ones.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 
@@ -76,3 +77,51 @@ def support(answer: str, passages: Sequence[Passage]) -> float:
 
 def is_grounded(answer: str, passages: Sequence[Passage]) -> bool:
     return bool(passages) and support(answer, passages) >= SUPPORTED_AT
+
+
+# A run of capitalised words ("United States", "Harbor Console", "SLA"), possibly possessive.
+_CAPITALISED = r"[A-Z][\w\-/&]*(?:\.\w+)*(?:'s)?"  # "Node.js" keeps its dot, "Acomb." does not
+NAME = re.compile(rf"\b{_CAPITALISED}(?:[ \t]+{_CAPITALISED})*")
+
+
+# A capitalised word with these endings mostly describes (Indian, European, Chinese, British, Western):
+# passages say "India", "Europe", so it is not a name they must hold.
+DESCRIBING = ("ian", "ean", "ican", "ese", "ish", "ern")
+
+
+def names(question: str) -> list[str]:
+    """The names the question asks about: runs of capitalised words, except at the start of a sentence (where
+    every word is capitalised), "I", "I'm" and the like, acronyms, and single words that describe (DESCRIBING)."""
+    found = []
+    for match in NAME.finditer(question):
+        words = match.group(0).split()
+        before = question[: match.start()].rstrip()
+        if not before or before[-1] in ".?!:\"(":
+            words = words[1:]
+        # An acronym may be spelled out in the documents ("SP" for the Scottish Parliament): not required.
+        words = [w.removesuffix("'s") for w in words if w != "I" and not w.startswith("I'") and not w.removesuffix("'s").isupper()]
+        if len(words) == 1 and words[0].endswith(DESCRIBING):
+            continue  # "Which famous Indian ...?" over a passage about Gandhi in India
+        if words:
+            found.append(" ".join(words))
+    return found
+
+
+def unmentioned_names(question: str, passages: Sequence[Passage]) -> list[str]:
+    """The question's names that none of the passages (text or title) mentions. "What is the hotel limit in the
+    United States?" over a travel policy that lists Norway and Europe: the small reader answers with the Norway
+    limit, because nothing tells it that the question is about a place the passages do not cover. The search
+    is hybrid, so a name the knowledge base holds is nearly always among the passages it finds."""
+    words = re.findall(r"[\w.\-/&]+", " ".join(f"{p.title or ''} {p.text}" for p in passages).lower())
+    words = [word.strip(".-/&") for word in words]
+    evidence = {*words, *(a + b for a, b in zip(words, words[1:]))}  # "Superbowl" for "Super Bowl"
+    # Word by word: "Harbor Console REST API" is named by passages that say "Harbor Console" and "the REST API".
+    return [name for name in names(question) if not all(_mentioned(word.lower(), evidence) for word in name.split())]
+
+
+def _mentioned(word: str, evidence: set[str]) -> bool:
+    """The word, or one spelt nearly like it and with the same first letter (a typo, a plural: "Sheeshanks"
+    for Sheepshanks, "Panther" for Panthers, but not "Leeds" for needs), is in the evidence."""
+    if word in evidence:
+        return True
+    return bool(difflib.get_close_matches(word, [w for w in evidence if w[:1] == word[:1]], n=1, cutoff=0.8))

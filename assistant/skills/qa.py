@@ -23,6 +23,7 @@ from .grounding import (
     drop_unknown_citations,
     is_grounded,
     support,
+    unmentioned_names,
 )
 from .prompts import NO_ANSWER, qa_messages, shorten_messages
 
@@ -178,6 +179,13 @@ class QASkill:
                 return
             # Only the passages that answer: every other one is a chance for a small model to copy the wrong fact.
             passages = [p for p in passages if (p.relevance or 0.0) >= self.options.answer_score]
+        # Checked against every passage found, not only those read: a product's name is rarely repeated in each
+        # passage about it ("Harbor Console" in the price list's title, not in its rows).
+        if missing := unmentioned_names(question, [*passages, *closest]):
+            log.info("no passage found for %r mentions %s", question, missing)
+            yield Reply(NO_ANSWER, "qa", sources=list(closest[:3]), declined=True,
+                        notice=f"The passages found do not mention {' or '.join(map(repr, missing))}; the closest are listed.")
+            return
         whole: dict[Passage, Passage] = {}  # passage as the reader sees it -> the passage cited
         if self.reranker is not None and self.options.reader_sentences:
             # The reader sees the sentences that answer; citations and quotes still point at whole passages.
