@@ -180,9 +180,9 @@ class QASkill:
                 return
             # Only the passages that answer: every other one is a chance for a small model to copy the wrong fact.
             passages = [p for p in passages if (p.relevance or 0.0) >= self.options.answer_score]
-        # Checked against every passage found, not only those read: a product's name is rarely repeated in each
-        # passage about it ("Harbor Console" in the price list's title, not in its rows).
-        if missing := unmentioned_names(question, [*passages, *closest]):
+        # Checked against every passage found (``closest``, which holds those read), not only those read: a product's
+        # name is rarely repeated in each passage about it ("Harbor Console" in the price list's title, not its rows).
+        if missing := unmentioned_names(question, closest or passages):
             log.info("no passage found for %r mentions %s", question, missing)
             yield Reply(NO_ANSWER, "qa", sources=list(closest[:3]), declined=True,
                         notice=f"The passages found do not mention {' or '.join(map(repr, missing))}; the closest are listed.")
