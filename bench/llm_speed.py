@@ -8,8 +8,11 @@ Prints, for this machine:
   as `assistant chat` would give it;
 - time to first token and decode tokens/s for a 45-token prompt and exactly 128 new tokens, greedy
   (end-of-sequence ignored), for our engine (the fast decoder: with the thread count ThreadChoice
-  picks at a first request, and fixed to 2 and to 1 thread), transformers' generate() (the engine
-  before it) and llama.cpp (llama-cpp-python, 2 threads, and 1 thread), all fed the same token ids;
+  picks at a first request, and fixed to 2 and to 1 thread; and one token a step, without prompt
+  lookup), transformers' generate() (the engine before it) and llama.cpp (llama-cpp-python, 2
+  threads, and 1 thread), all fed the same token ids;
+- decode tokens/s of whole answers to the RAG prompts below (up to 64 tokens, end-of-sequence
+  honoured), where prompt lookup finds the passages' words: ours with it and without it, llama.cpp;
 - time to first token for a RAG prompt (the QA skill's prompt with 4 XQuAD passages, about 630
   tokens), a different question and passages each run so no prefix cache helps anyone: ours from
   scratch, ours with the system prompt kept from the previous request (what a second question
@@ -97,6 +100,26 @@ def rag_ttft(model, llama_models: dict, prompts: list[list[dict]]) -> dict:
         figures["ours_kept_prefix"].append(stream.usage.time_to_first_token_s)
         for name, llm in llama_models.items():
             figures[name].append(run_llama_cpp(llm, ids, 1)["ttft_s"])
+    return figures
+
+
+def rag_decode(model, llama_models: dict, prompts: list[list[dict]], tokens: int = 64) -> dict:
+    """Decode tokens/s of whole answers to RAG prompts: ours with prompt lookup (the default) and one token a
+    step, and llama.cpp's (which has no prompt lookup in its plain generate())."""
+    from assistant.llm.base import GenerationOptions
+    from assistant.llm.fast import DRAFT_TOKENS
+
+    figures: dict = {"ours": [], "ours_one_token_a_step": [], "tokens": [], **{name: [] for name in llama_models}}
+    for messages in prompts:
+        for key, draft in (("ours", DRAFT_TOKENS), ("ours_one_token_a_step", 0)):
+            model.fast.draft_tokens = draft
+            stream = model.stream(messages, GenerationOptions(max_new_tokens=tokens))
+            stream.text()
+            figures[key].append(stream.usage.decode_tokens_per_s)
+        figures["tokens"].append(stream.usage.completion_tokens)
+        for name, llm in llama_models.items():
+            figures[name].append(run_llama_cpp(llm, model.encode_chat(messages), tokens, until_eos=True)["tokens_per_s"])
+    model.fast.draft_tokens = DRAFT_TOKENS
     return figures
 
 
@@ -191,41 +214,46 @@ def bench_prompt(model) -> list[dict]:
     raise SystemExit(f"TEXT is too short for a {PROMPT_TOKENS}-token prompt")
 
 
-def run_ours(model, messages, new_tokens: int, threads: int | None = None) -> dict:
+def run_ours(model, messages, new_tokens: int, threads: int | None = None, lookup: bool = True) -> dict:
     """Our engine on a fresh thread choice, as at a first request: timed by ThreadChoice, or fixed to ``threads``.
-    Fresh, because a choice timed while llama.cpp's workers (same process) were still about is no choice."""
+    Fresh, because a choice timed while llama.cpp's workers (same process) were still about is no choice.
+    ``lookup``: prompt lookup drafts (the default), or one token a step as llama.cpp decodes."""
     from assistant.llm.base import GenerationOptions
-    from assistant.llm.fast import ThreadChoice
+    from assistant.llm.fast import DRAFT_TOKENS, ThreadChoice
 
     if model.fast is not None:
         model.fast.threads = ThreadChoice()
         if threads:
             model.fast.threads.fix(threads)
+        model.fast.draft_tokens = DRAFT_TOKENS if lookup else 0
 
     stream = model.stream(messages, GenerationOptions(max_new_tokens=new_tokens), ignore_eos=True)
     stream.text()
+    if model.fast is not None:
+        model.fast.draft_tokens = DRAFT_TOKENS
     usage = stream.usage
     assert usage.completion_tokens == new_tokens, usage
     return {"ttft_s": usage.time_to_first_token_s, "tokens_per_s": usage.decode_tokens_per_s,
             "threads": model.fast.threads.chosen if model.fast is not None else None}
 
 
-def run_llama_cpp(llm, prompt: list[int], new_tokens: int) -> dict:
+def run_llama_cpp(llm, prompt: list[int], new_tokens: int, until_eos: bool = False) -> dict:
     """llama.cpp on the torch thread: its OpenMP calls bind to torch's runtime in this process, and a
     second thread running OpenMP would slow both engines down (assistant/torch_threads.py)."""
     from assistant.torch_threads import TORCH
 
-    return TORCH.run(_run_llama_cpp, llm, prompt, new_tokens)
+    return TORCH.run(_run_llama_cpp, llm, prompt, new_tokens, until_eos)
 
 
-def _run_llama_cpp(llm, prompt: list[int], new_tokens: int) -> dict:
-    started, first = time.perf_counter(), None
-    for count, _token in enumerate(llm.generate(prompt, temp=0.0, reset=True), start=1):
+def _run_llama_cpp(llm, prompt: list[int], new_tokens: int, until_eos: bool) -> dict:
+    """Exactly ``new_tokens`` tokens (end-of-sequence ignored), or up to them and the end-of-sequence token."""
+    started, first, count = time.perf_counter(), None, 0
+    for count, token in enumerate(llm.generate(prompt, temp=0.0, reset=True), start=1):
         first = first or time.perf_counter()
-        if count == new_tokens:  # end-of-sequence is ignored: exactly new_tokens tokens
+        if count == new_tokens or (until_eos and token == llm.token_eos()):
             break
     elapsed = time.perf_counter() - first
-    return {"ttft_s": first - started, "tokens_per_s": (new_tokens - 1) / elapsed if new_tokens > 1 else 0.0}
+    return {"ttft_s": first - started, "tokens_per_s": (count - 1) / elapsed if count > 1 else 0.0}
 
 
 def llama_cpp_models(location: str, figures: dict) -> dict:
@@ -246,6 +274,7 @@ def engines(model, baseline, messages, prompt: list[int], figures: dict) -> dict
     runs = {"ours": lambda n: run_ours(model, messages, n)}
     if model.fast is not None:
         runs |= {f"ours/{t}": lambda n, t=t: run_ours(model, messages, n, threads=t) for t in LLAMA_THREADS if t <= torch.get_num_threads()}
+        runs["ours/one_token_a_step"] = lambda n: run_ours(model, messages, n, lookup=False)
     if baseline is not None:
         runs["generate"] = lambda n: run_ours(baseline, messages, n)
     for name, llm in figures["llama_models"].items():
@@ -300,6 +329,8 @@ def main() -> None:
         figures["llama_models"] = llama_cpp_models(model.source.location, figures)
         if not args.skip_rag:
             figures["rag"] = rag_ttft(model, figures["llama_models"], rag_prompts(args.runs))
+            if model.fast is not None:
+                figures["rag_decode"] = rag_decode(model, figures["llama_models"], rag_prompts(args.runs))
             figures["ask"] = ask_ttft(cache, args.runs)
         runs = engines(model, baseline, messages, prompt, figures)
         for run in runs.values():
@@ -349,12 +380,21 @@ def report_rag(figures: dict) -> None:
             print(f"  {label:<52} {statistics.median(rag[key]):6.2f} s [{min(rag[key]):.2f}]")
     ask = figures["ask"]["ttft_s"]
     print(f"  /ask over docs/ through the manager (retrieval + prompt + prefill) {statistics.median(ask):6.2f} s [{min(ask):.2f}]")
+    if "rag_decode" in figures:
+        answers = figures["rag_decode"]
+        print(f"\nAnswers to those prompts (up to 64 tokens, end-of-sequence honoured; median {statistics.median(answers['tokens']):.0f} tokens), decode tokens/s, median [best]")
+        labels = {"ours": "ours, prompt lookup (the default)", "ours_one_token_a_step": "ours, one token a step"}
+        labels |= {f"llama.cpp/{n}": f"llama.cpp ({n} thread{'s' if n > 1 else ''})" for n in LLAMA_THREADS}
+        for key, label in labels.items():
+            if answers.get(key):
+                print(f"  {label:<52} {statistics.median(answers[key]):6.1f} [{max(answers[key]):.1f}]")
 
 
 def report_decode(figures: dict, new_tokens: int) -> None:
     print(f"\n{figures['prompt_tokens']}-token prompt, {new_tokens} new tokens, greedy{'':<20}TTFT   decode tokens/s median [best]")
     rows = [(f"ours (fast decoder, ThreadChoice picked {figures['ours_threads']} thread(s))", "ours")]
     rows += [(f"ours, {n} thread{'s' if n > 1 else ''}", f"ours/{n}") for n in LLAMA_THREADS]
+    rows += [("ours, one token a step (no prompt lookup)", "ours/one_token_a_step")]
     rows += [("transformers generate()", "generate")]
     rows += [(f"llama.cpp ({n} thread{'s' if n > 1 else ''})", f"llama.cpp/{n}") for n in LLAMA_THREADS]
     for label, key in rows:
@@ -375,6 +415,9 @@ def report_decode(figures: dict, new_tokens: int) -> None:
             if figures.get(f"ours/{n}"):
                 fixed, fixed_best = summary(figures[f"ours/{n}"], "tokens_per_s")
                 print(f"  ours / llama.cpp, both on {threads}: {fixed / ref:.2f}x (best runs: {fixed_best / ref_best:.2f}x)")
+            if figures.get("ours/one_token_a_step"):
+                plain, plain_best = summary(figures["ours/one_token_a_step"], "tokens_per_s")
+                print(f"  ours one token a step / llama.cpp ({threads}): {plain / ref:.2f}x (best runs: {plain_best / ref_best:.2f}x)")
     if "generate" in figures:
         before, _ = summary(figures["generate"], "tokens_per_s")
         print(f"  ours / generate() decode speed: {ours / before:.2f}x")

@@ -73,12 +73,13 @@ def ort_generate(model, prompt: list[int], new_tokens: int, adapters=None, adapt
 
 
 class OrtForward:
-    """selfcheck.compare's ``fast_forward`` over one og.Generator: a prompt pass, then one token per call."""
+    """selfcheck.compare's ``fast_forward`` over one og.Generator: a prompt pass, then one token per call
+    (the logits of that token, as the one row ``every`` asks for)."""
 
     def __init__(self, model, adapters=None, adapter: str | None = None) -> None:
         self.model, self.adapters, self.adapter, self.generator = model, adapters, adapter, None
 
-    def __call__(self, ids: list[int], start: int):
+    def __call__(self, ids: list[int], start: int, every: bool):
         import onnxruntime_genai as og
         import torch
 
@@ -90,7 +91,8 @@ class OrtForward:
                 self.generator.set_active_adapter(self.adapters, self.adapter)
         self.generator.append_tokens(np.array(ids, dtype=np.int32))
         logits = self.generator.get_logits()  # [batch, vocab]: the last token's
-        return torch.from_numpy(logits.reshape(-1, logits.shape[-1])[-1].copy())
+        last = torch.from_numpy(logits.reshape(-1, logits.shape[-1])[-1].copy())
+        return last[None] if every else last
 
 
 # --- the engines, timed the same way ------------------------------------------------------------
@@ -201,7 +203,7 @@ def agreement(args) -> None:
     def reference(ids):
         return model.model(torch.tensor([ids])).logits[0]
 
-    ours = compare(reference, lambda ids, start: model.fast.forward(torch.tensor(ids), start, None), sequences)
+    ours = compare(reference, lambda ids, start, every: model.fast.forward(torch.tensor(ids), start, None, prompt=not every, every=every), sequences)
     print(f"ours (fast path, prompt {model.fast.plan.prefill}, tokens {model.fast.plan.decode}): {ours.describe()}", flush=True)
     model.fast.forget()
     for folder in args.ort:
@@ -428,7 +430,7 @@ def lora(args) -> None:
     for name in [None] + names:
         if name is None:
             with model.model.disable_adapter():
-                ours = compare(reference, lambda ids, start: model.fast.forward(torch.tensor(ids), start, None), sequences)
+                ours = compare(reference, lambda ids, start, every: model.fast.forward(torch.tensor(ids), start, None, prompt=not every, every=every), sequences)
                 theirs = compare(reference, OrtForward(ort), sequences)
         else:
             model.model.set_adapter(name)

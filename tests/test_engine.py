@@ -25,6 +25,7 @@ from assistant.llm import engine, fast, kernels, plan
 from assistant.llm.base import GenerationOptions
 from assistant.llm.local import LocalChatModel
 from assistant.llm.local_factory import create
+from assistant.llm.lookup import PromptLookup
 from assistant.llm.models import resolve_model
 from assistant.llm.selfcheck import MAX_RELATIVE_ERROR, PROBES, compare, probe_sequences
 from assistant.torch_threads import torch_threads
@@ -154,6 +155,21 @@ def test_the_engine_setting_from_file_env_and_its_check(tmp_path, monkeypatch):
         tiny(tmp_path, "turbo")
 
 
+@pytest.mark.parametrize("columns", [4, 8, 24, 576])
+def test_every_format_multiplies_rows_of_any_length_by_one_token_or_several(columns):
+    """A LoRA side path's second matrix has as many columns as the adapter's rank: torch's int8 kernel read
+    4, 8 or 24 of them as garbage on AVX-512 (and crashed with several rows), so such a matrix stays float32."""
+    generator = torch.Generator().manual_seed(0)
+    weight = torch.randn(64, columns, generator=generator)
+    tolerance = {"int4": 0.2, "int8": 0.02, "bfloat16": 0.02, "float32": 1e-6}
+    for fmt in kernels.FORMATS:
+        packed = kernels.pack(weight, fmt)
+        for rows in (1, 4):
+            x = torch.randn(rows, columns, generator=generator)
+            want = x @ weight.T
+            assert ((kernels.matmul(x, packed) - want).norm() / want.norm()) < tolerance[fmt], (fmt, rows)
+
+
 # --- the kept prompt prefix ---------------------------------------------------------------------
 
 
@@ -193,6 +209,72 @@ def test_the_same_request_again_gives_the_same_logits_and_another_adapter_starts
     assert list(decoder.generate(prompt, 6)) == tokens  # recomputed from position 0, same tokens
 
 
+# --- prompt lookup: drafts checked in one pass ---------------------------------------------------
+
+
+def test_prompt_lookup_drafts_what_followed_the_latest_earlier_occurrence():
+    lookup = PromptLookup([1, 2, 3, 4, 9, 2, 3, 5])
+    assert lookup.draft(2) == []  # "3 5" never came before
+    lookup.append(1)
+    lookup.append(2)
+    assert lookup.draft(2) == [3, 4]
+    lookup.append(3)
+    assert lookup.draft(2) == [4, 9]  # "1 2 3" came before: the longer match wins over the latest "2 3"
+    assert PromptLookup([7, 8, 1, 7, 8, 2, 0, 7, 8]).draft(1) == [2]  # the latest "7 8"
+    assert PromptLookup([7, 8, 1, 7, 8]).draft(5) == [1, 7, 8]  # never past what is known
+
+
+def test_checking_a_draft_in_one_pass_gives_what_single_steps_give(tmp_path):
+    """Rows of one decoding pass over several tokens (as a draft is checked) see the cache and each other as
+    single steps would: a wrong mask or position would move their logits."""
+    decoder = tiny(tmp_path).fast
+    prompt = tiny(tmp_path).encode_chat(FRANCE)
+    reply = [11, 12, 13, 14, 15, 16, 17]
+    with torch.inference_mode():
+        decoder.prefill(prompt, None)
+        singles = torch.stack([decoder.forward(torch.tensor([t]), len(prompt) + i, None) for i, t in enumerate(reply)])
+        decoder.forget()
+        decoder.prefill(prompt, None)
+        first = decoder.forward(torch.tensor(reply[:3]), len(prompt), None, prompt=False, every=True)
+        rest = decoder.forward(torch.tensor(reply[3:]), len(prompt) + 3, None, prompt=False, every=True)
+    assert torch.allclose(torch.cat([first, rest]), singles, atol=1e-4)
+
+
+def test_greedy_decoding_with_drafts_yields_what_one_token_a_step_yields_in_fewer_passes(tmp_path, monkeypatch):
+    """A scripted forward (the next token follows from the last token and its position, with a twist every 7th
+    position so some drafts fail) stands in for the model: drafts accepted, rejected, cut by the end-of-sequence
+    token and by the length limit must leave the token stream as plain greedy decoding gives it."""
+    decoder = tiny(tmp_path).fast
+    vocab = decoder.embed.shape[0]
+
+    def next_token(token: int, position: int) -> int:
+        return 40 if position % 7 == 0 else 30 + (token + 1) % 5
+
+    passes: list[tuple[int, int]] = []
+
+    def scripted(tokens, start, adapter, prompt=None, every=False):
+        passes.append((start, len(tokens)))
+        rows = torch.zeros(len(tokens), vocab)
+        for row, token in enumerate(tokens.tolist()):
+            rows[row, next_token(token, start + row + 1)] = 1.0
+        return rows if every else rows[-1]
+
+    monkeypatch.setattr(decoder, "forward", scripted)
+    prompt = [30, 31, 32, 33, 34, 30, 31, 32]
+    for eos, limit in ((frozenset(), 40), (frozenset({40}), 40), (frozenset(), 9)):
+        decoder.draft_tokens = 0
+        plain = list(decoder.generate(prompt, limit, eos=eos))
+        plain_passes, passes[:] = len(passes), []
+        decoder.draft_tokens = 3
+        assert list(decoder.generate(prompt, limit, eos=eos)) == plain
+        # each pass starts after the last token the one before it kept: its first token, and the draft that held
+        assert all(start < next_start <= start + count for (start, count), (next_start, _) in zip(passes, passes[1:]))
+        assert len(passes) <= plain_passes
+        if limit == 40 and not eos:
+            assert len(passes) < plain_passes / 2  # the stream repeats: most drafts hold
+        passes[:] = []
+
+
 # --- the real model against the float32 reference -----------------------------------------------
 
 
@@ -201,16 +283,19 @@ import json, sys, torch
 from pathlib import Path
 from assistant.config import Settings
 from assistant.llm.local_factory import create
+from assistant.llm.lookup import PromptLookup
 from assistant.llm.selfcheck import compare, probe_sequences
 model = create(Settings(cache_dir=Path(sys.argv[1]), adapter="none"))
 tokenize = lambda text: model.tokenizer(text, add_special_tokens=False)["input_ids"]
 sequences = probe_sequences(model.encode_chat, tokenize, int(sys.argv[2]))
 torch.set_num_threads(1)  # one thread: a second one stalls every small op on a busy machine
-agreement = compare(lambda ids: model.model(torch.tensor([ids])).logits[0],
-                    lambda ids, start: model.fast.forward(torch.tensor(ids), start, None), sequences)
+fast = lambda ids, start, every: model.fast.forward(torch.tensor(ids), start, None, prompt=not every, every=every)
+reference = lambda ids: model.model(torch.tensor([ids])).logits[0]
+agreement = compare(reference, fast, sequences)
+drafts = compare(reference, fast, sequences, step=model.fast.draft_tokens + 1)
 answer = model.generate([{"role": "user", "content": "What is the capital of France?"}])
 print(json.dumps({"capability": torch.backends.cpu.get_cpu_capability(), "plan": model.fast.plan.describe(),
-                  "agreement": agreement.as_dict(), "answer": answer}))
+                  "agreement": agreement.as_dict(), "drafts": drafts.as_dict(), "answer": answer}))
 """
 
 # ATEN_CPU_CAPABILITY picks torch's own kernels, ONEDNN_MAX_CPU_ISA oneDNN's and
@@ -226,11 +311,12 @@ CAPABILITIES = {
 def assert_agrees(figures: dict) -> None:
     """Where the reference's best token wins clearly, the fast path must pick it too; where two tokens are
     within a logit of each other, rounding may flip a few (one flip in the 80 positions of the DEFAULT run
-    is 98.75%), so the overall rate only has to stay near the 99% that bench/ and the plan aim for."""
-    agreement = figures["agreement"]
-    assert agreement["clear_top1"] >= 0.99, figures
-    assert agreement["top1"] >= 0.97, figures
-    assert agreement["relative_error"] < MAX_RELATIVE_ERROR, figures
+    is 98.75%), so the overall rate only has to stay near the 99% that bench/ and the plan aim for. The
+    same holds for decoding passes that check a prompt lookup draft (several tokens a pass)."""
+    for agreement in (figures["agreement"], figures["drafts"]):
+        assert agreement["clear_top1"] >= 0.99, figures
+        assert agreement["top1"] >= 0.97, figures
+        assert agreement["relative_error"] < MAX_RELATIVE_ERROR, figures
     assert "Paris" in figures["answer"], figures
 
 
@@ -238,11 +324,18 @@ def assert_agrees(figures: dict) -> None:
 def test_the_fast_path_agrees_with_the_float32_reference_on_the_real_model():
     model = create(Settings(cache_dir=SHARED_CACHE, adapter="none"))
     sequences = probe_sequences(model.encode_chat, lambda t: model.tokenizer(t, add_special_tokens=False)["input_ids"], len(PROBES))
+    def fast(ids, start, every):
+        return model.fast.forward(torch.tensor(ids), start, None, prompt=not every, every=every)
+
+    def reference(ids):
+        return model.model(torch.tensor([ids])).logits[0]
+
     with torch_threads(1), torch.inference_mode():  # one thread: a second one stalls every small op on a busy machine
-        agreement = compare(lambda ids: model.model(torch.tensor([ids])).logits[0],
-                            lambda ids, start: model.fast.forward(torch.tensor(ids), start, None), sequences)
+        agreement = compare(reference, fast, sequences)
+        drafts = compare(reference, fast, sequences, step=model.fast.draft_tokens + 1)
     model.fast.forget()
-    assert_agrees({"agreement": agreement.as_dict(), "answer": model.generate(FRANCE), "plan": model.fast.plan.describe()})
+    assert_agrees({"agreement": agreement.as_dict(), "drafts": drafts.as_dict(), "answer": model.generate(FRANCE),
+                   "plan": model.fast.plan.describe()})
 
 
 @pytest.mark.real_model

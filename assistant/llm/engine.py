@@ -153,7 +153,8 @@ class Planner:
     def check(self, decoder: FastDecoder, sequences: list[tuple[list[int], int]]) -> Agreement:
         try:
             return compare(lambda ids: self.model(torch.tensor([ids])).logits[0],
-                           lambda ids, start: decoder.forward(torch.tensor(ids), start, None), sequences)
+                           lambda ids, start, every: decoder.forward(torch.tensor(ids), start, None, prompt=not every, every=every),
+                           sequences)
         finally:
             decoder.forget()
 

@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from .kernels import GROUP, Packed, matmul, pack
+from .lookup import PromptLookup
 from .plan import EnginePlan
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ FUSED = {
     "down": ("mlp", ("down_proj",)),
 }
 EXACT_CANDIDATES = 64  # output-head rows recomputed at full precision after the quantized pass
+# Prompt lookup (greedy only): tokens guessed and checked in one pass at most. The int4 kernel's cost grows
+# with rows (the output head at one thread, 1 / 2 / 3 / 5 rows: 1.6 / 2.0 / 2.4 / 4.4 ms on a Zen 4 core), and
+# 3 decoded fastest of 2, 3, 4 and 6 (docs/engine.md).
+DRAFT_TOKENS = 3
 
 
 def unsupported_reason(model, device: str) -> str | None:
@@ -166,6 +171,7 @@ class FastDecoder:
         self.cached_adapter: str | None = None  # ... computed with this adapter
         self.adapters: set[str] = set()
         self.threads = ThreadChoice()
+        self.draft_tokens = DRAFT_TOKENS  # 0: one token a step, no prompt lookup (benchmarks compare)
 
     # --- LoRA ------------------------------------------------------------------------------
 
@@ -202,8 +208,10 @@ class FastDecoder:
         """Drop the kept prompt prefix (the cache's contents no longer match ``cached``)."""
         self.cached, self.cached_adapter = [], None
 
-    def forward(self, tokens: torch.Tensor, start: int, adapter: str | None, prompt: bool | None = None) -> torch.Tensor:
-        """Float32 logits for the last of ``tokens``, which sit at positions start, start+1, ...
+    def forward(self, tokens: torch.Tensor, start: int, adapter: str | None, prompt: bool | None = None,
+                every: bool = False) -> torch.Tensor:
+        """Float32 logits for the last of ``tokens``, which sit at positions start, start+1, ...; with
+        ``every``, for each of them (a row per token).
 
         The cache must hold the keys and values of positions 0..start-1 (for this adapter). ``prompt``:
         use the prompt's matmul format (default: when there is more than one token); a prompt whose
@@ -239,12 +247,12 @@ class FastDecoder:
             h = F.rms_norm(x, (x.shape[-1],), norm2, self.eps)
             gate, up = linears["gate_up"](h, adapter, prompt).chunk(2, -1)
             x = x + linears["down"](F.silu(gate) * up, adapter, prompt)
-        h = F.rms_norm(x[-1:], (x.shape[-1],), self.norm, self.eps)
-        logits = apply(h, self.head)[0]
+        h = F.rms_norm(x if every else x[-1:], (x.shape[-1],), self.norm, self.eps)
+        logits = apply(h, self.head)
         if "float32" not in self.head[0]:
-            best = logits.topk(min(EXACT_CANDIDATES, len(logits))).indices
-            logits[best] = F.linear(h, self.head_weight[best].float())[0]
-        return logits
+            for row, best in enumerate(logits.topk(min(EXACT_CANDIDATES, logits.shape[-1])).indices):
+                logits[row, best] = F.linear(h[row : row + 1], self.head_weight[best].float())[0]
+        return logits if every else logits[0]
 
     def prefill(self, prompt: list[int], adapter: str | None) -> torch.Tensor:
         """Logits after ``prompt``, computing only what follows the prefix the cache already holds."""
@@ -277,19 +285,40 @@ class FastDecoder:
         if len(prompt) + max_new_tokens > self.max_len:
             raise ValueError(f"{len(prompt)} + {max_new_tokens} tokens do not fit the cache of {self.max_len}")
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        lookup, drafting = PromptLookup(prompt), temperature <= 0 and self.draft_tokens > 0  # drafts are checked greedily
         try:
             logits = self.prefill(prompt, adapter)
-            last = len(prompt) + max_new_tokens - 1
-            for position in range(len(prompt), last + 1):
+            position, last = len(prompt), len(prompt) + max_new_tokens - 1
+            while True:
                 token = sample(logits, temperature, top_p, generator)
                 yield token
                 if token in eos or position == last or (cancel is not None and cancel.is_set()):
                     return
                 threads = self.threads.next(position - len(prompt))
                 torch.set_num_threads(threads)
+                lookup.append(token)
+                # A step timed for the thread choice must be one token.
+                draft = lookup.draft(min(self.draft_tokens, last - position)) if drafting and self.threads.trying is None else []
                 started = time.perf_counter()
-                logits = self.forward(torch.tensor([token]), position, adapter)
-                self.threads.timed(time.perf_counter() - started)
+                if not draft:
+                    logits = self.forward(torch.tensor([token]), position, adapter)
+                    self.threads.timed(time.perf_counter() - started)
+                    position += 1
+                    continue
+                # One pass checks the draft: row i predicts what follows draft[:i]; it holds while the model agrees.
+                rows = self.forward(torch.tensor([token, *draft]), position, adapter, prompt=False, every=True)
+                position += 1
+                for guess, predicted in zip(draft, rows[:-1]):
+                    if int(predicted.argmax()) != guess:
+                        logits = predicted
+                        break
+                    yield guess
+                    if guess in eos or position == last or (cancel is not None and cancel.is_set()):
+                        return
+                    lookup.append(guess)
+                    position += 1
+                else:
+                    logits = rows[-1]
         except BaseException:
             self.forget()  # a forward cut short may have left the cache half written
             raise

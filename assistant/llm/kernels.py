@@ -8,7 +8,8 @@ stream, rotary embeddings, attention) stays in float32 whatever the weights are 
 - ``int8``: weight-only int8 per output row;
 - ``int4``: weight-only int4 in groups of 32 along the input (scale and zero per group), the layout
   of GGUF Q4_0/Q4_1, so the embedded model's weights come back almost exactly. A matrix whose row
-  count the int4 kernel cannot pack falls back to int8.
+  count the int4 kernel cannot pack falls back to int8, and one whose rows are not a multiple of 16
+  long (INT8_COLUMNS) stays in float32.
 
 The packed int4 layout depends on torch's CPU capability (AVX-512, AVX2 and the plain kernels each
 pack differently), so packed weights must never move between machines or capabilities: the plan
@@ -28,6 +29,9 @@ FORMATS = ("int4", "int8", "bfloat16", "float32")
 PACKED_VERSION = 4  # bump when a packed layout changes: cached packed weights are then made again
 GROUP = 32  # int4 quantization group along the input dimension, as in GGUF Q4_0/Q4_1
 INT4_ROWS = 16  # the int4 kernel packs this many output rows at a time
+# torch's int8 kernel misreads rows of other lengths: garbage (or a crash, with several rows) on AVX-512 for
+# 8, 12, 20 or 24 columns, as a LoRA side path of rank 8 or 24 has; multiples of 16 are read right on every capability.
+INT8_COLUMNS = 16
 EVICT_BYTES = 256 * 2**20  # written between cold timings: more than any CPU's last-level cache for one core
 
 Packed = dict[str, torch.Tensor]
@@ -41,6 +45,8 @@ def pack(weight: torch.Tensor, fmt: str) -> Packed:
         return {"bfloat16": weight.to(torch.bfloat16)}
     w = weight.float()
     out_features, in_features = w.shape
+    if in_features % INT8_COLUMNS:  # small (a side path's second matrix): exact, and no kernel misreads it
+        return {"float32": w}
     if fmt == "int8" or out_features % INT4_ROWS or in_features % GROUP:
         scale = w.abs().amax(1).clamp(min=1e-8) / 127
         return {"int8": (w / scale[:, None]).round().to(torch.int8), "scales": scale.to(torch.bfloat16)}

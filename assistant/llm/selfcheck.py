@@ -88,16 +88,20 @@ def probe_sequences(encode_chat: Callable[[list], list[int]], tokenize: Callable
 @torch.inference_mode()
 def compare(
     reference: Callable[[list[int]], torch.Tensor],
-    fast_forward: Callable[[list[int], int], torch.Tensor],
+    fast_forward: Callable[[list[int], int, bool], torch.Tensor],
     sequences: Sequence[tuple[list[int], int]],
+    step: int = 1,
 ) -> Agreement:
-    """``reference(ids)``: logits at every position; ``fast_forward(ids, start)``: logits after the last of ids."""
+    """``reference(ids)``: logits at every position; ``fast_forward(ids, start, every)``: logits after the
+    last of ids, or with ``every`` after each of them (a row each). The reply is fed ``step`` tokens a
+    pass: one, as plain decoding, or several, as prompt lookup checks a draft in one pass."""
     agree = clear = clear_agree = positions = 0
     max_diff = relative_sum = 0.0
     for ids, prompt_length in sequences:
         expected = reference(ids).float()
-        got = [fast_forward(ids[:prompt_length], 0)]  # the prompt pass, then one decoding step per token
-        got += [fast_forward(ids[i : i + 1], i) for i in range(prompt_length, len(ids) - 1)]
+        got = [fast_forward(ids[:prompt_length], 0, False)]  # the prompt pass, then the decoding passes
+        for start in range(prompt_length, len(ids) - 1, step):
+            got += list(fast_forward(ids[start : min(start + step, len(ids) - 1)], start, True))
         for position, logits in zip(range(prompt_length - 1, len(ids) - 1), got):
             want = expected[position]
             top2 = want.topk(2)
