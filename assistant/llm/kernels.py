@@ -29,8 +29,8 @@ FORMATS = ("int4", "int8", "bfloat16", "float32")
 PACKED_VERSION = 4  # bump when a packed layout changes: cached packed weights are then made again
 GROUP = 32  # int4 quantization group along the input dimension, as in GGUF Q4_0/Q4_1
 INT4_ROWS = 16  # the int4 kernel packs this many output rows at a time
-# torch's int8 kernel misreads rows of other lengths: garbage (or a crash, with several rows) on AVX-512 for
-# 8, 12, 20 or 24 columns, as a LoRA side path of rank 8 or 24 has; multiples of 16 are read right on every capability.
+# torch's int8 kernel misreads rows of other lengths (garbage, or a crash, on AVX-512 for 4, 12, 20 or 24 columns,
+# and 8 with several rows), as a LoRA side path of rank 4 or 24 has; multiples of 16 are read right on every capability.
 INT8_COLUMNS = 16
 EVICT_BYTES = 256 * 2**20  # written between cold timings: more than any CPU's last-level cache for one core
 
