@@ -17,6 +17,7 @@ from assistant.errors import ModelError
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.retrieval.rerank import LazyReranker, passage_text, rerank, resolve_reranker
+from assistant.skills.answer_kind import asks_for, fits
 from assistant.skills.grounding import names, unmentioned_names
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
 from assistant.skills.qa import QUOTE_INTRO, SHORTENED_NOTICE, QAOptions, copied_answer
@@ -120,6 +121,52 @@ def test_copied_answer():
     # Words of the question alone are no answer; a number it does not hold is.
     assert copied_answer("Orders placed", sentence, "Where are orders placed before 12:00 delivered?") is None
     assert copied_answer("before 12:00", sentence, "Until when are orders placed?") == "before 12:00"
+
+
+ROLLBACK = Passage("Firmware 3.7 was withdrawn on 2 June 2026 because it broke the channel plan of the rescue services. "
+                   "212 gateways were returned to firmware 3.6 within four hours.", "releases/tidelink.md", "Releases", relevance=0.5)
+
+
+def test_an_answer_of_the_wrong_kind_is_read_again_from_the_best_sentence(tmp_path):
+    """"four hours" is in the passage, so the grounding check passes it, but it is no count of gateways."""
+    def reader(messages):
+        return "212 [1]" if messages[0]["content"] == SHORTEN_SYSTEM else "four hours [1]"
+
+    manager, model, _, _ = make(tmp_path, reader, {"212 gateways": 0.9}, passages=(ROLLBACK, TRAVEL))
+    reply = manager.handle("c", "/ask How many gateways were returned to firmware 3.6?")
+    assert reply.text == "212 [1]" and reply.notice == SHORTENED_NOTICE and len(model.calls) == 2
+
+
+def test_when_no_reading_gives_the_kind_asked_for_the_reply_is_i_dont_know_and_says_why(tmp_path):
+    manager, _, _, _ = make(tmp_path, ["on 2 June 2026 [1]"] * 2, {"withdrawn": 0.9}, passages=(ROLLBACK, TRAVEL))
+    reply = manager.handle("c", "/ask Why was firmware 3.7 withdrawn?")
+    assert reply.declined and reply.text == NO_ANSWER and "not a reason" in reply.notice
+    assert reply.sources[0].source == ROLLBACK.source
+
+
+def test_a_question_about_steps_is_not_answered_with_one_copied_phrase(tmp_path):
+    steps = Passage("1. Open the TideLink web page and sign in as admin. 2. Choose Add buoy and type its serial number.",
+                    "products/tidelink.md", "TideLink", relevance=0.5)
+    manager, model, _, _ = make(tmp_path, second_reading("sign in as admin"), {"Add buoy": 0.9}, passages=(steps, TRAVEL))
+    reply = manager.handle("c", "/ask How do I pair a buoy with TideLink?")
+    assert reply.declined and len(model.calls) == 1  # no second reading
+
+
+def test_answer_kinds():
+    assert [asks_for(q) for q in ("How many gateways were returned?", "And how many were lost?", "How many days before departure?",
+                                  "Why was 3.7 withdrawn?", "When was 3.8 released?", "Until when can I order?",
+                                  "What time does the office open?", "What happens when the buoy sinks?",
+                                  "How was it decided how many seats each party gets?", "When a buoy fails, who is called?",
+                                  "How often is it serviced?", "Why not?")] == [
+        "count", "count", None, "reason", "time", "time", "time", None, None, None, None, None]
+    count, why, when = "How many gateways were returned?", "Why was it withdrawn?", "When was it released?"
+    assert fits(count, "212 [1]") and fits(count, "212 gateways within four hours") and fits(count, "two") and fits(count, "the majority")
+    assert not fits(count, "four hours [1]") and not fits(count, "10%") and not fits(count, "1,200 NOK") and not fits(count, "the Bergen office")
+    assert fits(why, "it broke the channel plan") and fits(why, "because of a bug in 3.7")
+    assert not fits(why, "on 2 June 2026 [1]") and not fits(why, "four hours") and not fits(why, "212")
+    assert fits(when, "20 June 2026") and fits(when, "after the storm") and fits(when, "on Tuesdays") and fits(when, "in spring")
+    assert not fits(when, "Priya Raman [1]") and not fits(when, "the rescue services")
+    assert fits("Where is the office?", "four hours") and fits(count, "")  # unchecked kinds, and no answer, pass
 
 
 def test_with_no_second_reading_a_model_that_declines_gets_the_best_sentence_quoted(tmp_path):

@@ -15,6 +15,7 @@ from ..reply import Reply, ReplyEvent, TextDelta
 from ..retrieval.base import Passage, Retriever
 from ..retrieval.rerank import Reranker, rerank
 from ..text import paragraphs, sentences, without_loop
+from .answer_kind import asks_for, fits, kind_name
 from .grounding import (
     NUMBER,
     cited_numbers,
@@ -209,6 +210,11 @@ class QASkill:
                 break
         reply = self.check(text.strip(), answer_from, closest or passages)
         reply = replace(reply, sources=[whole.get(p, p) for p in reply.sources])
+        if not reply.declined and not fits(question, reply.text):
+            log.info("the answer %r is not %s, which %r asks for", reply.text[:100], kind_name(question), question)
+            reply = Reply(NO_ANSWER, "qa", sources=list(closest[:3]), declined=True,
+                          notice=f"The model's answer was not {kind_name(question)}, which the question asks for, so it is not "
+                                 "shown; the closest passages are listed.")
         if reply.declined:
             reply = self.fall_back(question, passages[0], cancel) or reply
         yield replace(reply, usage=stream.usage, timings={**reply.timings, "generate_s": time.perf_counter() - started})
@@ -247,7 +253,9 @@ class QASkill:
         if score < min(self.options.reread_score, self.options.quote_score):
             return None
         sentence, cut_before, cut_after = best_span(self.reranker, question, passage)
-        if score >= self.options.reread_score and (answer := self.shorten(question, sentence, cancel)):
+        # Steps are no phrase: a copy of one of them ("sign in as admin") would pass for the whole procedure.
+        rereads = score >= self.options.reread_score and asks_for(question) != "steps"
+        if rereads and (answer := self.shorten(question, sentence, cancel)):
             log.info("answered %r from the best sentence of %s: %r", question, passage.location, answer)
             return Reply(f"{answer} [1]", "qa", sources=[passage], grounded=True, notice=SHORTENED_NOTICE)
         if score < self.options.quote_score:
@@ -255,13 +263,17 @@ class QASkill:
         return self.quote(passage, [("… " if cut_before else "") + sentence + (" …" if cut_after else "")])
 
     def shorten(self, question: str, sentence: str, cancel: threading.Event | None) -> str | None:
-        """The model's answer from ``sentence`` alone, if copied from it (copied_answer), else None."""
+        """The model's answer from ``sentence`` alone, if copied from it (copied_answer) and of the kind the question
+        asks for (answer_kind), else None."""
         text = self.model.generate(shorten_messages(question, sentence),
                                    GenerationOptions(max_new_tokens=SHORT_ANSWER_TOKENS, stop=("\n",)),
                                    adapter=self.adapter, cancel=cancel)
         answer = copied_answer(text, sentence, question)
         if answer is None:
             log.info("the second reading %r is not copied from the sentence %r", text[:100], sentence[:200])
+        elif not fits(question, answer):
+            log.info("the second reading %r is not %s, which %r asks for", answer, kind_name(question), question)
+            return None
         return answer
 
     def quote(self, passage: Passage, quoted: Sequence[str]) -> Reply:

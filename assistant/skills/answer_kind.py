@@ -1,0 +1,79 @@
+"""Does an answer say the kind of thing its question asks for? "How many" wants a count, "when" a
+time, "why" a reason.
+
+The small reader sometimes copies the wrong fact from the right passage: "four hours" for how many
+gateways were returned to the old firmware, "on 2 June 2026" for why the firmware was withdrawn.
+Each is in the passage, so the grounding check passes it; its kind is wrong, which a few words show.
+Only what the question's first words make plain is checked, and only in a way that answers people
+write pass: on XQuAD's training questions and the training companies of scripts/qa_docs, these rules
+turn away none of the expected answers of the 175 questions they check. ("How often" is not checked:
+people answer it with a bare period, "four years", as the reader does when it is wrong.)
+"""
+
+from __future__ import annotations
+
+import re
+
+from .grounding import strip_citations
+
+TIME_UNIT = r"(?:second|minute|hour|day|night|week|fortnight|month|quarter|year|decade|century|centuries|millenni(?:um|a))s?"
+NUMBER_WORD = (r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+               r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|"
+               r"millions?|billions?|trillions?|dozens?|half|single|both|several|few|many|no|none|once|twice|thrice|"
+               r"couple|multiple|numerous|all|most|some|majority|minority)")
+MONTH = (r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
+         r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)")
+WEEKDAY = r"(?:mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|weekends?|weekdays?)"
+# A number with what makes it a measure rather than a count: a time unit, money, a percentage.
+MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:%|percent\b|per cent\b|{TIME_UNIT}\b|(?:nok|eur|usd|gbp|sek|dkk|kr)\b)|"
+                     r"[$€£]\s*\d", re.I)
+COUNT = re.compile(rf"\d|\b{NUMBER_WORD}\b", re.I)
+TIME = re.compile(
+    rf"\d|\b(?:{MONTH}|{WEEKDAY}|{TIME_UNIT}|spring|summer|autumn|fall|winter|morning|afternoon|evening|noon|midnight|"
+    rf"midday|today|tomorrow|yesterday|tonight|now|era|age|period|reign|war|dynasty|before|after|during|until|till|"
+    rf"since|when|while|once|within|by|ago|end|start|beginning|middle|early|late|first|last|next|immediately|soon|"
+    rf"later|earlier|previous|following|time|as soon as)\b", re.I)
+# What a reason can be said with: any word that is not about when or how much.
+NOT_A_REASON = re.compile(rf"^(?:(?:on|in|at|by|from|to|until|since|the|of|and|about|around|approximately|\W|\d[\d.,:]*|"
+                          rf"{MONTH}|{WEEKDAY}|{TIME_UNIT}|{NUMBER_WORD}|%|percent|nok|eur|usd|am|pm)\b\s*)+$", re.I)
+
+
+# The question word among the first words ("And how many ...", "So why ..."), not inside a clause ("How was
+# it decided how many ...", "What happens when ...").
+OPENING = r"^\W*(?:(?:and|so|but|then|ok|okay|also)\W+)?"
+
+
+def asks_for(question: str) -> str | None:
+    """"count", "time", "reason" or "steps" (how to do something: not checked, and no phrase answers it), or None
+    when the question's kind is not one of these."""
+    q = " ".join(question.lower().split())
+    if re.search(r",\s*(?:what|which|who|how|where|why)\b", q):
+        return None  # "When X happens, what is it called?": the question word is after the comma
+    if re.match(rf"{OPENING}(?:how (?:do|can|should|would|could|must) (?:i|we|you|one|they)|how to|what are the steps|what steps|which steps)\b", q):
+        return "steps"
+    if match := re.match(rf"{OPENING}how many\s+(\w+)", q):
+        # "How many days ..." asks for a number of days: a measure, said as "14 days"; not checked.
+        return None if re.fullmatch(TIME_UNIT, match[1]) else "count"
+    if re.match(rf"{OPENING}why\b(?! not\b)", q):
+        return "reason"
+    if re.match(rf"{OPENING}(?:(?:since|until|till|by) )?(?:when|what time|what date|which date|which day|what day)\b", q):
+        return "time"
+    return None
+
+
+def fits(question: str, answer: str) -> bool:
+    """Whether ``answer`` says the kind of thing ``question`` asks for (True when the kind is not checked)."""
+    kind = asks_for(question)
+    text = strip_citations(answer).strip()
+    if kind in (None, "steps") or not text:
+        return True
+    if kind == "count":  # a count, not only measures ("four hours", "10%" for "how many gateways")
+        return bool(COUNT.search(MEASURE.sub(" ", text)))
+    if kind == "time":
+        return bool(TIME.search(text))
+    return not NOT_A_REASON.match(text)  # a reason: more than a date or an amount
+
+
+def kind_name(question: str) -> str:
+    """How a notice names what the question asks for."""
+    return {"count": "a count", "time": "a time", "reason": "a reason"}.get(asks_for(question) or "", "an answer")
