@@ -42,6 +42,7 @@ if str(REPO) not in sys.path:  # run from a checkout without `pip install -e .`
 
 PROMPT_TOKENS = 45
 LLAMA_THREADS = (2, 1)  # 2 is the yardstick; 1 is what a busy, shared CPU leaves it
+LLAMA_LABELS = {f"llama.cpp/{n}": f"llama.cpp ({n} thread{'s' if n > 1 else ''})" for n in LLAMA_THREADS}
 TEXT = (
     "Explain how a bicycle stays upright while it moves, what role the rider's small steering corrections "
     "play, and why a stationary bicycle falls over, in words a curious child would understand."
@@ -374,20 +375,21 @@ def report_rag(figures: dict) -> None:
     tokens = statistics.median(rag["tokens"])
     print(f"\nRAG prompt ({RAG_PASSAGES} XQuAD passages and a question, median {tokens:.0f} tokens), time to first token, median [best]")
     labels = {"ours_fresh": "ours, from scratch", "ours_kept_prefix": "ours, system prompt kept from the last request"}
-    labels |= {f"llama.cpp/{n}": f"llama.cpp ({n} thread{'s' if n > 1 else ''})" for n in LLAMA_THREADS}
-    for key, label in labels.items():
-        if rag.get(key):
-            print(f"  {label:<52} {statistics.median(rag[key]):6.2f} s [{min(rag[key]):.2f}]")
+    print_medians(rag, labels | LLAMA_LABELS, "{:6.2f} s", min)
     ask = figures["ask"]["ttft_s"]
     print(f"  /ask over docs/ through the manager (retrieval + prompt + prefill) {statistics.median(ask):6.2f} s [{min(ask):.2f}]")
     if "rag_decode" in figures:
         answers = figures["rag_decode"]
         print(f"\nAnswers to those prompts (up to 64 tokens, end-of-sequence honoured; median {statistics.median(answers['tokens']):.0f} tokens), decode tokens/s, median [best]")
         labels = {"ours": "ours, prompt lookup (the default)", "ours_one_token_a_step": "ours, one token a step"}
-        labels |= {f"llama.cpp/{n}": f"llama.cpp ({n} thread{'s' if n > 1 else ''})" for n in LLAMA_THREADS}
-        for key, label in labels.items():
-            if answers.get(key):
-                print(f"  {label:<52} {statistics.median(answers[key]):6.1f} [{max(answers[key]):.1f}]")
+        print_medians(answers, labels | LLAMA_LABELS, "{:6.1f}", max)
+
+
+def print_medians(values: dict, labels: dict, form: str, best) -> None:
+    """One line per label whose figures were measured: the median, and the best in brackets."""
+    for key, label in labels.items():
+        if values.get(key):
+            print(f"  {label:<52} {form.format(statistics.median(values[key]))} [{form.format(best(values[key])).strip()}]")
 
 
 def report_decode(figures: dict, new_tokens: int) -> None:
@@ -396,7 +398,7 @@ def report_decode(figures: dict, new_tokens: int) -> None:
     rows += [(f"ours, {n} thread{'s' if n > 1 else ''}", f"ours/{n}") for n in LLAMA_THREADS]
     rows += [("ours, one token a step (no prompt lookup)", "ours/one_token_a_step")]
     rows += [("transformers generate()", "generate")]
-    rows += [(f"llama.cpp ({n} thread{'s' if n > 1 else ''})", f"llama.cpp/{n}") for n in LLAMA_THREADS]
+    rows += [(label, key) for key, label in LLAMA_LABELS.items()]
     for label, key in rows:
         if key not in figures:
             if key.startswith("llama.cpp"):
