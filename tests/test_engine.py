@@ -275,6 +275,16 @@ def test_greedy_decoding_with_drafts_yields_what_one_token_a_step_yields_in_fewe
         passes[:] = []
 
 
+def test_the_generate_path_looks_up_the_prompt_for_greedy_replies_only(tmp_path, monkeypatch):
+    model = tiny(tmp_path, "generate")
+    asked: list[int | None] = []
+    generate = model.model.generate
+    monkeypatch.setattr(model.model, "generate", lambda **kw: asked.append(kw["prompt_lookup_num_tokens"]) or generate(**kw))
+    model.generate(FRANCE, GenerationOptions(max_new_tokens=4))
+    model.generate(FRANCE, GenerationOptions(max_new_tokens=4, temperature=0.8, seed=1))
+    assert asked == [fast.DRAFT_TOKENS, None]
+
+
 # --- the real model against the float32 reference -----------------------------------------------
 
 

@@ -15,6 +15,7 @@ from ..torch_threads import TORCH
 from .adapters import AdapterInfo, check_base, read_adapter
 from .base import BASE, GenerateFromStream, GenerationOptions, Message, StopFilter, TokenStream, Usage, require_prompt
 from .engine import check_engine, choose_engine
+from .fast import DRAFT_TOKENS
 from .models import ModelSource, load_pretrained, resolve_device
 
 log = logging.getLogger(__name__)
@@ -267,4 +268,6 @@ class LocalChatModel(GenerateFromStream):
                 pad_token_id=self.tokenizer.pad_token_id,
                 streamer=QueueStreamer(),
                 stopping_criteria=StoppingCriteriaList([StopOnCancel()]),
+                # Greedy replies check words guessed from the prompt, as the fast path does (`lookup.py`).
+                prompt_lookup_num_tokens=None if sampling else DRAFT_TOKENS,
             )
