@@ -46,7 +46,7 @@ FUSED = {
 EXACT_CANDIDATES = 64  # output-head rows recomputed at full precision after the quantized pass
 # Prompt lookup (greedy only): tokens guessed and checked in one pass at most. The int4 kernel's cost grows
 # with rows (the output head at one thread, 1 / 2 / 3 / 5 rows: 1.6 / 2.0 / 2.4 / 4.4 ms on a Zen 4 core), and
-# 3 decoded fastest of 2, 3, 4 and 6 (docs/engine.md).
+# 3 decoded QA answers fastest of 2, 3, 4 and 6 (docs/engine.md).
 DRAFT_TOKENS = 3
 
 
