@@ -18,7 +18,7 @@ from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.retrieval.rerank import LazyReranker, passage_text, rerank, resolve_reranker
 from assistant.skills.answer_kind import asks_for, fits
-from assistant.skills.grounding import names, unmentioned_names
+from assistant.skills.grounding import durations, names, unmentioned_names, unstated_durations
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
 from assistant.skills.qa import QUOTE_INTRO, SHORTENED_NOTICE, QAOptions, copied_answer
 
@@ -150,6 +150,26 @@ def test_a_question_about_steps_is_not_answered_with_one_copied_phrase(tmp_path)
     manager, model, _, _ = make(tmp_path, second_reading("sign in as admin"), {"Add buoy": 0.9}, passages=(steps, TRAVEL))
     reply = manager.handle("c", "/ask How do I pair a buoy with TideLink?")
     assert reply.declined and len(model.calls) == 1  # no second reading
+
+
+def test_a_duration_that_no_passage_it_cites_states_is_not_an_answer(tmp_path):
+    """"four" and "minutes" are both in the passages read, "four minutes" only in the one not cited."""
+    shipyard = Passage("A rollback in Shipyard takes four minutes.", "engineering/shipyard.md", "Shipyard", relevance=0.5)
+
+    def reader(messages):
+        return "within four hours [1]" if messages[0]["content"] == SHORTEN_SYSTEM else "four minutes [1]"
+
+    manager, _, _, _ = make(tmp_path, reader, {"four hours": 0.9, "Shipyard": 0.4}, passages=(ROLLBACK, shipyard))
+    reply = manager.handle("c", "/ask How long did the firmware 3.7 rollback take?")
+    assert reply.text == "within four hours [1]" and reply.notice == SHORTENED_NOTICE
+    assert [p.source for p in reply.sources] == [ROLLBACK.source]
+
+
+def test_durations():
+    assert durations("It took four hours [1], then 48-hour checks, for 90 days and two centuries.") == {
+        ("4", "hour"), ("48", "hour"), ("90", "day"), ("2", "century")}
+    assert unstated_durations("four minutes [1]", [ROLLBACK]) == {("4", "minute")}
+    assert unstated_durations("4 hours", [ROLLBACK]) == set() and unstated_durations("212 gateways", [ROLLBACK]) == set()
 
 
 def test_answer_kinds():

@@ -14,13 +14,8 @@ from __future__ import annotations
 
 import re
 
-from .grounding import strip_citations
+from .grounding import NUMBER_WORD, TIME_UNIT, strip_citations
 
-TIME_UNIT = r"(?:second|minute|hour|day|night|week|fortnight|month|quarter|year|decade|century|centuries|millenni(?:um|a))s?"
-NUMBER_WORD = (r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
-               r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|"
-               r"millions?|billions?|trillions?|dozens?|half|single|both|several|few|many|no|none|once|twice|thrice|"
-               r"couple|multiple|numerous|all|most|some|majority|minority)")
 MONTH = (r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
          r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)")
 WEEKDAY = r"(?:mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|weekends?|weekdays?)"

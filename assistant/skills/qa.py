@@ -25,6 +25,7 @@ from .grounding import (
     is_grounded,
     support,
     unmentioned_names,
+    unstated_durations,
 )
 from .prompts import NO_ANSWER, qa_messages, shorten_messages
 
@@ -236,6 +237,9 @@ class QASkill:
             log.info("kept the supported first paragraph of an answer, dropped %r", text[len(first_paragraph):][:200])
             text, grounded = first_paragraph, True
         cited = [passages[n - 1] for n in cited_numbers(text)]
+        if grounded and (unstated := unstated_durations(text, cited or passages)):
+            log.info("no passage it cites states %s: %r", ", ".join(" ".join(d) for d in sorted(unstated)), text[:200])
+            grounded = False
         if not grounded:
             log.info("answer failed the grounding check (support %.2f): %r", support(text, passages), text[:200])
             return Reply(UNSUPPORTED, "qa", sources=list(closest[:3]), declined=True, grounded=False,
