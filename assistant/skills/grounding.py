@@ -18,7 +18,7 @@ WORD = re.compile(r"\w+", re.UNICODE)
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 SUPPORTED_AT = 0.6
 TIME_UNIT = r"(?:second|minute|hour|day|night|week|fortnight|month|quarter|year|decade|century|centuries|millenni(?:um|a))s?"
-# Words that say how many, from "one" to "most": a count in words (answer_kind.py), or a number (below) up to "ninety".
+# Words that say how many ("two", "dozens", "most"), as answer_kind.py counts; NUMBERS, those that are numbers.
 NUMBER_WORD = (r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
                r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|"
                r"millions?|billions?|trillions?|dozens?|half|single|both|several|few|many|no|none|once|twice|thrice|"
