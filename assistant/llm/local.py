@@ -268,6 +268,7 @@ class LocalChatModel(GenerateFromStream):
                 pad_token_id=self.tokenizer.pad_token_id,
                 streamer=QueueStreamer(),
                 stopping_criteria=StoppingCriteriaList([StopOnCancel()]),
-                # Greedy replies check words guessed from the prompt, as the fast path does (`lookup.py`).
-                prompt_lookup_num_tokens=None if sampling else DRAFT_TOKENS,
+                # Greedy replies check words guessed from the prompt, as the fast path does (`lookup.py`); a stateful
+                # model (Mamba and the like) cannot take back a guess, and transformers refuses it.
+                prompt_lookup_num_tokens=None if sampling or getattr(self.model, "_is_stateful", False) else DRAFT_TOKENS,
             )
