@@ -203,7 +203,7 @@ def agreement(args) -> None:
     def reference(ids):
         return model.model(torch.tensor([ids])).logits[0]
 
-    ours = compare(reference, lambda ids, start, every: model.fast.forward(torch.tensor(ids), start, None, prompt=not every, every=every), sequences)
+    ours = compare(reference, model.fast.teacher_forced, sequences)
     print(f"ours (fast path, prompt {model.fast.plan.prefill}, tokens {model.fast.plan.decode}): {ours.describe()}", flush=True)
     model.fast.forget()
     for folder in args.ort:
@@ -430,7 +430,7 @@ def lora(args) -> None:
     for name in [None] + names:
         if name is None:
             with model.model.disable_adapter():
-                ours = compare(reference, lambda ids, start, every: model.fast.forward(torch.tensor(ids), start, None, prompt=not every, every=every), sequences)
+                ours = compare(reference, model.fast.teacher_forced, sequences)
                 theirs = compare(reference, OrtForward(ort), sequences)
         else:
             model.model.set_adapter(name)

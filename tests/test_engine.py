@@ -295,16 +295,14 @@ import json, sys, torch
 from pathlib import Path
 from assistant.config import Settings
 from assistant.llm.local_factory import create
-from assistant.llm.lookup import PromptLookup
 from assistant.llm.selfcheck import compare, probe_sequences
 model = create(Settings(cache_dir=Path(sys.argv[1]), adapter="none"))
 tokenize = lambda text: model.tokenizer(text, add_special_tokens=False)["input_ids"]
 sequences = probe_sequences(model.encode_chat, tokenize, int(sys.argv[2]))
 torch.set_num_threads(1)  # one thread: a second one stalls every small op on a busy machine
-fast = lambda ids, start, every: model.fast.forward(torch.tensor(ids), start, None, prompt=not every, every=every)
 reference = lambda ids: model.model(torch.tensor([ids])).logits[0]
-agreement = compare(reference, fast, sequences)
-drafts = compare(reference, fast, sequences, step=model.fast.draft_tokens + 1)
+agreement = compare(reference, model.fast.teacher_forced, sequences)
+drafts = compare(reference, model.fast.teacher_forced, sequences, step=model.fast.draft_tokens + 1)
 answer = model.generate([{"role": "user", "content": "What is the capital of France?"}])
 print(json.dumps({"capability": torch.backends.cpu.get_cpu_capability(), "plan": model.fast.plan.describe(),
                   "agreement": agreement.as_dict(), "drafts": drafts.as_dict(), "answer": answer}))
@@ -336,15 +334,13 @@ def assert_agrees(figures: dict) -> None:
 def test_the_fast_path_agrees_with_the_float32_reference_on_the_real_model():
     model = create(Settings(cache_dir=SHARED_CACHE, adapter="none"))
     sequences = probe_sequences(model.encode_chat, lambda t: model.tokenizer(t, add_special_tokens=False)["input_ids"], len(PROBES))
-    def fast(ids, start, every):
-        return model.fast.forward(torch.tensor(ids), start, None, prompt=not every, every=every)
 
     def reference(ids):
         return model.model(torch.tensor([ids])).logits[0]
 
     with torch_threads(1), torch.inference_mode():  # one thread: a second one stalls every small op on a busy machine
-        agreement = compare(reference, fast, sequences)
-        drafts = compare(reference, fast, sequences, step=model.fast.draft_tokens + 1)
+        agreement = compare(reference, model.fast.teacher_forced, sequences)
+        drafts = compare(reference, model.fast.teacher_forced, sequences, step=model.fast.draft_tokens + 1)
     model.fast.forget()
     assert_agrees({"agreement": agreement.as_dict(), "drafts": drafts.as_dict(), "answer": model.generate(FRANCE),
                    "plan": model.fast.plan.describe()})

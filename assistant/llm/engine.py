@@ -152,9 +152,7 @@ class Planner:
 
     def check(self, decoder: FastDecoder, sequences: list[tuple[list[int], int]]) -> Agreement:
         try:
-            return compare(lambda ids: self.model(torch.tensor([ids])).logits[0],
-                           lambda ids, start, every: decoder.forward(torch.tensor(ids), start, None, prompt=not every, every=every),
-                           sequences)
+            return compare(lambda ids: self.model(torch.tensor([ids])).logits[0], decoder.teacher_forced, sequences)
         finally:
             decoder.forget()
 

@@ -254,6 +254,11 @@ class FastDecoder:
                 logits[row, best] = F.linear(h[row : row + 1], self.head_weight[best].float())[0]
         return logits if every else logits[0]
 
+    def teacher_forced(self, ids: list[int], start: int, every: bool) -> torch.Tensor:
+        """``selfcheck.compare``'s fast path, no adapter: a prompt's logits after its last token (the prompt's
+        format), or a decoding pass's logits after each of its tokens (the decoding format)."""
+        return self.forward(torch.tensor(ids), start, None, prompt=not every, every=every)
+
     def prefill(self, prompt: list[int], adapter: str | None) -> torch.Tensor:
         """Logits after ``prompt``, computing only what follows the prefix the cache already holds."""
         kept = 0
@@ -285,14 +290,20 @@ class FastDecoder:
         if len(prompt) + max_new_tokens > self.max_len:
             raise ValueError(f"{len(prompt)} + {max_new_tokens} tokens do not fit the cache of {self.max_len}")
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        lookup, drafting = PromptLookup(prompt), temperature <= 0 and self.draft_tokens > 0  # drafts are checked greedily
+        drafting = temperature <= 0 and self.draft_tokens > 0  # drafts are checked greedily
+        lookup = PromptLookup(prompt if drafting else ())  # sampling never drafts: no prompt to index
+        last = len(prompt) + max_new_tokens - 1
+
+        def ends(token: int, position: int) -> bool:
+            return token in eos or position == last or (cancel is not None and cancel.is_set())
+
         try:
             logits = self.prefill(prompt, adapter)
-            position, last = len(prompt), len(prompt) + max_new_tokens - 1
+            position = len(prompt)
             while True:
                 token = sample(logits, temperature, top_p, generator)
                 yield token
-                if token in eos or position == last or (cancel is not None and cancel.is_set()):
+                if ends(token, position):
                     return
                 threads = self.threads.next(position - len(prompt))
                 torch.set_num_threads(threads)
@@ -313,7 +324,7 @@ class FastDecoder:
                         logits = predicted
                         break
                     yield guess
-                    if guess in eos or position == last or (cancel is not None and cancel.is_set()):
+                    if ends(guess, position):
                         return
                     lookup.append(guess)
                     position += 1
