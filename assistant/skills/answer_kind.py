@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import re
 
-from .grounding import NUMBER_WORD, TIME_UNIT, strip_citations
+from .grounding import NUMBERS, TIME_UNIT, strip_citations
+
+# Words that say how many: the numbers ("two", "ninety"), and words like "dozens", "twice" or "most".
+NUMBER_WORD = (rf"(?:{'|'.join(NUMBERS)}|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|single|both|several|"
+               r"few|many|no|none|once|twice|thrice|couple|multiple|numerous|all|most|some|majority|minority)")
 
 MONTH = (r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
          r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)")

@@ -18,11 +18,7 @@ WORD = re.compile(r"\w+", re.UNICODE)
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 SUPPORTED_AT = 0.6
 TIME_UNIT = r"(?:second|minute|hour|day|night|week|fortnight|month|quarter|year|decade|century|centuries|millenni(?:um|a))s?"
-# Words that say how many ("two", "dozens", "most"), as answer_kind.py counts; NUMBERS, those that are numbers.
-NUMBER_WORD = (r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
-               r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|"
-               r"millions?|billions?|trillions?|dozens?|half|single|both|several|few|many|no|none|once|twice|thrice|"
-               r"couple|multiple|numerous|all|most|some|majority|minority)")
+# Numbers in words, as digits ("four hours" is "4 hours").
 NUMBERS = {word: str(value) for value, word in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
     "eighteen nineteen twenty".split())} | {word: str(10 * tens) for tens, word in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)}

@@ -209,19 +209,15 @@ class QASkill:
             if (cut := without_loop(text)) is not None:
                 text = cut  # breaking out stops the generation
                 break
-        reply = self.check(text.strip(), answer_from, closest or passages)
+        reply = self.check(question, text.strip(), answer_from, closest or passages)
         reply = replace(reply, sources=[whole.get(p, p) for p in reply.sources])
-        if not reply.declined and not fits(question, reply.text):
-            log.info("the answer %r is not %s, which %r asks for", reply.text[:100], kind_name(question), question)
-            reply = Reply(NO_ANSWER, "qa", sources=list(closest[:3]), declined=True,
-                          notice=f"The model's answer was not {kind_name(question)}, which the question asks for, so it is not "
-                                 "shown; the closest passages are listed.")
         if reply.declined:
             reply = self.fall_back(question, passages[0], cancel) or reply
         yield replace(reply, usage=stream.usage, timings={**reply.timings, "generate_s": time.perf_counter() - started})
 
-    def check(self, text: str, passages: Sequence[Passage], closest: Sequence[Passage]) -> Reply:
-        """Turn the model's raw answer into a reply: citations mapped, declines and unsupported answers said plainly."""
+    def check(self, question: str, text: str, passages: Sequence[Passage], closest: Sequence[Passage]) -> Reply:
+        """Turn the model's raw answer into a reply: citations mapped, declines, unsupported answers and answers of
+        the wrong kind for ``question`` (answer_kind) said plainly."""
         text = LEAD_IN.sub("", text, count=1).strip()
         if cites_more_than_it_says(text):
             log.info("an answer of citations is no answer: %r", text[:200])
@@ -244,6 +240,11 @@ class QASkill:
             log.info("answer failed the grounding check (support %.2f): %r", support(text, passages), text[:200])
             return Reply(UNSUPPORTED, "qa", sources=list(closest[:3]), declined=True, grounded=False,
                          notice="The model's answer was not supported by the passages, so it is not shown.")
+        if not fits(question, text):
+            log.info("the answer %r is not %s, which %r asks for", text[:100], kind_name(question), question)
+            return Reply(NO_ANSWER, "qa", sources=list(closest[:3]), declined=True,
+                         notice=f"The model's answer was not {kind_name(question)}, which the question asks for, so it is not "
+                                "shown; the closest passages are listed.")
         if not cited:
             cited = sorted(passages, key=lambda p: support(text, [p]), reverse=True)[:1]
         return Reply(text, "qa", sources=cited, grounded=True, notice="Answered from your documents.")
