@@ -23,7 +23,7 @@ from assistant.config import Settings, load_settings
 from assistant.errors import ConfigError
 from assistant.llm import engine, fast, kernels, plan
 from assistant.llm.base import GenerationOptions
-from assistant.llm.local import LocalChatModel
+from assistant.llm.local import GENERATE_LOOKUP_TOKENS, LocalChatModel
 from assistant.llm.local_factory import create
 from assistant.llm.lookup import PromptLookup
 from assistant.llm.models import resolve_model
@@ -50,6 +50,19 @@ def test_candidates_group_close_formats_and_try_bf16_prompts_only_when_much_fast
     assert plan.candidates(timings) == [[("float32", "int4"), ("float32", "int8")], [("float32", "bfloat16")], [("float32", "float32")]]
     timings["prefill/bfloat16"] = 5.0  # twice as fast: tried first, float32 prompts right after
     assert plan.candidates(timings)[:2] == [[("bfloat16", "int4"), ("bfloat16", "int8")], [("float32", "int4"), ("float32", "int8")]]
+
+
+def test_agreement_counts_a_near_tie_broken_the_other_way_apart_from_a_wrong_token():
+    """Reference logits over 3 tokens at 3 positions; the fast path picks token 1 each time. Position 0: the
+    reference prefers 0 by 0.05 (a tie); position 1: by 0.5 (a miss); position 2: by 2 (a clear miss)."""
+    reference = torch.tensor([[5.05, 5.0, 0.0], [5.5, 5.0, 0.0], [7.0, 5.0, 0.0], [0.0, 0.0, 0.0]])
+    picks = torch.tensor([[0.0, 1.0, 0.0]])
+    agreement = compare(lambda ids: reference, lambda ids, start, every: picks.repeat(len(ids), 1) if every else picks[0],
+                        [([0, 1, 2, 3], 1)])
+    assert agreement.positions == 3
+    assert agreement.top1 == 0
+    assert agreement.tied_top1 == pytest.approx(1 / 3)
+    assert agreement.clear_top1 == 0  # the one clear position
 
 
 def test_the_plan_is_measured_once_then_read_and_never_used_on_another_cpu(tmp_path, monkeypatch):
@@ -181,12 +194,13 @@ def test_a_prompt_that_starts_like_the_last_one_computes_only_its_new_tokens(tmp
     with torch.inference_mode():
         decoder.prefill(history, None)
         starts: list[tuple[int, int]] = []
-        forward = decoder.forward
-        monkeypatch.setattr(decoder, "forward", lambda tokens, start, adapter, **kw: starts.append((start, len(tokens))) or forward(tokens, start, adapter, **kw))
+        prompt_pass = decoder._prompt_pass
+        monkeypatch.setattr(decoder, "_prompt_pass", lambda tokens, start, adapter: starts.append((start, len(tokens))) or prompt_pass(tokens, start, adapter))
         kept = decoder.prefill(follow_up, None)
         shared = next(i for i, (a, b) in enumerate(zip(history, follow_up)) if a != b)
         assert shared > len(history) - 5  # all but the generation prompt of the last turn
-        assert starts == [(shared, len(follow_up) - shared)]
+        last = len(follow_up) - 1
+        assert starts == [(shared, last - shared), (last, 1)]  # the last token in a pass of its own
         decoder.forget()
         fresh = decoder.prefill(follow_up, None)
     assert torch.allclose(kept, fresh, atol=1e-4)
@@ -284,7 +298,7 @@ def test_the_generate_path_looks_up_the_prompt_for_greedy_replies_only(tmp_path,
     model.generate(FRANCE, GenerationOptions(max_new_tokens=4, temperature=0.8, seed=1))
     monkeypatch.setattr(model.model, "_is_stateful", True, raising=False)  # as Mamba: no guess can be taken back
     model.generate(FRANCE, GenerationOptions(max_new_tokens=4))
-    assert asked == [fast.DRAFT_TOKENS, None, None]
+    assert asked == [GENERATE_LOOKUP_TOKENS, None, None]
 
 
 # --- the real model against the float32 reference -----------------------------------------------
@@ -308,13 +322,13 @@ print(json.dumps({"capability": torch.backends.cpu.get_cpu_capability(), "plan":
                   "agreement": agreement.as_dict(), "drafts": drafts.as_dict(), "answer": answer}))
 """
 
-# ATEN_CPU_CAPABILITY picks torch's own kernels, ONEDNN_MAX_CPU_ISA oneDNN's and
-# MKL_ENABLE_INSTRUCTIONS MKL's, so a machine with AVX-512 also runs what an AVX2 machine, or one
-# with no vector kernels at all, would run.
+# ATEN_CPU_CAPABILITY picks torch's own kernels, ONEDNN_MAX_CPU_ISA oneDNN's, MKL_ENABLE_INSTRUCTIONS
+# MKL's and NUMBA_CPU_NAME the CPU numba compiles the fused kernels for, so a machine with AVX-512 also
+# runs what an AVX2 machine (Haswell's instructions), or one with no vector kernels at all, would run.
 AVX2 = {"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
 CAPABILITIES = {
-    "avx2": ({"ATEN_CPU_CAPABILITY": "avx2", **AVX2}, len(PROBES)),
-    "default": ({"ATEN_CPU_CAPABILITY": "default", **AVX2}, 6),  # plain kernels are slow
+    "avx2": ({"ATEN_CPU_CAPABILITY": "avx2", "NUMBA_CPU_NAME": "haswell", **AVX2}, len(PROBES)),
+    "default": ({"ATEN_CPU_CAPABILITY": "default", "NUMBA_CPU_NAME": "x86-64", **AVX2}, 6),  # plain kernels are slow
 }
 
 

@@ -120,7 +120,7 @@ class Planner:
                 else:
                     failures.append(f"{prefill}/{decode}: {agreement.describe()}")
                     self.fallback_plan = self.fallback_plan or plan
-            accurate = [pair for pair in passing if pair[0].top1 >= TARGET_TOP1]
+            accurate = [pair for pair in passing if pair[0].tied_top1 >= TARGET_TOP1]
             if accurate:
                 return self._keep(*max(accurate, key=lambda pair: pair[0].rank()))
         if passing:  # none reached the target: the closest of those that pass

@@ -8,6 +8,7 @@ the matmuls. Here the model is re-run in a page of torch, for one sequence at a 
   this CPU (`plan.py`, `kernels.py`): one for the prompt, one for each new token;
 - q/k/v and gate/up fused; the output head in the decoding format, with its 64 best candidates
   then recomputed exactly;
+- in a decoding pass, everything between the matmuls in three compiled loops a layer (`fused.py`);
 - a static KV cache whose prefix is kept between requests: a prompt that starts like the previous
   one (the same system prompt, the same conversation) only computes its new tokens;
 - a plain sampling loop and a measured choice of thread count (`ThreadChoice`);
@@ -26,9 +27,11 @@ import threading
 import time
 from collections.abc import Iterator, Set
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import fused
 from .kernels import GROUP, Packed, matmul, pack
 from .lookup import PromptLookup
 from .plan import EnginePlan
@@ -44,10 +47,10 @@ FUSED = {
     "down": ("mlp", ("down_proj",)),
 }
 EXACT_CANDIDATES = 64  # output-head rows recomputed at full precision after the quantized pass
-# Prompt lookup (greedy only): tokens guessed and checked in one pass at most. The int4 kernel's cost grows
-# with rows (the output head at one thread, 1 / 2 / 3 / 5 rows: 1.6 / 2.0 / 2.4 / 4.4 ms on a Zen 4 core), and
-# 3 decoded QA answers fastest of 2, 3, 4 and 6 (docs/engine.md).
-DRAFT_TOKENS = 3
+# Prompt lookup (greedy only): tokens guessed and checked in one pass at most. A pass's cost grows with its
+# rows (the int4 kernel's, and attention's), and with the small ops fused, 1 decoded grounded-qa answers,
+# base-model answers and summaries fastest of 0-4 (docs/engine.md).
+DRAFT_TOKENS = 1
 
 
 def unsupported_reason(model, device: str) -> str | None:
@@ -135,6 +138,7 @@ class FastDecoder:
         self.kv_heads = getattr(config, "num_key_value_heads", None) or self.heads
         self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // self.heads
         self.eps = config.rms_norm_eps
+        self.intermediate = config.intermediate_size
         self.max_len = max_len
         self.embed = body.embed_tokens.weight.detach()
         self.head_weight = model.lm_head.weight.detach()
@@ -145,6 +149,9 @@ class FastDecoder:
             for layer in body.layers
         ]
         self.scaling = getattr(body.layers[0].self_attn, "scaling", None)
+        # numpy views (shared memory) of what the fused kernels of a decoding pass read
+        self.fused_norms = [(a.numpy(), b.numpy()) for a, b in self.layer_norms]
+        self.fused_cache: list[np.ndarray] = []
         weights = fused_weights(model)
         self.linears = [
             {
@@ -162,8 +169,8 @@ class FastDecoder:
         cos, sin = body.rotary_emb(torch.zeros(1, dtype=torch.float32), positions)
         half = self.head_dim // 2
         # rotate_half(x) * sin == roll(x, half) * signed_sin: one op instead of four
-        self.cos, self.signed_sin = cos[0].float(), torch.cat([-sin[0, :, :half], sin[0, :, half:]], -1).float()
-        self.cache: torch.Tensor | None = None  # [layers, 2, kv_heads, max_len, head_dim], allocated on first use
+        self.cos, self.signed_sin = cos[0].float().contiguous(), torch.cat([-sin[0, :, :half], sin[0, :, half:]], -1).float()
+        self.cache: torch.Tensor | None = None  # see kv_cache()
         # The prompt tokens whose keys and values the cache holds, from position 0. Generated tokens are
         # not kept: their keys and values came from the decoding format, and a later prompt that holds
         # them must get the logits a fresh prompt pass would give.
@@ -193,10 +200,10 @@ class FastDecoder:
             found[int(match[1]), match[2]] = (a, b * module.scaling[name])
         decode_format = side_path_format(self.plan)
         for index, linears in enumerate(self.linears):
-            for fused, (_, parts) in FUSED.items():
+            for projection, (_, parts) in FUSED.items():
                 pairs = [found.get((index, p)) for p in parts]
                 if any(pairs):
-                    linears[fused].add_lora(name, *_block_lora(pairs, linears[fused].sizes), decode_format)
+                    linears[projection].add_lora(name, *_block_lora(pairs, linears[projection].sizes), decode_format)
         self.adapters.add(name)
         if self.cached_adapter == name:
             self.forget()
@@ -208,29 +215,46 @@ class FastDecoder:
         """Drop the kept prompt prefix (the cache's contents no longer match ``cached``)."""
         self.cached, self.cached_adapter = [], None
 
+    def kv_cache(self) -> torch.Tensor:
+        """The KV cache, allocated on first use: [layers, 2, kv_heads, max_len, head_dim]."""
+        if self.cache is None:
+            shape = (len(self.linears), 2, self.kv_heads, self.max_len, self.head_dim)
+            self.cache = torch.zeros(shape, dtype=torch.float32)
+            self.fused_cache = [layer.numpy() for layer in self.cache]  # the same memory, for fused.py
+        return self.cache
+
     def forward(self, tokens: torch.Tensor, start: int, adapter: str | None, prompt: bool | None = None,
                 every: bool = False) -> torch.Tensor:
         """Float32 logits for the last of ``tokens``, which sit at positions start, start+1, ...; with
         ``every``, for each of them (a row per token).
 
         The cache must hold the keys and values of positions 0..start-1 (for this adapter). ``prompt``:
-        use the prompt's matmul format (default: when there is more than one token); a prompt whose
-        only new token follows a kept prefix is still a prompt, so that it gets the same logits.
+        a prompt pass (the prompt's matmul format, torch ops) rather than a decoding pass (the decoding
+        format, fused kernels); default: when there is more than one token. A prompt whose only new
+        token follows a kept prefix is still a prompt, so that it gets the same logits.
         """
+        prompt = len(tokens) > 1 if prompt is None else prompt
+        h = self._prompt_pass(tokens, start, adapter) if prompt else self._decoding_pass(tokens, start, adapter)
+        h = h if every else h[-1:]
+        logits = apply(h, self.head)
+        if "float32" not in self.head[0]:
+            for row, best in enumerate(logits.topk(min(EXACT_CANDIDATES, logits.shape[-1])).indices):
+                logits[row, best] = F.linear(h[row : row + 1], self.head_weight[best].float())[0]
+        return logits if every else logits[0]
+
+    def _prompt_pass(self, tokens: torch.Tensor, start: int, adapter: str | None) -> torch.Tensor:
+        """The final norm's output for each token of a prompt: torch ops, whose attention and large
+        matmuls are what many tokens need."""
         count, end = len(tokens), start + len(tokens)
-        prompt = count > 1 if prompt is None else prompt
-        if self.cache is None:
-            shape = (len(self.linears), 2, self.kv_heads, self.max_len, self.head_dim)
-            self.cache = torch.zeros(shape, dtype=torch.float32)
         cos, sin = self.cos[start:end, None], self.signed_sin[start:end, None]
         heads, kv, dim = self.heads, self.kv_heads, self.head_dim
         mask = None
         if count > 1 and start > 0:  # a prompt after a kept prefix: each token sees the prefix and its past
             mask = torch.arange(end)[None] <= torch.arange(start, end)[:, None]
         x = F.embedding(tokens, self.embed).float()
-        for (norm1, norm2), linears, cache in zip(self.layer_norms, self.linears, self.cache):
+        for (norm1, norm2), linears, cache in zip(self.layer_norms, self.linears, self.kv_cache()):
             h = F.rms_norm(x, (x.shape[-1],), norm1, self.eps)
-            qkv = linears["qkv"](h, adapter, prompt)
+            qkv = linears["qkv"](h, adapter, True)
             qk = qkv[:, : (heads + kv) * dim].view(count, heads + kv, dim)
             qk = qk * cos + qk.roll(dim // 2, -1) * sin
             cache[0, :, start:end] = qk[:, heads:].transpose(0, 1)
@@ -243,16 +267,31 @@ class FastDecoder:
                     q.transpose(0, 1)[None], keys, values, attn_mask=mask, is_causal=mask is None,
                     scale=self.scaling, enable_gqa=kv != heads,
                 ).transpose(1, 2)
-            x = x + linears["o"](y.reshape(count, heads * dim), adapter, prompt)
+            x = x + linears["o"](y.reshape(count, heads * dim), adapter, True)
             h = F.rms_norm(x, (x.shape[-1],), norm2, self.eps)
-            gate, up = linears["gate_up"](h, adapter, prompt).chunk(2, -1)
-            x = x + linears["down"](F.silu(gate) * up, adapter, prompt)
-        h = F.rms_norm(x if every else x[-1:], (x.shape[-1],), self.norm, self.eps)
-        logits = apply(h, self.head)
-        if "float32" not in self.head[0]:
-            for row, best in enumerate(logits.topk(min(EXACT_CANDIDATES, logits.shape[-1])).indices):
-                logits[row, best] = F.linear(h[row : row + 1], self.head_weight[best].float())[0]
-        return logits if every else logits[0]
+            gate, up = linears["gate_up"](h, adapter, True).chunk(2, -1)
+            x = x + linears["down"](F.silu(gate) * up, adapter, True)
+        return F.rms_norm(x, (x.shape[-1],), self.norm, self.eps)
+
+    def _decoding_pass(self, tokens: torch.Tensor, start: int, adapter: str | None) -> torch.Tensor:
+        """The final norm's output for each token of a decoding pass (a new token, or a few checked at
+        once): the matmuls in torch, everything between them in three fused kernels a layer (`fused.py`)."""
+        count, dim = len(tokens), self.head_dim
+        x = F.embedding(tokens, self.embed).float()
+        h, y, gated = torch.empty_like(x), torch.empty(count, self.heads * dim), torch.empty(count, self.intermediate)
+        xs, hs, ys, gs = x.numpy(), h.numpy(), y.numpy(), gated.numpy()
+        delta = np.zeros_like(xs)
+        cos, sin = self.cos.numpy(), self.signed_sin.numpy()
+        scale = self.scaling if self.scaling is not None else dim**-0.5
+        self.kv_cache()  # and its numpy views, fused_cache
+        for (norm1, norm2), linears, cache in zip(self.fused_norms, self.linears, self.fused_cache):
+            fused.add_rms_norm(xs, delta, norm1, self.eps, hs)
+            fused.attend(linears["qkv"](h, adapter, False).numpy(), cache, start, cos, sin, self.heads, scale, ys)
+            fused.add_rms_norm(xs, linears["o"](y, adapter, False).numpy(), norm2, self.eps, hs)
+            fused.silu_mul(linears["gate_up"](h, adapter, False).numpy(), gs)
+            delta = linears["down"](gated, adapter, False).numpy()
+        fused.add_rms_norm(xs, delta, self.norm.numpy(), self.eps, hs)
+        return h
 
     def teacher_forced(self, ids: list[int], start: int, every: bool) -> torch.Tensor:
         """``selfcheck.compare``'s fast path, no adapter: a prompt's logits after its last token (the prompt's
@@ -260,14 +299,21 @@ class FastDecoder:
         return self.forward(torch.tensor(ids), start, None, prompt=not every, every=every)
 
     def prefill(self, prompt: list[int], adapter: str | None) -> torch.Tensor:
-        """Logits after ``prompt``, computing only what follows the prefix the cache already holds."""
+        """Logits after ``prompt``, computing only what follows the prefix the cache already holds.
+
+        The last token always gets a pass of its own, as it does after a kept prefix: a pass over
+        many tokens rounds differently from a pass over one (another matmul kernel), and decoding
+        amplifies that, so without it the same seeded request gave another reply the second time."""
         kept = 0
         if adapter == self.cached_adapter:
-            limit = min(len(self.cached), len(prompt) - 1)  # the last prompt token is always computed
+            limit = min(len(self.cached), len(prompt) - 1)
             while kept < limit and self.cached[kept] == prompt[kept]:
                 kept += 1
         self.cached = self.cached[:kept]
-        logits = self.forward(torch.tensor(prompt[kept:]), kept, adapter, prompt=True)
+        last = len(prompt) - 1
+        if kept < last:
+            self._prompt_pass(torch.tensor(prompt[kept:last]), kept, adapter)
+        logits = self.forward(torch.tensor(prompt[last:]), last, adapter, prompt=True)
         self.cached, self.cached_adapter = list(prompt), adapter
         if kept:
             log.debug("kept %d of %d prompt tokens from the previous request", kept, len(prompt))

@@ -27,7 +27,7 @@ from .kernels import FORMATS, time_format
 
 log = logging.getLogger(__name__)
 
-PLAN_VERSION = 5  # bump when the plan or its choice changes (5: decode formats timed cold)
+PLAN_VERSION = 6  # bump when the plan or its choice changes (5: decode formats timed cold; 6: ties, fused decoding)
 # Formats this close in speed are all checked, and the one closest to the reference is kept.
 DECODE_MARGIN = 1.10  # decode: within 10%
 PREFILL_MARGIN = 1.5  # prompt: bfloat16 rounds every prompt token, so it must be 1.5x faster
@@ -88,7 +88,8 @@ class EnginePlan:
         timing = ", ".join(f"{k} {v:.2f} ms" for k, v in sorted(self.timings_ms.items()))
         agreement = ""
         if self.agreement:
-            agreement = f"; agrees with float32: top-1 {self.agreement['top1']:.0%}, largest logit difference {self.agreement['max_logit_diff']:.2f}"
+            agreement = (f"; agrees with float32: top-1 {self.agreement['top1']:.0%} ({self.agreement.get('tied_top1', 0):.0%} up to ties), "
+                         f"largest logit difference {self.agreement['max_logit_diff']:.2f}")
         return f"prompt in {self.prefill}, tokens in {self.decode} on {self.capability} (one layer: {timing}){agreement}"
 
     def save(self, path: Path) -> None:
