@@ -48,7 +48,9 @@ def test_candidates_group_close_formats_and_try_bf16_prompts_only_when_much_fast
     timings = {"decode/int4": 1.0, "decode/int8": 1.05, "decode/bfloat16": 2.0, "decode/float32": 4.0,
                "prefill/float32": 10.0, "prefill/bfloat16": 9.0}
     assert plan.candidates(timings) == [[("float32", "int4"), ("float32", "int8")], [("float32", "bfloat16")], [("float32", "float32")]]
-    timings["prefill/bfloat16"] = 5.0  # twice as fast: tried first, float32 prompts right after
+    timings["prefill/bfloat16"] = 5.0  # twice as fast: not enough to round every prompt token
+    assert plan.candidates(timings)[0] == [("float32", "int4"), ("float32", "int8")]
+    timings["prefill/bfloat16"] = 3.0  # over three times as fast: tried first, float32 prompts right after
     assert plan.candidates(timings)[:2] == [[("bfloat16", "int4"), ("bfloat16", "int8")], [("float32", "int4"), ("float32", "int8")]]
 
 

@@ -27,10 +27,13 @@ from .kernels import FORMATS, time_format
 
 log = logging.getLogger(__name__)
 
-PLAN_VERSION = 6  # bump when the plan or its choice changes (5: decode formats timed cold; 6: ties, fused decoding)
+PLAN_VERSION = 7  # bump when the plan or its choice changes (5: decode formats timed cold; 6: ties, fused decoding; 7: prompts)
 # Formats this close in speed are all checked, and the one closest to the reference is kept.
 DECODE_MARGIN = 1.10  # decode: within 10%
-PREFILL_MARGIN = 1.5  # prompt: bfloat16 rounds every prompt token, so it must be 1.5x faster
+# prompt: bfloat16 rounds every prompt token, so it must be much faster. At 2x (Zen 4's AVX-512 BF16), it cost 2 of 91
+# right answers on the company documents' development half (67 -> 65) for 0.1 s of the first token (docs/engine.md);
+# CPUs with AMX multiply bfloat16 many times faster, and there it is worth it.
+PREFILL_MARGIN = 3.0
 PREFILL_TOKENS = 128  # a prompt chunk, enough to make the prompt matmuls compute-bound
 
 
