@@ -73,7 +73,6 @@ def attend(qkv, cache, start, cos, signed_sin, heads, scale, out):
 
     ``qkv``: rows x [q heads | k heads | v heads] of ``dim``; rotary embeddings go on q and k, and k and v
     into ``cache`` (2 x kv heads x positions x dim) at their positions. ``out``: rows x (heads * dim).
-    Each kv head's keys are read once for its group of query heads.
     """
     rows = qkv.shape[0]
     kv, dim = cache.shape[1], cache.shape[3]
