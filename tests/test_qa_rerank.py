@@ -18,7 +18,7 @@ from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.retrieval.rerank import LazyReranker, passage_text, rerank, resolve_reranker
 from assistant.skills.answer_kind import asks_for, fits
-from assistant.skills.grounding import durations, names, unmentioned_names, unstated_durations
+from assistant.skills.grounding import code_spans, durations, names, unmentioned_names, unstated_code, unstated_durations
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
 from assistant.skills.qa import QUOTE_INTRO, SHORTENED_NOTICE, QAOptions, copied_answer
 
@@ -170,6 +170,30 @@ def test_durations():
         ("4", "hour"), ("48", "hour"), ("90", "day"), ("2", "century")}
     assert unstated_durations("four minutes [1]", [ROLLBACK]) == {("4", "minute")}
     assert unstated_durations("4 hours", [ROLLBACK]) == set() and unstated_durations("212 gateways", [ROLLBACK]) == set()
+
+
+def test_code_that_no_passage_states_is_found_inline_and_in_fenced_blocks():
+    guide = Passage("Add a file or a folder with `assistant index add`:\n\n    .venv/bin/assistant index add ~/notes",
+                    "docs/getting-started.md", "Getting started", relevance=0.6)
+    assert code_spans("Run `a b` then:\n```sh\nc d\n\ne\n```\nand `f`.") == ["c d", "e", "a b", "f"]
+    assert unstated_code("Use `assistant index add ~/docs` [1].", [guide]) == []  # the command is stated, the path is yours
+    assert unstated_code("```\n.venv/bin/assistant index add ~/notes\n```", [guide]) == []
+    assert unstated_code("Run `sudo add-item -i /path/to/documents`.", [guide]) == ["sudo add-item -i /path/to/documents"]
+    assert unstated_code("Use `add_file_to_list` [1].", [guide]) == ["add_file_to_list"]
+    assert unstated_code("Run `--force`.", [guide]) == ["--force"]  # all argument, no command: not in the passage
+
+
+def test_an_answer_with_an_invented_command_is_not_shown(tmp_path):
+    def reader(messages, **_):
+        return "You can add your documents to the knowledge base with the command `sudo add-item -i /path/to/documents` [1]."
+
+    # Most of the answer's words are the passage's: only the command gives the invention away.
+    guide = Passage("Add documents to the knowledge base with the command `assistant index add` and the path of a file or folder.",
+                    "docs/getting-started.md", "Getting started", relevance=0.5)
+    manager, _, _, _ = make(tmp_path, reader, {"assistant index add": 0.9}, passages=(guide,))
+    reply = manager.handle("c", "/ask How do I add my documents?")
+    assert reply.declined and reply.grounded is False and "sudo" not in reply.text
+    assert reply.sources[0].source == guide.source  # where to read how, instead
 
 
 def test_answer_kinds():

@@ -103,6 +103,32 @@ def unstated_durations(answer: str, passages: Sequence[Passage]) -> set[tuple[st
     return durations(strip_citations(answer)) - stated
 
 
+FENCED = re.compile(r"```[^\n]*\n(.*?)(?:```|$)", re.S)
+INLINE_CODE = re.compile(r"`([^`\n]+)`")
+ARGUMENT = re.compile(r"^[-~/.]|[/=]")  # an option, a path or a setting: what a user fills in, not the command
+
+
+def code_spans(text: str) -> list[str]:
+    """The commands and code in an answer: each line of a fenced block, and each inline `span`."""
+    spans = [line.strip() for block in FENCED.findall(text) for line in block.splitlines() if line.strip()]
+    return spans + [span.strip() for span in INLINE_CODE.findall(FENCED.sub("", text)) if span.strip()]
+
+
+def unstated_code(answer: str, passages: Sequence[Passage]) -> list[str]:
+    """The answer's code spans that no passage states: neither the span itself nor its command (the words before the
+    first option, path or setting: `assistant index add ~/docs` is stated by "assistant index add ~/notes"). A small
+    reader asked "how do I ...?" invents commands in the passages' words ("`sudo add-item -i /path/to/documents`"),
+    which the word count of `support` lets through."""
+    evidence = " ".join(" ".join(p.text.split()) for p in passages).lower()
+    unstated = []
+    for span in code_spans(answer):
+        words = span.split()
+        command = " ".join(words[: next((i for i, w in enumerate(words) if ARGUMENT.search(w)), len(words))])
+        if " ".join(words).lower() not in evidence and (not command or command.lower() not in evidence):
+            unstated.append(span)
+    return unstated
+
+
 # A run of capitalised words ("United States", "Harbor Console", "SLA"), possibly possessive.
 _CAPITALISED = r"[A-Z][\w\-/&]*(?:\.\w+)*(?:'s)?"  # "Node.js" keeps its dot, "Acomb." does not
 NAME = re.compile(rf"\b{_CAPITALISED}(?:[ \t]+{_CAPITALISED})*")

@@ -25,6 +25,7 @@ from .grounding import (
     is_grounded,
     support,
     unmentioned_names,
+    unstated_code,
     unstated_durations,
 )
 from .prompts import NO_ANSWER, qa_messages, shorten_messages
@@ -235,6 +236,9 @@ class QASkill:
         cited = [passages[n - 1] for n in cited_numbers(text)]
         if grounded and (unstated := unstated_durations(text, cited or passages)):
             log.info("no passage it cites states %s: %r", ", ".join(" ".join(d) for d in sorted(unstated)), text[:200])
+            grounded = False
+        if grounded and (invented := unstated_code(text, passages)):
+            log.info("no passage states the code %s: %r", ", ".join(map(repr, invented)), text[:200])
             grounded = False
         if not grounded:
             log.info("answer failed the grounding check (support %.2f): %r", support(text, passages), text[:200])
