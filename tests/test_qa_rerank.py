@@ -18,7 +18,14 @@ from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.retrieval.rerank import LazyReranker, passage_text, rerank, resolve_reranker
 from assistant.skills.answer_kind import asks_for, fits
-from assistant.skills.grounding import code_spans, durations, names, unmentioned_names, unstated_code, unstated_durations
+from assistant.skills.grounding import (
+    code_spans,
+    durations,
+    names,
+    unmentioned_names,
+    unstated_code,
+    unstated_durations,
+)
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
 from assistant.skills.qa import QUOTE_INTRO, SHORTENED_NOTICE, QAOptions, copied_answer
 
