@@ -34,6 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -108,20 +110,33 @@ def rag_decode(model, llama_models: dict, prompts: list[list[dict]], tokens: int
     """Decode tokens/s of whole answers to RAG prompts: ours with prompt lookup (the default) and one token a
     step, and llama.cpp's (which has no prompt lookup in its plain generate())."""
     from assistant.llm.base import GenerationOptions
-    from assistant.llm.fast import DRAFT_TOKENS
 
     figures: dict = {"ours": [], "ours_one_token_a_step": [], "tokens": [], **{name: [] for name in llama_models}}
     for messages in prompts:
-        for key, draft in (("ours", DRAFT_TOKENS), ("ours_one_token_a_step", 0)):
-            model.fast.draft_tokens = draft
-            stream = model.stream(messages, GenerationOptions(max_new_tokens=tokens))
-            stream.text()
+        for key, lookup in (("ours", True), ("ours_one_token_a_step", False)):
+            with prompt_lookup(model, lookup):
+                stream = model.stream(messages, GenerationOptions(max_new_tokens=tokens))
+                stream.text()
             figures[key].append(stream.usage.decode_tokens_per_s)
         figures["tokens"].append(stream.usage.completion_tokens)
         for name, llm in llama_models.items():
             figures[name].append(run_llama_cpp(llm, model.encode_chat(messages), tokens, until_eos=True)["tokens_per_s"])
-    model.fast.draft_tokens = DRAFT_TOKENS
     return figures
+
+
+@contextmanager
+def prompt_lookup(model, on: bool) -> Iterator[None]:
+    """Our fast decoder with prompt lookup's drafts (its default) or without (one token a step), then the default."""
+    from assistant.llm.fast import DRAFT_TOKENS
+
+    if model.fast is None:
+        yield
+        return
+    model.fast.draft_tokens = DRAFT_TOKENS if on else 0
+    try:
+        yield
+    finally:
+        model.fast.draft_tokens = DRAFT_TOKENS
 
 
 def format_table(model, prompts: list[list[dict]], steps: int = 40) -> None:
@@ -220,18 +235,15 @@ def run_ours(model, messages, new_tokens: int, threads: int | None = None, looku
     Fresh, because a choice timed while llama.cpp's workers (same process) were still about is no choice.
     ``lookup``: prompt lookup drafts (the default), or one token a step as llama.cpp decodes."""
     from assistant.llm.base import GenerationOptions
-    from assistant.llm.fast import DRAFT_TOKENS, ThreadChoice
+    from assistant.llm.fast import ThreadChoice
 
     if model.fast is not None:
         model.fast.threads = ThreadChoice()
         if threads:
             model.fast.threads.fix(threads)
-        model.fast.draft_tokens = DRAFT_TOKENS if lookup else 0
-
-    stream = model.stream(messages, GenerationOptions(max_new_tokens=new_tokens), ignore_eos=True)
-    stream.text()
-    if model.fast is not None:
-        model.fast.draft_tokens = DRAFT_TOKENS
+    with prompt_lookup(model, lookup):
+        stream = model.stream(messages, GenerationOptions(max_new_tokens=new_tokens), ignore_eos=True)
+        stream.text()
     usage = stream.usage
     assert usage.completion_tokens == new_tokens, usage
     return {"ttft_s": usage.time_to_first_token_s, "tokens_per_s": usage.decode_tokens_per_s,

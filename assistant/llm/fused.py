@@ -14,16 +14,19 @@ matmuls keep torch's threads, and a second thread pool would fight them for the 
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from numba import njit
 
 FASTMATH = {"reassoc", "contract"}  # vectorized sums; no "fast" exp or assumptions about infinities
-compiled = njit(cache=True, nogil=True, fastmath=FASTMATH)
+jit = partial(njit, cache=True, nogil=True, fastmath=FASTMATH)
+compiled = jit()
 
 LOG2E, LN2_HIGH, LN2_LOW = np.float32(1.4426950408889634), np.float32(0.693359375), np.float32(-2.12194440e-4)
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+@jit(inline="always")
 def exp(x):
     """e**x in float32 within 1.5 ulp (Cephes' expf: x = k ln 2 + r, a polynomial in r, 2**k from its bits),
     for x clamped to [-87, 88]. Written out because a loop that calls libm's expf is not vectorized:

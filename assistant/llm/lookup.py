@@ -2,9 +2,9 @@
 
 An answer from passages, a summary or a rewrite copies runs of its prompt: once the last few tokens
 generated also stand somewhere earlier, the tokens that followed them there are a good guess at what
-comes next. The decoder checks a guess of several tokens in one forward pass (a pass over 4 tokens
-costs about 1.4 one-token passes here) and keeps the tokens the model itself would have picked, so
-greedy output is what one token a step gives, up to rounding, in fewer passes. As in transformers'
+comes next. The decoder checks a guess (`fast.DRAFT_TOKENS` tokens at most) in the same forward pass
+as the new token and keeps the tokens the model itself would have picked, so greedy output is what
+one token a step gives, up to rounding, in fewer passes. As in transformers'
 ``prompt_lookup_num_tokens`` and vLLM's n-gram speculation.
 """
 
