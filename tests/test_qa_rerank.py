@@ -115,6 +115,35 @@ def test_a_second_reading_that_does_not_copy_a_shorter_run_of_the_sentence_is_no
     assert reply.quoted and reply.text.endswith("> … The loss of data was caused by a corroded antenna connector. …")
 
 
+def test_an_answer_copied_from_a_sentence_that_does_not_answer_goes_to_the_second_reading(tmp_path):
+    def reader(messages):  # the right passage, the wrong sentence of it; the right one when given it alone
+        return "a corroded antenna connector" if messages[0]["content"] == SHORTEN_SYSTEM else "stopped sending data [1]"
+
+    phrases = {"corroded antenna connector": 0.95}
+    manager, model, _, _ = make(tmp_path, reader, phrases)
+    reply = manager.handle("c", "/ask What caused the buoy 17 incident?")
+    assert reply.text == "a corroded antenna connector [1]" and reply.notice == SHORTENED_NOTICE and len(model.calls) == 2
+    manager, model, _, _ = make(tmp_path / "unchecked", reader, phrases, source_margin=1.0)
+    assert manager.handle("c", "/ask What caused the buoy 17 incident?").text == "stopped sending data [1]"
+
+
+def test_an_answer_from_a_sentence_that_answers_with_the_one_before_it_is_kept(tmp_path):
+    sla = Passage("If availability falls below the guarantee, the customer can claim a credit of 10% of the monthly fee. "
+                  "Claims must be made within 30 days. Planned maintenance is not counted.", "support/sla.txt", "Service credits")
+    # Alone, "Claims must be made within 30 days" does not say of what; read after the sentence before, it answers.
+    phrases = {"claim a credit of 10% of the monthly fee. Claims": 0.9, "Planned maintenance": 0.3}
+    manager, model, _, _ = make(tmp_path, ["30 days [1]"], phrases, passages=(sla,))
+    reply = manager.handle("c", "/ask Within how many days must a service credit be claimed?")
+    assert reply.text == "30 days [1]" and not reply.declined and len(model.calls) == 1
+
+
+def test_the_sentence_after_an_answer_does_not_vouch_for_it(tmp_path):
+    # "Priya Raman" is followed by the sentence that answers: read together they score high, but the answer is not in it.
+    manager, model, _, _ = make(tmp_path, ["Priya Raman [1]"], {"corroded antenna connector": 0.95})
+    reply = manager.handle("c", "/ask What caused the buoy 17 incident?")
+    assert reply.declined and reply.text == NO_ANSWER
+
+
 def test_copied_answer():
     sentence = "Orders placed before 12:00 are\ndelivered to the Bergen office the next working day."
     asked = "When are orders delivered?"
@@ -325,7 +354,7 @@ def test_a_follow_up_the_model_cannot_rewrite_searches_with_the_previous_questio
     manager = manager_over(model, tmp_path / "h.sqlite3", knowledge, reranker=reranker)
     assert manager.handle("c", "Who led the investigation of the buoy 17 incident?").text == "Priya Raman [1]"
     reply = manager.handle("c", "What caused it?")
-    assert queries[-1] == "What caused it? (Who led the investigation of the buoy 17 incident?)"
+    assert "What caused it? (Who led the investigation of the buoy 17 incident?)" in queries
     assert model.calls[-1]["messages"][-1]["content"].endswith("Question: What caused it?")
     assert reply.text == "a corroded antenna connector [1]" and reply.sources[0].source == INCIDENT.source
 
