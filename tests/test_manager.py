@@ -74,6 +74,25 @@ def test_citation_of_a_passage_never_given_is_dropped(tmp_path):
     assert "[7]" not in reply.text and reply.sources == [LOUVRE]
 
 
+def test_citations_are_numbered_as_the_sources_are_listed(tmp_path):
+    manager, _ = make_manager(tmp_path, ["The Louvre is the most visited museum [2]; the tower is 330 metres tall [1]."],
+                              paris_knowledge())
+    reply = manager.handle("c", "/ask Which museum is the most visited?")
+    assert reply.sources == [LOUVRE, EIFFEL]  # listed as [1] and [2] under the answer, in the order first cited
+    assert reply.text == "The Louvre is the most visited museum [1]; the tower is 330 metres tall [2]."
+
+
+def test_a_citation_of_a_passage_that_does_not_hold_the_answer_points_at_the_one_that_does(tmp_path):
+    manager, _ = make_manager(tmp_path, ["It is 330 metres tall [2]."], paris_knowledge())
+    reply = manager.handle("c", "/ask How tall is the Eiffel Tower?")
+    assert reply.text == "It is 330 metres tall [1]." and reply.sources == [EIFFEL]
+    # An answer that needs both passages it cites keeps both.
+    both = "The Eiffel Tower is 330 metres tall and the Louvre is the most visited museum [1][2]."
+    manager, _ = make_manager(tmp_path / "both", [both], paris_knowledge())
+    reply = manager.handle("c", "/ask What are Paris's landmarks?")
+    assert reply.text == both and reply.sources == [EIFFEL, LOUVRE]
+
+
 def test_model_saying_it_does_not_know_declines_and_shows_closest_passages(tmp_path):
     manager, _ = make_manager(tmp_path, [NO_ANSWER], paris_knowledge())
     reply = manager.handle("c", "/ask Who designed the Louvre pyramid?")

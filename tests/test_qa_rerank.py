@@ -348,7 +348,7 @@ def test_a_follow_up_the_model_cannot_rewrite_searches_with_the_previous_questio
     model = ScriptedChatModel(script)
     knowledge = FakeKnowledgeStore([TRAVEL, INCIDENT])
     queries = []
-    reranker = ScriptedReranker({"Priya Raman": 0.9})
+    reranker = ScriptedReranker({"Priya Raman": 0.9, "corroded antenna connector": 0.9})
     original = reranker.score
     reranker.score = lambda question, texts: queries.append(question) or original(question, texts)
     manager = manager_over(model, tmp_path / "h.sqlite3", knowledge, reranker=reranker)
@@ -382,6 +382,27 @@ def test_a_numbered_step_is_one_unit_of_a_quote_not_its_number_alone():
 
     _, _, units = quote_units("To set up the VPN:\n1. Open the IT portal.\n2. Import the file into WireGuard.\n\nDone.")
     assert [unit for _, unit in units] == ["To set up the VPN:\n1. Open the IT portal.", "2. Import the file into WireGuard.", "Done."]
+
+
+CHANGES = Passage("What we changed\n- Migrations on large tables now run with online schema change tools.\n"
+                  "- The staging database is refreshed with a full copy of production every week.\n"
+                  "- The status page is updated within 10 minutes of an outage starting.", "incidents/outage.txt", "Post-mortem")
+
+
+def test_each_bulleted_item_is_a_unit_and_the_heading_of_the_list_stays_with_the_first():
+    from assistant.skills.qa import quote_units
+
+    _, _, units = quote_units(CHANGES.text)
+    assert [unit for _, unit in units] == ["What we changed\n- Migrations on large tables now run with online schema change tools.",
+                                           "- The staging database is refreshed with a full copy of production every week.",
+                                           "- The status page is updated within 10 minutes of an outage starting."]
+
+
+def test_an_answer_from_the_item_after_the_one_that_answers_is_not_vouched_for_by_it(tmp_path):
+    # Read together, the two items score as the one that answers does alone: that one answers, not the next.
+    manager, _, _, _ = make(tmp_path, ["10 minutes [1]"], {"every week": 0.9}, passages=(CHANGES,))
+    reply = manager.handle("c", "/ask How often is the staging database refreshed?")
+    assert reply.declined and reply.text == NO_ANSWER
 
 
 def test_a_short_table_is_quoted_whole_and_a_long_one_by_its_best_rows_under_the_header():

@@ -51,6 +51,20 @@ def strip_citations(text: str) -> str:
     return CITATION.sub("", text)
 
 
+def renumbered(text: str, numbers: Sequence[int]) -> str:
+    """The text with each citation renumbered by its passage's place in ``numbers`` (the passages listed as its
+    sources, in that order), so that "[3]" points at the first source listed when passage 3 is it."""
+    place = {number: i for i, number in enumerate(numbers, 1)}
+    return CITATION.sub(lambda m: "[" + ", ".join(str(place[n]) for n in cited_numbers(m.group(0))) + "]", text)
+
+
+def cite_only(text: str, number: int) -> str:
+    """The text with its citations replaced by one of passage ``number``, at the end (before a full stop)."""
+    body = re.sub(r"\s*" + CITATION.pattern, "", text).rstrip()
+    stop = body[-1] if body[-1:] in (".", "!", "?") else ""
+    return f"{body.removesuffix(stop)} [{number}]{stop}"
+
+
 def cites_more_than_it_says(text: str) -> bool:
     """More citation markers than words, by two or more ("folders [1] [2] [3] [4] [4]"): the model
     points at every passage and says nothing that one of them supports in particular."""

@@ -18,11 +18,13 @@ from ..text import paragraphs, sentences, without_loop
 from .answer_kind import asks_for, fits, kind_name
 from .grounding import (
     NUMBER,
+    cite_only,
     cited_numbers,
     cites_more_than_it_says,
     content_words,
     drop_unknown_citations,
     is_grounded,
+    renumbered,
     strip_citations,
     support,
     unmentioned_names,
@@ -42,6 +44,7 @@ QUOTE_INTRO = "The closest passage in your documents says [1]:"
 SHORTENED_NOTICE = "Answered with the words of the passage that answers best."
 SHORT_ANSWER_TOKENS = 32  # the second reading's answer is a phrase of one sentence
 QUOTE_WORDS = 70  # enough for a step or a definition, short enough to read at a glance
+SECOND_UNIT = 0.05  # how much better a span must score with a second sentence (or row) than without it
 # A table this short is quoted whole: its rows explain each other, and the row the reranker likes best
 # is not always the one asked about (asked how to add documents, it picked the table's sync row).
 WHOLE_TABLE_ROWS = 6
@@ -240,7 +243,8 @@ class QASkill:
             # Small models follow a supported answer with invented commentary: keep the answer.
             log.info("kept the supported first paragraph of an answer, dropped %r", text[len(first_paragraph):][:200])
             text, grounded = first_paragraph, True
-        cited = [passages[n - 1] for n in cited_numbers(text)]
+        numbers = cited_numbers(text)
+        cited = [passages[n - 1] for n in numbers]
         if grounded and (unstated := unstated_durations(text, cited or passages)):
             log.info("no passage it cites states %s: %r", ", ".join(" ".join(d) for d in sorted(unstated)), text[:200])
             grounded = False
@@ -263,9 +267,16 @@ class QASkill:
                 return Reply(NO_ANSWER, "qa", sources=list(closest[:3]), declined=True,
                              notice="The model's answer came from a part of the passages that does not answer the question, "
                                     "so it is not shown; the closest passages are listed.")
-        if not cited:
-            cited = sorted(passages, key=lambda p: support(text, [p]), reverse=True)[:1]
-        return Reply(text, "qa", sources=cited, grounded=True, notice="Answered from your documents.")
+        supporting = max(range(len(passages)), key=lambda i: support(text, [passages[i]]))  # the first of the best
+        if numbers and not is_grounded(text, cited) and is_grounded(text, [passages[supporting]]):
+            # Small models cite a passage by its place and miscount ("20 June 2026 [3]", the date being in [1]).
+            log.info("cited passage %d instead of %s, which do not support %r", supporting + 1, numbers, text[:100])
+            text, numbers = cite_only(text, supporting + 1), [supporting + 1]
+        if not numbers:
+            return Reply(text, "qa", sources=[passages[supporting]], grounded=True, notice="Answered from your documents.")
+        # Sources are listed in the order first cited, numbered from 1: the text's numbers follow the list.
+        return Reply(renumbered(text, numbers), "qa", sources=[passages[n - 1] for n in numbers], grounded=True,
+                     notice="Answered from your documents.")
 
     def fall_back(self, question: str, passage: Passage, cancel: threading.Event | None) -> Reply | None:
         """When the reader declined or was not supported, and ``passage`` (the best) is relevant enough: an answer
@@ -335,19 +346,30 @@ def _at_word_edges(text: str, start: int, end: int) -> bool:
 
 # A sentence that ends in a list item's number ("Steps:\n1.") or is only one or two words says nothing alone.
 FRAGMENT = re.compile(r"(?:^|\s)\d{1,3}[.)]$|^\S+(?:\s+\S+)?$")
+# Each bulleted item is a unit of its own ("- " does not start a sentence, so a list would be one long sentence).
+BULLET = re.compile(r"\n(?=[ \t]*[-*•][ \t])")
+
+
+def list_items(block: str) -> list[str]:
+    """The block cut before each bulleted item; a heading that introduces the list ("What we changed") stays with
+    the first item, as a heading stays with the sentence under it."""
+    items = BULLET.split(block)
+    if len(items) > 1 and not items[0].rstrip().endswith((".", "!", "?")):
+        items[:2] = [f"{items[0]}\n{items[1]}"]
+    return items
 
 
 def quote_units(text: str) -> tuple[list[str], set[int], list[tuple[int, str]]]:
     """(paragraphs, which of them are tables, (paragraph number, sentence or table row) for every unit a quote is made of).
 
-    A fragment (FRAGMENT) is joined to the sentence after it, so that a quote of a numbered step is the
-    step ("1. Open the IT portal ..."), not "1." alone."""
+    A bulleted item is a unit however it ends. A fragment (FRAGMENT) is joined to the sentence after it, so
+    that a quote of a numbered step is the step ("1. Open the IT portal ..."), not "1." alone."""
     blocks = paragraphs(text)
     tables = {number for number, block in enumerate(blocks) if all(line.lstrip().startswith("|") for line in block.splitlines())}
     units: list[tuple[int, str]] = []
     for number, block in enumerate(blocks):
         pending = ""
-        for unit in block.splitlines() if number in tables else sentences(block):
+        for unit in block.splitlines() if number in tables else [s for item in list_items(block) for s in sentences(item)]:
             unit = f"{pending} {unit}" if pending else unit
             pending = unit if number not in tables and FRAGMENT.search(unit) else ""
             if not pending:
@@ -387,7 +409,7 @@ def best_span(reranker: Reranker, question: str, passage: Passage, most: int = 2
         return passage.text.strip(), False, False
     spans = scored_spans(reranker, question, units, passage.title, most)
     # The shorter span unless the longer one scores clearly better: a second sentence must earn its place.
-    best = max(spans, key=lambda span: span.score - 0.05 * (span.end - span.start))
+    best = max(spans, key=lambda span: span.score - SECOND_UNIT * (span.end - span.start))
     start, end = best.start, best.end
     number = units[start][0]
     if number in tables:
@@ -409,11 +431,16 @@ def weaker_source(reranker: Reranker, question: str, answer: str, passages: Sequ
     best = holding = None
     for passage in passages:
         units = quote_units(passage.text)[2]
-        for span in scored_spans(reranker, question, units, passage.title):
+        spans = scored_spans(reranker, question, units, passage.title)
+        alone = {span.start: span.score for span in spans if span.end - span.start == 1}
+        for span in spans:
             best = span.score if best is None else max(best, span.score)
             # A sentence may lean on the one before it ("Claims must be made within 30 days" after the credits it
-            # means), so that one is read with it; not on the one after, which may be what answers instead.
-            if holds(span.text) and not (span.end - span.start > 1 and holds(units[span.start][1])):
+            # means): the two are read together, and count if they score clearly better than the one before alone
+            # (else that one is what answers). Not on the one after, which may be what answers instead.
+            if span.end - span.start > 1 and (holds(units[span.start][1]) or span.score - SECOND_UNIT <= alone[span.start]):
+                continue
+            if holds(span.text):
                 holding = span.score if holding is None else max(holding, span.score)
     return None if best is None or holding is None else best - holding
 
