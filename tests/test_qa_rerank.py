@@ -359,6 +359,39 @@ def test_a_follow_up_the_model_cannot_rewrite_searches_with_the_previous_questio
     assert reply.text == "a corroded antenna connector [1]" and reply.sources[0].source == INCIDENT.source
 
 
+DEPLOY = Passage("To undo a deployment, click Roll back in Shipyard. A rollback takes about four minutes.",
+                 "engineering/deploy.md", "Deploying")
+FIRMWARE = Passage("Firmware 3.7 was withdrawn. The firmware team, led by Ola Berg, rolled the gateways back to 3.6 "
+                   "over four hours.", "incidents/firmware-rollback.md", "Firmware rollback")
+
+
+def rollback_manager(tmp_path):
+    def reader(messages):  # answers from the first passage it is given
+        prompt = messages[-1]["content"]
+        if "Question: Who" in prompt:
+            return "Ola Berg [1]"
+        return "about four minutes [1]" if prompt.split("[1] (", 1)[1].startswith("Deploying") else "over four hours [1]"
+
+    reranker = ScriptedReranker({"rollback takes about four minutes": 0.9, "over four hours": 0.6, "Ola Berg": 0.9},
+                                asked={"Ola Berg": "led", "rollback takes about four minutes": "long", "over four hours": "long"})
+    return manager_over(ScriptedChatModel(reader), tmp_path / "h.sqlite3", FakeKnowledgeStore([DEPLOY, FIRMWARE]), reranker=reranker)
+
+
+def test_a_question_in_a_conversation_is_answered_from_the_document_of_the_previous_answer_when_it_answers_there(tmp_path):
+    manager = rollback_manager(tmp_path)
+    # Alone, the deployment guide's rollback answers best.
+    assert manager.handle("alone", "/ask How long did the rollback take?").text == "about four minutes [1]"
+    assert manager.handle("c", "/ask Who led the firmware rollback?").text == "Ola Berg [1]"
+    reply = manager.handle("c", "/ask How long did the rollback take?")
+    assert reply.text == "over four hours [1]" and reply.sources[0].source == FIRMWARE.source
+
+
+def test_a_declined_answer_does_not_hold_the_conversation_to_its_passages(tmp_path):
+    manager = rollback_manager(tmp_path)
+    manager.handle("c", "/ask Who approved the firmware?")  # no passage answers: "I don't know", closest passages listed
+    assert manager.handle("c", "/ask How long did the rollback take?").text == "about four minutes [1]"
+
+
 def test_with_reader_sentences_the_model_reads_the_best_sentence_and_the_whole_passage_is_cited(tmp_path):
     manager, model, _, _ = make(tmp_path, ["a corroded antenna connector [1]"], {"corroded antenna connector": 0.9},
                                 reader_sentences=1)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
+from ..retrieval.base import Passage
 from .commands import parse
 from .types import Turn
 
@@ -53,6 +54,15 @@ def previous_questions(history: Sequence[Turn], most: int = 2) -> list[str]:
             break
         questions.append(request.text)
     return questions
+
+
+def cited_before(history: Sequence[Turn]) -> tuple[Passage, ...]:
+    """The passages the conversation's last reply cited, if it answered from the documents (a decline's
+    sources are only the closest passages, and another command's reply changed the subject)."""
+    last = history[-1] if history else None
+    if last is None or last.role != "assistant" or last.skill != "qa" or last.declined:
+        return ()
+    return last.sources
 
 
 def previous_question(history: Sequence[Turn]) -> str:

@@ -86,7 +86,7 @@ class QAOptions:
     # and 67 of 91 rightly at 0.85, 0.7, 0.5, 0.4 and 0.3, with one more unanswerable question answered at 0.3.
     reread_score: float = 0.4
     # With a reranker: an answer copied from a sentence (with the one before it, at most) that the reranker scores
-    # more than this below the best span of the passages read is a fact from the right passage that answers
+    # more than this below the best span of its passage is a fact from the right passage that answers
     # another question ("Lars Dahl", the incident commander, for who wrote the migration): not shown, it goes to
     # the second reading. 1.0 turns the check off. On bench/company_qa's development half at 0.3: answered right
     # 67 -> 68 of 91, unanswerable declined 29 -> 30 of 30, nothing lost (bench/README.md).
@@ -95,6 +95,11 @@ class QAOptions:
     reranker: str = "auto"
     # "auto": bfloat16 where the CPU computes it natively (AVX512-BF16, AMX), else float32; or either by name.
     reranker_precision: str = "auto"
+
+
+def key(passage: Passage) -> tuple[str, int, str]:
+    """What tells passages apart (a passage's relevance changes with each question)."""
+    return passage.source, passage.chunk_id, passage.text
 
 
 def is_decline(text: str) -> bool:
@@ -116,21 +121,22 @@ class QASkill:
         self.reranker = reranker
 
     def reply(self, question: str, *, query: str | None = None, earlier: str | None = None,
-              cancel: threading.Event | None = None,
+              cited_before: Sequence[Passage] = (), cancel: threading.Event | None = None,
               otherwise: Callable[[], Iterator[ReplyEvent]] | None = None) -> Iterator[ReplyEvent]:
         """The whole answer to ``question``: passages searched for ``query`` (the question itself unless
         given, e.g. a follow-up's standalone rewrite), read, cited and checked; the text streamed as
         ``TextDelta``s, then one ``Reply``. When nothing found is about the query, ``otherwise()``
         answers instead if given (free text goes to chat); else the reply says nothing was found and
         lists the closest passages. ``earlier``: the conversation's previous questions, searched with
-        this one when this one alone finds nothing that answers it."""
+        this one when this one alone finds nothing that answers it; ``cited_before``: the passages its previous
+        answer cited (retrieve)."""
         started = time.perf_counter()
-        relevant, found = self.retrieve(query or question)
+        relevant, found = self.retrieve(query or question, cited_before=cited_before)
         if earlier and self.reranker is not None and not self.answers(relevant):
             # A question may lean on the one before without a word that says so ("Who was the incident
             # commander?" after the outage): search with both, but rank by the question as asked, so a
             # new topic is not answered from the old one's passages.
-            with_earlier, found_with_earlier = self.retrieve(f"{question} ({earlier})", rank_by=question)
+            with_earlier, found_with_earlier = self.retrieve(f"{question} ({earlier})", rank_by=question, cited_before=cited_before)
             if self.answers(with_earlier):
                 log.info("searched %r with the previous questions %r", question, earlier)
                 relevant, found = with_earlier, found_with_earlier
@@ -143,19 +149,26 @@ class QASkill:
                 event = replace(event, timings={**event.timings, "retrieve_s": retrieve_s})
             yield event
 
-    def retrieve(self, query: str, rank_by: str | None = None) -> tuple[list[Passage], list[Passage]]:
+    def retrieve(self, query: str, rank_by: str | None = None,
+                 cited_before: Sequence[Passage] = ()) -> tuple[list[Passage], list[Passage]]:
         """(relevant passages, all passages found): the first is empty when nothing is about the query.
-        The reranker scores the passages against ``rank_by`` (default: the query)."""
+        The reranker scores the passages against ``rank_by`` (default: the query). ``cited_before``: the
+        passages the conversation's previous answer cited; passages found of their documents are read first if they
+        answer (found afresh: the history's copies may be of a document changed or removed since)."""
         if self.retriever is None:
             return [], []
         if self.reranker is None:
             found = self.retriever.search(query, k=self.options.k)
             return [p for p in found if self.topical(p)], found
         found = self.retriever.search(query, k=self.options.candidates)
-        topical = {(p.source, p.chunk_id, p.text) for p in found if self.topical(p)}
+        topical = {key(p) for p in found if self.topical(p)}
         ranked = rerank(self.reranker, rank_by or query, found)
         # Passages that answer, else those about the topic (for which `answer` then says "I don't know").
-        relevant = [p for p in ranked if (p.relevance or 0.0) >= self.options.answer_score or (p.source, p.chunk_id, p.text) in topical]
+        relevant = [p for p in ranked if (p.relevance or 0.0) >= self.options.answer_score or key(p) in topical]
+        # A conversation stays with its document: "How long did the rollback take?" after a question about the
+        # firmware rollback is about that rollback, not the one in the deployment guide.
+        before = {p.source for p in cited_before}
+        relevant.sort(key=lambda p: not ((p.relevance or 0.0) >= self.options.answer_score and p.source in before))
         return relevant[: self.options.k], ranked
 
     def answers(self, relevant: Sequence[Passage]) -> bool:
@@ -422,27 +435,25 @@ def best_span(reranker: Reranker, question: str, passage: Passage, most: int = 2
 
 
 def weaker_source(reranker: Reranker, question: str, answer: str, passages: Sequence[Passage]) -> float | None:
-    """How much lower the reranker scores the best span of ``passages`` that holds ``answer`` word for word than
-    their best span of all; None when no span holds it (a paraphrase: nothing to compare)."""
+    """How much lower the reranker scores the best span that holds ``answer`` word for word than the best span of
+    that passage; the least of that over ``passages``; None when no span holds it (a paraphrase: nothing to compare)."""
     def holds(text: str) -> bool:
         return wanted in " ".join(text.split()).lower()
 
     wanted = " ".join(answer.split()).lower()
-    best = holding = None
-    for passage in passages:
+    gaps = []
+    for passage in (p for p in passages if holds(p.text)):
         units = quote_units(passage.text)[2]
         spans = scored_spans(reranker, question, units, passage.title)
         alone = {span.start: span.score for span in spans if span.end - span.start == 1}
-        for span in spans:
-            best = span.score if best is None else max(best, span.score)
-            # A sentence may lean on the one before it ("Claims must be made within 30 days" after the credits it
-            # means): the two are read together, and count if they score clearly better than the one before alone
-            # (else that one is what answers). Not on the one after, which may be what answers instead.
-            if span.end - span.start > 1 and (holds(units[span.start][1]) or span.score - SECOND_UNIT <= alone[span.start]):
-                continue
-            if holds(span.text):
-                holding = span.score if holding is None else max(holding, span.score)
-    return None if best is None or holding is None else best - holding
+        # A sentence may lean on the one before it ("Claims must be made within 30 days" after the credits it
+        # means): the two are read together, and count if they score clearly better than the one before alone
+        # (else that one is what answers). Not on the one after, which may be what answers instead.
+        holding = [span.score for span in spans if holds(span.text) and not (
+            span.end - span.start > 1 and (holds(units[span.start][1]) or span.score - SECOND_UNIT <= alone[span.start]))]
+        if holding:
+            gaps.append(max(span.score for span in spans) - max(holding))
+    return min(gaps, default=None)
 
 
 def excerpt(question: str, text: str, words: int = QUOTE_WORDS) -> list[str]:
