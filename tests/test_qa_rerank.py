@@ -366,11 +366,13 @@ FIRMWARE = Passage("Firmware 3.7 was withdrawn. The firmware team, led by Ola Be
 
 
 def rollback_manager(tmp_path):
-    def reader(messages):  # answers from the first passage it is given
+    def reader(messages):  # answers from the first passage it is given (or the one sentence, when read again)
         prompt = messages[-1]["content"]
         if "Question: Who" in prompt:
             return "Ola Berg [1]"
-        return "about four minutes [1]" if prompt.split("[1] (", 1)[1].startswith("Deploying") else "over four hours [1]"
+        if messages[0]["content"] == SHORTEN_SYSTEM:
+            return "over four hours" if "over four hours" in prompt else "about four minutes"
+        return "about four minutes [1]" if prompt.split("[1] ", 1)[1].startswith("(Deploying)") else "over four hours [1]"
 
     reranker = ScriptedReranker({"rollback takes about four minutes": 0.9, "over four hours": 0.6, "Ola Berg": 0.9},
                                 asked={"Ola Berg": "led", "rollback takes about four minutes": "long", "over four hours": "long"})

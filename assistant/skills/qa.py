@@ -86,10 +86,11 @@ class QAOptions:
     # and 67 of 91 rightly at 0.85, 0.7, 0.5, 0.4 and 0.3, with one more unanswerable question answered at 0.3.
     reread_score: float = 0.4
     # With a reranker: an answer copied from a sentence (with the one before it, at most) that the reranker scores
-    # more than this below the best span of its passage is a fact from the right passage that answers
+    # more than this below the best span of the passages read is a fact from the right passage that answers
     # another question ("Lars Dahl", the incident commander, for who wrote the migration): not shown, it goes to
-    # the second reading. 1.0 turns the check off. On bench/company_qa's development half at 0.3: answered right
-    # 67 -> 68 of 91, unanswerable declined 29 -> 30 of 30, nothing lost (bench/README.md).
+    # the second reading. 1.0 turns the check off. On bench/company_qa's development half at 0.3 it withheld 3 wrong
+    # answers (2 then right from the second reading) and 1 to an unanswerable question, and no right one (0.2 also
+    # withheld "two years" for a three-day course, whose second reading failed; bench/README.md).
     source_margin: float = 0.3
     # "auto": rerankers/answer-ce when installed; "none": no reranker; else a name or a folder.
     reranker: str = "auto"
@@ -435,25 +436,27 @@ def best_span(reranker: Reranker, question: str, passage: Passage, most: int = 2
 
 
 def weaker_source(reranker: Reranker, question: str, answer: str, passages: Sequence[Passage]) -> float | None:
-    """How much lower the reranker scores the best span that holds ``answer`` word for word than the best span of
-    that passage; the least of that over ``passages``; None when no span holds it (a paraphrase: nothing to compare)."""
+    """How much lower the reranker scores the best span of ``passages`` that holds ``answer`` word for word than
+    their best span of all; None when no span holds it (a paraphrase: nothing to compare)."""
     def holds(text: str) -> bool:
         return wanted in " ".join(text.split()).lower()
 
     wanted = " ".join(answer.split()).lower()
-    gaps = []
-    for passage in (p for p in passages if holds(p.text)):
+    best = holding = None
+    for passage in passages:
         units = quote_units(passage.text)[2]
         spans = scored_spans(reranker, question, units, passage.title)
         alone = {span.start: span.score for span in spans if span.end - span.start == 1}
-        # A sentence may lean on the one before it ("Claims must be made within 30 days" after the credits it
-        # means): the two are read together, and count if they score clearly better than the one before alone
-        # (else that one is what answers). Not on the one after, which may be what answers instead.
-        holding = [span.score for span in spans if holds(span.text) and not (
-            span.end - span.start > 1 and (holds(units[span.start][1]) or span.score - SECOND_UNIT <= alone[span.start]))]
-        if holding:
-            gaps.append(max(span.score for span in spans) - max(holding))
-    return min(gaps, default=None)
+        for span in spans:
+            best = span.score if best is None else max(best, span.score)
+            # A sentence may lean on the one before it ("Claims must be made within 30 days" after the credits it
+            # means): the two are read together, and count if they score clearly better than the one before alone
+            # (else that one is what answers). Not on the one after, which may be what answers instead.
+            if span.end - span.start > 1 and (holds(units[span.start][1]) or span.score - SECOND_UNIT <= alone[span.start]):
+                continue
+            if holds(span.text):
+                holding = span.score if holding is None else max(holding, span.score)
+    return None if best is None or holding is None else best - holding
 
 
 def excerpt(question: str, text: str, words: int = QUOTE_WORDS) -> list[str]:
