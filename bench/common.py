@@ -75,6 +75,24 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def add_qa_settings(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--qa", action="append", default=[], metavar="KEY=VALUE",
+                        help="a [qa] setting for this run, e.g. --qa answer_score=0.4 (repeatable)")
+
+
+def qa_settings(args: argparse.Namespace) -> dict[str, int | float | str]:
+    """The --qa settings, each value as the TOML file would give it: 8, 0.5, or a word (reranker_precision=bfloat16)."""
+    def value(text: str) -> int | float | str:
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+        return text
+
+    return {key.strip(): value(text.strip()) for key, text in (item.split("=", 1) for item in args.qa)}
+
+
 def settings_for(args: argparse.Namespace, work: Path, **overrides: Any):
     """Bench settings: the model and adapter asked for, a throw-away history, nothing from assistant.toml."""
     from assistant.config import Settings

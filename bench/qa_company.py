@@ -309,22 +309,11 @@ def gate(manager, root: Path, questions: Sequence[Question],
     return summary, rows
 
 
-def setting_value(text: str) -> int | float | str:
-    """A --qa value as the TOML file would give it: 8, 0.5, or a word (reranker_precision=bfloat16)."""
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
 def main() -> None:
     parser = common.base_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--split", choices=(*SPLITS, "all"), default="all", help="which half to ask (default: both, reported apart)")
     parser.add_argument("--reranker", help="[qa] reranker: a folder, or none (default: the QA skill's own)")
-    parser.add_argument("--qa", action="append", default=[], metavar="KEY=VALUE",
-                        help="a [qa] setting for this run, e.g. --qa answer_score=0.4 (repeatable)")
+    common.add_qa_settings(parser)
     parser.add_argument("--questions", type=Path, default=HERE / "questions.jsonl")
     parser.add_argument("--limit", type=int, help="ask only the first N questions of each half (a quick look)")
     parser.add_argument("--quiet", action="store_true", help="no line per question")
@@ -342,7 +331,7 @@ def main() -> None:
     with common.work_dir() as tmp:
         work = Path(tmp)
         root = build_corpus(work / "corpus").resolve()
-        qa = {key: setting_value(value) for key, value in (item.split("=", 1) for item in args.qa)}
+        qa = common.qa_settings(args)
         if args.reranker:
             qa["reranker"] = args.reranker
         settings = common.settings_for(args, work, sections={"qa": qa})

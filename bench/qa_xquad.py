@@ -347,6 +347,7 @@ def main() -> None:
                         help="questions asked with their gold paragraph hidden (default: %(default)s)")
     parser.add_argument("--k", type=int, default=4, help="passages retrieved per question (default: %(default)s, the QA skill's)")
     parser.add_argument("--reranker", help="[qa] reranker: a name, a folder, or none (default: the QA skill's own)")
+    common.add_qa_settings(parser)
     parser.add_argument("--index-dir", help="keep the paragraph files and the index here and reuse them on the next run")
     parser.add_argument("--split", type=Path, metavar="SPLIT_JSON",
                         help="ask only questions of the held-out articles in this split.json (scripts/build_qa_data.py); "
@@ -367,7 +368,7 @@ def main() -> None:
     with common.work_dir() as tmp:
         work = Path(tmp)
         folder = Path(args.index_dir).expanduser().resolve() if args.index_dir else work
-        qa = {"k": args.k, **({"reranker": args.reranker} if args.reranker else {})}
+        qa = {"k": args.k, **({"reranker": args.reranker} if args.reranker else {}), **common.qa_settings(args)}
         settings = common.settings_for(args, work, index=folder / "index", sections={"qa": qa})
         knowledge, index_s, stats = open_index(settings, paragraphs, folder)
         print(f"index: {stats.get('documents')} paragraphs, {stats.get('chunks')} chunks ({index_s:.0f} s) at {settings.index}")
