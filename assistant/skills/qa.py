@@ -88,9 +88,9 @@ class QAOptions:
     # With a reranker: an answer copied from a sentence (with the one before it, at most) that the reranker scores
     # more than this below the best span of the passages read is a fact from the right passage that answers
     # another question ("Lars Dahl", the incident commander, for who wrote the migration): not shown, it goes to
-    # the second reading. 1.0 turns the check off. On bench/company_qa's development half at 0.3 it withheld 3 wrong
-    # answers (2 then right from the second reading) and 1 to an unanswerable question, and no right one (0.2 also
-    # withheld "two years" for a three-day course, whose second reading failed; bench/README.md).
+    # the second reading. 1.0 turns the check off. On bench/company_qa's development half at 0.3 it withheld 2 wrong
+    # answers (both then right from the second reading) and 1 to an unanswerable question, and no right one (0.2
+    # also withheld "two years" for a three-day course, whose second reading failed; bench/README.md).
     source_margin: float = 0.3
     # "auto": rerankers/answer-ce when installed; "none": no reranker; else a name or a folder.
     reranker: str = "auto"
