@@ -80,17 +80,9 @@ def add_qa_settings(parser: argparse.ArgumentParser) -> None:
                         help="a [qa] setting for this run, e.g. --qa answer_score=0.4 (repeatable)")
 
 
-def qa_settings(args: argparse.Namespace) -> dict[str, int | float | str]:
-    """The --qa settings, each value as the TOML file would give it: 8, 0.5, or a word (reranker_precision=bfloat16)."""
-    def value(text: str) -> int | float | str:
-        for kind in (int, float):
-            try:
-                return kind(text)
-            except ValueError:
-                pass
-        return text
-
-    return {key.strip(): value(text.strip()) for key, text in (item.split("=", 1) for item in args.qa)}
+def qa_settings(args: argparse.Namespace) -> dict[str, str]:
+    """The --qa settings as written; the QA skill reads each as its option's type (config.read_table), as from the file."""
+    return {key.strip(): value.strip() for key, value in (item.split("=", 1) for item in args.qa)}
 
 
 def settings_for(args: argparse.Namespace, work: Path, **overrides: Any):
