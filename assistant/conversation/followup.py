@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
-from ..retrieval.base import Passage
 from .commands import parse
 from .types import Turn
 
@@ -56,13 +55,13 @@ def previous_questions(history: Sequence[Turn], most: int = 2) -> list[str]:
     return questions
 
 
-def cited_before(history: Sequence[Turn]) -> tuple[Passage, ...]:
-    """The passages the conversation's last reply cited, if it answered from the documents (a decline's
-    sources are only the closest passages, and another command's reply changed the subject)."""
+def cited_documents(history: Sequence[Turn]) -> frozenset[str]:
+    """The documents the conversation's last reply cited, if it answered from them (a decline's sources
+    are only the closest passages, and another command's reply changed the subject)."""
     last = history[-1] if history else None
     if last is None or last.role != "assistant" or last.skill != "qa" or last.declined:
-        return ()
-    return last.sources
+        return frozenset()
+    return frozenset(p.source for p in last.sources)
 
 
 def previous_question(history: Sequence[Turn]) -> str:

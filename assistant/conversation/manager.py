@@ -24,7 +24,7 @@ from ..skills.translate import Translator, detect_language, find_language, parse
 from ..text import without_loop
 from .commands import COMMAND_HELP, Request, parse
 from .documents import Documents
-from .followup import cited_before, previous_questions, rewrite
+from .followup import cited_documents, previous_questions, rewrite
 from .history import HistoryStore
 from .types import APOLOGY, ConversationInfo, Passage, Reply, ReplyEvent, TextDelta, Turn
 
@@ -271,7 +271,7 @@ class ConversationManager:
         # searched with it only if it finds no answer alone.
         earlier = " ".join(previous_questions(history)) if standalone.query == asked.request.text else None
         yield from self.qa.reply(standalone.question, query=standalone.query, earlier=earlier,
-                                 cited_before=cited_before(history), cancel=asked.cancel, otherwise=otherwise)
+                                 cited_documents=cited_documents(history), cancel=asked.cancel, otherwise=otherwise)
 
     def _chat_messages(self, conversation_id: str, text: str) -> list[Message]:
         """System prompt and the new message first, then as many recent turns as the context allows."""

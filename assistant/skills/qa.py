@@ -7,7 +7,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Set
 from dataclasses import dataclass, replace
 
 from ..llm.base import ChatModel, GenerationOptions
@@ -122,22 +122,22 @@ class QASkill:
         self.reranker = reranker
 
     def reply(self, question: str, *, query: str | None = None, earlier: str | None = None,
-              cited_before: Sequence[Passage] = (), cancel: threading.Event | None = None,
+              cited_documents: Set[str] = frozenset(), cancel: threading.Event | None = None,
               otherwise: Callable[[], Iterator[ReplyEvent]] | None = None) -> Iterator[ReplyEvent]:
         """The whole answer to ``question``: passages searched for ``query`` (the question itself unless
         given, e.g. a follow-up's standalone rewrite), read, cited and checked; the text streamed as
         ``TextDelta``s, then one ``Reply``. When nothing found is about the query, ``otherwise()``
         answers instead if given (free text goes to chat); else the reply says nothing was found and
         lists the closest passages. ``earlier``: the conversation's previous questions, searched with
-        this one when this one alone finds nothing that answers it; ``cited_before``: the passages its previous
-        answer cited (retrieve)."""
+        this one when this one alone finds nothing that answers it; ``cited_documents``: the documents its
+        previous answer cited (retrieve)."""
         started = time.perf_counter()
-        relevant, found = self.retrieve(query or question, cited_before=cited_before)
+        relevant, found = self.retrieve(query or question, cited_documents=cited_documents)
         if earlier and self.reranker is not None and not self.answers(relevant):
             # A question may lean on the one before without a word that says so ("Who was the incident
             # commander?" after the outage): search with both, but rank by the question as asked, so a
             # new topic is not answered from the old one's passages.
-            with_earlier, found_with_earlier = self.retrieve(f"{question} ({earlier})", rank_by=question, cited_before=cited_before)
+            with_earlier, found_with_earlier = self.retrieve(f"{question} ({earlier})", rank_by=question, cited_documents=cited_documents)
             if self.answers(with_earlier):
                 log.info("searched %r with the previous questions %r", question, earlier)
                 relevant, found = with_earlier, found_with_earlier
@@ -151,11 +151,10 @@ class QASkill:
             yield event
 
     def retrieve(self, query: str, rank_by: str | None = None,
-                 cited_before: Sequence[Passage] = ()) -> tuple[list[Passage], list[Passage]]:
+                 cited_documents: Set[str] = frozenset()) -> tuple[list[Passage], list[Passage]]:
         """(relevant passages, all passages found): the first is empty when nothing is about the query.
-        The reranker scores the passages against ``rank_by`` (default: the query). ``cited_before``: the
-        passages the conversation's previous answer cited; passages found of their documents are read first if they
-        answer (found afresh: the history's copies may be of a document changed or removed since)."""
+        The reranker scores the passages against ``rank_by`` (default: the query). Passages found of
+        ``cited_documents`` (those the conversation's previous answer cited) are read first if they answer."""
         if self.retriever is None:
             return [], []
         if self.reranker is None:
@@ -168,8 +167,7 @@ class QASkill:
         relevant = [p for p in ranked if (p.relevance or 0.0) >= self.options.answer_score or key(p) in topical]
         # A conversation stays with its document: "How long did the rollback take?" after a question about the
         # firmware rollback is about that rollback, not the one in the deployment guide.
-        before = {p.source for p in cited_before}
-        relevant.sort(key=lambda p: not ((p.relevance or 0.0) >= self.options.answer_score and p.source in before))
+        relevant.sort(key=lambda p: not ((p.relevance or 0.0) >= self.options.answer_score and p.source in cited_documents))
         return relevant[: self.options.k], ranked
 
     def answers(self, relevant: Sequence[Passage]) -> bool:
