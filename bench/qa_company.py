@@ -8,6 +8,7 @@ The corpus (`bench/company_qa/corpus/`, plus a PDF and a .docx built at run time
 (`/ask <question>`); follow-ups are asked in one conversation, turn after turn.
 
     python bench/qa_company.py [--split dev|heldout|all] [--adapter none|grounded-qa|auto] [--reranker PATH|none]
+    python bench/qa_company.py --set scripts/qa_docs/ledgerly   # another company: its corpus/ and questions.jsonl
 
 The questions are split by document into a development half (tune and train on it) and a held-out
 half (report it, never tune on it). Each has answerable questions (numbers, dates, names, "how do
@@ -44,11 +45,11 @@ PAGE_BREAK = "===PAGE==="
 @dataclass(frozen=True)
 class Question:
     id: str
-    split: str
     source: str  # the file, relative to the corpus folder, that holds the answer (or the topic, when unanswerable)
     kind: str  # number | date | name | fact | steps | span | unanswerable | conversation | followup
     question: str
     answers: tuple[str, ...]  # any of them is the fact; all of them when `all`
+    split: str = "all"  # dev | heldout in bench/company_qa; a set without halves (--set) is "all"
     all: bool = False
     conversation: str = ""
     turn: int = 0
@@ -71,11 +72,12 @@ def load_questions(path: Path = HERE / "questions.jsonl") -> list[Question]:
 
 # --- the corpus: text files as they are, a PDF and a .docx built from plain text ---------------
 
-def build_corpus(folder: Path) -> Path:
-    """The corpus in `folder`: the committed files, plus each `binary/X.pdf.txt` / `X.docx.txt` built as X.pdf / X.docx."""
-    shutil.copytree(HERE / "corpus", folder, dirs_exist_ok=True)
-    for source in sorted((HERE / "binary").rglob("*.txt")):
-        target = folder / source.relative_to(HERE / "binary").with_suffix("")
+def build_corpus(folder: Path, question_set: Path = HERE) -> Path:
+    """The corpus of ``question_set`` in `folder`: the committed files, plus each `binary/X.pdf.txt` / `X.docx.txt`
+    built as X.pdf / X.docx."""
+    shutil.copytree(question_set / "corpus", folder, dirs_exist_ok=True)
+    for source in sorted((question_set / "binary").rglob("*.txt")):
+        target = folder / source.relative_to(question_set / "binary").with_suffix("")
         target.parent.mkdir(parents=True, exist_ok=True)
         text = source.read_text(encoding="utf-8")
         if target.suffix == ".pdf":
@@ -311,10 +313,12 @@ def gate(manager, root: Path, questions: Sequence[Question],
 
 def main() -> None:
     parser = common.base_parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--set", type=Path, default=HERE, dest="question_set",
+                        help="a folder with corpus/ (and binary/) and questions.jsonl (default: bench/company_qa; the training "
+                             "companies of scripts/qa_docs, never trained on by what ships, are more questions to tune on)")
     parser.add_argument("--split", choices=(*SPLITS, "all"), default="all", help="which half to ask (default: both, reported apart)")
     parser.add_argument("--reranker", help="[qa] reranker: a folder, or none (default: the QA skill's own)")
     common.add_qa_settings(parser)
-    parser.add_argument("--questions", type=Path, default=HERE / "questions.jsonl")
     parser.add_argument("--limit", type=int, help="ask only the first N questions of each half (a quick look)")
     parser.add_argument("--quiet", action="store_true", help="no line per question")
     parser.add_argument("--gate-only", action="store_true",
@@ -324,13 +328,13 @@ def main() -> None:
     from assistant.retrieval import open_knowledge_base
     from assistant.runtime import Runtime, load_chat_model
 
-    questions = load_questions(args.questions)
-    splits = SPLITS if args.split == "all" else (args.split,)
+    questions = load_questions(args.question_set / "questions.jsonl")
+    splits = tuple(dict.fromkeys(q.split for q in questions)) if args.split == "all" else (args.split,)
     asked = [q for split in splits for q in [q for q in questions if q.split == split][: args.limit]]
     report = common.Report("qa_company")
     with common.work_dir() as tmp:
         work = Path(tmp)
-        root = build_corpus(work / "corpus").resolve()
+        root = build_corpus(work / "corpus", args.question_set).resolve()
         qa = common.qa_settings(args)
         if args.reranker:
             qa["reranker"] = args.reranker
@@ -357,7 +361,7 @@ def main() -> None:
         outcomes = run(manager, recording, root, asked, progress=not args.quiet)
 
     report.info.update({
-        "questions": str(args.questions), "model": status["model"], "QA adapter": status["adapters"]["qa"],
+        "questions": str(args.question_set / "questions.jsonl"), "model": status["model"], "QA adapter": status["adapters"]["qa"],
         "reranker": reranker.name if reranker else "none", "[qa]": qa,
         "index": f"{stats.get('documents')} documents, {stats.get('chunks')} chunks",
     })
