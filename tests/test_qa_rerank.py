@@ -64,6 +64,33 @@ def test_the_passage_the_reranker_finds_answers_is_the_one_shown_to_the_model_ev
     assert "Priya Raman" in prompt and "economy" not in prompt  # passages that do not answer stay out of the prompt
 
 
+class WholePassagesScoreLower(ScriptedReranker):
+    """As the shipped reranker does with a passage about several things: a phrase scores less the more there is around it."""
+
+    def score(self, question: str, texts) -> list[float]:
+        return [score * min(1.0, 10 / len(text.split())) for score, text in zip(super().score(question, texts), texts)]
+
+
+WARRANTY = Passage("All hardware comes with a warranty against defects in materials and workmanship. The HB-3 buoy has a "
+                   "warranty of three years from delivery. The TideLink gateway has a warranty of two years.",
+                   "support/warranty.html", "Warranty", relevance=0.5)
+
+
+def test_a_passage_that_no_whole_passage_answers_is_read_when_one_of_its_sentences_does(tmp_path):
+    question = "/ask How long is the warranty on the TideLink gateway?"
+    for options, asked in (({}, True), ({"sentence_scores": 0}, False)):
+        model = ScriptedChatModel(["two years [1]"])
+        reranker = WholePassagesScoreLower({"gateway has a warranty of two years": 0.8})
+        manager = manager_over(model, tmp_path / f"{asked}.sqlite3", FakeKnowledgeStore((TRAVEL, WARRANTY)),
+                               qa_options=QAOptions(**options), reranker=reranker)
+        reply = manager.handle("c", question)
+        assert reranker.score("q", [passage_text(WARRANTY)])[0] < QAOptions().answer_score  # the whole passage: no answer
+        if asked:  # its best sentence scores 0.8: the passage is read, and scores as that sentence
+            assert reply.text == "two years [1]" and reply.sources[0].relevance == pytest.approx(0.8)
+        else:
+            assert reply.declined and not model.calls
+
+
 def test_only_the_searchs_first_candidates_passages_are_reranked(tmp_path):
     fillers = [Passage(f"Office note {i}: the kitchen is cleaned on day {i}.", f"notes/{i}.md", relevance=0.2) for i in range(12)]
     passages = (*fillers[:7], INCIDENT, *fillers[7:])  # the answer 8th, then 5 more
@@ -157,6 +184,12 @@ def test_copied_answer():
     # Words of the question alone are no answer; a number it does not hold is.
     assert copied_answer("Orders placed", sentence, "Where are orders placed before 12:00 delivered?") is None
     assert copied_answer("before 12:00", sentence, "Until when are orders placed?") == "before 12:00"
+    # Words that echo the question before the copy are dropped; any other word makes it no copy.
+    leave = "After five years of service you gain one extra day per year, up to a maximum of 31 days."
+    most = "What's the most annual leave I can end up with after long service?"
+    assert copied_answer("I can end up with up to a maximum of 31 days [1]", leave, most) == "up to a maximum of 31 days"
+    assert copied_answer("I can take up to a maximum of 31 days", leave, most) is None
+    assert copied_answer("I can end up with", leave, most) is None
 
 
 ROLLBACK = Passage("Firmware 3.7 was withdrawn on 2 June 2026 because it broke the channel plan of the rescue services. "
