@@ -330,6 +330,8 @@ def main() -> None:
 
     questions = load_questions(args.question_set / "questions.jsonl")
     splits = tuple(dict.fromkeys(q.split for q in questions)) if args.split == "all" else (args.split,)
+    if not any(q.split in splits for q in questions):
+        raise SystemExit(f"{args.question_set / 'questions.jsonl'} has no {args.split} questions; leave out --split")
     asked = [q for split in splits for q in [q for q in questions if q.split == split][: args.limit]]
     report = common.Report("qa_company")
     with common.work_dir() as tmp:

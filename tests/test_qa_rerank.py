@@ -76,7 +76,7 @@ WARRANTY = Passage("All hardware comes with a warranty against defects in materi
                    "support/warranty.html", "Warranty", relevance=0.5)
 
 
-def test_a_passage_that_no_whole_passage_answers_is_read_when_one_of_its_sentences_does(tmp_path):
+def test_a_passage_that_does_not_answer_as_a_whole_is_read_when_one_of_its_sentences_does(tmp_path):
     question = "/ask How long is the warranty on the TideLink gateway?"
     for options, asked in (({}, True), ({"sentence_scores": 0}, False)):
         model = ScriptedChatModel(["two years [1]"])
