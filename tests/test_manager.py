@@ -15,7 +15,8 @@ from assistant.conversation.types import Reply, TextDelta
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.skills.prompts import NO_ANSWER, QA_SYSTEM
-from assistant.skills.qa import NOT_FOUND, QAOptions, QASkill, excerpt
+from assistant.skills.qa import NOT_FOUND, QAOptions, QASkill
+from assistant.skills.spans import excerpt
 from assistant.skills.summarize import AbstractiveSummarizer, AutoSummarizer, ExtractiveSummarizer
 
 EIFFEL = Passage("The Eiffel Tower is 330 metres tall and stands in Paris.", "docs/paris.md", "Landmarks", line_start=3, line_end=4, relevance=0.44)

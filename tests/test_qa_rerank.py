@@ -446,7 +446,7 @@ def test_a_blended_order_keeps_part_of_the_search_order_and_the_reranker_score_s
 
 
 def test_a_numbered_step_is_one_unit_of_a_quote_not_its_number_alone():
-    from assistant.skills.qa import quote_units
+    from assistant.skills.spans import quote_units
 
     _, _, units = quote_units("To set up the VPN:\n1. Open the IT portal.\n2. Import the file into WireGuard.\n\nDone.")
     assert [unit for _, unit in units] == ["To set up the VPN:\n1. Open the IT portal.", "2. Import the file into WireGuard.", "Done."]
@@ -458,7 +458,7 @@ CHANGES = Passage("What we changed\n- Migrations on large tables now run with on
 
 
 def test_each_bulleted_item_is_a_unit_and_the_heading_of_the_list_stays_with_the_first():
-    from assistant.skills.qa import quote_units
+    from assistant.skills.spans import quote_units
 
     _, _, units = quote_units(CHANGES.text)
     assert [unit for _, unit in units] == ["What we changed\n- Migrations on large tables now run with online schema change tools.",
@@ -474,7 +474,7 @@ def test_an_answer_from_the_item_after_the_one_that_answers_is_not_vouched_for_b
 
 
 def test_a_short_table_is_quoted_whole_and_a_long_one_by_its_best_rows_under_the_header():
-    from assistant.skills.qa import WHOLE_TABLE_ROWS, best_span
+    from assistant.skills.spans import WHOLE_TABLE_ROWS, best_span
 
     def table(rows: int) -> Passage:
         lines = ["| Command | What it does |", "|---|---|", *(f"| cmd{i} | does thing {i} |" for i in range(rows))]

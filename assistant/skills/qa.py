@@ -14,7 +14,7 @@ from ..llm.base import ChatModel, GenerationOptions
 from ..reply import Reply, ReplyEvent, TextDelta
 from ..retrieval.base import Passage, Retriever
 from ..retrieval.rerank import Reranker, rerank
-from ..text import paragraphs, sentences, without_loop
+from ..text import without_loop
 from .answer_kind import asks_for, fits, kind_name
 from .grounding import (
     NUMBER,
@@ -32,6 +32,7 @@ from .grounding import (
     unstated_durations,
 )
 from .prompts import NO_ANSWER, qa_messages, shorten_messages
+from .spans import best_span, by_best_sentence, excerpt, weaker_source
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,6 @@ UNSUPPORTED = "I couldn't find an answer to this that your documents support."
 QUOTE_INTRO = "The closest passage in your documents says [1]:"
 SHORTENED_NOTICE = "Answered with the words of the passage that answers best."
 SHORT_ANSWER_TOKENS = 32  # the second reading's answer is a phrase of one sentence
-QUOTE_WORDS = 70  # enough for a step or a definition, short enough to read at a glance
-SECOND_UNIT = 0.05  # how much better a span must score with a second sentence (or row) than without it
-# A table this short is quoted whole: its rows explain each other, and the row the reranker likes best
-# is not always the one asked about (asked how to add documents, it picked the table's sync row).
-WHOLE_TABLE_ROWS = 6
 
 
 @dataclass(frozen=True)
@@ -379,146 +375,3 @@ def restates(answer: str, question: str) -> bool:
 def _at_word_edges(text: str, start: int, end: int) -> bool:
     """``text[start:end]`` neither starts nor ends inside a word ("day" is not copied from "today")."""
     return (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
-
-
-# A sentence that ends in a list item's number ("Steps:\n1.") or is only one or two words says nothing alone.
-FRAGMENT = re.compile(r"(?:^|\s)\d{1,3}[.)]$|^\S+(?:\s+\S+)?$")
-# Each bulleted item is a unit of its own ("- " does not start a sentence, so a list would be one long sentence).
-BULLET = re.compile(r"\n(?=[ \t]*[-*•][ \t])")
-
-
-def list_items(block: str) -> list[str]:
-    """The block cut before each bulleted item; a heading that introduces the list ("What we changed") stays with
-    the first item, as a heading stays with the sentence under it."""
-    items = BULLET.split(block)
-    if len(items) > 1 and not items[0].rstrip().endswith((".", "!", "?")):
-        items[:2] = [f"{items[0]}\n{items[1]}"]
-    return items
-
-
-def quote_units(text: str) -> tuple[list[str], set[int], list[tuple[int, str]]]:
-    """(paragraphs, which of them are tables, (paragraph number, sentence or table row) for every unit a quote is made of).
-
-    A bulleted item is a unit however it ends. A fragment (FRAGMENT) is joined to the sentence after it, so
-    that a quote of a numbered step is the step ("1. Open the IT portal ..."), not "1." alone."""
-    blocks = paragraphs(text)
-    tables = {number for number, block in enumerate(blocks) if all(line.lstrip().startswith("|") for line in block.splitlines())}
-    units: list[tuple[int, str]] = []
-    for number, block in enumerate(blocks):
-        pending = ""
-        for unit in block.splitlines() if number in tables else [s for item in list_items(block) for s in sentences(item)]:
-            unit = f"{pending} {unit}" if pending else unit
-            pending = unit if number not in tables and FRAGMENT.search(unit) else ""
-            if not pending:
-                units.append((number, unit))
-        if pending:
-            units.append((number, pending))
-    return blocks, tables, units
-
-
-@dataclass(frozen=True)
-class Span:
-    """A run of consecutive units (quote_units) of one paragraph, units[start:end], with the reranker's score."""
-
-    start: int
-    end: int
-    text: str  # the units joined, without the passage's heading
-    score: float
-
-
-def scored_spans(reranker: Reranker, question: str, units: Sequence[tuple[int, str]], title: str | None,
-                 most: int = 2) -> list[Span]:
-    """Every run of 1 to `most` consecutive units within a paragraph, scored by the reranker under the passage's heading."""
-    bounds = [(start, end) for start in range(len(units)) for end in range(start + 1, min(start + most, len(units)) + 1)
-              if units[start][0] == units[end - 1][0]]
-    texts = [" ".join(unit for _, unit in units[start:end]) for start, end in bounds]
-    header = f"{title}\n" if title else ""
-    scores = reranker.score(question, [header + text for text in texts])
-    return [Span(start, end, text, score) for (start, end), text, score in zip(bounds, texts, scores)]
-
-
-def best_span(reranker: Reranker, question: str, passage: Passage, most: int = 2) -> tuple[str, bool, bool]:
-    """The one sentence (or table row, with the table's header; or a short table whole), or run of up to `most`
-    consecutive ones in a paragraph, that the reranker finds answers the question best; and whether text was cut
-    before and after it."""
-    blocks, tables, units = quote_units(passage.text)
-    if not units:
-        return passage.text.strip(), False, False
-    spans = scored_spans(reranker, question, units, passage.title, most)
-    # The shorter span unless the longer one scores clearly better: a second sentence must earn its place.
-    best = max(spans, key=lambda span: span.score - SECOND_UNIT * (span.end - span.start))
-    start, end = best.start, best.end
-    number = units[start][0]
-    if number in tables:
-        rows = blocks[number].splitlines()
-        if len(rows) - 2 <= WHOLE_TABLE_ROWS:
-            return blocks[number], False, False
-        return "\n".join([*rows[:2], *(unit for _, unit in units[start:end] if unit not in rows[:2])]), False, False
-    cut_before = start > 0 and units[start - 1][0] == number
-    return " ".join(unit for _, unit in units[start:end]), cut_before, end < len(units)
-
-
-def weaker_source(reranker: Reranker, question: str, answer: str, passages: Sequence[Passage]) -> float | None:
-    """How much lower the reranker scores the best span of ``passages`` that holds ``answer`` word for word than
-    their best span of all; None when no span holds it (a paraphrase: nothing to compare)."""
-    def holds(text: str) -> bool:
-        return wanted in " ".join(text.split()).lower()
-
-    wanted = " ".join(answer.split()).lower()
-    best = holding = None
-    for passage in passages:
-        units = quote_units(passage.text)[2]
-        spans = scored_spans(reranker, question, units, passage.title)
-        alone = {span.start: span.score for span in spans if span.end - span.start == 1}
-        for span in spans:
-            best = span.score if best is None else max(best, span.score)
-            # A sentence may lean on the one before it ("Claims must be made within 30 days" after the credits it
-            # means): the two are read together, and count if they score clearly better than the one before alone
-            # (else that one is what answers). Not on the one after, which may be what answers instead.
-            if span.end - span.start > 1 and (holds(units[span.start][1]) or span.score - SECOND_UNIT <= alone[span.start]):
-                continue
-            if holds(span.text):
-                holding = span.score if holding is None else max(holding, span.score)
-    return None if best is None or holding is None else best - holding
-
-
-def by_best_sentence(reranker: Reranker, question: str, ranked: Sequence[Passage], first: int) -> list[Passage]:
-    """``ranked`` (reranked, best first) ranked again with each of the ``first`` passages scored as the best of
-    itself and its sentences (quote_units, under the passage's heading)."""
-    rescored = []
-    for passage in ranked[:first]:
-        spans = scored_spans(reranker, question, quote_units(passage.text)[2], passage.title, most=1)
-        best = max((span.score for span in spans), default=0.0)
-        if best > (passage.relevance or 0.0):
-            log.info("%s scores %.2f by its best sentence (%.2f whole)", passage.location, best, passage.relevance or 0.0)
-            passage = replace(passage, relevance=best)
-        rescored.append(passage)
-    return sorted([*rescored, *ranked[first:]], key=lambda p: -(p.relevance or 0.0))
-
-
-def excerpt(question: str, text: str, words: int = QUOTE_WORDS) -> list[str]:
-    """About `words` words of `text`, as paragraphs, from the sentence (or table row) sharing most words with the question."""
-    wanted = set(content_words(question))
-    blocks, tables, units = quote_units(text)
-    if not units:
-        return [text.strip()]
-    # The earliest of the best units: passages tend to lead with their point.
-    start = max(range(len(units)), key=lambda i: (len(wanted & set(content_words(units[i][1]))), -i))
-    kept: dict[int, list[str]] = {}
-    count, end = 0, start  # end: the first unit not quoted
-    for number, unit in units[start:]:
-        length = len(unit.split())
-        if kept and count + length > words:
-            break
-        kept.setdefault(number, []).append(unit)
-        count, end = count + length, end + 1
-    first_table = units[start][0] if units[start][0] in tables else None
-    if first_table is not None:  # a table quoted from the middle keeps its header row
-        header = blocks[first_table].splitlines()[:2]
-        kept[first_table] = [*header, *(row for row in kept[first_table] if row not in header)]
-    quoted = ["\n".join(part) if number in tables else " ".join(" ".join(part).split()) for number, part in kept.items()]
-    if first_table is None and start > 0 and units[start - 1][0] == units[start][0]:
-        quoted[0] = "… " + quoted[0]
-    if end < len(units) and list(kept)[-1] not in tables:
-        quoted[-1] += " …"
-    return quoted
