@@ -328,10 +328,11 @@ def main() -> None:
     from assistant.retrieval import open_knowledge_base
     from assistant.runtime import Runtime, load_chat_model
 
-    questions = load_questions(args.question_set / "questions.jsonl")
+    questions_file = args.question_set / "questions.jsonl"
+    questions = load_questions(questions_file)
     splits = tuple(dict.fromkeys(q.split for q in questions)) if args.split == "all" else (args.split,)
     if not any(q.split in splits for q in questions):
-        raise SystemExit(f"{args.question_set / 'questions.jsonl'} has no {args.split} questions; leave out --split")
+        raise SystemExit(f"{questions_file} has no {args.split} questions; leave out --split")
     asked = [q for split in splits for q in [q for q in questions if q.split == split][: args.limit]]
     report = common.Report("qa_company")
     with common.work_dir() as tmp:
@@ -363,7 +364,7 @@ def main() -> None:
         outcomes = run(manager, recording, root, asked, progress=not args.quiet)
 
     report.info.update({
-        "questions": str(args.question_set / "questions.jsonl"), "model": status["model"], "QA adapter": status["adapters"]["qa"],
+        "questions": str(questions_file), "model": status["model"], "QA adapter": status["adapters"]["qa"],
         "reranker": reranker.name if reranker else "none", "[qa]": qa,
         "index": f"{stats.get('documents')} documents, {stats.get('chunks')} chunks",
     })
