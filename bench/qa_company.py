@@ -9,6 +9,7 @@ The corpus (`bench/company_qa/corpus/`, plus a PDF and a .docx built at run time
 
     python bench/qa_company.py [--split dev|heldout|all] [--adapter none|grounded-qa|auto] [--reranker PATH|none]
     python bench/qa_company.py --set scripts/qa_docs/ledgerly   # another company: its corpus/ and questions.jsonl
+    python bench/qa_company.py --set bench/heldout_companies/kestrel-transit   # a company never tuned on
 
 The questions are split by document into a development half (tune and train on it) and a held-out
 half (report it, never tune on it). Each has answerable questions (numbers, dates, names, "how do
@@ -315,7 +316,8 @@ def main() -> None:
     parser = common.base_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--set", type=Path, default=HERE, dest="question_set",
                         help="a folder with corpus/ (and binary/) and questions.jsonl (default: bench/company_qa; the training "
-                             "companies of scripts/qa_docs, never trained on by what ships, are more questions to tune on)")
+                             "companies of scripts/qa_docs, never trained on by what ships, are more questions to tune on; "
+                             "those of bench/heldout_companies are for reporting only: never tune on them)")
     parser.add_argument("--split", choices=(*SPLITS, "all"), default="all", help="which half to ask (default: both, reported apart)")
     parser.add_argument("--reranker", help="[qa] reranker: a folder, or none (default: the QA skill's own)")
     common.add_qa_settings(parser)
