@@ -21,6 +21,10 @@ SECOND_UNIT = 0.05  # how much better a span must score with a second sentence (
 # is not always the one asked about (asked how to add documents, it picked the table's sync row).
 WHOLE_TABLE_ROWS = 6
 
+# A list quoted for a question about steps is the procedure, up to this many words (longer: the best span alone).
+LIST_WORDS = 150
+LIST_ITEM = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*•])\s")
+
 # A sentence that ends in a list item's number ("Steps:\n1.") or is only one or two words says nothing alone.
 FRAGMENT = re.compile(r"(?:^|\s)\d{1,3}[.)]$|^\S+(?:\s+\S+)?$")
 # Each bulleted item is a unit of its own ("- " does not start a sentence, so a list would be one long sentence).
@@ -77,10 +81,21 @@ def scored_spans(reranker: Reranker, question: str, units: Sequence[tuple[int, s
     return [Span(start, end, text, score) for (start, end), text, score in zip(bounds, texts, scores)]
 
 
-def best_span(reranker: Reranker, question: str, passage: Passage, most: int = 2) -> tuple[str, bool, bool]:
+def is_list(block: str) -> bool:
+    """Two items or more ("1. Open ...", "- Tick ..."), after an introducing line at most; a line that is no item
+    goes on the one before (indented, or in lower case: a wrapped item)."""
+    lines = block.splitlines()
+    items = [i for i, line in enumerate(lines) if LIST_ITEM.match(line)]
+    wrapped = (line[:1].isspace() or line.lstrip()[:1].islower() for line in lines[items[0]:] if not LIST_ITEM.match(line)) if items else ()
+    return len(items) >= 2 and items[0] <= 1 and all(wrapped)
+
+
+def best_span(reranker: Reranker, question: str, passage: Passage, most: int = 2,
+              whole_list: bool = False) -> tuple[str, bool, bool]:
     """The one sentence (or table row, with the table's header; or a short table whole), or run of up to `most`
     consecutive ones in a paragraph, that the reranker finds answers the question best; and whether text was cut
-    before and after it."""
+    before and after it. With ``whole_list``, a span in a list is the list whole (if short): a step of a procedure
+    ("1. Open StaffHub") is no answer to how to do it."""
     blocks, tables, units = quote_units(passage.text)
     if not units:
         return passage.text.strip(), False, False
@@ -94,6 +109,8 @@ def best_span(reranker: Reranker, question: str, passage: Passage, most: int = 2
         if len(rows) - 2 <= WHOLE_TABLE_ROWS:
             return blocks[number], False, False
         return "\n".join([*rows[:2], *(unit for _, unit in units[start:end] if unit not in rows[:2])]), False, False
+    if whole_list and is_list(blocks[number]) and len(blocks[number].split()) <= LIST_WORDS:
+        return blocks[number], False, False
     cut_before = start > 0 and units[start - 1][0] == number
     return " ".join(unit for _, unit in units[start:end]), cut_before, end < len(units)
 
