@@ -85,9 +85,10 @@ def is_list(block: str) -> bool:
     """Two items or more ("1. Open ...", "- Tick ..."), after an introducing line at most; a line that is no item
     goes on the one before (indented, or in lower case: a wrapped item)."""
     lines = block.splitlines()
-    items = [i for i, line in enumerate(lines) if LIST_ITEM.match(line)]
-    wrapped = (line[:1].isspace() or line.lstrip()[:1].islower() for line in lines[items[0]:] if not LIST_ITEM.match(line)) if items else ()
-    return len(items) >= 2 and items[0] <= 1 and all(wrapped)
+    first = next((i for i, line in enumerate(lines) if LIST_ITEM.match(line)), len(lines))
+    items = [line for line in lines[first:] if LIST_ITEM.match(line)]
+    wrapped = [line for line in lines[first:] if not LIST_ITEM.match(line)]
+    return first <= 1 and len(items) >= 2 and all(line[:1].isspace() or line.lstrip()[:1].islower() for line in wrapped)
 
 
 def best_span(reranker: Reranker, question: str, passage: Passage, most: int = 2,
