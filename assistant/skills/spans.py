@@ -21,14 +21,17 @@ SECOND_UNIT = 0.05  # how much better a span must score with a second sentence (
 # is not always the one asked about (asked how to add documents, it picked the table's sync row).
 WHOLE_TABLE_ROWS = 6
 
+# What opens a list item: its number ("1.", "2)") or its bullet.
+ITEM_NUMBER = r"\d{1,3}[.)]"
+BULLET_MARK = r"[-*•]"
 # A list quoted for a question about steps is the procedure, up to this many words (longer: the best span alone).
 LIST_WORDS = 150
-LIST_ITEM = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*•])\s")
+LIST_ITEM = re.compile(rf"^\s*(?:{ITEM_NUMBER}|{BULLET_MARK})\s")
 
 # A sentence that ends in a list item's number ("Steps:\n1.") or is only one or two words says nothing alone.
-FRAGMENT = re.compile(r"(?:^|\s)\d{1,3}[.)]$|^\S+(?:\s+\S+)?$")
+FRAGMENT = re.compile(rf"(?:^|\s){ITEM_NUMBER}$|^\S+(?:\s+\S+)?$")
 # Each bulleted item is a unit of its own ("- " does not start a sentence, so a list would be one long sentence).
-BULLET = re.compile(r"\n(?=[ \t]*[-*•][ \t])")
+BULLET = re.compile(rf"\n(?=[ \t]*{BULLET_MARK}[ \t])")
 
 
 def list_items(block: str) -> list[str]:
