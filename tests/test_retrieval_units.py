@@ -90,6 +90,22 @@ def test_markdown_headings_lines_and_front_matter(tmp_path):
     assert not any("title:" in b.text for b in doc.blocks)
 
 
+def test_markdown_is_read_as_text_with_its_markup_rendered(tmp_path):
+    """The reader and the quotes see the words: no asterisks or link syntax, and a link keeps its address."""
+    path = tmp_path / "howto.md"
+    path.write_text("# Refunds for **Pro** plans\n\n1. Open the [billing page](https://billing.example/refunds).\n"
+                    "   - Press **Refund** and type `REF-12`.\n2. Mail [us](mailto:help@x.example) or see <https://x.example>.\n\n"
+                    "| **Plan** | Price |\n|---|---|\n| Pro | *€9* |\n\nKeep 2 * 3 * 4 = 24 \\*as is\\*.\n\n```\nkeep **this**\n```\n")
+    doc = load_document(path)
+    assert doc.title == "Refunds for Pro plans"
+    steps, table, prose, code = (b.text for b in doc.blocks if b.kind != "heading")
+    assert steps == ("1. Open the billing page (https://billing.example/refunds).\n   - Press Refund and type REF-12.\n"
+                     "2. Mail us (help@x.example) or see https://x.example.")
+    assert table == "| Plan | Price |\n|---|---|\n| Pro | €9 |"
+    assert prose == "Keep 2 * 3 * 4 = 24 *as is*."
+    assert code == "```\nkeep **this**\n```"
+
+
 def test_rst_sections(tmp_path):
     path = tmp_path / "doc.rst"
     path.write_text("=====\nTitle\n=====\n\nIntro text.\n\nUsage\n-----\n\nRun it.\n")

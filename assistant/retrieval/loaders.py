@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .inline import plain_lines
+
 if TYPE_CHECKING:
     from bs4 import Tag
 
@@ -150,7 +152,7 @@ def load_markdown(path: Path, data: bytes) -> Document:
         start, end = token.map
         span = {"line_start": offset + start + 1, "line_end": offset + end}
         if token.type == "heading_open":
-            heading = tokens[position + 1].content.strip()
+            heading = plain_lines(tokens[position + 1].content.strip())
             level = int(token.tag[1])
             stack = stack[: level - 1] + [""] * max(0, level - 1 - len(stack)) + [heading]
             title = title or (heading if level == 1 else "")
@@ -159,6 +161,8 @@ def load_markdown(path: Path, data: bytes) -> Document:
         body = "\n".join(lines[start:end]).strip()
         if token.type == "html_block":
             body = _html_fragment_text(body)
+        elif token.type not in ("fence", "code_block"):
+            body = plain_lines(body)
         if not body:
             continue
         kind = PROSE if token.type in ("paragraph_open", "blockquote_open") else LINES
