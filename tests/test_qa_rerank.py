@@ -28,7 +28,7 @@ from assistant.skills.grounding import (
 )
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
 from assistant.skills.qa import QUOTE_INTRO, SHORTENED_NOTICE, QAOptions, copied_answer
-from assistant.skills.spans import is_list
+from assistant.skills.spans import is_list, weaker_source
 
 INCIDENT = Passage(
     "Buoy 17 stopped sending data on 9 April. The investigation was led by Priya Raman. "
@@ -191,6 +191,14 @@ def test_copied_answer():
     assert copied_answer("I can end up with up to a maximum of 31 days [1]", leave, most) == "up to a maximum of 31 days"
     assert copied_answer("I can take up to a maximum of 31 days", leave, most) is None
     assert copied_answer("I can end up with", leave, most) is None
+
+
+def test_the_source_of_an_answer_is_where_its_whole_words_are():
+    limits = Passage("The limit is 150 requests a minute. The fee is ten euros a month.", "api/limits.md", "Limits")
+    reranker = ScriptedReranker({"fee is ten": 0.9, "150 requests": 0.2})
+    assert weaker_source(reranker, "What is the fee?", "ten euros", [limits]) == 0.0
+    assert weaker_source(reranker, "What is the fee?", "150 Requests", [limits]) == pytest.approx(0.7)
+    assert weaker_source(reranker, "What is the fee?", "15", [limits]) is None  # "150" does not hold it: nothing to compare
 
 
 ROLLBACK = Passage("Firmware 3.7 was withdrawn on 2 June 2026 because it broke the channel plan of the rescue services. "

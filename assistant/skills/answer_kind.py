@@ -23,9 +23,9 @@ NUMBER_WORD = (rf"(?:{'|'.join(NUMBERS)}|hundreds?|thousands?|millions?|billions
 MONTH = (r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
          r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)")
 WEEKDAY = r"(?:mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|weekends?|weekdays?)"
+CURRENCY = r"(?:nok|eur|usd|gbp|sek|dkk|kr)"  # written after the amount ("650 NOK"); $, € and £ before it
 # A number with what makes it a measure rather than a count: a time unit, money, a percentage.
-MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:%|percent\b|per cent\b|{TIME_UNIT}\b|(?:nok|eur|usd|gbp|sek|dkk|kr)\b)|"
-                     r"[$€£]\s*\d", re.I)
+MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:%|percent\b|per cent\b|{TIME_UNIT}\b|{CURRENCY}\b)|[$€£]\s*\d", re.I)
 COUNT = re.compile(rf"\d|\b{NUMBER_WORD}\b", re.I)
 TIME = re.compile(
     rf"\d|\b(?:{MONTH}|{WEEKDAY}|{TIME_UNIT}|spring|summer|autumn|fall|winter|morning|afternoon|evening|noon|midnight|"
@@ -34,7 +34,7 @@ TIME = re.compile(
     rf"later|earlier|previous|following|time|as soon as)\b", re.I)
 # What a reason can be said with: any word that is not about when or how much.
 NOT_A_REASON = re.compile(rf"^(?:(?:on|in|at|by|from|to|until|since|the|of|and|about|around|approximately|\W|\d[\d.,:]*|"
-                          rf"{MONTH}|{WEEKDAY}|{TIME_UNIT}|{NUMBER_WORD}|%|percent|nok|eur|usd|am|pm)\b\s*)+$", re.I)
+                          rf"{MONTH}|{WEEKDAY}|{TIME_UNIT}|{NUMBER_WORD}|%|percent|{CURRENCY}|am|pm)\b\s*)+$", re.I)
 
 
 # The question word among the first words ("And how many ...", "So why ..."), not inside a clause ("How was

@@ -48,7 +48,8 @@ def drop_unknown_citations(text: str, count: int) -> str:
 
 
 def strip_citations(text: str) -> str:
-    return CITATION.sub("", text)
+    """The text without its citations, nor the space before each ("15 minutes [1]." is "15 minutes.")."""
+    return re.sub(r"\s*" + CITATION.pattern, "", text)
 
 
 def renumbered(text: str, numbers: Sequence[int]) -> str:
@@ -60,7 +61,7 @@ def renumbered(text: str, numbers: Sequence[int]) -> str:
 
 def cite_only(text: str, number: int) -> str:
     """The text with its citations replaced by one of passage ``number``, at the end (before a full stop)."""
-    body = re.sub(r"\s*" + CITATION.pattern, "", text).rstrip()
+    body = strip_citations(text).rstrip()
     stop = body[-1] if body[-1:] in (".", "!", "?") else ""
     return f"{body.removesuffix(stop)} [{number}]{stop}"
 

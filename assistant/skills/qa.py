@@ -32,7 +32,7 @@ from .grounding import (
     unstated_durations,
 )
 from .prompts import NO_ANSWER, qa_messages, shorten_messages
-from .spans import best_span, by_best_sentence, excerpt, weaker_source
+from .spans import best_span, by_best_sentence, copy_in, excerpt, weaker_source
 
 log = logging.getLogger(__name__)
 
@@ -362,20 +362,7 @@ def copied_answer(text: str, sentence: str, question: str) -> str | None:
     return copied
 
 
-def copy_in(words: str, answer: str) -> str | None:
-    """``answer`` as ``words`` write it (the document's case), if it is a run of whole words of it."""
-    found = words.lower().find(answer.lower())
-    if found < 0 or not _at_word_edges(words, found, found + len(answer)):
-        return None
-    return words[found:found + len(answer)]
-
-
 def restates(answer: str, question: str) -> bool:
     """Every content word and number of ``answer`` is in ``question``."""
     numbers = set(NUMBER.findall(question))
     return set(content_words(answer)) <= set(content_words(question)) and set(NUMBER.findall(answer)) <= numbers
-
-
-def _at_word_edges(text: str, start: int, end: int) -> bool:
-    """``text[start:end]`` neither starts nor ends inside a word ("day" is not copied from "today")."""
-    return (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum())

@@ -123,9 +123,9 @@ def weaker_source(reranker: Reranker, question: str, answer: str, passages: Sequ
     """How much lower the reranker scores the best span of ``passages`` that holds ``answer`` word for word than
     their best span of all; None when no span holds it (a paraphrase: nothing to compare)."""
     def holds(text: str) -> bool:
-        return wanted in " ".join(text.split()).lower()
+        return copy_in(" ".join(text.split()), wanted) is not None
 
-    wanted = " ".join(answer.split()).lower()
+    wanted = " ".join(answer.split())
     best = holding = None
     for passage in passages:
         units = quote_units(passage.text)[2]
@@ -183,3 +183,10 @@ def excerpt(question: str, text: str, words: int = QUOTE_WORDS) -> list[str]:
     if end < len(units) and list(kept)[-1] not in tables:
         quoted[-1] += " …"
     return quoted
+
+
+def copy_in(words: str, answer: str) -> str | None:
+    """``answer`` as ``words`` write it (the document's case), if it is a run of whole words of it ("day" is not
+    in "today", nor "15" in "150")."""
+    found = re.search(rf"(?<!\w){re.escape(answer)}(?!\w)", words, re.I) if answer else None
+    return found.group(0) if found else None
