@@ -386,6 +386,12 @@ def test_names():
     # Typos and plurals are forgiven; another name with a similar spelling is not.
     assert unmentioned_names("Does the Harbour Consoles API limit requests?", [api]) == []
     assert unmentioned_names("Is the Leeds API faster?", [Passage("It needs 600 requests.", "a.md")]) == ["Leeds"]
+    # Versions and years are names too, and exactly: notes on 4.2 do not say when 4.1 came out.
+    notes = Passage("Version 4.2 was released on 3 May 2026 (v4.3 follows in 2027).", "releases.md", "Release notes")
+    assert unmentioned_names("When was version 4.1 released?", [notes]) == ["4.1"]
+    assert unmentioned_names("When did v4.2 come out, and what follows in 2027?", [notes]) == []
+    assert unmentioned_names("What changed in release 4.3 in 2025?", [notes]) == ["2025"]
+    assert unmentioned_names("How many of the 2,000 sensors in 40 sites are 4.2 ready?", [notes]) == []  # counts
 
 
 def test_free_text_on_a_covered_topic_that_no_passage_answers_is_declined_not_chatted(tmp_path):

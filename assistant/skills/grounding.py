@@ -172,16 +172,27 @@ def names(question: str) -> list[str]:
     return found
 
 
+# Numbers that name what a question is about, as names do: a version ("version 4.1", "v2.3") or a year ("in 2025").
+IDENTIFIER = re.compile(r"\b(?:version|release|v)\s?(\d+(?:\.\d+)+)\b|\b((?:19|20)\d\d)\b", re.I)
+
+
+def identifiers(question: str) -> list[str]:
+    return [match.group(1) or match.group(2) for match in IDENTIFIER.finditer(question)]
+
+
 def unmentioned_names(question: str, passages: Sequence[Passage]) -> list[str]:
-    """The question's names that none of the passages (text or title) mentions. "What is the hotel limit in the
-    United States?" over a travel policy that lists Norway and Europe: the small reader answers with the Norway
-    limit, because nothing tells it that the question is about a place the passages do not cover. The search
-    is hybrid, so a name the knowledge base holds is nearly always among the passages it finds."""
-    words = re.findall(r"[\w.\-/&]+", " ".join(f"{p.title or ''} {p.text}" for p in passages).lower())
+    """The question's names, versions and years that none of the passages (text or title) mentions. "What is the
+    hotel limit in the United States?" over a travel policy that lists Norway and Europe: the small reader answers
+    with the Norway limit, because nothing tells it that the question is about a place the passages do not cover.
+    The search is hybrid, so a name the knowledge base holds is nearly always among the passages it finds."""
+    text = " ".join(f"{p.title or ''} {p.text}" for p in passages)
+    words = re.findall(r"[\w.\-/&]+", text.lower())
     words = [word.strip(".-/&") for word in words]
     evidence = {*words, *(a + b for a, b in zip(words, words[1:]))}  # "Superbowl" for "Super Bowl"
     # Word by word: "Harbor Console REST API" is named by passages that say "Harbor Console" and "the REST API".
-    return [name for name in names(question) if not all(_mentioned(word.lower(), evidence) for word in name.split())]
+    missing = [name for name in names(question) if not all(_mentioned(word.lower(), evidence) for word in name.split())]
+    # A version or a year exactly: release notes for 4.2 do not answer "When was version 4.1 released?".
+    return missing + [number for number in identifiers(question) if number not in NUMBER.findall(text)]
 
 
 def _mentioned(word: str, evidence: set[str]) -> bool:
