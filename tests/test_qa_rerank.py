@@ -318,6 +318,9 @@ def test_answer_kinds():
     assert not fits(why, "on 2 June 2026 [1]") and not fits(why, "four hours") and not fits(why, "212")
     assert fits(when, "20 June 2026") and fits(when, "after the storm") and fits(when, "on Tuesdays") and fits(when, "in spring")
     assert not fits(when, "Priya Raman [1]") and not fits(when, "the rescue services")
+    much = "How much did the replacement contactor cost?"
+    assert asks_for(much) == "amount" and fits(much, "£640 [1]") and fits(much, "nothing") and fits(much, "€4.20 a week")
+    assert not fits(much, "30 April 2024 [1]") and not fits(much, "Halden Coldchain") and not fits(count, "22:00-06:00")
     assert fits("Where is the office?", "four hours") and fits(count, "")  # unchecked kinds, and no answer, pass
 
 
