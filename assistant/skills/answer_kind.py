@@ -1,12 +1,12 @@
 """Does an answer say the kind of thing its question asks for? "How many" wants a count, "how much" an
-amount, "when" a time, "why" a reason.
+amount, "how long" a duration or a length, "when" a time, "why" a reason.
 
 The small reader sometimes copies the wrong fact from the right passage: "four hours" for how many
 gateways were returned to the old firmware, "on 2 June 2026" for why the firmware was withdrawn.
 Each is in the passage, so the grounding check passes it; its kind is wrong, which a few words show.
 Only what the question's first words make plain is checked, and only in a way that answers people
 write pass: on XQuAD's training questions, the training companies of scripts/qa_docs and the development
-half of bench/company_qa, these rules turn away none of the expected answers of the 227 questions they check. ("How often" is not checked:
+half of bench/company_qa, these rules turn away none of the expected answers of the 278 questions they check. ("How often" is not checked:
 people answer it with a bare period, "four years", as the reader does when it is wrong.)
 """
 
@@ -24,8 +24,16 @@ MONTH = (r"(?:january|february|march|april|may|june|july|august|september|octobe
          r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)")
 WEEKDAY = r"(?:mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|weekends?|weekdays?)"
 CURRENCY = r"(?:nok|eur|usd|gbp|sek|dkk|kr)"  # written after the amount ("650 NOK"); $, € and £ before it
-# A number with what makes it a measure rather than a count: a time unit, money, a percentage.
-MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:%|percent\b|per cent\b|{TIME_UNIT}\b|{CURRENCY}\b)|[$€£]\s*\d", re.I)
+# Units of length, weight, temperature, speed, volume and data ("2 mm", "-40 °C", "5 mph").
+UNIT = (r"(?:mm|cm|km|met(?:re|er)s?|miles?|inch(?:es)?|feet|foot|kg|grams?|kilos?|tonnes?|tons?|lbs?|°\s*[cf]|degrees?|mph|"
+        r"km/h|lit(?:re|er)s?|ml|gb|mb|tb|kb|kwh|kw|watts?|volts?)")
+# A number with what makes it a measure rather than a count: a time unit, money, a percentage, a unit.
+MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:%|percent\b|per cent\b|{TIME_UNIT}\b|{CURRENCY}\b|{UNIT}(?!\w))|"
+                     r"[$€£]\s*\d", re.I)
+# What says neither how long something lasts nor how long it is: money, a share, a temperature ("£30" for how
+# long an appointment is, "134 to 137 degrees C" for how long the autoclave holds its temperature).
+NOT_A_LENGTH = re.compile(rf"[$€£]\s*\d[\d.,]*|\d[\d.,]*(?:\s*(?:-|–|to)\s*\d[\d.,]*)?\s*(?:%|percent\b|per cent\b|"
+                          rf"{CURRENCY}\b|°\s*[cf]\b|degrees?\b)", re.I)
 COUNT = re.compile(rf"\d|\b{NUMBER_WORD}\b", re.I)
 # A clock time or a day of a month: a number that is no count or amount ("22:00-06:00" for how many shifts in a row,
 # "30 April 2024" for how much a part cost).
@@ -47,13 +55,15 @@ OPENING = r"^\W*(?:(?:and|so|but|then|ok|okay|also)\W+)?"
 
 
 def asks_for(question: str) -> str | None:
-    """"count", "amount", "time", "reason" or "steps" (how to do something: not checked, and no phrase answers it), or None
+    """"count", "amount", "length" (how long), "time", "reason" or "steps" (how to do something: not checked, and no phrase answers it), or None
     when the question's kind is not one of these."""
     q = " ".join(question.lower().split())
     if re.search(r",\s*(?:what|which|who|how|where|why)\b", q):
         return None  # "When X happens, what is it called?": the question word is after the comma
     if re.match(rf"{OPENING}(?:how (?:do|can|should|would|could|must) (?:i|we|you|one|they)|how to|what are the steps|what steps|which steps)\b", q):
         return "steps"
+    if re.match(rf"{OPENING}how long\b(?! ago\b)", q):
+        return "length"
     if re.match(rf"{OPENING}how much\b", q):
         return "amount"
     if match := re.match(rf"{OPENING}how many\s+(\w+)", q):
@@ -76,6 +86,9 @@ def fits(question: str, answer: str) -> bool:
         return bool(COUNT.search(MEASURE.sub(" ", WHEN.sub(" ", text))))
     if kind == "amount":  # how much: a number, or words that say one ("free", "half", "a day"), not a time or a date
         return bool(AMOUNT.search(WHEN.sub(" ", text)))
+    if kind == "length":  # a duration or a length: a time or a number still there once money and the like are gone
+        rest = NOT_A_LENGTH.sub(" ", text)
+        return bool(TIME.search(rest) or re.search(UNIT, rest, re.I))
     if kind == "time":
         return bool(TIME.search(text))
     return not NOT_A_REASON.match(text)  # a reason: more than a date or an amount
@@ -83,4 +96,4 @@ def fits(question: str, answer: str) -> bool:
 
 def kind_name(question: str) -> str:
     """How a notice names what the question asks for."""
-    return {"count": "a count", "amount": "an amount", "time": "a time", "reason": "a reason"}.get(asks_for(question) or "", "an answer")
+    return {"count": "a count", "amount": "an amount", "length": "a duration or a length", "time": "a time", "reason": "a reason"}.get(asks_for(question) or "", "an answer")
