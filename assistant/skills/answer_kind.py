@@ -1,5 +1,5 @@
 """Does an answer say the kind of thing its question asks for? "How many" wants a count, "how much" an
-amount, "how long" a duration or a length, "when" a time, "why" a reason.
+amount, "how long" a duration or a length, "when" a time, "why" a reason, a phone number one to call.
 
 The small reader sometimes copies the wrong fact from the right passage: "four hours" for how many
 gateways were returned to the old firmware, "on 2 June 2026" for why the firmware was withdrawn.
@@ -45,6 +45,8 @@ TIME = re.compile(
     rf"midday|today|tomorrow|yesterday|tonight|now|era|age|period|reign|war|dynasty|before|after|during|until|till|"
     rf"since|when|while|once|within|by|ago|end|start|beginning|middle|early|late|first|last|next|immediately|soon|"
     rf"later|earlier|previous|following|time|as soon as)\b", re.I)
+# A telephone number or an extension: four digits or more, not part of a code ("PDS-44817", "11 appointments").
+PHONE = re.compile(r"(?<![\w-])\+?\(?\d[\d ().-]*\d(?![\w-])")
 # What a reason can be said with: any word that is not about when or how much.
 NOT_A_REASON = re.compile(rf"^(?:(?:on|in|at|by|from|to|until|since|the|of|and|about|around|approximately|\W|\d[\d.,:]*|"
                           rf"{MONTH}|{WEEKDAY}|{TIME_UNIT}|{NUMBER_WORD}|%|percent|{CURRENCY}|am|pm)\b\s*)+$", re.I)
@@ -56,13 +58,15 @@ OPENING = r"^\W*(?:(?:and|so|but|then|ok|okay|also)\W+)?"
 
 
 def asks_for(question: str) -> str | None:
-    """"count", "amount", "length" (how long), "time", "reason" or "steps" (how to do something: not checked, and no phrase answers it), or None
+    """"count", "amount", "length" (how long), "phone", "time", "reason" or "steps" (how to do something: not checked, and no phrase answers it), or None
     when the question's kind is not one of these."""
     q = " ".join(question.lower().split())
     if re.search(r",\s*(?:what|which|who|how|where|why)\b", q):
         return None  # "When X happens, what is it called?": the question word is after the comma
     if re.match(rf"{OPENING}(?:how (?:do|can|should|would|could|must) (?:i|we|you|one|they)|how to|what are the steps|what steps|which steps)\b", q):
         return "steps"
+    if re.search(r"\bphone number\b|\bnumber (?:do|should|can|must) (?:i|we|you|they) (?:call|ring|dial|phone)\b", q):
+        return "phone"
     if re.match(rf"{OPENING}how long\b(?! ago\b)", q):
         return "length"
     if re.match(rf"{OPENING}how much\b", q):
@@ -90,6 +94,8 @@ def fits(question: str, answer: str) -> bool:
     if kind == "length":  # a duration or a length: a time or a number still there once money and the like are gone
         rest = NOT_A_LENGTH.sub(" ", text)
         return bool(TIME.search(rest) or re.search(UNIT, rest, re.I))
+    if kind == "phone":
+        return any(sum(c.isdigit() for c in number) >= 4 for number in PHONE.findall(text))
     if kind == "time":
         return bool(TIME.search(text))
     return not NOT_A_REASON.match(text)  # a reason: more than a date or an amount
@@ -97,4 +103,5 @@ def fits(question: str, answer: str) -> bool:
 
 def kind_name(question: str) -> str:
     """How a notice names what the question asks for."""
-    return {"count": "a count", "amount": "an amount", "length": "a duration or a length", "time": "a time", "reason": "a reason"}.get(asks_for(question) or "", "an answer")
+    return {"count": "a count", "amount": "an amount", "length": "a duration or a length", "phone": "a phone number",
+            "time": "a time", "reason": "a reason"}.get(asks_for(question) or "", "an answer")
