@@ -33,7 +33,7 @@ def _plain_line(line: str) -> str:
     if not content:
         return line
     tokens = _parser().parseInline(content)
-    return line[: len(line) - len(content)] + _rendered(tokens[0].children or [] if tokens else [])
+    return line[: len(line) - len(content)] + _rendered((tokens[0].children or []) if tokens else [])
 
 
 def _rendered(tokens: list[Token]) -> str:

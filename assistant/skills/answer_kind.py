@@ -7,8 +7,8 @@ Each is in the passage, so the grounding check passes it; its kind is wrong, whi
 Only what the question's first words make plain is checked (or its asking for a phone number), and
 only in a way that answers people write pass: on XQuAD's training questions, the training companies
 of scripts/qa_docs and the development half of bench/company_qa, these rules turn away none of the
-expected answers of the 281 questions they check. ("How often" is not checked: people answer it with a bare period, "four
-years", as the reader does when it is wrong.)
+expected answers of the 281 questions they check. ("How often" is not checked: people answer it
+with a bare period, "four years", as the reader does when it is wrong.)
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ OPENING = r"^\W*(?:(?:and|so|but|then|ok|okay|also)\W+)?"
 
 
 def asks_for(question: str) -> str | None:
-    """"count", "amount", "length" (how long), "phone", "time", "reason" or "steps" (how to do something: not checked, and no phrase answers it), or None
-    when the question's kind is not one of these."""
+    """"count", "amount", "length" (how long), "phone", "time", "reason" or "steps" (how to do something: not
+    checked, and no phrase answers it), or None when the question's kind is not one of these."""
     q = " ".join(question.lower().split())
     if re.search(r",\s*(?:what|which|who|how|where|why)\b", q):
         return None  # "When X happens, what is it called?": the question word is after the comma
