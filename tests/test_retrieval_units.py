@@ -99,7 +99,7 @@ def test_markdown_is_read_as_text_with_its_markup_rendered(tmp_path):
     doc = load_document(path)
     assert doc.title == "Refunds for Pro plans"
     steps, table, prose, code = (b.text for b in doc.blocks if b.kind != "heading")
-    assert steps == ("1. Open the billing page (https://billing.example/refunds).\n   - Press Refund and type REF-12.\n"
+    assert steps == ("1. Open the billing page (https://billing.example/refunds).\n   - Press Refund and type `REF-12`.\n"
                      "2. Mail us (help@x.example) or see https://x.example.")
     assert table == "| Plan | Price |\n|---|---|\n| Pro | €9 |"
     assert prose == "Keep 2 * 3 * 4 = 24 *as is*."

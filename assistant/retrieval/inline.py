@@ -1,5 +1,5 @@
 """Markdown's inline markup as the text a reader sees: "**Save**" is "Save", "[the portal](https://x.example)"
-is "the portal (https://x.example)".
+is "the portal (https://x.example)"; a `code span` keeps its backticks, which mark a literal to type.
 
 Passages are read by a small model and quoted to people: asterisks and link syntax are noise to both (the
 reader copies "email.**" into an answer), and a link's address may be the answer ("Where do I book?").
@@ -40,8 +40,10 @@ def _rendered(tokens: list[Token]) -> str:
     out: list[str] = []
     links: list[tuple[str, int]] = []  # (address, where its text starts in `out`) of the links open
     for token in tokens:
-        if token.type in ("text", "code_inline"):
+        if token.type == "text":
             out.append(token.content)
+        elif token.type == "code_inline":  # a literal to type: its backticks say where it starts and ends
+            out.append(f"{token.markup}{token.content}{token.markup}")
         elif token.type in ("softbreak", "hardbreak"):
             out.append(" ")
         elif token.type == "image":
