@@ -210,8 +210,7 @@ class QASkill:
         if self.reranker is not None:
             if not self.answers(passages):
                 log.info("no passage answers %r (best reranker score %.2f)", question, passages[0].relevance or 0.0)
-                yield Reply(NO_ANSWER, "qa", sources=list(closest[:3]), declined=True,
-                            notice="The documents do not answer this; the closest passages are listed.")
+                yield declined(closest, "The documents do not answer this; the closest passages are listed.")
                 return
             # Only the passages that answer: every other one is a chance for a small model to copy the wrong fact.
             passages = [p for p in passages if (p.relevance or 0.0) >= self.options.answer_score]
@@ -219,8 +218,7 @@ class QASkill:
         # name is rarely repeated in each passage about it ("Harbor Console" in the price list's title, not its rows).
         if missing := unmentioned_names(question, closest or passages):
             log.info("no passage found for %r mentions %s", question, missing)
-            yield Reply(NO_ANSWER, "qa", sources=list(closest[:3]), declined=True,
-                        notice=f"The passages found do not mention {' or '.join(map(repr, missing))}; the closest are listed.")
+            yield declined(closest, f"The passages found do not mention {' or '.join(map(repr, missing))}; the closest are listed.")
             return
         whole: dict[Passage, Passage] = {}  # passage as the reader sees it -> the passage cited
         if self.reranker is not None and self.options.reader_sentences:
@@ -256,49 +254,29 @@ class QASkill:
             log.info("an answer of citations is no answer: %r", text[:200])
             text = ""
         if not text or is_decline(text):
-            return Reply(NO_ANSWER, "qa", sources=list(closest[:3]), declined=True,
-                         notice="The documents do not answer this; the closest passages are listed.")
-        text = drop_unknown_citations(text, len(passages))
-        first_paragraph = text.split("\n\n", 1)[0].strip()
-        grounded = is_grounded(text, passages)
-        if not grounded and is_grounded(first_paragraph, passages):
-            # Small models follow a supported answer with invented commentary: keep the answer.
-            log.info("kept the supported first paragraph of an answer, dropped %r", text[len(first_paragraph):][:200])
-            text, grounded = first_paragraph, True
-        numbers = cited_numbers(text)
-        cited = [passages[n - 1] for n in numbers]
-        if grounded and (unstated := unstated_durations(text, cited or passages)):
-            log.info("no passage it cites states %s: %r", ", ".join(" ".join(d) for d in sorted(unstated)), text[:200])
-            grounded = False
-        if grounded and (invented := unstated_code(text, passages)):
-            log.info("no passage states the code %s: %r", ", ".join(map(repr, invented)), text[:200])
-            grounded = False
+            return declined(closest, "The documents do not answer this; the closest passages are listed.")
+        text, grounded = supported(drop_unknown_citations(text, len(passages)), passages)
         if not grounded:
-            log.info("answer failed the grounding check (support %.2f): %r", support(text, passages), text[:200])
             return Reply(UNSUPPORTED, "qa", sources=list(closest[:3]), declined=True, grounded=False,
                          notice="The model's answer was not supported by the passages, so it is not shown.")
+        if notice := self.withheld(question, text, passages):
+            return declined(closest, notice)
+        return cited_reply(text, passages)
+
+    def withheld(self, question: str, text: str, passages: Sequence[Passage]) -> str | None:
+        """Why a supported answer is still not shown (the reply's notice), or None: it is not of the kind
+        ``question`` asks for, or it comes from a sentence that answers another question."""
         if not fits(question, text):
             log.info("the answer %r is not %s, which %r asks for", text[:100], kind_name(question), question)
-            return Reply(NO_ANSWER, "qa", sources=list(closest[:3]), declined=True,
-                         notice=f"The model's answer was not {kind_name(question)}, which the question asks for, so it is not "
-                                "shown; the closest passages are listed.")
+            return (f"The model's answer was not {kind_name(question)}, which the question asks for, so it is not shown; "
+                    "the closest passages are listed.")
         if self.reranker is not None and self.options.source_margin < 1.0:
             answer = strip_citations(text).strip(" .")
             if (gap := weaker_source(self.reranker, question, answer, passages)) is not None and gap > self.options.source_margin:
                 log.info("the answer %r comes from a sentence scored %.2f below the best one for %r", answer[:100], gap, question)
-                return Reply(NO_ANSWER, "qa", sources=list(closest[:3]), declined=True,
-                             notice="The model's answer came from a part of the passages that does not answer the question, "
-                                    "so it is not shown; the closest passages are listed.")
-        supporting = max(range(len(passages)), key=lambda i: support(text, [passages[i]]))  # the first of the best
-        if numbers and not is_grounded(text, cited) and is_grounded(text, [passages[supporting]]):
-            # Small models cite a passage by its place and miscount ("20 June 2026 [3]", the date being in [1]).
-            log.info("cited passage %d instead of %s, which do not support %r", supporting + 1, numbers, text[:100])
-            text, numbers = cite_only(text, supporting + 1), [supporting + 1]
-        if not numbers:
-            return Reply(text, "qa", sources=[passages[supporting]], grounded=True, notice="Answered from your documents.")
-        # Sources are listed in the order first cited, numbered from 1: the text's numbers follow the list.
-        return Reply(renumbered(text, numbers), "qa", sources=[passages[n - 1] for n in numbers], grounded=True,
-                     notice="Answered from your documents.")
+                return ("The model's answer came from a part of the passages that does not answer the question, so it is not "
+                        "shown; the closest passages are listed.")
+        return None
 
     def fall_back(self, question: str, passage: Passage, cancel: threading.Event | None) -> Reply | None:
         """When the reader declined or was not supported, and ``passage`` (the best) is relevant enough: an answer
@@ -339,6 +317,47 @@ class QASkill:
         body = "\n>\n".join("\n".join(f"> {line}" for line in paragraph.splitlines()) for paragraph in quoted)
         return Reply(f"{QUOTE_INTRO}\n\n{body}", "qa", sources=[passage], grounded=True, quoted=True,
                      notice="The model could not answer from the passages, so the closest one is quoted.")
+
+
+def declined(closest: Sequence[Passage], notice: str) -> Reply:
+    """"I don't know", with the closest passages as sources and ``notice`` saying why."""
+    return Reply(NO_ANSWER, "qa", sources=list(closest[:3]), declined=True, notice=notice)
+
+
+def supported(text: str, passages: Sequence[Passage]) -> tuple[str, bool]:
+    """The answer to show and whether the passages support it: the grounding check, a duration stated by a passage
+    it cites, a code some passage states. Of an unsupported answer, its supported first paragraph is kept."""
+    grounded = is_grounded(text, passages)
+    first_paragraph = text.split("\n\n", 1)[0].strip()
+    if not grounded and is_grounded(first_paragraph, passages):
+        # Small models follow a supported answer with invented commentary: keep the answer.
+        log.info("kept the supported first paragraph of an answer, dropped %r", text[len(first_paragraph):][:200])
+        text, grounded = first_paragraph, True
+    cited = [passages[n - 1] for n in cited_numbers(text)]
+    if grounded and (unstated := unstated_durations(text, cited or passages)):
+        log.info("no passage it cites states %s: %r", ", ".join(" ".join(d) for d in sorted(unstated)), text[:200])
+        grounded = False
+    if grounded and (invented := unstated_code(text, passages)):
+        log.info("no passage states the code %s: %r", ", ".join(map(repr, invented)), text[:200])
+        grounded = False
+    if not grounded:
+        log.info("answer failed the grounding check (support %.2f): %r", support(text, passages), text[:200])
+    return text, grounded
+
+
+def cited_reply(text: str, passages: Sequence[Passage]) -> Reply:
+    """A supported answer as a reply whose citations point at the passages that hold it, numbered as its sources."""
+    numbers = cited_numbers(text)
+    supporting = max(range(len(passages)), key=lambda i: support(text, [passages[i]]))  # the first of the best
+    if numbers and not is_grounded(text, [passages[n - 1] for n in numbers]) and is_grounded(text, [passages[supporting]]):
+        # Small models cite a passage by its place and miscount ("20 June 2026 [3]", the date being in [1]).
+        log.info("cited passage %d instead of %s, which do not support %r", supporting + 1, numbers, text[:100])
+        text, numbers = cite_only(text, supporting + 1), [supporting + 1]
+    if not numbers:
+        return Reply(text, "qa", sources=[passages[supporting]], grounded=True, notice="Answered from your documents.")
+    # Sources are listed in the order first cited, numbered from 1: the text's numbers follow the list.
+    return Reply(renumbered(text, numbers), "qa", sources=[passages[n - 1] for n in numbers], grounded=True,
+                 notice="Answered from your documents.")
 
 
 def copied_answer(text: str, sentence: str, question: str) -> str | None:
