@@ -25,16 +25,17 @@ MONTH = (r"(?:january|february|march|april|may|june|july|august|september|octobe
          r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)")
 WEEKDAY = r"(?:mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|weekends?|weekdays?)"
 CURRENCY = r"(?:nok|eur|usd|gbp|sek|dkk|kr)"  # written after the amount ("650 NOK"); $, € and £ before it
+SHARE = r"(?:%|percent\b|per cent\b)"
+TEMPERATURE = r"(?:°\s*[cf]|degrees?)"
 # Units of length, weight, temperature, speed, volume and data ("2 mm", "-40 °C", "5 mph").
-UNIT = (r"(?:mm|cm|km|met(?:re|er)s?|miles?|inch(?:es)?|feet|foot|kg|grams?|kilos?|tonnes?|tons?|lbs?|°\s*[cf]|degrees?|mph|"
+UNIT = (rf"(?:mm|cm|km|met(?:re|er)s?|miles?|inch(?:es)?|feet|foot|kg|grams?|kilos?|tonnes?|tons?|lbs?|{TEMPERATURE}|mph|"
         r"km/h|lit(?:re|er)s?|ml|gb|mb|tb|kb|kwh|kw|watts?|volts?)")
 # A number with what makes it a measure rather than a count: a time unit, money, a percentage, a unit.
-MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:%|percent\b|per cent\b|{TIME_UNIT}\b|{CURRENCY}\b|{UNIT}(?!\w))|"
-                     r"[$€£]\s*\d", re.I)
+MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:{SHARE}|{TIME_UNIT}\b|{CURRENCY}\b|{UNIT}(?!\w))|[$€£]\s*\d", re.I)
 # What says neither how long something lasts nor how long it is: money, a share, a temperature ("£30" for how
 # long an appointment is, "134 to 137 degrees C" for how long the autoclave holds its temperature).
-NOT_A_LENGTH = re.compile(rf"[$€£]\s*\d[\d.,]*|\d[\d.,]*(?:\s*(?:-|–|to)\s*\d[\d.,]*)?\s*(?:%|percent\b|per cent\b|"
-                          rf"{CURRENCY}\b|°\s*[cf]\b|degrees?\b)", re.I)
+NOT_A_LENGTH = re.compile(rf"[$€£]\s*\d[\d.,]*|\d[\d.,]*(?:\s*(?:-|–|to)\s*\d[\d.,]*)?\s*(?:{SHARE}|{CURRENCY}\b|{TEMPERATURE}\b)",
+                          re.I)
 COUNT = re.compile(rf"\d|\b{NUMBER_WORD}\b", re.I)
 # A clock time or a day of a month: a number that is no count or amount ("22:00-06:00" for how many shifts in a row,
 # "30 April 2024" for how much a part cost).
