@@ -322,6 +322,7 @@ def main() -> None:
     parser.add_argument("--reranker", help="[qa] reranker: a folder, or none (default: the QA skill's own)")
     common.add_qa_settings(parser)
     parser.add_argument("--limit", type=int, help="ask only the first N questions of each half (a quick look)")
+    parser.add_argument("--conversations", action="store_true", help="ask only the conversations (first turns and follow-ups)")
     parser.add_argument("--quiet", action="store_true", help="no line per question")
     parser.add_argument("--gate-only", action="store_true",
                         help="no model: the expected file ranked first, and answerable kept / unanswerable turned away by thresholds")
@@ -335,7 +336,8 @@ def main() -> None:
     splits = tuple(dict.fromkeys(q.split for q in questions)) if args.split == "all" else (args.split,)
     if not any(q.split in splits for q in questions):
         raise SystemExit(f"{questions_file} has no {args.split} questions; leave out --split")
-    asked = [q for split in splits for q in [q for q in questions if q.split == split][: args.limit]]
+    wanted = [q for q in questions if q.conversation or not args.conversations]
+    asked = [q for split in splits for q in [q for q in wanted if q.split == split][: args.limit]]
     report = common.Report("qa_company")
     with common.work_dir() as tmp:
         work = Path(tmp)
@@ -375,7 +377,10 @@ def main() -> None:
         single = [o for o in mine if o.kind not in ("unanswerable", "followup")]
         report.table(f"{split}: answerable (single questions and first turns)", [answerable_figures(single)])
         report.table(f"{split}: unanswerable (topic covered, fact absent)", [unanswerable_figures([o for o in mine if o.kind == "unanswerable"])])
-        report.table(f"{split}: follow-ups (second and later turns)", [answerable_figures([o for o in mine if o.kind == "followup"])])
+        followups = [o for o in mine if o.kind == "followup"]
+        report.table(f"{split}: follow-ups (second and later turns)", [answerable_figures([o for o in followups if o.answers])])
+        if unanswered := [o for o in followups if not o.answers]:
+            report.table(f"{split}: follow-ups whose fact is in no document", [unanswerable_figures(unanswered)])
         report.table(f"{split}: answerable by kind", by_kind([o for o in mine if o.kind != "followup"]))
     report.finish(args.json, [asdict(o) for o in outcomes])
 
