@@ -432,20 +432,39 @@ def test_a_follow_up_the_model_cannot_rewrite_searches_with_the_previous_questio
         content = messages[-1]["content"]
         if "Rewrite the last question" in content:
             return "User: Who led the investigation of the buoy 17 incident?"  # the transcript, not a rewrite
-        return "a corroded antenna connector [1]" if "Question: What caused it?" in content else "Priya Raman [1]"
+        return "a corroded antenna connector [1]" if "Question: What caused that?" in content else "Priya Raman [1]"
 
+    model, queries, manager = buoy_incident(script, tmp_path)
+    assert manager.handle("c", "Who led the investigation of the buoy 17 incident?").text == "Priya Raman [1]"
+    reply = manager.handle("c", "What caused that?")  # no rule says what "that" is
+    assert "What caused that? (Who led the investigation of the buoy 17 incident?)" in queries
+    assert model.calls[-1]["messages"][-1]["content"].endswith("Question: What caused that?")
+    assert reply.text == "a corroded antenna connector [1]" and reply.sources[0].source == INCIDENT.source
+
+
+def test_a_follow_up_whose_it_a_rule_resolves_is_searched_and_read_with_the_referent(tmp_path):
+    def script(messages):
+        content = messages[-1]["content"]
+        assert "Rewrite the last question" not in content  # the rule made it stand alone: no model asked
+        return "a corroded antenna connector [1]" if "Question: What caused the investigation" in content else "Priya Raman [1]"
+
+    model, queries, manager = buoy_incident(script, tmp_path)
+    manager.handle("c", "Who led the investigation of the buoy 17 incident?")
+    reply = manager.handle("c", "What caused it?")
+    assert "What caused the investigation of the buoy 17 incident?" in queries and not any("(" in query for query in queries)
+    assert model.calls[-1]["messages"][-1]["content"].endswith("Question: What caused the investigation of the buoy 17 incident?")
+    assert reply.text == "a corroded antenna connector [1]" and reply.sources[0].source == INCIDENT.source
+
+
+def buoy_incident(script, tmp_path):
+    """(model, the questions the reranker was asked, manager) over the travel policy and the buoy 17 incident."""
     model = ScriptedChatModel(script)
     knowledge = FakeKnowledgeStore([TRAVEL, INCIDENT])
-    queries = []
+    queries: list[str] = []
     reranker = ScriptedReranker({"Priya Raman": 0.9, "corroded antenna connector": 0.9})
     original = reranker.score
     reranker.score = lambda question, texts: queries.append(question) or original(question, texts)
-    manager = manager_over(model, tmp_path / "h.sqlite3", knowledge, reranker=reranker)
-    assert manager.handle("c", "Who led the investigation of the buoy 17 incident?").text == "Priya Raman [1]"
-    reply = manager.handle("c", "What caused it?")
-    assert "What caused it? (Who led the investigation of the buoy 17 incident?)" in queries
-    assert model.calls[-1]["messages"][-1]["content"].endswith("Question: What caused it?")
-    assert reply.text == "a corroded antenna connector [1]" and reply.sources[0].source == INCIDENT.source
+    return model, queries, manager_over(model, tmp_path / "h.sqlite3", knowledge, reranker=reranker)
 
 
 DEPLOY = Passage("To undo a deployment, click Roll back in Shipyard. A rollback takes about four minutes.",
@@ -593,8 +612,9 @@ def leaning(tmp_path, replies):
 
 
 def test_a_question_that_finds_no_answer_alone_is_searched_again_with_the_previous_questions(tmp_path):
-    # The model's replies: the first answer, the rewrite of "When did it happen?" (which nothing answers), the answer.
-    manager, _, reranker, knowledge = leaning(tmp_path, ["A storm [1]", "When did the buoy 17 outage happen?", "Priya Raman [1]"])
+    # The model's replies: the first answer and the third ("When did it happen?" is made to stand alone by rule, and
+    # nothing answers it).
+    manager, _, reranker, knowledge = leaning(tmp_path, ["A storm [1]", "Priya Raman [1]"])
     assert manager.handle("c", "/ask What caused the buoy 17 outage?").text == "A storm [1]"
     assert manager.handle("c", "/ask When did it happen?").declined  # a follow-up itself: the question before it counts too
     reply = manager.handle("c", "/ask Who was the incident commander?")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
 from .commands import parse
+from .references import Exchange, is_name, resolve
 from .types import Turn
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ ELLIPSIS = re.compile(
     rf"^\s*(?:and|(?:and )?(?:what|how) about)\s+(?:({'|'.join(PREPOSITIONS)})\s+)?(?P<part>[^?]+?)\s*\??\s*$", re.I
 )
 DETERMINERS = ("the", "a", "an", "my", "our", "your", "their", "this", "that")
+CONDITION = re.compile(r"^(?:if|once|while|unless|in case)\b", re.I)
 ROLE_LABEL = re.compile(r"^(user|assistant|question|conversation)\s*:", re.I)
 PROMPT = (
     "Rewrite the last question so that it can be understood without the conversation. "
@@ -64,8 +66,31 @@ def cited_documents(history: Sequence[Turn]) -> frozenset[str]:
     return frozenset(p.source for p in last.sources)
 
 
-def previous_question(history: Sequence[Turn]) -> str:
-    return next(iter(previous_questions(history, 1)), "")
+def last_exchange(history: Sequence[Turn]) -> Exchange | None:
+    """The conversation's last question and its answer, the question made to stand alone by rule (each question of
+    the conversation completed or resolved against the one before it); None after another command."""
+    exchange: Exchange | None = None
+    for i, turn in enumerate(history):
+        if turn.role != "user":
+            continue
+        request = parse(turn.content)
+        if request.command not in ("", "ask"):
+            exchange = None
+            continue
+        reply = history[i + 1] if i + 1 < len(history) and history[i + 1].role == "assistant" else None
+        answered = reply is not None and reply.skill == "qa" and not (reply.declined or reply.quoted)
+        question, thing = by_rule(request.text, exchange) or (request.text, None)
+        exchange = Exchange(question, reply.content if reply is not None and answered else None, thing)
+    return exchange
+
+
+def by_rule(question: str, before: Exchange | None) -> tuple[str, str | None] | None:
+    """``question`` made to stand alone without a model (and what its "it" stood for), or None."""
+    if before is None:
+        return None
+    if completed := complete_ellipsis(question, before.question):
+        return completed, before.thing
+    return resolve(question, before)
 
 
 def complete_ellipsis(question: str, previous: str) -> str | None:
@@ -79,7 +104,15 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
     words = previous.rstrip(" ?").split()
     lowered = [w.lower().strip(",;:") for w in words]
     head = part.split()[-1].lower()
-    if head in lowered[1:]:  # "And the Pro plan?" after "...the Basic plan cost?": swap the phrase ending in "plan"
+    if CONDITION.match(part) and not preposition:  # "And if I'm idle?": the same question, on that condition
+        return f"{previous.rstrip(' ?')} {part}?"
+    runs = name_runs(words)
+    name = part.split(" ", 1)[1] if part.split()[0].lower() in DETERMINERS and " " in part else part
+    if len(runs) == 1 and all(is_name(w) for w in name.split()):
+        # "What about Business?" after "How much is the Pro plan a month?": the one name the question has is swapped
+        start, end = runs[0]
+        swapped = [*words[:start], name, *words[end:]]
+    elif head in lowered[1:]:  # "And the Pro plan?" after "...the Basic plan cost?": swap the phrase ending in "plan"
         end = len(lowered) - 1 - lowered[::-1].index(head)
         start = next((i for i in range(end - 1, max(end - 5, 0), -1) if lowered[i] in DETERMINERS), end)
         swapped = [*words[:start], part, *words[end + 1 :]]
@@ -93,6 +126,19 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
         else:  # "And the price?" after "...warranty on the buoy?" asks another thing, not about another buoy
             return None
     return " ".join(swapped) + "?"
+
+
+def name_runs(words: Sequence[str]) -> list[tuple[int, int]]:
+    """Where the names of a question are (start, end), past its first word: "Pro" in "How much is the Pro plan?"."""
+    runs: list[tuple[int, int]] = []
+    for i, word in enumerate(words):
+        if i == 0 or word == "I" or not is_name(word):
+            continue
+        if runs and runs[-1][1] == i:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs
 
 
 @dataclass(frozen=True)
@@ -110,9 +156,9 @@ def rewrite(model: ChatModel, question: str, history: Sequence[Turn]) -> Standal
     answers that one again ("Who led the investigation?" "Priya Raman" "What caused it?" "Priya Raman")."""
     if not looks_like_followup(question, history):
         return Standalone(question, question)
-    if completed := complete_ellipsis(question, previous_question(history)):
-        log.debug("completed %r as %r", question, completed)
-        return Standalone(completed, completed)
+    if ruled := by_rule(question, last_exchange(history)):
+        log.debug("made %r stand alone as %r", question, ruled[0])
+        return Standalone(ruled[0], ruled[0])
     recent = list(history)[-4:]
     transcript = "\n".join(f"{t.role.capitalize()}: {t.content[:400]}" for t in recent)
     messages: list[Message] = [{"role": "user", "content": f"{PROMPT}\n\nConversation:\n{transcript}\n\nLast question: {question}"}]
@@ -122,7 +168,7 @@ def rewrite(model: ChatModel, question: str, history: Sequence[Turn]) -> Standal
         log.warning("follow-up rewrite failed", exc_info=True)
         candidate = ""
     candidate = candidate.removeprefix("Rewritten question:").strip().strip('"')
-    previous = previous_question(history)
+    previous = next(iter(previous_questions(history, 1)), "")
     plausible = (3 <= len(candidate) <= 3 * len(question) + 80 and candidate.endswith("?") == question.endswith("?")
                  and not ROLE_LABEL.match(candidate))  # "User: <the previous question>" is the transcript, not a rewrite
     if plausible and candidate.lower() not in (question.lower(), previous.lower()):

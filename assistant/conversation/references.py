@@ -1,0 +1,167 @@
+"""What a follow-up's pronoun refers to, by rule: "Which days is she there?" after "Who is the office manager?"
+answered "Ingrid Holm" asks "Which days is Ingrid Holm there?"; "How long did it last?" after "What caused the
+Harbor Console outage on 14 March?" asks how long the Harbor Console outage on 14 March lasted.
+
+A small model neither rewrites such a question (it answers the conversation instead) nor reads "it" in one, so
+the referent is put in its place: the previous answer when it names someone or something the previous question
+asked for, else the thing the previous question was about. Where that is unclear (two "it"s, a "they" with no
+named answer), the question is left as asked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PERSONAL = {"he", "she", "him", "her", "his", "hers"}
+NEUTER = {"it", "its"}
+PLURAL = {"they", "them", "their"}
+WH = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
+HOW_MUCH = {"long", "much", "many", "often", "far", "old", "soon", "big", "fast", "late", "early"}
+# The verb comes after its subject: "When did [version 4.3] come out?", "How much does [the Pro plan] cost?"
+DO = {"do", "does", "did", "can", "could", "will", "would", "should", "must", "may"}
+AUXILIARY = DO | {"is", "are", "was", "were", "has", "have", "had", "be", "been"}
+DETERMINERS = {"the", "a", "an", "our", "your", "my", "this", "that", "these", "those"}
+PREPOSITIONS = {"on", "for", "in", "at", "of", "with", "about", "to", "from", "by", "after", "before", "during", "per"}
+# Words that end the phrase a question is about: a clause or a verb starts there.
+CLAUSE = {"that", "which", "who", "whom", "whose", "when", "where", "if", "because", "while", "so", "going", "than"}
+SUBORDINATE = {"if", "once", "whenever", "unless", "while"}
+PARTICLES = {"out", "up", "down", "off", "back", "over", "in", "on"}
+MONTHS = re.compile(r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t|tember)?|"
+                    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b", re.I)
+CITATION = re.compile(r"\s*\[\d+\]")
+CONTRACTED = re.compile(r"\b(what|who|where|when|how)['’]s\b", re.I)  # "What's the ...?"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A question of a conversation, made to stand alone as far as rules can, and its answer."""
+
+    question: str
+    answer: str | None  # None when it was declined or quoted
+    thing: str | None = None  # what "it" stood for in the question: the next "it" stands for it too
+
+
+def resolve(question: str, before: Exchange) -> tuple[str, str | None] | None:
+    """``question`` with its pronouns replaced by what they refer to in the exchange ``before`` it, and what "it"
+    stood for (None if it has no "it"); None when nothing is replaced."""
+    previous, answer = before.question, before.answer
+    words = question.rstrip(" ?").split()
+    lowered = [w.lower().strip(",;:") for w in words]
+    # In "What rate is overtime paid at if I work it on a Sunday?" the clause's "it" is the question's own overtime.
+    clause = next((i for i, w in enumerate(lowered) if w in SUBORDINATE and i > 0), len(words))
+    found = [w for w in lowered[:clause] if w in PERSONAL | NEUTER | PLURAL]
+    if not found:
+        return None
+    named = named_answer(answer)
+    asked_who = bool(re.match(r"^(?:.*,\s*)?(?:who|whom|whose)\b", previous.strip(), re.I))
+    asked_which = bool(re.match(r"^(?:.*,\s*)?(?:which\b|what (?:is|was|are|were)\b|what's\b)", previous.strip(), re.I))
+    referent: dict[str, str | None] = {}
+    if any(w in PERSONAL for w in found):
+        referent["person"] = named if asked_who else None
+    if any(w in NEUTER for w in found):
+        if found.count("it") + found.count("its") > 1:
+            return None  # "does it need to hold it": two things
+        referent["thing"] = before.thing or (named if named and asked_which and not asked_who else topic(previous))
+    if any(w in PLURAL for w in found):
+        referent["group"] = named if named and (asked_who or asked_which) else None
+    if not any(referent.values()):
+        return None
+    out: list[str] = []
+    for i, (word, low) in enumerate(zip(words, lowered)):
+        kind = None if i >= clause else "person" if low in PERSONAL else "thing" if low in NEUTER else "group" if low in PLURAL else None
+        name = referent.get(kind) if kind else None
+        if name is None:
+            out.append(word)
+            continue
+        trailing = word[len(word.rstrip(",;:")):]
+        following = lowered[i + 1] if i + 1 < len(words) else ""
+        possessive = low in {"his", "hers", "its", "their"} or (
+            low == "her" and bool(following) and following not in PREPOSITIONS | AUXILIARY | {"and", "or", "about"})
+        out.append((f"{name}'s" if possessive else name) + trailing)
+    resolved = " ".join(out)
+    resolved = resolved[0].upper() + resolved[1:]
+    return resolved + ("?" if question.rstrip().endswith("?") else ""), referent.get("thing")
+
+
+def named_answer(answer: str | None) -> str | None:
+    """The answer when it names someone or something ("Ingrid Holm", "the HB-1", "R-07", "Harrogate and Headingley"):
+    a few words, each a capitalised name, a code or a joining word, and no date or amount."""
+    if not answer:
+        return None
+    text = CITATION.sub("", answer).strip().rstrip(".")
+    text = re.split(r",|\s\(|\s[-–—]\s", text, maxsplit=1)[0].strip()  # "Martin Cranston, Head of Engineering"
+    words = text.split()
+    if not 1 <= len(words) <= 6 or MONTHS.search(text) or re.match(r"^[\d£€$¥]", text):
+        return None
+    joining = {"and", "&", "of", "the", "de", "van", "von"}
+    if not all(w[0].isupper() or any(c.isdigit() for c in w) or w.lower() in joining for w in words):
+        return None
+    return text if any(w[0].isupper() or any(c.isdigit() for c in w) for w in words) else None
+
+
+def topic(previous: str) -> str | None:
+    """What ``previous`` asked about: the phrase after its question word and verb ("the Harbor Console outage on 14
+    March" of "What caused the Harbor Console outage on 14 March?", "version 4.3" of "When did version 4.3 come
+    out?"), or None when it has none that is clear."""
+    words = CONTRACTED.sub(r"\1 is", previous.strip()).rstrip(" ?").split()
+    lowered = [w.lower().strip(",;:") for w in words]
+    wh = next((i for i, w in enumerate(lowered) if w in WH), None)
+    if wh is None:
+        return None
+    i = wh + 1 + (wh + 1 < len(words) and lowered[wh] == "how" and lowered[wh + 1] in HOW_MUCH)
+    verb_first = None  # whether the subject comes before its verb
+    for _ in range(3):  # "What caused ...", "Which site stops ...", "What temperature does ..."
+        if i >= len(words):
+            return None
+        if lowered[i] in AUXILIARY:
+            verb_first = lowered[i] in DO
+            # "What was behind the outage?": one word may come between the verb and the phrase
+            i += 1 + (i + 2 < len(words) and not starts_phrase(words, i + 1) and starts_phrase(words, i + 2))
+            break
+        if starts_phrase(words, i):
+            break
+        i += 1
+    if i >= len(words) or not starts_phrase(words, i):
+        return None
+    if lowered[i] not in DETERMINERS:
+        return name_run(words, lowered, i)
+    end = i + 1
+    while end < len(words) and lowered[end] not in AUXILIARY | CLAUSE and not (verb_first and lowered[end] in PREPOSITIONS):
+        end += 1
+    phrase = words[i:end]
+    if verb_first and (end == len(words) or lowered[end] in PREPOSITIONS):
+        # "the Pro plan cost", "the gateway come back": the verb (and its particle) goes
+        while len(phrase) > 2 and phrase[-1].lower() in PARTICLES:
+            phrase = phrase[:-1]
+        if len(phrase) < 3 or not phrase[-1].islower():
+            return None
+        phrase = phrase[:-1]
+    elif len(phrase) > 2 and phrase[-1].islower() and phrase[-1].endswith("ed"):  # "the next release planned"
+        phrase = phrase[:-1]
+    return " ".join(phrase).strip(",;:") if len(phrase) >= 2 else None
+
+
+def starts_phrase(words: list[str], i: int) -> bool:
+    """A determiner, a name, or a word before a number ("version 4.3") starts the phrase a question is about."""
+    return words[i].lower() in DETERMINERS or is_name(words[i]) or (i + 1 < len(words) and any(c.isdigit() for c in words[i + 1]))
+
+
+def is_name(word: str) -> bool:
+    return word[0].isupper() or any(c.isdigit() for c in word)
+
+
+def name_run(words: list[str], lowered: list[str], i: int) -> str | None:
+    """The name starting at ``i`` ("Harbor Console 4.0", "compressor 2 on Freezer Room B"): capitalised words and
+    codes, a lowercase word before a number ("version 4.3"), and "of"/"on"/"at"/"in" joining two names."""
+    end = i
+    while end < len(words):
+        if is_name(words[end]) or (end + 1 < len(words) and words[end].islower() and any(c.isdigit() for c in words[end + 1])):
+            end += 1
+        elif lowered[end] in {"of", "on", "at", "in"} and end + 1 < len(words) and words[end + 1][0].isupper():
+            end += 1
+        else:
+            break
+    if lowered[end - 1] in {"of", "on", "at", "in"}:
+        end -= 1
+    return " ".join(words[i:end]).strip(",;:") or None

@@ -1,0 +1,92 @@
+"""Follow-ups made to stand alone by rule: pronouns resolved, elided questions completed, along a conversation."""
+
+import pytest
+
+from assistant.conversation.followup import by_rule, complete_ellipsis, last_exchange
+from assistant.conversation.references import Exchange, named_answer, resolve, topic
+from assistant.conversation.types import Turn
+
+
+@pytest.mark.parametrize(("previous", "answer", "follow_up", "standalone"), [
+    ("Who is the office manager in Oslo?", "Ingrid Holm [1]", "Which days is she there?", "Which days is Ingrid Holm there?"),
+    ("Who has the last interview with candidates?", "Inês Marques [1]", "What's her role at the company?",
+     "What's Inês Marques's role at the company?"),
+    ("Who is the security officer?", "Henrik Aasen [1]", "How do I report an incident to him?",
+     "How do I report an incident to Henrik Aasen?"),
+    ("Which VPN client do we use?", "WireGuard [1]", "How long is its configuration valid?", "How long is WireGuard's configuration valid?"),
+    ("Which of the clinics are open on a Saturday?", "Harrogate and Headingley [1]", "What hours are they open then?",
+     "What hours are Harrogate and Headingley open then?"),
+    ("What caused the Harbor Console outage on 14 March?", "a database migration [1]", "How long did it last?",
+     "How long did the Harbor Console outage on 14 March last?"),
+    ("When did version 4.3 come out?", "16 April 2024 [1]", "What was the main new feature in it?",
+     "What was the main new feature in version 4.3?"),
+    ("When is the StockLine 6.3 upgrade going to happen?", "21-22 September [1]", "Which site stops work because of it?",
+     "Which site stops work because of the StockLine 6.3 upgrade?"),
+    ("How much does the Pro plan cost?", "€29 [1]", "Who can I pay it to?", "Who can I pay the Pro plan to?"),
+])
+def test_a_pronoun_is_replaced_by_what_it_refers_to(previous, answer, follow_up, standalone):
+    resolved = resolve(follow_up, Exchange(previous, answer))
+    assert resolved is not None and resolved[0] == standalone
+
+
+@pytest.mark.parametrize(("previous", "answer", "follow_up"), [
+    ("Who is the office manager in Oslo?", None, "Which days is she there?"),  # declined: no one to refer to
+    ("How much notice does a host need to give?", "24 hours [1]", "How long is the video they watch?"),  # "they": no name
+    ("What temperature must an autoclave cycle reach?", "134 °C [1]", "And for how long does it need to hold it?"),  # two things
+    ("What is the allowance for night shifts?", "25% [1]", "What rate is overtime paid at if I work it on a Sunday?"),  # its own
+    ("How much is the Basic plan?", "€9 [1]", "What is the Pro plan?"),  # no pronoun
+])
+def test_a_pronoun_whose_referent_is_unclear_is_left_as_asked(previous, answer, follow_up):
+    assert resolve(follow_up, Exchange(previous, answer)) is None
+
+
+def test_a_named_answer_is_a_name_or_a_code_not_a_date_or_an_amount():
+    assert named_answer("Martin Cranston, Head of Engineering [1]") == "Martin Cranston"
+    assert named_answer("the HB-1 [1]") == "the HB-1" and named_answer("R-07") == "R-07"
+    assert named_answer("Marco Visser") == "Marco Visser"  # "Mar..." is no month
+    for not_a_name in ("16 April 2024 [1]", "€29", "a database migration", "The closest passage in your documents says"):
+        assert named_answer(not_a_name) is None
+
+
+def test_the_topic_of_a_question_is_the_phrase_after_its_question_word_and_verb():
+    assert topic("Who led the investigation of the buoy 17 incident?") == "the investigation of the buoy 17 incident"
+    assert topic("How long does a C200's battery last at the default interval?") == "a C200's battery"
+    assert topic("When was Harbor Console 4.0 released?") == "Harbor Console 4.0"
+    assert topic("What was behind the Stripe webhook failures?") == "the Stripe webhook failures"
+    assert topic("Which site stops work?") is None
+
+
+@pytest.mark.parametrize(("previous", "follow_up", "standalone"), [
+    ("How much is the Pro plan a month?", "What about Business?", "How much is the Business plan a month?"),
+    ("Where do we gather at Barendrecht if there's an evacuation?", "And at Ridderkerk?",
+     "Where do we gather at Ridderkerk if there's an evacuation?"),
+    ("How much annual leave does a full-timer get?", "And once they've been here five years?",
+     "How much annual leave does a full-timer get once they've been here five years?"),
+])
+def test_an_elided_name_or_condition_completes_the_previous_question(previous, follow_up, standalone):
+    assert complete_ellipsis(follow_up, previous) == standalone
+
+
+def conversation(*exchanges: tuple[str, str, bool]) -> list[Turn]:
+    turns: list[Turn] = []
+    for question, answer, declined in exchanges:
+        turns += [Turn(len(turns), "c", "user", question), Turn(len(turns) + 1, "c", "assistant", answer, "qa", declined=declined)]
+    return turns
+
+
+def test_it_keeps_standing_for_the_same_thing_along_a_conversation():
+    history = conversation(("Who led the investigation of the buoy 17 incident?", "Priya Raman [1]", False),
+                           ("What caused it?", "a corroded antenna connector [1]", False))
+    before = last_exchange(history)
+    assert before == Exchange("What caused the investigation of the buoy 17 incident?", "a corroded antenna connector [1]",
+                              "the investigation of the buoy 17 incident")
+    assert by_rule("When was it fixed?", before) == ("When was the investigation of the buoy 17 incident fixed?",
+                                                     "the investigation of the buoy 17 incident")
+
+
+def test_a_declined_answer_or_another_command_gives_nothing_to_refer_to():
+    declined = conversation(("Who is the office manager in Oslo?", "I don't know based on the documents.", True))
+    assert last_exchange(declined) == Exchange("Who is the office manager in Oslo?", None)
+    assert by_rule("Which days is she there?", last_exchange(declined)) is None
+    translated = [*declined, Turn(2, "c", "user", "/translate French Good morning"), Turn(3, "c", "assistant", "Bonjour", "translate")]
+    assert last_exchange(translated) is None
