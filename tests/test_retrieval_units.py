@@ -79,6 +79,22 @@ def test_html_keeps_visible_text_only(tmp_path):
     assert any(b.text == "code line 1\ncode line 2" for b in doc.blocks)
 
 
+def test_html_table_rows_carry_their_column_headers(tmp_path):
+    page = tmp_path / "limits.html"
+    page.write_text(
+        "<html><body><h1>Limits</h1><table><caption>Limits by plan</caption>"
+        "<tr><th>Plan</th><th>Requests per minute</th><th>Notes</th></tr>"
+        "<tr><td>Pro</td><td>600</td><td></td></tr><tr><td></td><td></td><td></td></tr>"
+        "<tr><td>Business</td><td>1,200</td><td>ask <b>support</b> for more</td></tr>"
+        "<tr><td colspan='3'>Prices exclude VAT</td></tr></table>"
+        "<table><tr><td>Oslo</td><td>Mondays</td></tr></table><p>After.</p></body></html>")
+    rows = [(b.kind, b.text, b.headings) for b in load_document(page).blocks[1:]]
+    assert rows == [("lines", "Limits by plan", ("Limits",)), ("lines", "Plan: Pro; Requests per minute: 600", ("Limits",)),
+                    ("lines", "Plan: Business; Requests per minute: 1,200; Notes: ask support for more", ("Limits",)),
+                    ("lines", "Prices exclude VAT", ("Limits",)),  # a merged cell lines up with no header
+                    ("lines", "Oslo | Mondays", ("Limits",)), ("prose", "After.", ("Limits",))]
+
+
 def test_markdown_headings_lines_and_front_matter(tmp_path):
     path = tmp_path / "guide.md"
     path.write_text("---\ntitle: The Guide\n---\n# Intro\n\nHello there.\n\n## Setup\n\nStep one.\nStep two.\n\n```\nmake\n```\n")
@@ -133,11 +149,15 @@ def test_jsonl_records_and_docx(tmp_path):
     word.add_paragraph("Budget approved.")
     table = word.add_table(rows=1, cols=2)
     table.rows[0].cells[0].text, table.rows[0].cells[1].text = "a", "b"
+    prices = word.add_table(rows=2, cols=2)  # a first row of names is the header
+    for cell, text in zip([*prices.rows[0].cells, *prices.rows[1].cells], ["Item", "Price", "Buoy", "189,000 NOK"]):
+        cell.text = text
     word.save(tmp_path / "notes.docx")
     doc = load_document(tmp_path / "notes.docx")
     assert doc.title == "Minutes"
     assert [(b.kind, b.text, b.headings) for b in doc.blocks] == [
-        (HEADING, "Minutes", ("Minutes",)), ("prose", "Budget approved.", ("Minutes",)), ("lines", "a | b", ("Minutes",))]
+        (HEADING, "Minutes", ("Minutes",)), ("prose", "Budget approved.", ("Minutes",)), ("lines", "a | b", ("Minutes",)),
+        ("lines", "Item: Buoy; Price: 189,000 NOK", ("Minutes",))]
 
 
 def test_encodings_and_binary(tmp_path):

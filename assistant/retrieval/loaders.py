@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .inline import plain_lines
+from .tables import html_rows, labelled_rows
 
 if TYPE_CHECKING:
     from bs4 import Tag
@@ -213,10 +214,8 @@ _INVISIBLE = ["script", "style", "noscript", "template", "svg", "canvas", "ifram
               "nav", "footer", "aside", "form", "button", "select", "dialog", "menu"]
 _BOILERPLATE_ROLES = {"navigation", "banner", "contentinfo", "search", "complementary", "menu", "menubar"}
 _BOILERPLATE_NAMES = re.compile(r"(^|[-_ ])(nav|navbar|menu|sidebar|breadcrumbs?|cookie|footer|skip-link|toc)([-_ ]|$)", re.I)
-_BLOCK_TAGS = {"p", "div", "section", "article", "main", "header", "li", "ul", "ol", "dl", "dt", "dd", "table",
-               "thead", "tbody", "tr", "blockquote", "figure", "figcaption", "caption", "details", "summary",
-               "address", "hr", "body", "html"}
-_CELL_TAGS = {"td", "th"}
+_BLOCK_TAGS = {"p", "div", "section", "article", "main", "header", "li", "ul", "ol", "dl", "dt", "dd", "blockquote",
+               "figure", "figcaption", "details", "summary", "address", "hr", "body", "html"}
 
 
 def _html_fragment_text(fragment: str) -> str:
@@ -297,13 +296,13 @@ def load_html(path: Path, data: bytes) -> Document:
                                         line_end=start + text.count("\n") if start else None))
             elif name == "br":
                 buffer.append(" ")
-            elif name in _CELL_TAGS:
-                walk(child)
-                buffer.append(" | ")
+            elif name == "table":
+                flush()
+                blocks.extend(Block(row, LINES, tuple(stack), line_start=line, line_end=line) for row, line in html_rows(child))
             elif name in _BLOCK_TAGS:
                 flush()
                 walk(child)
-                flush(LINES if name in ("tr", "li", "dt", "dd") else PROSE)
+                flush(LINES if name in ("li", "dt", "dd") else PROSE)
             else:
                 walk(child)
 
@@ -358,8 +357,9 @@ def load_docx(path: Path, data: bytes) -> Document:
     title = (document.core_properties.title or "").strip()
     for item in document.iter_inner_content():
         if isinstance(item, Table):
-            rows = [" | ".join(cell.text.strip() for cell in row.cells) for row in item.rows]
-            text = "\n".join(row for row in rows if row.strip(" |"))
+            cells = [[cell.text for cell in row.cells] for row in item.rows]
+            # Word marks no header row: a first row of names (no empty cell, no number) is taken for one.
+            text = "\n".join(labelled_rows(cells, len(cells) > 1 and all(c.strip() and not re.search(r"\d", c) for c in cells[0])))
             if text:
                 blocks.append(Block(text, LINES, tuple(stack)))
             continue

@@ -1,0 +1,47 @@
+"""Table rows as text that can be read one row at a time: each cell with its column's header.
+
+A passage may hold rows without the table's header, and a small reader copies its answer from one row:
+"Pro | 600 | 100,000 | 10" does not say which number is the limit per minute, "Plan: Pro; Requests per
+minute: 600; Requests per day: 100,000; Concurrent requests: 10" does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bs4 import Tag
+
+
+def labelled_rows(rows: Sequence[Sequence[str]], header: bool) -> list[str]:
+    """The rows after the first as "Header: value; Header: value" when ``header`` (the first row names the columns),
+    else every row's cells joined by " | ". Empty cells are left out; a row whose cells do not line up with the
+    header (merged cells) is joined by " | " too."""
+    names = [" ".join(name.split()).rstrip(":") for name in rows[0]] if header and rows else []
+    lines = []
+    for cells in rows[1:] if names else rows:
+        cells = [" ".join(cell.split()) for cell in cells]
+        if not any(cells):
+            continue
+        if names and len(cells) == len(names):
+            lines.append("; ".join(f"{name}: {cell}" if name and name != cell else cell
+                                   for name, cell in zip(names, cells) if cell))
+        else:
+            lines.append(" | ".join(cell for cell in cells if cell))
+    return lines
+
+
+def html_rows(table: Tag) -> list[tuple[str, int | None]]:
+    """A table's caption and rows (labelled_rows; the header is a first row of <th> cells, or in <thead>), each with
+    the line of the page it starts on. Rows of a table inside a cell are that cell's text."""
+    rows = [row for row in table.find_all("tr") if row.find_parent("table") is table]
+    cells = [row.find_all(["td", "th"], recursive=False) for row in rows]
+    header = bool(cells) and bool(cells[0]) and (rows[0].find_parent("thead") is not None or all(c.name == "th" for c in cells[0]))
+    texts = labelled_rows([[cell.get_text(" ") for cell in row] for row in cells], header)
+    # labelled_rows leaves out empty rows: line each text up with the row it came from.
+    kept = [row for row, row_cells in zip(rows[1:] if header else rows, cells[1:] if header else cells)
+            if any(cell.get_text().strip() for cell in row_cells)]
+    caption = " ".join(table.caption.get_text(" ").split()) if table.caption else ""
+    return [(caption, table.sourceline)] * bool(caption) + [(text, row.sourceline) for text, row in zip(texts, kept)]
+
