@@ -31,7 +31,6 @@ ELLIPSIS = re.compile(
     rf"^\s*(?:and|(?:and )?(?:what|how) about)\s+(?:({'|'.join(PREPOSITIONS)})\s+)?(?P<part>[^?]+?)\s*\??\s*$", re.I
 )
 DETERMINERS = ("the", "a", "an", "my", "our", "your", "their", "this", "that")
-CONDITION = re.compile(r"^(?:if|once|while|unless|in case)\b", re.I)
 ROLE_LABEL = re.compile(r"^(user|assistant|question|conversation)\s*:", re.I)
 PROMPT = (
     "Rewrite the last question so that it can be understood without the conversation. "
@@ -104,8 +103,6 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
     words = previous.rstrip(" ?").split()
     lowered = [w.lower().strip(",;:") for w in words]
     head = part.split()[-1].lower()
-    if CONDITION.match(part) and not preposition:  # "And if I'm idle?": the same question, on that condition
-        return f"{previous.rstrip(' ?')} {part}?"
     runs = name_runs(words)
     name = part.split(" ", 1)[1] if part.split()[0].lower() in DETERMINERS and " " in part else part
     if len(runs) == 1 and all(is_name(w) for w in name.split()):
