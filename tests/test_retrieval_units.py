@@ -95,6 +95,15 @@ def test_html_table_rows_carry_their_column_headers(tmp_path):
                     ("lines", "Oslo | Mondays", ("Limits",)), ("prose", "After.", ("Limits",))]
 
 
+def test_a_table_that_lays_out_a_page_is_read_cell_by_cell_with_its_headings(tmp_path):
+    page = tmp_path / "old.html"
+    page.write_text("<html><body><table><tr><td>Home</td><td><h1>Leave</h1><p>Staff get 25 days.</p>"
+                    "<h2>Carry-over</h2><p>Up to 5 days.</p></td></tr></table></body></html>")
+    assert [(b.kind, b.text, b.headings) for b in load_document(page).blocks] == [
+        ("prose", "Home", ()), ("heading", "Leave", ("Leave",)), ("prose", "Staff get 25 days.", ("Leave",)),
+        ("heading", "Carry-over", ("Leave", "Carry-over")), ("prose", "Up to 5 days.", ("Leave", "Carry-over"))]
+
+
 def test_markdown_headings_lines_and_front_matter(tmp_path):
     path = tmp_path / "guide.md"
     path.write_text("---\ntitle: The Guide\n---\n# Intro\n\nHello there.\n\n## Setup\n\nStep one.\nStep two.\n\n```\nmake\n```\n")

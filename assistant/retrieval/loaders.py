@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .inline import plain_lines
-from .tables import html_rows, labelled_rows
+from .tables import html_rows, is_layout, labelled_rows
 
 if TYPE_CHECKING:
     from bs4 import Tag
@@ -214,8 +214,9 @@ _INVISIBLE = ["script", "style", "noscript", "template", "svg", "canvas", "ifram
               "nav", "footer", "aside", "form", "button", "select", "dialog", "menu"]
 _BOILERPLATE_ROLES = {"navigation", "banner", "contentinfo", "search", "complementary", "menu", "menubar"}
 _BOILERPLATE_NAMES = re.compile(r"(^|[-_ ])(nav|navbar|menu|sidebar|breadcrumbs?|cookie|footer|skip-link|toc)([-_ ]|$)", re.I)
+# A table laid out with headings or tables in its cells is a page's layout: each cell is read as a block of its own.
 _BLOCK_TAGS = {"p", "div", "section", "article", "main", "header", "li", "ul", "ol", "dl", "dt", "dd", "blockquote",
-               "figure", "figcaption", "details", "summary", "address", "hr", "body", "html"}
+               "figure", "figcaption", "details", "summary", "address", "hr", "body", "html", "table", "tr", "td", "th"}
 
 
 def _html_fragment_text(fragment: str) -> str:
@@ -296,7 +297,7 @@ def load_html(path: Path, data: bytes) -> Document:
                                         line_end=start + text.count("\n") if start else None))
             elif name == "br":
                 buffer.append(" ")
-            elif name == "table":
+            elif name == "table" and not is_layout(child):
                 flush()
                 blocks.extend(Block(row, LINES, tuple(stack), line_start=line, line_end=line) for row, line in html_rows(child))
             elif name in _BLOCK_TAGS:

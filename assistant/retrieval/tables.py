@@ -32,6 +32,12 @@ def labelled_rows(rows: Sequence[Sequence[str]], header: bool) -> list[str]:
     return lines
 
 
+def is_layout(table: Tag) -> bool:
+    """A table that lays out a page rather than holding data: marked so (role="presentation"), or with headings
+    or other tables in its cells."""
+    return table.get("role") in ("presentation", "none") or table.find(["h1", "h2", "h3", "h4", "h5", "h6", "table"]) is not None
+
+
 def html_rows(table: Tag) -> list[tuple[str, int | None]]:
     """A table's caption and rows (labelled_rows; the header is a first row of <th> cells, or in <thead>), each with
     the line of the page it starts on. Rows of a table inside a cell are that cell's text."""
