@@ -360,7 +360,7 @@ def load_docx(path: Path, data: bytes) -> Document:
         if isinstance(item, Table):
             cells = [[cell.text for cell in row.cells] for row in item.rows]
             # Word marks no header row: a first row of names (no empty cell, no number) is taken for one.
-            text = "\n".join(labelled_rows(cells, len(cells) > 1 and all(c.strip() and not re.search(r"\d", c) for c in cells[0])))
+            text = "\n".join(row for row in labelled_rows(cells, len(cells) > 1 and all(c.strip() and not re.search(r"\d", c) for c in cells[0])) if row)
             if text:
                 blocks.append(Block(text, LINES, tuple(stack)))
             continue

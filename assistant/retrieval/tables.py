@@ -16,15 +16,15 @@ if TYPE_CHECKING:
 
 def labelled_rows(rows: Sequence[Sequence[str]], header: bool) -> list[str]:
     """The rows after the first as "Header: value; Header: value" when ``header`` (the first row names the columns),
-    else every row's cells joined by " | ". Empty cells are left out; a row whose cells do not line up with the
-    header (merged cells) is joined by " | " too."""
+    else every row's cells joined by " | ", one text per row ("" for an empty row). Empty cells are left out; a row
+    whose cells do not line up with the header (merged cells) is joined by " | " too."""
     names = [" ".join(name.split()).rstrip(":") for name in rows[0]] if header and rows else []
     lines = []
     for cells in rows[1:] if names else rows:
         cells = [" ".join(cell.split()) for cell in cells]
         if not any(cells):
-            continue
-        if names and len(cells) == len(names):
+            lines.append("")
+        elif names and len(cells) == len(names):
             lines.append("; ".join(f"{name}: {cell}" if name and name != cell else cell
                                    for name, cell in zip(names, cells) if cell))
         else:
@@ -45,9 +45,7 @@ def html_rows(table: Tag) -> list[tuple[str, int | None]]:
     cells = [row.find_all(["td", "th"], recursive=False) for row in rows]
     header = bool(cells) and bool(cells[0]) and (rows[0].find_parent("thead") is not None or all(c.name == "th" for c in cells[0]))
     texts = labelled_rows([[cell.get_text(" ") for cell in row] for row in cells], header)
-    # labelled_rows leaves out empty rows: line each text up with the row it came from.
-    kept = [row for row, row_cells in zip(rows[1:] if header else rows, cells[1:] if header else cells)
-            if any(cell.get_text().strip() for cell in row_cells)]
     caption = " ".join(table.caption.get_text(" ").split()) if table.caption else ""
-    return [(caption, table.sourceline)] * bool(caption) + [(text, row.sourceline) for text, row in zip(texts, kept)]
+    return [(caption, table.sourceline)] * bool(caption) + [
+        (text, row.sourceline) for text, row in zip(texts, rows[1:] if header else rows) if text]
 
