@@ -16,6 +16,8 @@ from dataclasses import dataclass
 PERSONAL = {"he", "she", "him", "her", "his", "hers"}
 NEUTER = {"it", "its"}
 PLURAL = {"they", "them", "their"}
+# What each pronoun stands for: a person, a thing or a group.
+KIND = {**dict.fromkeys(PERSONAL, "person"), **dict.fromkeys(NEUTER, "thing"), **dict.fromkeys(PLURAL, "group")}
 WH = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
 HOW_MUCH = {"long", "much", "many", "often", "far", "old", "soon", "big", "fast", "late", "early"}
 # The verb comes after its subject: "When did [version 4.3] come out?", "How much does [the Pro plan] cost?"
@@ -50,27 +52,26 @@ def resolve(question: str, before: Exchange) -> tuple[str, str | None] | None:
     lowered = [w.lower().strip(",;:") for w in words]
     # In "What rate is overtime paid at if I work it on a Sunday?" the clause's "it" is the question's own overtime.
     clause = next((i for i, w in enumerate(lowered) if w in SUBORDINATE and i > 0), len(words))
-    found = [w for w in lowered[:clause] if w in PERSONAL | NEUTER | PLURAL]
+    found = [KIND[w] for w in lowered[:clause] if w in KIND]
     if not found:
         return None
+    if found.count("thing") > 1:
+        return None  # "does it need to hold it": two things
     named = named_answer(answer)
     asked_who = bool(re.match(r"^(?:.*,\s*)?(?:who|whom|whose)\b", previous.strip(), re.I))
     asked_which = bool(re.match(r"^(?:.*,\s*)?(?:which\b|what (?:is|was|are|were)\b|what's\b)", previous.strip(), re.I))
     referent: dict[str, str | None] = {}
-    if any(w in PERSONAL for w in found):
+    if "person" in found:
         referent["person"] = named if asked_who else None
-    if any(w in NEUTER for w in found):
-        if found.count("it") + found.count("its") > 1:
-            return None  # "does it need to hold it": two things
+    if "thing" in found:
         referent["thing"] = before.thing or (named if named and asked_which and not asked_who else topic(previous))
-    if any(w in PLURAL for w in found):
+    if "group" in found:
         referent["group"] = named if named and (asked_who or asked_which) else None
     if not any(referent.values()):
         return None
     out: list[str] = []
     for i, (word, low) in enumerate(zip(words, lowered)):
-        kind = None if i >= clause else "person" if low in PERSONAL else "thing" if low in NEUTER else "group" if low in PLURAL else None
-        name = referent.get(kind) if kind else None
+        name = referent.get(KIND[low]) if i < clause and low in KIND else None
         if name is None:
             out.append(word)
             continue
