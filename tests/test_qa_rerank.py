@@ -311,6 +311,7 @@ def test_answer_kinds():
                                   "How was it decided how many seats each party gets?", "When a buoy fails, who is called?",
                                   "How often is it serviced?", "Why not?")] == [
         "count", "count", None, "reason", "time", "time", "time", None, None, None, None, None]
+    assert asks_for("How many night shifts in a row can I work?") == "count" and asks_for("How many days do I get?") is None
     count, why, when = "How many gateways were returned?", "Why was it withdrawn?", "When was it released?"
     assert fits(count, "212 [1]") and fits(count, "212 gateways within four hours") and fits(count, "two") and fits(count, "the majority")
     assert not fits(count, "four hours [1]") and not fits(count, "10%") and not fits(count, "1,200 NOK") and not fits(count, "the Bergen office")
@@ -380,6 +381,21 @@ def test_a_question_about_a_name_no_passage_mentions_is_declined_without_asking_
     # Named in the passage (any case), or in its title, it is read.
     assert manager.handle("c", "/ask What is the hotel limit per night in Norway?").text == "1,600 NOK [1]"
     assert not manager.handle("c", "/ask What hotel limit does the Travel Policy set?").declined
+
+
+def test_a_name_counts_only_in_the_documents_that_answer(tmp_path):
+    """A name mentioned by another document found does not make the answering one about it; one mentioned by another
+    passage of the answering document (its title, its first rows) does."""
+    claims = Passage("Damage is reported within 7 days, not counting Sundays.", "customers/claims.md", "Claims FAQ", relevance=0.5)
+    prices = Passage("Saturday delivery: €95 per drop. Tail-lift delivery: €35 per drop.", "customers/rates.md", "Rates", chunk_id=1,
+                     relevance=0.6)
+    rates_intro = Passage("Sunday deliveries are quoted on request.", "customers/rates.md", "Rates", chunk_id=0, relevance=0.4)
+    question = "/ask What is the surcharge for a Sunday delivery?"
+    manager, model, _, _ = make(tmp_path, ["€95 [1]"], {"Saturday delivery": 0.85}, passages=(prices, claims))
+    reply = manager.handle("c", question)
+    assert reply.declined and model.calls == [] and "'Sunday'" in reply.notice
+    manager, model, _, _ = make(tmp_path / "2", ["€95 [1]"], {"Saturday delivery": 0.85}, passages=(prices, claims, rates_intro))
+    assert manager.handle("c", question).text == "€95 [1]" and len(model.calls) == 1
 
 
 def test_names():

@@ -214,11 +214,15 @@ class QASkill:
                 return
             # Only the passages that answer: every other one is a chance for a small model to copy the wrong fact.
             passages = [p for p in passages if (p.relevance or 0.0) >= self.options.answer_score]
-        # Checked against every passage found (``closest``, which holds those read), not only those read: a product's
-        # name is rarely repeated in each passage about it ("Harbor Console" in the price list's title, not its rows).
-        if missing := unmentioned_names(question, closest or passages):
-            log.info("no passage found for %r mentions %s", question, missing)
-            yield declined(closest, f"The passages found do not mention {' or '.join(map(repr, missing))}; the closest are listed.")
+        # Checked against every passage found of the documents read (``closest`` holds those read), not only those read:
+        # a product's name is rarely repeated in each passage about it ("Harbor Console" in the price list's title, not
+        # its rows). Not against other documents: "Sunday" in a claims FAQ's "not counting Sundays" does not make a price
+        # list that gives Saturday's surcharge answer "What is the surcharge for a Sunday delivery?".
+        read_documents = {p.source for p in passages}
+        if missing := unmentioned_names(question, [p for p in closest or passages if p.source in read_documents]):
+            log.info("no passage found of the documents read for %r mentions %s", question, missing)
+            yield declined(closest, f"The documents that seem to answer this do not mention {' or '.join(map(repr, missing))}; "
+                                    "the closest passages are listed.")
             return
         whole: dict[Passage, Passage] = {}  # passage as the reader sees it -> the passage cited
         if self.reranker is not None and self.options.reader_sentences:
