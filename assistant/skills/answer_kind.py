@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from .grounding import NUMBERS, TIME_UNIT, strip_citations
+from .grounding import NUMBERS, STOPWORDS, TIME_UNIT, strip_citations
 
 # Words that say how many: the numbers ("two", "ninety"), and words like "dozens", "twice" or "most".
 NUMBER_WORD = (rf"(?:{'|'.join(NUMBERS)}|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|single|both|several|"
@@ -72,9 +72,12 @@ def asks_for(question: str) -> str | None:
         return "length"
     if re.match(rf"{OPENING}how much\b", q):
         return "amount"
-    if match := re.match(rf"{OPENING}how many\s+(\w+)", q):
-        # "How many days ..." asks for a number of days: a measure, said as "14 days"; not checked.
-        return None if re.fullmatch(TIME_UNIT, match[1]) else "count"
+    if match := re.match(rf"{OPENING}how many\s+(\w+)(?:\s+(\w+))?", q):
+        # "How many days ..." asks for a number of days: a measure, said as "14 days"; not checked. A time unit in the
+        # singular before another word names what is counted ("How many night shifts ...": not "22:00-06:00").
+        unit, after = match[1], match[2]
+        qualifies = after is not None and not unit.endswith("s") and after not in STOPWORDS
+        return None if re.fullmatch(TIME_UNIT, unit) and not qualifies else "count"
     if re.match(rf"{OPENING}why\b(?! not\b)", q):
         return "reason"
     if re.match(rf"{OPENING}(?:(?:since|until|till|by) )?(?:when|what time|what date|which date|which day|what day)\b", q):
