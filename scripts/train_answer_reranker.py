@@ -13,6 +13,13 @@ Training pairs, never from anything the benchmarks hold out:
   finds for them among the development documents (the held-out documents are not even indexed):
   a passage of the expected file holding the fact (1), any other (0), every passage for a question
   whose answer is in no document (0);
+- with `--swaps S`, for that share of the XQuAD and development positives, the question with a name, a number or a
+  qualifier swapped for one the text does not hold (scripts/question_swaps.py: "Sunday delivery" over a price list
+  that gives Saturday's) against the same text (0): what the question asks about, it must be the text's case of it.
+  Tried, not shipped: the reranker then tells the swapped case apart (0.12 for a Sunday surcharge, 0.91 for
+  Saturday's), but also scores paraphrases low ("haulier" for "drivers": 0.07), so on the training companies
+  fewer questions were answered right (158 -> 141 of 341) for 5 more of 116 unanswerable ones declined, and with
+  names and numbers only, at lower thresholds, no better (bench/README.md, tenth session);
 - with `--docs` (`--docs scripts/qa_docs/*`), training companies written for training (never the
   evaluation corpus), the same way against each company's own corpus: their unanswerable questions
   are about a document's topic but a fact no document holds. Tried, not shipped: its development gate
@@ -34,6 +41,7 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +52,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from build_doc_qa_data import DOCS  # noqa: E402
 from build_qa_data import load_articles, normalize, split_articles  # noqa: E402
+from question_swaps import KINDS, Pool, swapped  # noqa: E402
 from rerank_quality import has_answer, xquad_held_out  # noqa: E402
 from training_data import DEFAULT_SHARED, read_jsonl  # noqa: E402
 
@@ -67,22 +76,27 @@ class Pair:
     origin: str  # xquad | xquad-sentence | scifact | company
 
 
-def xquad_pairs(articles: list[dict], rng: random.Random, negatives: int, limit: int) -> list[Pair]:
+def xquad_pairs(articles: list[dict], rng: random.Random, negatives: int, limit: int, swaps: float = 0.0,
+                swap_kinds: Sequence[str] = KINDS) -> list[Pair]:
     """For a sample of questions: the window of the gold paragraph holding the answer (1) and, from the
     `negatives` paragraphs of the SAME article that BM25 ranks best for the question but that lack the
     answer, the window closest to the question (0): same topic, same names, not the fact (the hard case of
     a person's documents). Then the sentence holding the answer (1) and another sentence of the same
-    paragraph (0), so that single sentences can be scored for quotes."""
+    paragraph (0), so that single sentences can be scored for quotes. With `swaps`, that share of the positives also
+    gets the question with a name, number or word swapped (question_swaps) against the same text (0)."""
     rows = [(article, row) for article in articles for row in article["questions"]]
     indexes: dict[str, bm25s.BM25] = {}
+    pools: dict[str, Pool] = {}
     pairs = []
     for article, (_, question, answers, p_index, sentence) in rng.sample(rows, min(limit, len(rows))):
         title, paragraphs = article["title"], article["paragraphs"]
         if title not in indexes:
             indexes[title] = bm25s.BM25()
             indexes[title].index(bm25s.tokenize(paragraphs, stopwords="en", show_progress=False), show_progress=False)
+            pools[title] = Pool.of(paragraphs)
         # Windows of a few sentences, about the length of a passage of a short document (and cheap to train on).
-        pairs += [Pair(question, f"{title}\n{w}", 1.0, "xquad") for w in windows(paragraphs[p_index], WINDOW) if has_answer(w, answers)][:1]
+        positives = [Pair(question, f"{title}\n{w}", 1.0, "xquad") for w in windows(paragraphs[p_index], WINDOW) if has_answer(w, answers)][:1]
+        pairs += positives + swap_negatives(positives + [Pair(question, sentence, 1.0, "xquad-sentence")], pools[title], swaps, rng, swap_kinds)
         hits, _ = indexes[title].retrieve(bm25s.tokenize([question], stopwords="en", show_progress=False),
                                           k=len(paragraphs), show_progress=False)
         chosen = [int(h) for h in hits[0] if int(h) != p_index and not has_answer(paragraphs[int(h)], answers)]
@@ -101,6 +115,16 @@ WINDOW = 3  # sentences
 def windows(text: str, size: int) -> list[str]:
     units = sentences(text)
     return [" ".join(units[i : i + size]) for i in range(0, max(1, len(units) - size + 1))]
+
+
+def swap_negatives(positives: list[Pair], pool: Pool, share: float, rng: random.Random, kinds: Sequence[str] = KINDS) -> list[Pair]:
+    """For `share` of the positive pairs: the question with one thing swapped (question_swaps), which the same text
+    does not answer (0)."""
+    negatives = []
+    for pair in positives:
+        if share > 0 and rng.random() < share and (question := swapped(pair.question, pair.text, pool, rng, kinds)) is not None:
+            negatives.append(Pair(question, pair.text, 0.0, f"{pair.origin}-swap"))
+    return negatives
 
 
 def closest_window(question: str, text: str, answers: list[str]) -> str:
@@ -131,7 +155,7 @@ def scifact_pairs(folder: Path, negatives: int, limit: int, rng: random.Random) 
     return pairs
 
 
-def company_pairs(k: int) -> list[Pair]:
+def company_pairs(k: int, swaps: float, rng: random.Random, swap_kinds: Sequence[str] = KINDS) -> list[Pair]:
     """Dev questions of bench/company_qa against what a knowledge base of the dev documents alone finds."""
     import qa_company
 
@@ -142,7 +166,9 @@ def company_pairs(k: int) -> list[Pair]:
         for source in sorted({q.source for q in questions}):
             (dev / source).parent.mkdir(parents=True, exist_ok=True)
             (dev / source).write_bytes((corpus / source).read_bytes())
-        return corpus_pairs(dev, questions, k, "company", Path(tmp) / "index")
+        pairs = corpus_pairs(dev, questions, k, "company", Path(tmp) / "index")
+    pool = Pool.of(sorted({p.text for p in pairs}))
+    return pairs + swap_negatives([p for p in pairs if p.label == 1.0], pool, swaps, rng, swap_kinds)
 
 
 def docs_pairs(folder: Path, k: int) -> list[Pair]:
@@ -198,6 +224,10 @@ def main() -> None:
     parser.add_argument("--xquad-negatives", type=int, default=2, help="paragraphs of the same article without the answer, per question")
     parser.add_argument("--scifact-queries", type=int, default=809, help="SciFact train queries sampled (809: all)")
     parser.add_argument("--scifact-negatives", type=int, default=1)
+    parser.add_argument("--swaps", type=float, default=0.0,
+                        help="share of the XQuAD and development positives that also get a swapped question as a negative")
+    parser.add_argument("--swap-kinds", type=lambda text: tuple(text.split(",")), default=KINDS,
+                        help=f"what a swap may replace, of {','.join(KINDS)} (default: all)")
     parser.add_argument("--company-k", type=int, default=8, help="passages searched per development question")
     parser.add_argument("--docs", type=Path, nargs="*", default=[],
                         help=f"training companies, e.g. {DOCS.relative_to(ROOT)}/* (default: none)")
@@ -216,9 +246,9 @@ def main() -> None:
     started = time.perf_counter()
     articles = load_articles(args.shared / "xquad" / "xquad.en.json")
     train_articles, eval_articles = split_articles(articles, args.eval_articles, random.Random(args.split_seed))
-    pairs = xquad_pairs(train_articles, rng, args.xquad_negatives, args.xquad_questions)
+    pairs = xquad_pairs(train_articles, rng, args.xquad_negatives, args.xquad_questions, args.swaps, args.swap_kinds)
     pairs += scifact_pairs(args.shared / "scifact_beir", args.scifact_negatives, args.scifact_queries, rng)
-    pairs += company_pairs(args.company_k)
+    pairs += company_pairs(args.company_k, args.swaps, rng, args.swap_kinds)
     for folder in args.docs:
         pairs += docs_pairs(folder, args.docs_k)
     counts = {origin: [sum(1 for p in pairs if p.origin == origin and p.label == label) for label in (1.0, 0.0)]
