@@ -73,7 +73,7 @@ class Pair:
     question: str
     text: str
     label: float
-    origin: str  # xquad | xquad-sentence | scifact | company
+    origin: str  # xquad | xquad-sentence | scifact | company | docs, or one of them with "-swap" (swap_negatives)
 
 
 def xquad_pairs(articles: list[dict], rng: random.Random, negatives: int, limit: int, swaps: float = 0.0,
