@@ -122,6 +122,8 @@ def swap_negatives(positives: list[Pair], pool: Pool, share: float, rng: random.
     does not answer (0)."""
     negatives = []
     for pair in positives:
+        # At share 0 nothing is drawn from `rng`, so the pairs, their order and the model are a run's without swaps
+        # (`--swaps 0` rebuilds the shipped answer-ce bit for bit).
         if share > 0 and rng.random() < share and (question := swapped(pair.question, pair.text, pool, rng, kinds)) is not None:
             negatives.append(Pair(question, pair.text, 0.0, f"{pair.origin}-swap"))
     return negatives
