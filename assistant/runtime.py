@@ -134,7 +134,7 @@ class Runtime:
         from .llm.adapters import adapter_path
         from .llm.base import BASE
         from .retrieval.rerank import LazyReranker
-        from .skills.prompts import QA_ADAPTER, SPAN_ADAPTER
+        from .skills.prompts import QA_ADAPTER
         from .skills.qa import QAOptions, QASkill
         from .skills.summarize import AbstractiveSummarizer, AutoSummarizer, ExtractiveSummarizer
         from .skills.translate import LLMTranslator, Seq2SeqTranslator, Translator
@@ -154,12 +154,9 @@ class Runtime:
             ExtractiveSummarizer(lambda texts: self._embed(texts)),
         )
         qa_options = read_table(QAOptions, "qa", settings.section("qa"))
-        qa_adapter, span_adapter = choose_adapter(settings, QA_ADAPTER), choose_adapter(settings, SPAN_ADAPTER)
-        qa = QASkill(model, knowledge, adapter=qa_adapter, options=qa_options,
+        qa = QASkill(model, knowledge, adapter=choose_adapter(settings, QA_ADAPTER), options=qa_options,
                      reranker=LazyReranker.from_setting(qa_options.reranker, settings.rerankers_dir,
-                                                       qa_options.reranker_precision),
-                     # Without its own adapter installed, the second reading runs with the reader's.
-                     reread_adapter=qa_adapter if span_adapter == BASE else span_adapter)
+                                                       qa_options.reranker_precision))
         return ConversationManager(
             model,
             self.history,

@@ -14,7 +14,6 @@ import pytest
 from fakes import ScriptedChatModel, ScriptedReranker, manager_over
 
 from assistant.errors import ModelError
-from assistant.reply import Reply
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.retrieval.rerank import LazyReranker, passage_text, rerank, resolve_reranker
@@ -28,7 +27,7 @@ from assistant.skills.grounding import (
     unstated_durations,
 )
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
-from assistant.skills.qa import QUOTE_INTRO, SHORTENED_NOTICE, QAOptions, QASkill, copied_answer
+from assistant.skills.qa import QUOTE_INTRO, SHORTENED_NOTICE, QAOptions, copied_answer
 from assistant.skills.spans import is_list, weaker_source
 
 INCIDENT = Passage(
@@ -126,16 +125,6 @@ def test_a_model_that_declines_although_a_passage_answers_reads_the_best_sentenc
     # The second reading sees the one sentence the reranker found, not the passages.
     assert model.calls[1]["messages"][-1]["content"] == (
         "Passage: The loss of data was caused by a corroded antenna connector.\n\nQuestion: What caused the buoy 17 incident?")
-
-
-def test_the_second_reading_runs_with_its_own_adapter(tmp_path):
-    model = ScriptedChatModel(second_reading("a corroded antenna connector"))
-    reranker = ScriptedReranker({"Priya Raman": 0.9, "corroded antenna connector": 0.95})
-    qa = QASkill(model, FakeKnowledgeStore((TRAVEL, MAINTENANCE, INCIDENT)), adapter="grounded-qa",
-                 reread_adapter="answer-span", reranker=reranker)
-    reply = list(qa.reply("What caused the buoy 17 incident?"))[-1]
-    assert isinstance(reply, Reply) and reply.text == "a corroded antenna connector [1]"
-    assert [call["adapter"] for call in model.calls] == ["grounded-qa", "answer-span"]
 
 
 @pytest.mark.parametrize("second", [

@@ -32,19 +32,15 @@ def reply(messages) -> str:
             "chat": "Hello!"}[skill_of(messages)]
 
 
-def runtime_with(tmp_path, adapter: str, installed: tuple[str, ...], model: ScriptedChatModel) -> Runtime:
-    """A runtime whose adapters folder holds these (empty) adapters."""
+def run_every_skill(tmp_path, adapter: str, installed: tuple[str, ...] | None = None):
     adapters = tmp_path / "adapters"
-    for name in installed:
+    for name in SKILL_ADAPTERS.values() if installed is None else installed:
         (adapters / name).mkdir(parents=True)
         (adapters / name / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA"}))
-    return Runtime(Settings(adapter=adapter, adapters_dir=adapters), chat_model=model, knowledge=paris_knowledge(),
-                   history=HistoryStore(tmp_path / "history.sqlite3"))
-
-
-def run_every_skill(tmp_path, adapter: str, installed: tuple[str, ...] | None = None):
     model = ScriptedChatModel(reply)
-    manager = runtime_with(tmp_path, adapter, tuple(SKILL_ADAPTERS.values()) if installed is None else installed, model).manager
+    runtime = Runtime(Settings(adapter=adapter, adapters_dir=adapters), chat_model=model, knowledge=paris_knowledge(),
+                      history=HistoryStore(tmp_path / "history.sqlite3"))
+    manager = runtime.manager
     for number, message in enumerate(["/ask How tall is the Eiffel Tower?", "/translate French Good morning.",
                                       f"/summarize {DIALOGUE}", "/chat Hi there"]):
         assert not manager.handle(f"c{number}", message).error
@@ -66,13 +62,3 @@ def test_a_skill_whose_adapter_is_not_installed_runs_on_the_base_model(tmp_path)
 def test_none_or_a_named_adapter_applies_to_every_skill(tmp_path, adapter):
     used, _ = run_every_skill(tmp_path, adapter)
     assert used == dict.fromkeys(["qa", "translate", "summarize", "chat"], adapter)
-
-
-@pytest.mark.parametrize("adapter, installed, second_reading", [
-    ("auto", (*SKILL_ADAPTERS.values(), "answer-span"), "answer-span"),
-    ("auto", tuple(SKILL_ADAPTERS.values()), "grounded-qa"),  # an older install: the reader's adapter, as before
-    ("auto", (), BASE),
-    ("my-style", (*SKILL_ADAPTERS.values(), "answer-span"), "my-style"),
-])
-def test_the_second_reading_runs_with_answer_span_when_installed_else_as_the_reader(tmp_path, adapter, installed, second_reading):
-    assert runtime_with(tmp_path, adapter, installed, ScriptedChatModel(reply)).manager.qa.reread_adapter == second_reading

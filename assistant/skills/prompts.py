@@ -8,8 +8,6 @@ from ..llm.base import Message
 from ..retrieval.base import Passage
 
 QA_ADAPTER = "grounded-qa"  # the shipped adapter the QA skill uses by default
-# The second reading's own adapter (scripts/build_span_data.py), when installed; else it runs with QA_ADAPTER.
-SPAN_ADAPTER = "answer-span"
 NO_ANSWER = "I don't know based on the documents."
 
 QA_SYSTEM = (

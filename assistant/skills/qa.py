@@ -122,12 +122,10 @@ def is_declined_answer(text: str) -> bool:
 
 class QASkill:
     def __init__(self, model: ChatModel, retriever: Retriever | None, *, adapter: str | None, options: QAOptions = QAOptions(),
-                 reranker: Reranker | None = None, reread_adapter: str | None = None) -> None:
-        """``reread_adapter``: the second reading's (shorten), ``adapter``'s when None."""
+                 reranker: Reranker | None = None) -> None:
         self.model = model
         self.retriever = retriever
         self.adapter = adapter
-        self.reread_adapter = adapter if reread_adapter is None else reread_adapter
         self.options = options
         self.reranker = reranker
 
@@ -308,7 +306,7 @@ class QASkill:
         asks for (answer_kind), else None."""
         text = self.model.generate(shorten_messages(question, sentence),
                                    GenerationOptions(max_new_tokens=SHORT_ANSWER_TOKENS, stop=("\n",)),
-                                   adapter=self.reread_adapter, cancel=cancel)
+                                   adapter=self.adapter, cancel=cancel)
         answer = copied_answer(text, sentence, question)
         if answer is None:
             log.info("the second reading %r is not copied from the sentence %r", text[:100], sentence[:200])
