@@ -223,6 +223,11 @@ class FastDecoder:
             self.fused_cache = [layer.numpy() for layer in self.cache]  # the same memory, for fused.py
         return self.cache
 
+    def fused_kv_cache(self) -> list[np.ndarray]:
+        """The KV cache's layers as numpy arrays sharing its memory, for fused.py's kernels."""
+        self.kv_cache()  # allocates the cache and these views on first use
+        return self.fused_cache
+
     def forward(self, tokens: torch.Tensor, start: int, adapter: str | None, prompt: bool | None = None,
                 every: bool = False) -> torch.Tensor:
         """Float32 logits for the last of ``tokens``, which sit at positions start, start+1, ...; with
@@ -283,8 +288,7 @@ class FastDecoder:
         delta = np.zeros_like(xs)
         cos, sin = self.cos.numpy(), self.signed_sin.numpy()
         scale = self.scaling if self.scaling is not None else dim**-0.5
-        self.kv_cache()  # and its numpy views, fused_cache
-        for (norm1, norm2), linears, cache in zip(self.fused_norms, self.linears, self.fused_cache):
+        for (norm1, norm2), linears, cache in zip(self.fused_norms, self.linears, self.fused_kv_cache()):
             fused.add_rms_norm(xs, delta, norm1, self.eps, hs)
             fused.attend(linears["qkv"](h, adapter, False).numpy(), cache, start, cos, sin, self.heads, scale, ys)
             fused.add_rms_norm(xs, linears["o"](y, adapter, False).numpy(), norm2, self.eps, hs)
