@@ -212,7 +212,7 @@ def test_an_answer_of_the_wrong_kind_is_read_again_from_the_best_sentence(tmp_pa
 
     manager, model, _, _ = make(tmp_path, reader, {"212 gateways": 0.9}, passages=(ROLLBACK, TRAVEL))
     reply = manager.handle("c", "/ask How many gateways were returned to firmware 3.6?")
-    assert reply.text == "212 [1]" and reply.notice == SHORTENED_NOTICE and len(model.calls) == 2
+    assert reply.text == "212 gateways [1]" and reply.notice == SHORTENED_NOTICE and len(model.calls) == 2  # completed
 
 
 def test_when_no_reading_gives_the_kind_asked_for_the_reply_is_i_dont_know_and_says_why(tmp_path):
@@ -395,7 +395,7 @@ def test_a_name_counts_only_in_the_documents_that_answer(tmp_path):
     reply = manager.handle("c", question)
     assert reply.declined and model.calls == [] and "'Sunday'" in reply.notice
     manager, model, _, _ = make(tmp_path / "2", ["€95 [1]"], {"Saturday delivery": 0.85}, passages=(prices, claims, rates_intro))
-    assert manager.handle("c", question).text == "€95 [1]" and len(model.calls) == 1
+    assert manager.handle("c", question).text == "€95 per drop [1]" and len(model.calls) == 1  # completed with its rate
 
 
 def test_names():

@@ -9,6 +9,9 @@ only in a way that answers people write pass: on XQuAD's training questions, the
 of scripts/qa_docs and the development half of bench/company_qa, these rules turn away none of the
 expected answers of the 281 questions they check. ("How often" is not checked: people answer it
 with a bare period, "four years", as the reader does when it is wrong.)
+
+The same kinds find, in a sentence, the phrases that could answer (expressions): when the second reading of
+a sentence gives nothing, the one phrase of the kind asked for is the answer (sole_expression).
 """
 
 from __future__ import annotations
@@ -109,3 +112,46 @@ def kind_name(question: str) -> str:
     """How a notice names what the question asks for."""
     return {"count": "a count", "amount": "an amount", "length": "a duration or a length", "phone": "a phone number",
             "time": "a time", "reason": "a reason"}.get(asks_for(question) or "", "an answer")
+
+
+# What answers a question of each kind, as a sentence writes it (sole_expression). Money and shares first: what is
+# left of a sentence once they are gone holds its counts.
+MONEY = re.compile(rf"[$€£]\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*(?:\.\d+)?\s?{CURRENCY}\b", re.I)
+SHARE_OF = re.compile(rf"\b\d[\d.,]*\s?{SHARE}", re.I)
+CLOCK = re.compile(r"\b\d{1,2}:\d\d(?:\s?[ap]m\b)?(?:\s?(?:-|–|to)\s?\d{1,2}:\d\d(?:\s?[ap]m\b)?)?|\b\d{1,2}\s?[ap]m\b", re.I)
+YEAR = r"(?:19|20)\d\d"
+DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+# A date, or as much of one as a sentence gives: "21-22 September 2024", "8 Oct", "June 7, 2024", "March 2025".
+DATE = re.compile(rf"\b{DAY}(?:\s?[-–]\s?{DAY})?\s+{MONTH}\b(?:,?\s+{YEAR}\b)?|\b{MONTH}\.?\s+{DAY}\b(?:,?\s+{YEAR}\b)?"
+                  rf"|\b{MONTH}\.?\s+{YEAR}\b", re.I)
+LENGTH = re.compile(rf"(?:\b\d[\d.,]*|\b{NUMBER_WORD})[\s-]*(?:{TIME_UNIT}|{UNIT})(?!\w)", re.I)
+# A number alone: not part of a code, a version or a range ("PDS-44817", "4.2", "3/4").
+COUNTED = re.compile(rf"(?<![\w.,:/-])(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\w.,:/-]*\w)|\b(?:{'|'.join(NUMBERS)})\b", re.I)
+
+
+def expressions(kind: str | None, text: str) -> list[str]:
+    """The expressions in ``text`` that say what a question of this kind asks for: dates and clock times for
+    "time", money and shares for "amount", durations and lengths for "length", numbers that are none of these for
+    "count"; none for the other kinds, which no pattern finds."""
+    if kind == "amount":
+        return [m.group(0) for pattern in (MONEY, SHARE_OF) for m in pattern.finditer(text)]
+    rest = SHARE_OF.sub(" ", MONEY.sub(" ", text))
+    if kind == "time":
+        return [m.group(0) for pattern in (DATE, CLOCK) for m in pattern.finditer(rest)]
+    if kind == "length":
+        return [m.group(0) for m in LENGTH.finditer(rest)]
+    if kind == "count":
+        return [m.group(0) for m in COUNTED.finditer(LENGTH.sub(" ", CLOCK.sub(" ", DATE.sub(" ", rest))))]
+    return []
+
+
+def sole_expression(question: str, text: str) -> str | None:
+    """The one expression in ``text`` of the kind ``question`` asks for (expressions) that the question does not
+    state itself, if there is exactly one: "31 March" in "Carried-over days must be taken by 31 March or they are
+    lost." for "By when do I have to use holiday I carried over?"."""
+    asked = " ".join(question.lower().split())
+    if re.search(r"\band (?:who|what|when|where|which|how|why)\b", asked):
+        return None  # two questions in one ("When did it stop and who investigated?"): one phrase answers half
+    # Each must pass the check an answer passes too ("60 °C" is a unit, but no duration).
+    found = {e for e in expressions(asks_for(question), " ".join(text.split())) if e.lower() not in asked and fits(question, e)}
+    return found.pop() if len(found) == 1 else None

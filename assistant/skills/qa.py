@@ -15,7 +15,8 @@ from ..reply import Reply, ReplyEvent, TextDelta
 from ..retrieval.base import Passage, Retriever
 from ..retrieval.rerank import Reranker, rerank
 from ..text import without_loop
-from .answer_kind import asks_for, fits, kind_name
+from .answer_kind import asks_for, fits, kind_name, sole_expression
+from .completion import completed_reply
 from .grounding import (
     NUMBER,
     cite_only,
@@ -248,6 +249,10 @@ class QASkill:
         reply = replace(reply, sources=[whole.get(p, p) for p in reply.sources])
         if reply.declined:
             reply = self.fall_back(question, passages[0], cancel) or reply
+        if not (reply.declined or reply.quoted) and reply.sources:
+            if (text := completed_reply(reply.text, question, reply.sources[0], self.reranker)) != reply.text:
+                log.info("completed the answer %r from its passage: %r", reply.text, text)
+                reply = replace(reply, text=text)
         yield replace(reply, usage=stream.usage, timings={**reply.timings, "generate_s": time.perf_counter() - started})
 
     def check(self, question: str, text: str, passages: Sequence[Passage], closest: Sequence[Passage]) -> Reply:
@@ -303,7 +308,8 @@ class QASkill:
 
     def shorten(self, question: str, sentence: str, cancel: threading.Event | None) -> str | None:
         """The model's answer from ``sentence`` alone, if copied from it (copied_answer) and of the kind the question
-        asks for (answer_kind), else None."""
+        asks for (answer_kind); else the one phrase of that kind in the sentence (sole_expression), if there is one;
+        else None."""
         text = self.model.generate(shorten_messages(question, sentence),
                                    GenerationOptions(max_new_tokens=SHORT_ANSWER_TOKENS, stop=("\n",)),
                                    adapter=self.adapter, cancel=cancel)
@@ -312,7 +318,10 @@ class QASkill:
             log.info("the second reading %r is not copied from the sentence %r", text[:100], sentence[:200])
         elif not fits(question, answer):
             log.info("the second reading %r is not %s, which %r asks for", answer, kind_name(question), question)
-            return None
+            answer = None
+        # The small model declines or echoes the question with the date or amount asked for in front of it.
+        if answer is None and (answer := sole_expression(question, sentence)) is not None:
+            log.info("answered %r with the one phrase of %s in the sentence: %r", question, kind_name(question), answer)
         return answer
 
     def quote(self, passage: Passage, quoted: Sequence[str]) -> Reply:

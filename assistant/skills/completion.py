@@ -1,0 +1,118 @@
+"""An answer cut short of its own fact, completed from the sentence it was copied from.
+
+A small reader copies the right place of a passage but stops early: "2024" for "When is the next meeting?"
+where the passage says "Next meeting: 8 October 2024", "€90" for what the company pays towards safety shoes
+"per year", "12" for how many photos the app asks for where the passage says "12 photos". The completion
+only widens the copy to the date, rate or counted thing around it in the same sentence, so it says nothing
+the passage does not; of several sentences holding the copy, the one that answers the question best decides.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..retrieval.base import Passage
+from ..retrieval.rerank import Reranker
+from .answer_kind import DATE, MONTH, YEAR
+from .grounding import NUMBERS, STOPWORDS, TIME_UNIT, content_words
+from .spans import quote_units, scored_spans
+
+# Answers longer than this are sentences, not a phrase cut short.
+MOST_WORDS = 6
+
+YEAR_ALONE = re.compile(YEAR)
+DATE_PART = re.compile(rf"\b(?:{MONTH}|{YEAR})\b", re.I)  # what makes a copy part of a date: a month or a year
+_QUALIFIER = r"(?:(?:up to|at (?:least|most)|about|around|over|under|more than|less than|nearly|almost|only)\s+)?"
+_NUMBER = rf"(?:\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?|{'|'.join(NUMBERS)})"  # not a version ("5.1.0") nor a phone number
+# An amount alone, perhaps qualified: "€90", "up to 4.50", "12", "25%", "twelve".
+AMOUNT = re.compile(rf"{_QUALIFIER}(?:[€$£]\s?)?{_NUMBER}%?", re.I)
+# A count alone, perhaps qualified ("12", "up to 20,000"): no money or share, which say what they count.
+COUNT = re.compile(rf"{_QUALIFIER}{_NUMBER}", re.I)
+PLAIN_WORD = re.compile(r"\s+([a-z][a-z-]*)\b")  # a word in lower case: no name, number or mark
+NAME_OR_NUMBER = re.compile(r"\s+[A-Z0-9]")
+# Words that link the thing counted to what follows it ("12 photos before the job is closed").
+LINKS = frozenset("per before after during within until between from over under since across without".split())
+# What a rate adds to its amount: "per kg", "per year", "a month", "an hour".
+RATE = re.compile(rf"\s+(?:per\s+(?:[a-z]+\s+)?{TIME_UNIT}\b|per\s+[\w-]+|an?\s+{TIME_UNIT}\b)", re.I)
+# The unit a count is in: "45 minutes", "2.5 kg".
+MEASURE = re.compile(rf"\s+(?:{TIME_UNIT}|kg|g|km|m|cm|mm|l|ml|kwh|kw|gb|mb|tb|mph|°c|percent|euros?|pounds?|dollars?)\b", re.I)
+COUNTED_WORDS = 3  # a count is completed with the thing counted up to this many words after it ("10 working days")
+
+
+def completed(answer: str, question: str, passage: Passage, reranker: Reranker | None = None) -> str:
+    """``answer`` widened to the date, rate or counted thing around it in the sentence of ``passage`` (the one it
+    was copied from) that answers ``question`` best of those holding it: by the reranker's score when there is
+    one, else by the question's words it shares. Unchanged when that sentence holds it complete, or when the best
+    sentences would complete it differently."""
+    wanted = " ".join(answer.split()).strip(" .,;:")
+    if not wanted or len(wanted.split()) > MOST_WORDS:
+        return answer
+    asked = set(content_words(question))
+    holding = [(number, " ".join(unit.split())) for number, unit in quote_units(passage.text)[2]]
+    holding = [(number, unit) for number, unit in holding if _copies(wanted, unit)]
+    # Each sentence holding the copy, with the ways it widens it there (None: it is complete there).
+    widenings = [{_widened(unit, found.start(), found.end(), asked) for found in _copies(wanted, unit)} for _, unit in holding]
+    if not any(wider for ways in widenings for wider in ways):
+        return answer  # nothing to complete: the reranker is not asked
+    if reranker is not None:
+        scores = [span.score for span in scored_spans(reranker, question, holding, passage.title, most=1)]
+    else:
+        scores = [float(len(asked & set(content_words(unit)))) for _, unit in holding]
+    widened = set().union(*(ways for ways, score in zip(widenings, scores) if score == max(scores)))
+    wider = widened.pop() if len(widened) == 1 else None
+    return answer.replace(wanted, wider, 1) if wider else answer
+
+
+def _copies(wanted: str, unit: str) -> list[re.Match[str]]:
+    """Where ``unit`` holds ``wanted`` as whole words, case aside."""
+    return list(re.finditer(rf"(?<!\w){re.escape(wanted)}(?!\w)", unit, re.I))
+
+
+def _widened(unit: str, start: int, end: int, asked: set[str]) -> str | None:
+    """The copy unit[start:end] widened to the date holding it, or with its amount's rate, or its count's unit or
+    counted thing; None when it is complete as it is."""
+    copy = unit[start:end]
+    if DATE_PART.search(copy):
+        for date in DATE.finditer(unit):
+            if date.start() <= start and end <= date.end() and (date.start(), date.end()) != (start, end):
+                return unit[date.start():date.end()]
+    if not AMOUNT.fullmatch(copy) or YEAR_ALONE.fullmatch(copy):
+        return None
+    if COUNT.fullmatch(copy):
+        if measure := MEASURE.match(unit, end):
+            end = measure.end()
+        else:
+            end = _counted_thing(unit, end, asked)
+    if rate := RATE.match(unit, end):
+        end = rate.end()
+    return unit[start:end] if end > start + len(copy) else None
+
+
+def _counted_thing(unit: str, end: int, asked: set[str]) -> int:
+    """Where the thing counted ends, for a count ending at ``end``: the plain words right after it, up to the last
+    one the question asks about ("10 working days", "14 driver vacancies"); ``end`` when there is none."""
+    thing_end = position = end
+    for _ in range(COUNTED_WORDS):
+        word = PLAIN_WORD.match(unit, position)
+        if word is None or word.group(1) in STOPWORDS or word.group(1) in LINKS:
+            break
+        if thing_end > end and word.group(1).endswith(("ed", "ing")):
+            break  # a verb after the thing counted, though the question asks with it ("40,000 people died")
+        position = word.end()
+        # A plural after the word asked about is the thing counted ("10 export jobs" for "How many exports ...?").
+        if set(content_words(word.group(1))) & asked or (thing_end > end and word.group(1).endswith("s")):
+            thing_end = position
+            if word.group(1).endswith("s"):
+                break  # the plural ends the noun: "25 bodies", not "25 bodies exhumed"
+    # A name or a number right after is part of the thing ("five wrong PIN entries"): not cut there.
+    return end if NAME_OR_NUMBER.match(unit, thing_end) else thing_end
+
+
+def completed_reply(text: str, question: str, source: Passage, reranker: Reranker | None = None) -> str:
+    """A reply's answer ("2024 [1]", or with no citation) completed from ``source``, the passage it cites first;
+    a reply of more than the answer and its one citation is left as it is."""
+    found = re.fullmatch(r"([^\[\]\n]+?)(\s*\[1\]\.?)?", text.strip())
+    if found is None:
+        return text
+    answer = completed(found.group(1), question, source, reranker)
+    return text if answer == found.group(1) else answer + (found.group(2) or "")

@@ -1,0 +1,140 @@
+"""Answers in the passage's own words: one cut short of its fact is completed from the sentence it was copied from
+(and only then); a second reading that gives no answer is replaced by the one phrase of the kind asked for."""
+
+from __future__ import annotations
+
+import pytest
+from fakes import ScriptedChatModel, ScriptedReranker, manager_over
+
+from assistant.retrieval.base import Passage
+from assistant.retrieval.fake import FakeKnowledgeStore
+from assistant.skills.answer_kind import expressions, sole_expression
+from assistant.skills.completion import completed, completed_reply
+from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
+from assistant.skills.qa import SHORTENED_NOTICE, QAOptions
+
+
+def passage(text: str) -> Passage:
+    return Passage(text, "notes.md")
+
+
+MINUTES = (
+    "QUARTERLY OPERATIONS MEETING - Q2 2024\nDate: 9 July 2024, 10:00-12:15\n\n"
+    "StockLine will be upgraded to version 6.3 on the weekend of 21-22 September\n2024. "
+    "There will be no inbound activity at Ridderkerk that weekend.\n\n"
+    "Next meeting: 8 October 2024, 10:00, Barendrecht office."
+)
+HANDBOOK = (
+    "Safety shoes are provided by the company up to €90 per year. Damaged goods are refunded with a limit of €4.50 per kg. "
+    "You may work from another country for at most 10 working days in a calendar year. "
+    "FieldPad asks for 12 photos before the job can be closed. The team has 14 vans and a relocation budget of €3,000 for "
+    "new hires. Lock the till after five wrong PIN entries. Salary changes take effect on 1 January. "
+    "Breaks last 45 minutes. You can start 10 export jobs per hour. 23 passengers got off the bus. In 1466, 40,000 people died."
+)
+
+
+@pytest.mark.parametrize("question, answer, expected", [
+    ("When is StockLine being upgraded to version 6.3?", "2024", "21-22 September 2024"),  # the date its sentence gives
+    ("When is StockLine being upgraded?", "21-22 September", "21-22 September 2024"),
+    ("When do salary changes take effect?", "January", "1 January"),
+])
+def test_a_date_cut_short_is_the_whole_date_of_the_sentence_that_answers(question, answer, expected):
+    assert completed(answer, question, passage(MINUTES + "\n\n" + HANDBOOK)) == expected
+
+
+@pytest.mark.parametrize("question, answer, expected", [
+    ("How much does the company pay towards safety shoes?", "€90", "€90 per year"),  # a rate
+    ("What's the most you pay per kilo for damaged goods?", "€4.50", "€4.50 per kg"),
+    ("How many days a year can I work from abroad?", "10", "10 working days"),  # the thing counted, as the question names it
+    ("How many photos does FieldPad want?", "12", "12 photos"),  # not "12 photos before"
+    ("How many exports can I start in an hour?", "10", "10 export jobs per hour"),  # the noun whole, then the rate
+    ("How many passengers got off?", "23", "23 passengers"),  # the plural ends the thing counted
+    ("How many people died?", "40,000", "40,000 people"),  # a verb after it is no part of it
+    ("How long is a break?", "45", "45 minutes"),  # the unit
+])
+def test_an_amount_or_a_count_gets_its_rate_unit_or_counted_thing(question, answer, expected):
+    assert completed(answer, question, passage(HANDBOOK)) == expected
+
+
+@pytest.mark.parametrize("question, answer", [
+    ("How much relocation support do new hires get?", "€3,000"),  # money says what it is: no "€3,000 for"
+    ("How many times can I get my PIN wrong?", "five"),  # "five wrong" would cut "five wrong PIN entries"
+    ("How many vans does the team have?", "14 vans"),  # complete already
+    ("Who provides safety shoes?", "the company up to €90 per year and more words"),  # a sentence, not a phrase cut short
+    ("What year was the meeting?", "Q2 2024"),  # not part of a date
+    ("How many vans?", "7"),  # not in the passage
+])
+def test_an_answer_that_is_complete_or_not_found_is_left_as_it_is(question, answer):
+    assert completed(answer, question, passage(HANDBOOK + "\n\n" + MINUTES)) == answer
+
+
+def test_the_sentence_the_reranker_finds_answers_best_decides_and_one_that_holds_two_dates_leaves_it_as_it_is():
+    question = "When is the next quarterly operations meeting?"
+    assert completed("2024", question, passage(MINUTES), ScriptedReranker({"Next meeting": 0.9})) == "8 October 2024"
+    # By the words it shares with the question, the heading and its "Q2 2024 Date: 9 July 2024" answer best: two ways.
+    assert completed("2024", question, passage(MINUTES)) == "2024"
+    unasked = ScriptedReranker({"Next meeting": 0.9})
+    assert completed("Barendrecht office", question, passage(MINUTES), unasked) == "Barendrecht office"
+    assert unasked.calls == []  # nothing to complete: the reranker is not asked
+
+
+def test_a_copy_completed_differently_by_sentences_equally_close_to_the_question_is_left_as_it_is():
+    notes = passage("The audit is on 3 March 2025. The fire drill is on 9 June 2025.")
+    assert completed("2025", "When is it?", notes) == "2025"
+    assert completed("2025", "When is the fire drill?", notes) == "9 June 2025"
+
+
+def test_a_reply_keeps_its_citation_and_a_longer_reply_is_not_touched():
+    question = "When is StockLine being upgraded?"
+    assert completed_reply("2024 [1]", question, passage(MINUTES)) == "21-22 September 2024 [1]"
+    assert completed_reply("2024", question, passage(MINUTES)) == "21-22 September 2024"
+    assert completed_reply("2024 [1] and 2025 [2]", "When is it?", passage(MINUTES)) == "2024 [1] and 2025 [2]"
+    assert completed_reply("Ridderkerk ", "Where?", passage(MINUTES)) == "Ridderkerk "  # nothing to complete: as it was
+
+
+def test_the_qa_skill_shows_the_completed_answer_and_cites_the_same_passage(tmp_path):
+    minutes = Passage(MINUTES, "operations/minutes.txt", "Operations meeting", relevance=0.6)
+    other = Passage("The canteen opens at 07:30.", "hr/canteen.md", "Canteen", relevance=0.5)
+    model = ScriptedChatModel(["2024 [1]"])
+    manager = manager_over(model, tmp_path / "history.sqlite3", FakeKnowledgeStore([minutes, other]),
+                           qa_options=QAOptions(), reranker=ScriptedReranker({"Next meeting": 0.9}))
+    reply = manager.handle("c", "/ask When is the next quarterly operations meeting?")
+    assert reply.text == "8 October 2024 [1]" and not reply.declined
+    assert [p.source for p in reply.sources] == [minutes.source]
+
+
+def test_the_phrases_of_each_kind_a_sentence_holds():
+    sentence = ("Version 4.2 went to 1,200 users on 3 June 2024 at 10:00-11:30; 5% of them, on plan PDS-44817, waited "
+                "for 2 hours and paid €30 or 250 NOK.")
+    assert expressions("time", sentence) == ["3 June 2024", "10:00-11:30"]
+    assert expressions("amount", sentence) == ["€30", "250 NOK", "5%"]
+    assert expressions("length", sentence) == ["2 hours"]
+    assert expressions("count", sentence) == ["1,200"]  # no version, code, date, time, share, money or duration
+    assert expressions("reason", sentence) == [] and expressions(None, sentence) == []
+
+
+@pytest.mark.parametrize("question, sentence, expected", [
+    ("By when do I have to use holiday I carried over?", "Carried-over days must be taken by 31 March or they are lost.",
+     "31 March"),
+    ("How long is the warranty on the sensors?", "All sensors come with a 2-year warranty.", "2-year"),
+    ("How long does the weekly cycle last?", "The weekly cycle heats the tank to 60 °C.", None),  # a unit, but no duration
+    ("What time should I turn up on my first day?", "On your first day, arrive at 08:00 at reception.", "08:00"),
+    ("How many labels can I print at once?", "You can print up to 50 labels at once (it was 20).", None),  # two counts
+    ("How much is the deposit after 2 June?", "From 2 June the deposit is €10.", "€10"),  # what the question states is no answer
+    ("When did it stop and who investigated?", "It stopped on 9 April; Priya Raman investigated.", None),  # two questions
+    ("Who investigated?", "It stopped on 9 April; Priya Raman investigated.", None),  # no kind a pattern finds
+])
+def test_the_one_phrase_of_the_kind_asked_for(question, sentence, expected):
+    assert sole_expression(question, sentence) == expected
+
+
+def test_a_second_reading_that_declines_is_replaced_by_the_one_phrase_of_the_kind_asked_for(tmp_path):
+    leave = Passage("Unused days can be carried over. Carried-over days must be taken by 31 March 2026 or they are lost.",
+                    "hr/leave.md", "Annual leave", relevance=0.6)
+    model = ScriptedChatModel(lambda messages: "When do I have to use it by?" if messages[0]["content"] == SHORTEN_SYSTEM
+                              else NO_ANSWER)
+    manager = manager_over(model, tmp_path / "history.sqlite3", FakeKnowledgeStore([leave]), qa_options=QAOptions(),
+                           reranker=ScriptedReranker({"must be taken by": 0.8}))
+    reply = manager.handle("c", "/ask By when do I have to use the days I carried over?")
+    assert reply.text == "31 March 2026 [1]" and reply.notice == SHORTENED_NOTICE and not reply.declined
+    assert len(model.calls) == 2 and [p.source for p in reply.sources] == [leave.source]
