@@ -15,7 +15,7 @@ from ..retrieval.base import Passage
 from ..retrieval.rerank import Reranker
 from .answer_kind import DATE, MONTH, YEAR
 from .grounding import NUMBERS, STOPWORDS, TIME_UNIT, content_words
-from .spans import quote_units, scored_spans
+from .spans import copies, quote_units, scored_spans
 
 # Answers longer than this are sentences, not a phrase cut short.
 MOST_WORDS = 6
@@ -48,10 +48,14 @@ def completed(answer: str, question: str, passage: Passage, reranker: Reranker |
     if not wanted or len(wanted.split()) > MOST_WORDS:
         return answer
     asked = set(content_words(question))
-    holding = [(number, " ".join(unit.split())) for number, unit in quote_units(passage.text)[2]]
-    holding = [(number, unit) for number, unit in holding if _copies(wanted, unit)]
     # Each sentence holding the copy, with the ways it widens it there (None: it is complete there).
-    widenings = [{_widened(unit, found.start(), found.end(), asked) for found in _copies(wanted, unit)} for _, unit in holding]
+    holding: list[tuple[int, str]] = []
+    widenings: list[set[str | None]] = []
+    for number, unit in quote_units(passage.text)[2]:
+        unit = " ".join(unit.split())
+        if found := copies(unit, wanted):
+            holding.append((number, unit))
+            widenings.append({_widened(unit, match.start(), match.end(), asked) for match in found})
     if not any(wider for ways in widenings for wider in ways):
         return answer  # nothing to complete: the reranker is not asked
     if reranker is not None:
@@ -61,11 +65,6 @@ def completed(answer: str, question: str, passage: Passage, reranker: Reranker |
     widened = set().union(*(ways for ways, score in zip(widenings, scores) if score == max(scores)))
     wider = widened.pop() if len(widened) == 1 else None
     return answer.replace(wanted, wider, 1) if wider else answer
-
-
-def _copies(wanted: str, unit: str) -> list[re.Match[str]]:
-    """Where ``unit`` holds ``wanted`` as whole words, case aside."""
-    return list(re.finditer(rf"(?<!\w){re.escape(wanted)}(?!\w)", unit, re.I))
 
 
 def _widened(unit: str, start: int, end: int, asked: set[str]) -> str | None:

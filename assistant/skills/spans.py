@@ -185,8 +185,13 @@ def excerpt(question: str, text: str, words: int = QUOTE_WORDS) -> list[str]:
     return quoted
 
 
+def copies(words: str, answer: str) -> list[re.Match[str]]:
+    """Where ``words`` hold ``answer`` as a run of whole words, case aside ("day" is not in "today", nor "15" in
+    "150"); none for an empty answer."""
+    return list(re.finditer(rf"(?<!\w){re.escape(answer)}(?!\w)", words, re.I)) if answer else []
+
+
 def copy_in(words: str, answer: str) -> str | None:
-    """``answer`` as ``words`` write it (the document's case), if it is a run of whole words of it ("day" is not
-    in "today", nor "15" in "150")."""
-    found = re.search(rf"(?<!\w){re.escape(answer)}(?!\w)", words, re.I) if answer else None
-    return found.group(0) if found else None
+    """``answer`` as ``words`` write it (the document's case), if it is a run of whole words of it (copies)."""
+    found = copies(words, answer)
+    return found[0].group(0) if found else None
