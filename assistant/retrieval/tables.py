@@ -7,7 +7,8 @@ minute: 600; Requests per day: 100,000; Concurrent requests: 10" does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,11 +26,29 @@ def labelled_rows(rows: Sequence[Sequence[str]], header: bool) -> list[str]:
         if not any(cells):
             lines.append("")
         elif names and len(cells) == len(names):
-            lines.append("; ".join(f"{name}: {cell}" if name and name != cell else cell
-                                   for name, cell in zip(names, cells) if cell))
+            lines.append(labelled(zip(names, cells)))
         else:
             lines.append(" | ".join(cell for cell in cells if cell))
     return lines
+
+
+def labelled(cells: Iterable[tuple[str, str]]) -> str:
+    """A row's (header, cell) pairs as "Header: value; Header: value": a cell without a header, or that is its own
+    header, alone; empty cells left out."""
+    return "; ".join(f"{name}: {cell}" if name and name != cell else cell for name, cell in cells if cell)
+
+
+LABELLED_CELL = re.compile(r"^([^:;]{1,40}):\s+(.+)$")
+
+
+def row_cells(text: str) -> list[tuple[str, str]] | None:
+    """The (header, cell) pairs of a row as ``labelled`` writes it, when ``text`` is one (two labelled cells or more);
+    else None."""
+    parts = text.strip().rstrip(".").split("; ")
+    cells = [LABELLED_CELL.match(part) for part in parts]
+    if len(parts) < 2 or not all(cells):
+        return None
+    return [(match[1].strip(), match[2].strip()) for match in cells if match]
 
 
 def is_layout(table: Tag) -> bool:

@@ -1,0 +1,143 @@
+"""Answers looked up in a table: the row the question names, the cell its kind and its words point at.
+
+A small reader picks the wrong cell of a table it reads whole ("€71", the price per pallet, for a full truckload to
+the Ruhr area; "15 minutes", the emergency slot's length, for a hygiene visit's) or declines before one. A lookup
+does not: when the unit of the passages read that the reranker finds answers best is a table row, the row is taken
+among the passage's rows whose cells share most words with the question (the reranker breaks ties), and the cell is
+the one of the kind asked for ("how much": money or a share), of a person's name ("who"), or under the column whose
+header shares most words with the question ("Full truckload (FTL)" for "a full truckload"). When no cell is plainly
+the one, there is no lookup and the reader answers as before.
+
+Rows come as Markdown writes them ("| Bristol | 25 March |" under a header row) or as the HTML and Word loaders do
+("Site: Bristol; Go-live date: 25 March", retrieval.tables).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..retrieval.base import Passage
+from ..retrieval.rerank import Reranker
+from ..retrieval.tables import labelled, row_cells
+from .answer_kind import asks_for, expressions, fits
+from .grounding import NUMBERS, content_words
+from .spans import quote_units
+
+log = logging.getLogger(__name__)
+
+SEPARATOR = re.compile(r"^\|?\s*:?-{2,}")  # the line under a Markdown table's header
+# A cell that is a person's name: two capitalised words or more ("Bram Dekker", "Joost van Dijk").
+PERSON = re.compile(r"^[A-Z][\w'-]+(?:\s+(?:(?:van|von|de|der|den|da|dos|del|le|la)\s+)*[A-Z][\w'-]+)+$")
+WHO = re.compile(r"^\W*(?:(?:and|so|but|then)\W+)?who\b", re.I)
+CHECKED_KINDS = ("count", "amount", "length", "time", "phone")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a table in a passage: (header, cell) for each cell ("" when the table has no header row)."""
+
+    passage: Passage
+    cells: tuple[tuple[str, str], ...]
+
+    @property
+    def text(self) -> str:
+        return labelled(self.cells)
+
+
+@dataclass(frozen=True)
+class TableAnswer:
+    cell: str
+    row: Row
+
+
+def units(passage: Passage) -> list[str | Row]:
+    """The passage's sentences (as quote_units cuts them) and table rows, in order; a table's header and separator
+    lines are no row."""
+    blocks, tables, found = quote_units(passage.text)
+    out: list[str | Row] = []
+    for number, unit in found:
+        if number in tables:
+            lines = blocks[number].splitlines()
+            headed = len(lines) > 2 and bool(SEPARATOR.match(lines[1].strip()))
+            if SEPARATOR.match(unit.strip()) or (headed and unit == lines[0]):
+                continue
+            cells = split_row(unit)
+            header = split_row(lines[0]) if headed else []
+            pairs = zip(header, cells) if len(header) == len(cells) else (("", cell) for cell in cells)
+            out.append(Row(passage, tuple((name, cell) for name, cell in pairs if cell)))
+        elif (labelled_cells := row_cells(unit)) is not None:
+            out.append(Row(passage, tuple(labelled_cells)))
+        else:
+            out.append(unit)
+    return out
+
+
+def split_row(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+# A number standing alone or with its unit ("8%", "2026-27"), not part of a name or a version ("SEV1", "4.2" whole).
+STANDALONE_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?![.,]?\w)")
+
+
+def terms(text: str) -> list[str]:
+    """What a question and a row are matched on: content words, and numbers as digits ("two-bedroom" holds "2")."""
+    words = content_words(text)
+    return words + STANDALONE_NUMBER.findall(text) + [NUMBERS[word] for word in words if word in NUMBERS]
+
+
+def shared(question_terms: Sequence[str], text: str) -> int:
+    """How many of the question's terms ``text`` holds, a word matching one it begins ("month", "monthly")."""
+    found = terms(text)
+    return sum(any(a.startswith(b) or b.startswith(a) if min(len(a), len(b)) >= 4 else a == b for b in found)
+               for a in set(question_terms))
+
+
+def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage]) -> TableAnswer | None:
+    """The cell of a table row among ``passages`` that answers ``question``, when the reranker finds a table row
+    answers best and one cell of the row the question names is plainly the one asked for; else None."""
+    found = [(passage, unit) for passage in passages for unit in units(passage)]
+    if not any(isinstance(unit, Row) for _, unit in found):
+        return None
+    scores = reranker.score(question, [f"{p.title}\n{text_of(u)}" if p.title else text_of(u) for p, u in found])
+    best_passage, best = found[max(range(len(found)), key=scores.__getitem__)]
+    if not isinstance(best, Row):
+        return None
+    asked = terms(question)
+    rows = [(unit, score, shared(asked, " ".join(cell for _, cell in unit.cells)))
+            for (passage, unit), score in zip(found, scores) if passage is best_passage and isinstance(unit, Row)]
+    most = max(named for _, _, named in rows)
+    if most == 0:  # no row names what the question asks about: the reranker's liking is not enough
+        return None
+    row = max((r for r in rows if r[2] == most), key=lambda r: r[1])[0]
+    if (cell := answer_cell(question, row)) is None:
+        return None
+    log.info("looked %r up in the table row %r: %r", question, row.text[:200], cell)
+    return TableAnswer(cell, row)
+
+
+def text_of(unit: str | Row) -> str:
+    return unit.text if isinstance(unit, Row) else unit
+
+
+def answer_cell(question: str, row: Row) -> str | None:
+    """The one cell of ``row`` the question does not state that is of the kind it asks for (or a person's name, for
+    "who"); of several, the one under the header sharing most words with the question; else None."""
+    asked = " ".join(question.lower().split())
+    kind = asks_for(question)
+    cells = [(name, cell) for name, cell in row.cells if cell.lower() not in asked]
+    if kind in CHECKED_KINDS:
+        # A count is any number, a phone number any digits (fits); the others say themselves in a cell ("30 minutes").
+        cells = [(name, cell) for name, cell in cells if fits(question, cell) and (kind in ("count", "phone") or expressions(kind, cell))]
+    elif WHO.match(question):
+        cells = [(name, cell) for name, cell in cells if PERSON.match(cell)]
+    if len(cells) == 1:
+        return cells[0][1]
+    words = terms(question)
+    matches = [shared(words, name) for name, _ in cells]
+    if not matches or max(matches) == 0 or matches.count(max(matches)) > 1:
+        return None
+    return cells[matches.index(max(matches))][1]

@@ -1,0 +1,156 @@
+"""Answers looked up in a table: the row the question names, the cell of the kind asked for or under the column the
+question names; nothing looked up when a sentence answers better or no cell is plainly the one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fakes import ScriptedChatModel, ScriptedReranker, manager_over
+
+from assistant.retrieval.base import Passage
+from assistant.retrieval.fake import FakeKnowledgeStore
+from assistant.retrieval.rerank import LazyReranker
+from assistant.retrieval.tables import labelled, labelled_rows, row_cells
+from assistant.skills.qa import QAOptions
+from assistant.skills.table_lookup import Row, answer_cell, table_answer, terms, units
+
+RATES = Passage(
+    "Rates from 1 January 2024, excluding VAT.\n\n"
+    "| Destination zone | Per pallet | Full truckload (FTL) | Transit time |\n"
+    "|---|---|---|---|\n"
+    "| Zone 1 – Rotterdam region | €38 | €410 | Next working day |\n"
+    "| Zone 4 – Germany, Ruhr area | €71 | €890 | 1–2 working days |",
+    "customers/rates.md", "Transport rates")
+DIARY = Passage(
+    "| Appointment type | Length | Colour in diary |\n|---|---|---|\n"
+    "| New patient examination | 45 minutes | Dark blue |\n| Hygiene visit | 30 minutes | Green |\n"
+    "| Emergency slot | 15 minutes | Red |",
+    "clinic/diary.md", "Booking the diary")
+# As the HTML loader writes a table's rows (retrieval.tables.labelled_rows).
+INDUCTION = Passage(
+    "Day: Day 1; What happens: Site tour and safety induction; With: Sanne Kuipers\n\n"
+    "Day: Day 2; What happens: StockLine handheld training; With: Bram Dekker",
+    "hr/induction.html", "Your first week")
+SEVERITY = Passage(
+    "Severity: SEV1; Example: App or API down for all customers; Acknowledge within: 5 minutes; Update customers every: 30 minutes\n\n"
+    "Severity: SEV2; Example: Exports failing for some customers; Acknowledge within: 15 minutes; Update customers every: 1 hour",
+    "eng/incidents.html", "Incident severities")
+
+
+def scored_by_words(question: str, texts) -> list[float]:
+    """A stand-in reranker: the share of the question's longer words a text holds."""
+    words = {w.strip("?,.").lower() for w in question.split() if len(w) > 3}
+    return [sum(w in text.lower() for w in words) / max(1, len(words)) for text in texts]
+
+
+class WordReranker:
+    name = "words"
+
+    def score(self, question, texts):
+        return scored_by_words(question, texts)
+
+
+@pytest.mark.parametrize("question, passage, cell", [
+    ("What do you charge for a full truckload to the Ruhr area?", RATES, "€890"),  # the column the question names
+    ("How much is one pallet to the Ruhr area?", RATES, "€71"),
+    ("How long is a hygiene visit in the diary?", DIARY, "30 minutes"),  # the one cell of the kind asked for
+    ("How long should I book for a new patient examination?", DIARY, "45 minutes"),  # the row that names most
+    ("Who does the StockLine handheld training?", INDUCTION, "Bram Dekker"),  # a person's name, for "who"
+    ("During a SEV1, how often do we update customers?", SEVERITY, "30 minutes"),  # of two durations, the one its header names
+    ("How fast must a SEV2 be acknowledged?", SEVERITY, "15 minutes"),
+])
+def test_the_cell_of_the_row_the_question_names(question, passage, cell):
+    found = table_answer(WordReranker(), question, [passage])
+    assert found is not None and found.cell == cell and found.row.passage is passage
+
+
+RENTS = Passage(
+    "| Home size | 2025-26 | 2026-27 |\n|---|---|---|\n| 1 bedroom | £82.45 | £86.41 |\n| 2 bedrooms | £93.60 | £98.09 |",
+    "tenancy/rents.md", "Average weekly rents")
+
+
+def test_numbers_name_rows_and_columns_however_they_are_written():
+    # "two-bedroom" names the row of "2 bedrooms", "2026-27" its column; "4.2" is a version, not a 2 or a 4.
+    found = table_answer(WordReranker(), "What's the average weekly rent on a two-bedroom home for 2026-27?", [RENTS])
+    assert found is not None and found.cell == "£98.09"
+    assert terms("SEV1 on 4.2, 8% of pay, 250gsm, 1,200 NOK") == ["sev1", "pay", "250gsm", "nok", "4.2", "8", "1,200"]
+
+
+def test_no_lookup_when_a_sentence_answers_better_than_any_row():
+    passage = Passage(RATES.text + "\n\nA full truckload to the Ruhr area costs €950 from 1 July.", "customers/rates.md")
+    reranker = ScriptedReranker({"costs €950": 0.9, "Ruhr area": 0.6})
+    assert table_answer(reranker, "What does a full truckload to the Ruhr area cost?", [passage]) is None
+
+
+def test_no_lookup_when_no_row_names_what_the_question_asks_about():
+    # "full" is a header's word, not a cell's: no row is about the warehouse, however the reranker likes them.
+    reranker = ScriptedReranker({"Zone 1": 0.8})
+    assert table_answer(reranker, "How full was the Barendrecht warehouse last quarter?", [RATES]) is None
+
+
+@pytest.mark.parametrize("question", [
+    "What is the rate for the Ruhr area?",  # no kind, and no header names what is asked: three cells could answer
+    "How much does it cost for the Ruhr area?",  # two amounts, and the question names neither column
+])
+def test_no_cell_when_none_is_plainly_the_one(question):
+    row = [unit for unit in units(RATES) if isinstance(unit, Row)][1]
+    assert answer_cell(question, row) is None
+
+
+def test_a_table_without_its_header_row_gives_its_cells_unnamed():
+    cut = Passage("| Fluoride varnish | Pennine Dental | PDS-3310 | 35 single doses | £46.75 |\n"
+                  "| Gloves, medium | Carrick Medical | CM-GL-M | Box of 200 | £6.40 |", "clinic/prices.md")
+    rows = [unit for unit in units(cut) if isinstance(unit, Row)]
+    assert [name for name, _ in rows[0].cells] == [""] * 5
+    found = table_answer(WordReranker(), "How much is the fluoride varnish?", [cut])
+    assert found is not None and found.cell == "£46.75"
+
+
+def test_labelled_rows_read_back_as_their_cells():
+    rows = labelled_rows([["Plan", "Requests per minute", "Requests per day"], ["Pro", "600", "100,000"]], header=True)
+    assert rows == ["Plan: Pro; Requests per minute: 600; Requests per day: 100,000"]
+    assert row_cells(rows[0]) == [("Plan", "Pro"), ("Requests per minute", "600"), ("Requests per day", "100,000")]
+    assert labelled(row_cells(rows[0]) or []) == rows[0]
+    # A sentence with a colon and a semicolon is no row.
+    assert row_cells("Assembly points: at Ridderkerk, car park P2; at Barendrecht, the flagpoles.") is None
+    assert row_cells("Note: one labelled part is no row.") is None
+
+
+def test_the_qa_skill_answers_from_the_row_without_asking_the_model(tmp_path):
+    model = ScriptedChatModel(["€71 [1]"])  # what a small reader copies: the price per pallet
+    reranker = ScriptedReranker({"Ruhr area": 0.85, "Rates from": 0.4})
+    manager = manager_over(model, tmp_path / "history.sqlite3", FakeKnowledgeStore([RATES]), reranker=reranker)
+    reply = manager.handle("c", "/ask What do you charge for a full truckload to the Ruhr area?")
+    assert reply.text == "€890 [1]" and reply.sources[0].source == RATES.source and not reply.declined
+    assert reply.notice == "Answered from a row of a table in your documents." and model.calls == []
+
+
+def test_the_qa_skill_asks_the_model_when_the_table_gives_no_plain_cell(tmp_path):
+    model = ScriptedChatModel(["€71 per pallet and €890 for a full truckload [1]"])
+    reranker = ScriptedReranker({"Ruhr area": 0.85})
+    manager = manager_over(model, tmp_path / "history.sqlite3", FakeKnowledgeStore([RATES]), reranker=reranker)
+    reply = manager.handle("c", "/ask What are the rates for the Ruhr area?")
+    assert len(model.calls) == 1 and reply.text.startswith("€71 per pallet")
+
+
+def test_with_table_lookup_off_the_model_reads_the_table(tmp_path):
+    model = ScriptedChatModel(["€890 [1]"])
+    reranker = ScriptedReranker({"Ruhr area": 0.85})
+    manager = manager_over(model, tmp_path / "history.sqlite3", FakeKnowledgeStore([RATES]), reranker=reranker,
+                           qa_options=QAOptions(table_lookup=False))
+    reply = manager.handle("c", "/ask What do you charge for a full truckload to the Ruhr area?")
+    assert len(model.calls) == 1 and reply.text == "€890 [1]" and reply.notice == "Answered from your documents."
+
+
+SHIPPED = Path(__file__).resolve().parents[1] / "rerankers"
+
+
+@pytest.mark.real_model
+def test_the_shipped_reranker_finds_the_row_and_the_cell_is_looked_up(tmp_path):
+    reranker = LazyReranker.from_setting("auto", SHIPPED)
+    assert reranker is not None
+    found = table_answer(reranker, "How long is a hygiene appointment in the diary?", [DIARY])
+    assert found is not None and found.cell == "30 minutes"
+    found = table_answer(reranker, "What do you charge for a full truckload to the Ruhr area?", [RATES])
+    assert found is not None and found.cell == "€890"
