@@ -107,6 +107,13 @@ def test_a_table_without_its_header_row_gives_its_cells_unnamed():
     assert found is not None and found.cell == "£46.75"
 
 
+def test_rows_of_a_word_table_one_a_line_are_rows_each():
+    table = Passage("Site: Bristol; Go-live date: 25 March\nSite: Rotterdam; Go-live date: 2 April", "it/rollout.docx")
+    assert [unit.text for unit in units(table) if isinstance(unit, Row)] == table.text.splitlines()
+    found = table_answer(WordReranker(), "When did Rotterdam go live?", [table])
+    assert found is not None and found.cell == "2 April"
+
+
 def test_labelled_rows_read_back_as_their_cells():
     rows = labelled_rows([["Plan", "Requests per minute", "Requests per day"], ["Pro", "600", "100,000"]], header=True)
     assert rows == ["Plan: Pro; Requests per minute: 600; Requests per day: 100,000"]

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .inline import plain_lines
-from .tables import html_rows, is_layout, labelled_rows
+from .tables import html_rows, is_layout, word_rows
+from .text_tables import fixed_width_rows
 
 if TYPE_CHECKING:
     from bs4 import Tag
@@ -112,9 +113,12 @@ def _spans(text: str, first_line: int = 1) -> Iterator[tuple[str, int, int]]:
 
 
 def _paragraphs(text: str, kind: str, first_line: int = 1, **where: Any) -> Iterator[Block]:
-    """Blank-line separated paragraphs with their 1-based line spans."""
+    """Blank-line separated paragraphs with their 1-based line spans; in prose, a table lined up with spaces is a
+    block per row, its cells labelled with their headers (text_tables)."""
     for body, start, end in _spans(text, first_line):
-        yield Block(body, kind, line_start=start, line_end=end, **where)
+        rows = fixed_width_rows(body) if kind == PROSE else None
+        yield from [Block(body, kind, line_start=start, line_end=end, **where)] if rows is None else [
+            Block(row, LINES, line_start=start + first, line_end=start + last, **where) for row, first, last in rows]
 
 
 def load_text(path: Path, data: bytes) -> Document:
@@ -235,11 +239,9 @@ def _attribute(tag: Tag, name: str) -> str:
 
 
 def _is_boilerplate(tag: Tag) -> bool:
-    if tag.get("hidden") is not None or _attribute(tag, "aria-hidden") == "true":
-        return True
-    if _attribute(tag, "role").lower() in _BOILERPLATE_ROLES:
-        return True
-    return bool(_BOILERPLATE_NAMES.search(_attribute(tag, "class") + " " + _attribute(tag, "id")))
+    return (tag.get("hidden") is not None or _attribute(tag, "aria-hidden") == "true"
+            or _attribute(tag, "role").lower() in _BOILERPLATE_ROLES
+            or bool(_BOILERPLATE_NAMES.search(_attribute(tag, "class") + " " + _attribute(tag, "id"))))
 
 
 def load_html(path: Path, data: bytes) -> Document:
@@ -358,9 +360,7 @@ def load_docx(path: Path, data: bytes) -> Document:
     title = (document.core_properties.title or "").strip()
     for item in document.iter_inner_content():
         if isinstance(item, Table):
-            cells = [[cell.text for cell in row.cells] for row in item.rows]
-            # Word marks no header row: a first row of names (no empty cell, no number) is taken for one.
-            text = "\n".join(row for row in labelled_rows(cells, len(cells) > 1 and all(c.strip() and not re.search(r"\d", c) for c in cells[0])) if row)
+            text = word_rows([[cell.text for cell in row.cells] for row in item.rows])
             if text:
                 blocks.append(Block(text, LINES, tuple(stack)))
             continue

@@ -32,6 +32,13 @@ def labelled_rows(rows: Sequence[Sequence[str]], header: bool) -> list[str]:
     return lines
 
 
+def word_rows(cells: Sequence[Sequence[str]]) -> str:
+    """A Word table's rows as labelled_rows writes them, one a line. Word marks no header row: a first row of names
+    (no empty cell, no number) is taken for one."""
+    header = len(cells) > 1 and all(cell.strip() and not re.search(r"\d", cell) for cell in cells[0])
+    return "\n".join(row for row in labelled_rows(cells, header) if row)
+
+
 def labelled(cells: Iterable[tuple[str, str]]) -> str:
     """A row's (header, cell) pairs as "Header: value; Header: value": a cell without a header, or that is its own
     header, alone; empty cells left out."""

@@ -68,8 +68,9 @@ def units(passage: Passage) -> list[str | Row]:
             header = split_row(lines[0]) if headed else []
             pairs = zip(header, cells) if len(header) == len(cells) else (("", cell) for cell in cells)
             out.append(Row(passage, tuple((name, cell) for name, cell in pairs if cell)))
-        elif (labelled_cells := row_cells(unit)) is not None:
-            out.append(Row(passage, tuple(labelled_cells)))
+        elif all(labelled := [row_cells(line) for line in unit.splitlines()]):
+            # One row a line (a Word table is one block), or one row.
+            out.extend(Row(passage, tuple(cells)) for cells in labelled if cells)
         else:
             out.append(unit)
     return out
