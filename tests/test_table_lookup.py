@@ -122,6 +122,8 @@ def test_labelled_rows_read_back_as_their_cells():
     # A sentence with a colon and a semicolon is no row.
     assert row_cells("Assembly points: at Ridderkerk, car park P2; at Barendrecht, the flagpoles.") is None
     assert row_cells("Note: one labelled part is no row.") is None
+    assert row_cells("The Amazon rainforest (Portuguese: Floresta Amazônica; Spanish: Selva Amazónica), also known") is None
+    assert row_cells("Ticket: Day; Child (5-15): £4.00") == [("Ticket", "Day"), ("Child (5-15)", "£4.00")]
 
 
 def test_the_qa_skill_answers_from_the_row_without_asking_the_model(tmp_path):

@@ -45,7 +45,8 @@ def labelled(cells: Iterable[tuple[str, str]]) -> str:
     return "; ".join(f"{name}: {cell}" if name and name != cell else cell for name, cell in cells if cell)
 
 
-LABELLED_CELL = re.compile(r"^([^:;]{1,40}):\s+(.+)$")
+# A header is short, and its brackets close ("Child (5-15)"; not "The Amazon rainforest (Portuguese").
+LABELLED_CELL = re.compile(r"^((?:[^:;()]|\([^:;()]*\)){1,40}):\s+(.+)$")
 
 
 def row_cells(text: str) -> list[tuple[str, str]] | None:
