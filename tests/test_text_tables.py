@@ -37,6 +37,28 @@ def test_a_header_of_two_words_over_one_column_stays_one_header():
     assert rows is not None and rows[0][0] == "Code: GL-130; Stock: Gloss coated; Reorder point: 20,000; Supplier: Liffey Paper"
 
 
+def test_right_aligned_numbers_and_a_rule_under_the_header():
+    table = ("Item            Qty   Unit price   Total\n"
+             "--------------  ---   ----------   -------\n"
+             "Paper A4        10       €4.50     €45.00\n"
+             "Toner black      2      €89.00    €178.00")
+    assert [text for text, _, _ in fixed_width_rows(table) or []] == [
+        "Item: Paper A4; Qty: 10; Unit price: €4.50; Total: €45.00",
+        "Item: Toner black; Qty: 2; Unit price: €89.00; Total: €178.00"]
+
+
+def test_labelled_notes_with_wrapped_lines_are_no_table():
+    # Long gaps before "Owner:" on some lines, single spaces between the words everywhere else.
+    notes = ("DECISION: Weekly alarm tests on Fridays to be added to every site's\n"
+             "          checklist.                              Owner: Rosa Brandt\n"
+             "DECISION: Antibiotics of last resort only after a culture test, or\n"
+             "          with a written reason in the clinical note.\n"
+             "DECISION: Re-audit in October.                    Owner: Dr Sam Hale\n"
+             "DECISION: Buy a second monitor for the Fenwick site (about GBP 2,400).\n"
+             "ACTION:   Jo Penn to draft the new rota.")
+    assert fixed_width_rows(notes) is None
+
+
 def test_prose_numbered_lists_and_labels_with_values_are_no_table():
     assert fixed_width_rows("The picker crossed outside the walkway because the walkway was\n"
                             "blocked by pallets of returned goods. He did not notice the reach\n"
