@@ -47,15 +47,12 @@ def test_right_aligned_numbers_and_a_rule_under_the_header():
         "Item: Toner black; Qty: 2; Unit price: €89.00; Total: €178.00"]
 
 
-def test_labelled_notes_with_wrapped_lines_are_no_table():
-    # Long gaps before "Owner:" on some lines, single spaces between the words everywhere else.
-    notes = ("DECISION: Weekly alarm tests on Fridays to be added to every site's\n"
-             "          checklist.                              Owner: Rosa Brandt\n"
-             "DECISION: Antibiotics of last resort only after a culture test, or\n"
-             "          with a written reason in the clinical note.\n"
-             "DECISION: Re-audit in October.                    Owner: Dr Sam Hale\n"
-             "DECISION: Buy a second monitor for the Fenwick site (about GBP 2,400).\n"
-             "ACTION:   Jo Penn to draft the new rota.")
+def test_labelled_notes_whose_words_line_up_by_chance_are_no_table():
+    # Two lines have a long gap before "Owner:"; the others have words, single-spaced, where it ends.
+    notes = ("DECISION: on after only before tests vet after rota before reason\n"
+             "DECISION: for new of draft visit                  Owner: Ann Lee\n"
+             "DECISION: may only be vet rota                    Owner: Rosa Brandt\n"
+             "DECISION: labelled visit vets booked rota rota visits written")
     assert fixed_width_rows(notes) is None
 
 
