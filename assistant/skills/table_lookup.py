@@ -3,13 +3,13 @@
 A small reader picks the wrong cell of a table it reads whole ("€71", the price per pallet, for a full truckload to
 the Ruhr area; "15 minutes", the emergency slot's length, for a hygiene visit's) or declines before one. A lookup
 does not: when the unit of the passages read that the reranker finds answers best is a table row, the row is taken
-among the passage's rows whose cells share most words with the question (the reranker breaks ties), and the cell is
-the one of the kind asked for ("how much": money or a share), of a person's name ("who"), or under the column whose
-header shares most words with the question ("Full truckload (FTL)" for "a full truckload"). When no cell is plainly
-the one, there is no lookup and the reader answers as before.
+among the passage's rows whose cells share most words and numbers with the question (the reranker breaks ties),
+and the cell is the one of the kind asked for ("how much": money or a share), of a person's name ("who"), or under
+the column whose header shares most words with the question ("Full truckload (FTL)" for "a full truckload"). When
+no cell is plainly the one, there is no lookup and the reader answers as before.
 
-Rows come as Markdown writes them ("| Bristol | 25 March |" under a header row) or as the HTML and Word loaders do
-("Site: Bristol; Go-live date: 25 March", retrieval.tables).
+Rows come as Markdown writes them ("| Bristol | 25 March |" under a header row) or as the HTML, Word and
+plain-text loaders do ("Site: Bristol; Go-live date: 25 March", retrieval.tables and retrieval.text_tables).
 """
 
 from __future__ import annotations
