@@ -315,6 +315,7 @@ def test_answer_kinds():
     count, why, when = "How many gateways were returned?", "Why was it withdrawn?", "When was it released?"
     assert fits(count, "212 [1]") and fits(count, "212 gateways within four hours") and fits(count, "two") and fits(count, "the majority")
     assert not fits(count, "four hours [1]") and not fits(count, "10%") and not fits(count, "1,200 NOK") and not fits(count, "the Bergen office")
+    assert not fits(count, "the K2 town service [1]") and not fits(count, "SEV1") and fits(count, "2x") and fits(count, "3rd")
     assert fits(why, "it broke the channel plan") and fits(why, "because of a bug in 3.7")
     assert not fits(why, "on 2 June 2026 [1]") and not fits(why, "four hours") and not fits(why, "212")
     assert fits(when, "20 June 2026") and fits(when, "after the storm") and fits(when, "on Tuesdays") and fits(when, "in spring")

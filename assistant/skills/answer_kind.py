@@ -39,7 +39,7 @@ MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:{SHARE}|{TIME_UNIT}\b
 # long an appointment is, "134 to 137 degrees C" for how long the autoclave holds its temperature).
 NOT_A_LENGTH = re.compile(rf"[$€£]\s*\d[\d.,]*|\d[\d.,]*(?:\s*(?:-|–|to)\s*\d[\d.,]*)?\s*(?:{SHARE}|{CURRENCY}\b|{TEMPERATURE}\b)",
                           re.I)
-COUNT = re.compile(rf"\d|\b{NUMBER_WORD}\b", re.I)
+COUNT = re.compile(rf"(?<![^\W\d_])\d|\b{NUMBER_WORD}\b", re.I)  # a digit after a letter is part of a name ("K2", "SEV1")
 # A clock time or a day of a month: a number that is no count or amount ("22:00-06:00" for how many shifts in a row,
 # "30 April 2024" for how much a part cost).
 WHEN = re.compile(rf"\b\d{{1,2}}:\d\d\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTH}\b(?:\s+\d{{4}})?|\b{MONTH}\s+\d{{1,2}}\b(?:,?\s+\d{{4}})?", re.I)
