@@ -45,7 +45,12 @@ class Reranker(Protocol):
 
 def passage_text(passage: Passage) -> str:
     """What the cross-encoder reads of a passage: its heading path, then its text (as in training)."""
-    return f"{passage.title}\n{passage.text}" if passage.title else passage.text
+    return under_heading(passage.title, passage.text)
+
+
+def under_heading(title: str | None, text: str) -> str:
+    """A text (a passage, or a sentence or row of one) as the cross-encoder reads it: under its heading path."""
+    return f"{title}\n{text}" if title else text
 
 
 def rerank(reranker: Reranker, question: str, passages: Sequence[Passage], weight: float = 1.0) -> list[Passage]:

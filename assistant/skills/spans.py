@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ..retrieval.base import Passage
-from ..retrieval.rerank import Reranker
+from ..retrieval.rerank import Reranker, under_heading
 from ..text import paragraphs, sentences
 from .grounding import content_words
 
@@ -79,8 +79,7 @@ def scored_spans(reranker: Reranker, question: str, units: Sequence[tuple[int, s
     bounds = [(start, end) for start in range(len(units)) for end in range(start + 1, min(start + most, len(units)) + 1)
               if units[start][0] == units[end - 1][0]]
     texts = [" ".join(unit for _, unit in units[start:end]) for start, end in bounds]
-    header = f"{title}\n" if title else ""
-    scores = reranker.score(question, [header + text for text in texts])
+    scores = reranker.score(question, [under_heading(title, text) for text in texts])
     return [Span(start, end, text, score) for (start, end), text, score in zip(bounds, texts, scores)]
 
 

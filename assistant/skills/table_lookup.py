@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..retrieval.base import Passage
-from ..retrieval.rerank import Reranker
+from ..retrieval.rerank import Reranker, under_heading
 from ..retrieval.tables import labelled, row_cells
-from .answer_kind import asks_for, expressions, fits
+from .answer_kind import OPENING, asks_for, expressions, fits
 from .grounding import NUMBERS, content_words
 from .spans import quote_units
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 SEPARATOR = re.compile(r"^\|?\s*:?-{2,}")  # the line under a Markdown table's header
 # A cell that is a person's name: two capitalised words or more ("Bram Dekker", "Joost van Dijk").
 PERSON = re.compile(r"^[A-Z][\w'-]+(?:\s+(?:(?:van|von|de|der|den|da|dos|del|le|la)\s+)*[A-Z][\w'-]+)+$")
-WHO = re.compile(r"^\W*(?:(?:and|so|but|then)\W+)?who\b", re.I)
+WHO = re.compile(rf"{OPENING}who\b", re.I)
 CHECKED_KINDS = ("count", "amount", "length", "time", "phone")
 
 
@@ -103,7 +103,7 @@ def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage])
     found = [(passage, unit) for passage in passages for unit in units(passage)]
     if not any(isinstance(unit, Row) for _, unit in found):
         return None
-    scores = reranker.score(question, [f"{p.title}\n{text_of(u)}" if p.title else text_of(u) for p, u in found])
+    scores = reranker.score(question, [under_heading(p.title, text_of(u)) for p, u in found])
     best_passage, best = found[max(range(len(found)), key=scores.__getitem__)]
     if not isinstance(best, Row):
         return None
