@@ -14,8 +14,9 @@ from assistant.errors import ConfigError
 from assistant.retrieval import KnowledgeBase, KnowledgeOptions
 from assistant.retrieval.chunking import chunk_document
 from assistant.retrieval.discovery import discover
+from assistant.retrieval.document import HEADING, Block, Document, Skipped, Unreadable, decode_text
 from assistant.retrieval.fusion import convex, rrf
-from assistant.retrieval.loaders import HEADING, Block, Document, Skipped, Unreadable, decode_text, load_document
+from assistant.retrieval.loaders import load_document
 
 
 def make_pdf(path: Path, pages: list[str]) -> Path:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.retrieval.loaders import LINES, PROSE, load_document
+from assistant.retrieval.document import LINES, PROSE
+from assistant.retrieval.loaders import load_document
 from assistant.retrieval.text_tables import fixed_width_rows
 
 ACTIONS = """\

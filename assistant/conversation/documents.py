@@ -10,7 +10,8 @@ from typing import Any
 
 from ..errors import UsageError
 from ..retrieval.base import DocumentInfo, IngestReport, KnowledgeStore, Progress
-from ..retrieval.loaders import Skipped, Unreadable, load_document, loader_for
+from ..retrieval.document import Skipped, Unreadable
+from ..retrieval.loaders import load_document, loader_for
 
 __all__ = ["READABLE", "DocumentInfo", "Documents", "IngestReport", "read_attachment", "readable"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..text import sentence_spans
-from .loaders import HEADING, LINES, Block, Document
+from .document import HEADING, LINES, Block, Document
 
 
 class Tokenizer(Protocol):

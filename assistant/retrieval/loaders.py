@@ -10,123 +10,44 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .document import HEADING, LINES, PROSE, Block, Document, Skipped, Unreadable, decode_text
+from .html_loader import fragment_text, load_html
 from .inline import plain_lines
-from .tables import html_rows, is_layout, word_rows
+from .tables import word_rows
 from .text_tables import fixed_width_rows
-
-if TYPE_CHECKING:
-    from bs4 import Tag
-
-PROSE = "prose"  # split by sentences
-LINES = "lines"  # code, lists, tables, records: split by lines
-HEADING = "heading"  # part of the reading text, carried by the chunks that follow as their heading path
-
-
-class Skipped(Exception):
-    """This file is not something the knowledge base reads; the message says why."""
-
-
-class Unreadable(Exception):
-    """A file of a type the knowledge base reads that cannot be read (damaged, or misnamed); the
-    message says so in words a person understands, the original error is its ``__cause__``."""
-
-
-@dataclass
-class Block:
-    text: str
-    kind: str = PROSE
-    headings: tuple[str, ...] = ()
-    page: int | None = None
-    line_start: int | None = None
-    line_end: int | None = None
-
-
-@dataclass
-class Document:
-    path: Path
-    title: str
-    format: str
-    blocks: list[Block] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        """The whole document in reading order, headings included."""
-        return "\n\n".join(block.text for block in self.blocks if block.text.strip())
-
-
-def decode_text(data: bytes) -> str:
-    """Text from bytes in whatever encoding they are in; binary content is Skipped."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
-    elif b"\x00" in data[:8192]:
-        raise Skipped("binary content")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = _mostly_utf8(data) or _legacy(data)
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _legacy(data: bytes) -> str:
-    """Text in a legacy code page, as charset-normalizer reads it."""
-    from charset_normalizer import from_bytes
-
-    matches = from_bytes(data)
-    if not len(matches):
-        raise Skipped("binary content or an unknown text encoding") from None
-    # Short texts fit several code pages equally well; Windows-1252, the commonest legacy
-    # encoding, wins such ties (charset-normalizer alone reads "crème" as cp1250 "crčme").
-    lowest = min(match.chaos for match in matches)
-    western = [m for m in matches if m.encoding in ("cp1252", "latin_1", "iso8859_15") and m.chaos <= lowest + 0.05]
-    return str(western[0] if western else matches.best())
-
-
-def _mostly_utf8(data: bytes) -> str | None:
-    """The text as UTF-8 with its bad bytes replaced, when it is overwhelmingly UTF-8: at least as
-    many valid multi-byte characters as invalid bytes. A legacy code page (Windows-1252 "crème")
-    almost never forms a valid multi-byte UTF-8 sequence by chance, so its texts have none; a UTF-8
-    file with one damaged byte has them all. None when it is not UTF-8."""
-    text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
-    invalid = text.count("\ufffd") - data.count("\ufffd".encode("utf-8"))
-    valid = sum(1 for char in text if ord(char) > 127 and char != "\ufffd")
-    return text if valid and valid >= invalid else None
-
 
 # ---------------------------------------------------------------- plain text and source code
 
 
-def _spans(text: str, first_line: int = 1) -> Iterator[tuple[str, int, int]]:
-    """Blank-line separated paragraphs as (text, first line, last line), lines counted from ``first_line``."""
+def _spans(text: str) -> Iterator[tuple[str, int, int]]:
+    """Blank-line separated paragraphs as (text, first line, last line), lines counted from 1."""
     lines = text.split("\n")
     start = None
     for number, line in enumerate(lines + [""]):
         if line.strip() and start is None:
             start = number
         elif not line.strip() and start is not None:
-            yield "\n".join(lines[start:number]).strip("\n"), first_line + start, first_line + number - 1
+            yield "\n".join(lines[start:number]).strip("\n"), 1 + start, number
             start = None
 
 
-def _paragraphs(text: str, kind: str, first_line: int = 1, **where: Any) -> Iterator[Block]:
-    """Blank-line separated paragraphs with their 1-based line spans; in prose, a table lined up with spaces is a
-    block per row, its cells labelled with their headers (text_tables)."""
-    for body, start, end in _spans(text, first_line):
-        rows = fixed_width_rows(body) if kind == PROSE else None
-        yield from [Block(body, kind, line_start=start, line_end=end, **where)] if rows is None else [
-            Block(row, LINES, line_start=start + first, line_end=start + last, **where) for row, first, last in rows]
-
-
 def load_text(path: Path, data: bytes) -> Document:
-    return Document(path, path.stem, "text", list(_paragraphs(decode_text(data), PROSE)))
+    """Paragraphs of prose; a table lined up with spaces is a block per row, its cells labelled with their headers
+    (text_tables)."""
+    blocks = []
+    for body, start, end in _spans(decode_text(data)):
+        rows = fixed_width_rows(body)
+        blocks += [Block(body, PROSE, line_start=start, line_end=end)] if rows is None else [
+            Block(row, LINES, line_start=start + first, line_end=start + last) for row, first, last in rows]
+    return Document(path, path.stem, "text", blocks)
 
 
 def load_code(path: Path, data: bytes) -> Document:
-    return Document(path, path.name, "code", list(_paragraphs(decode_text(data), LINES)))
+    blocks = [Block(body, LINES, line_start=start, line_end=end) for body, start, end in _spans(decode_text(data))]
+    return Document(path, path.name, "code", blocks)
 
 
 # ---------------------------------------------------------------- Markdown and reStructuredText
@@ -165,7 +86,7 @@ def load_markdown(path: Path, data: bytes) -> Document:
             continue
         body = "\n".join(lines[start:end]).strip()
         if token.type == "html_block":
-            body = _html_fragment_text(body)
+            body = fragment_text(body)
         elif token.type not in ("fence", "code_block"):
             body = plain_lines(body)
         if not body:
@@ -208,111 +129,6 @@ def load_rst(path: Path, data: bytes) -> Document:
             first = line_end - len(rest) + 1
             blocks.append(Block(body, PROSE, tuple(stack), line_start=first, line_end=line_end))
     return Document(path, title or path.stem, "rst", blocks)
-
-
-# ---------------------------------------------------------------- HTML
-
-
-# Never visible text: code, styling, embedded media, forms and page furniture around the content.
-_INVISIBLE = ["script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "head",
-              "nav", "footer", "aside", "form", "button", "select", "dialog", "menu"]
-_BOILERPLATE_ROLES = {"navigation", "banner", "contentinfo", "search", "complementary", "menu", "menubar"}
-_BOILERPLATE_NAMES = re.compile(r"(^|[-_ ])(nav|navbar|menu|sidebar|breadcrumbs?|cookie|footer|skip-link|toc)([-_ ]|$)", re.I)
-# A table laid out with headings or tables in its cells is a page's layout: each cell is read as a block of its own.
-_BLOCK_TAGS = {"p", "div", "section", "article", "main", "header", "li", "ul", "ol", "dl", "dt", "dd", "blockquote",
-               "figure", "figcaption", "details", "summary", "address", "hr", "body", "html", "table", "tr", "td", "th"}
-
-
-def _html_fragment_text(fragment: str) -> str:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(fragment, "html.parser")
-    for tag in soup(_INVISIBLE):
-        tag.decompose()
-    return " ".join(soup.get_text(" ").split())
-
-
-def _attribute(tag: Tag, name: str) -> str:
-    """An attribute as one string (a multi-valued one such as class joined by spaces); "" when absent."""
-    value = tag.get(name)
-    return " ".join(value) if isinstance(value, list) else value or ""
-
-
-def _is_boilerplate(tag: Tag) -> bool:
-    return (tag.get("hidden") is not None or _attribute(tag, "aria-hidden") == "true"
-            or _attribute(tag, "role").lower() in _BOILERPLATE_ROLES
-            or bool(_BOILERPLATE_NAMES.search(_attribute(tag, "class") + " " + _attribute(tag, "id"))))
-
-
-def load_html(path: Path, data: bytes) -> Document:
-    from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
-
-    soup = BeautifulSoup(decode_text(data), "html.parser")
-    page_title = " ".join(soup.title.get_text(" ").split()) if soup.title else ""
-    for tag in soup(_INVISIBLE):
-        tag.decompose()
-    for tag in [t for t in soup.find_all(True) if t.attrs is not None and _is_boilerplate(t)]:
-        if not tag.decomposed:
-            tag.decompose()
-    root = soup.find("main") or soup.find("article") or soup.body or soup
-
-    blocks: list[Block] = []
-    stack: list[str] = []
-    buffer: list[str] = []
-    lines: list[int] = []
-
-    def flush(kind: str = PROSE) -> None:
-        text = " ".join("".join(buffer).split())
-        if text:
-            start = min(lines) if lines else None
-            blocks.append(Block(text, kind, tuple(stack), line_start=start, line_end=max(lines) if lines else None))
-        buffer.clear()
-        lines.clear()
-
-    def walk(node: Tag) -> None:
-        nonlocal stack
-        for child in node.children:
-            if isinstance(child, (Comment, Declaration, Doctype, ProcessingInstruction)):
-                continue
-            if isinstance(child, NavigableString):
-                buffer.append(str(child))
-                continue
-            if not isinstance(child, Tag):
-                continue  # no other kind of node holds text
-            name = child.name
-            if child.sourceline is not None:
-                lines.append(child.sourceline)
-            if name in ("h1", "h2", "h3", "h4", "h5", "h6"):
-                flush()
-                heading = " ".join(child.get_text(" ").split())
-                if heading:
-                    level = int(name[1])
-                    stack = stack[: level - 1] + [""] * max(0, level - 1 - len(stack)) + [heading]
-                    stack = [h for h in stack if h]
-                    blocks.append(Block(heading, HEADING, tuple(stack), line_start=child.sourceline, line_end=child.sourceline))
-            elif name == "pre":
-                flush()
-                text = child.get_text().strip("\n")
-                if text.strip():
-                    start = child.sourceline
-                    blocks.append(Block(text, LINES, tuple(stack), line_start=start,
-                                        line_end=start + text.count("\n") if start else None))
-            elif name == "br":
-                buffer.append(" ")
-            elif name == "table" and not is_layout(child):
-                flush()
-                blocks.extend(Block(row, LINES, tuple(stack), line_start=line, line_end=line) for row, line in html_rows(child))
-            elif name in _BLOCK_TAGS:
-                flush()
-                walk(child)
-                flush(LINES if name in ("li", "dt", "dd") else PROSE)
-            else:
-                walk(child)
-
-    walk(root)
-    flush()
-    first_h1 = next((b.text for b in blocks if b.kind == HEADING and len(b.headings) == 1), "")
-    return Document(path, page_title or first_h1 or path.stem, "html", blocks)
 
 
 # ---------------------------------------------------------------- PDF and Word

@@ -26,6 +26,7 @@ from ..errors import AssistantError, KnowledgeBaseError
 from .base import IngestReport, Progress
 from .chunking import chunk_document
 from .discovery import Discovery, discover, not_a_file
+from .document import Skipped, Unreadable
 from .embedder import ConfiguredEmbedder, Embedder
 from .layout import (
     FORMAT,
@@ -42,7 +43,7 @@ from .layout import (
     write_manifest,
 )
 from .lexical import terms
-from .loaders import Skipped, Unreadable, load_document
+from .loaders import load_document
 from .options import KnowledgeOptions
 from .snapshot import Reader
 from .store import Store
