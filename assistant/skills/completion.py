@@ -27,7 +27,7 @@ _NUMBER = rf"(?:\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?|{'|'.join(NUMBERS)})"  # no
 # An amount alone, perhaps qualified: "€90", "up to 4.50", "12", "25%", "twelve".
 AMOUNT = re.compile(rf"{_QUALIFIER}(?:[€$£]\s?)?{_NUMBER}%?", re.I)
 # A count alone, perhaps qualified ("12", "up to 20,000"): no money or share, which say what they count.
-COUNT = re.compile(rf"{_QUALIFIER}{_NUMBER}", re.I)
+BARE_COUNT = re.compile(rf"{_QUALIFIER}{_NUMBER}", re.I)
 PLAIN_WORD = re.compile(r"\s+([a-z][a-z-]*)\b")  # a word in lower case: no name, number or mark
 NAME_OR_NUMBER = re.compile(r"\s+[A-Z0-9]")
 # Words that link the thing counted to what follows it ("12 photos before the job is closed").
@@ -35,7 +35,7 @@ LINKS = frozenset("per before after during within until between from over under 
 # What a rate adds to its amount: "per kg", "per year", "a month", "an hour".
 RATE = re.compile(rf"\s+(?:per\s+(?:[a-z]+\s+)?{TIME_UNIT}\b|per\s+[\w-]+|an?\s+{TIME_UNIT}\b)", re.I)
 # The unit a count is in: "45 minutes", "2.5 kg".
-MEASURE = re.compile(rf"\s+(?:{TIME_UNIT}|kg|g|km|m|cm|mm|l|ml|kwh|kw|gb|mb|tb|mph|°c|percent|euros?|pounds?|dollars?)\b", re.I)
+UNIT_AFTER = re.compile(rf"\s+(?:{TIME_UNIT}|kg|g|km|m|cm|mm|l|ml|kwh|kw|gb|mb|tb|mph|°c|percent|euros?|pounds?|dollars?)\b", re.I)
 COUNTED_WORDS = 3  # a count is completed with the thing counted up to this many words after it ("10 working days")
 
 
@@ -77,8 +77,8 @@ def _widened(unit: str, start: int, end: int, asked: set[str]) -> str | None:
                 return unit[date.start():date.end()]
     if not AMOUNT.fullmatch(copy) or YEAR_ALONE.fullmatch(copy):
         return None
-    if COUNT.fullmatch(copy):
-        if measure := MEASURE.match(unit, end):
+    if BARE_COUNT.fullmatch(copy):
+        if measure := UNIT_AFTER.match(unit, end):
             end = measure.end()
         else:
             end = _counted_thing(unit, end, asked)
