@@ -17,7 +17,7 @@ from assistant.errors import ModelError
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.retrieval.rerank import LazyReranker, passage_text, rerank, resolve_reranker
-from assistant.skills.answer_kind import asks_for, fits
+from assistant.skills.answer_kind import asks_for, fits, sole_expression
 from assistant.skills.grounding import (
     code_spans,
     durations,
@@ -332,6 +332,24 @@ def test_answer_kinds():
     assert fits(phone, "extension 4400 [1]") and fits(phone, "+31 180 555 0140") and fits(phone, "(0113) 496 0457")
     assert not fits(phone, "PDS-44817 [1]") and not fits(phone, "11 appointments were rebooked") and not fits(phone, "the reception")
     assert fits("Where is the office?", "four hours") and fits(count, "")  # unchecked kinds, and no answer, pass
+
+
+def test_the_asking_sentence_decides_the_kind():
+    # What a question first says about itself is no question: the kind is the asking sentence's.
+    carried = "I carried some holiday over from last year. When do I have to use it by?"
+    assert asks_for(carried) == "time" and asks_for("I'm new here. How do I book a room?") == "steps"
+    assert sole_expression(carried, "Carried-over days must be taken by 31 March or they are lost.") == "31 March"
+    assert asks_for("Can I buy a hot lunch at the site?") == "yes/no" and asks_for("My claim is €180. Will someone inspect it?") == "yes/no"
+    assert asks_for("Is there a deposit for a locker, and how much?") is None and fits("Can I park here?", "no [1]")
+
+
+def test_who_wants_someone_the_question_does_not_name():
+    stand_in = "Who approves refunds over €500 when Daniel Rocha is on holiday?"
+    assert asks_for(stand_in) == "person" and asks_for("Okay, who drove the bus?") == "person"
+    assert not fits(stand_in, "Daniel Rocha (Finance Manager) [1]") and fits(stand_in, "Inês Marques [1]")
+    assert fits("Who approves refunds?", "Daniel Rocha (Finance Manager) [1]") and fits(stand_in, "the Finance Manager's deputy")
+    # A part of a longer name in the question is someone else ("Tesla" of "Tesla Electric Light").
+    assert fits("Who designed the lamps that Tesla Electric Light installed?", "Tesla")
 
 
 def test_with_no_second_reading_a_model_that_declines_gets_the_best_sentence_quoted(tmp_path):

@@ -89,6 +89,19 @@ def test_no_lookup_when_no_row_names_what_the_question_asks_about():
     assert table_answer(reranker, "How full was the Barendrecht warehouse last quarter?", [RATES]) is None
 
 
+def test_no_lookup_for_a_question_that_wants_a_yes_or_a_no():
+    # The row names the Ruhr area and holds a transit time, but no cell says whether next-day delivery is possible.
+    assert table_answer(WordReranker(), "Can you deliver to the Ruhr area the next working day?", [RATES]) is None
+    found = table_answer(WordReranker(), "I'm new at reception. How long is a hygiene visit in the diary?", [DIARY])
+    assert found is not None and found.cell == "30 minutes"  # the asking sentence says which kind of cell
+
+
+def test_with_no_cell_that_says_the_kind_plainly_the_header_decides():
+    # "How much" sick pay is said in days, not money: the column the question names holds it.
+    row = Row(RATES, (("Length of service", "Over 2 years"), ("Company sick pay per year", "20 days at full pay")))
+    assert answer_cell("I've been here three years. How much full sick pay can I get a year?", row) == "20 days at full pay"
+
+
 @pytest.mark.parametrize("question", [
     "What is the rate for the Ruhr area?",  # no kind, and no header names what is asked: three cells could answer
     "How much does it cost for the Ruhr area?",  # two amounts, and the question names neither column

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ..retrieval.base import Passage
 from ..retrieval.rerank import Reranker, under_heading
 from ..retrieval.tables import labelled, row_cells
-from .answer_kind import OPENING, asks_for, expressions, fits
+from .answer_kind import asks_for, expressions, fits
 from .grounding import NUMBERS, content_words
 from .spans import quote_units
 
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 SEPARATOR = re.compile(r"^\|?\s*:?-{2,}")  # the line under a Markdown table's header
 # A cell that is a person's name: two capitalised words or more ("Bram Dekker", "Joost van Dijk").
 PERSON = re.compile(r"^[A-Z][\w'-]+(?:\s+(?:(?:van|von|de|der|den|da|dos|del|le|la)\s+)*[A-Z][\w'-]+)+$")
-WHO = re.compile(rf"{OPENING}who\b", re.I)
 CHECKED_KINDS = ("count", "amount", "length", "time", "phone")
 
 
@@ -100,6 +99,8 @@ def shared(question_terms: Sequence[str], text: str) -> int:
 def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage]) -> TableAnswer | None:
     """The cell of a table row among ``passages`` that answers ``question``, when the reranker finds a table row
     answers best and one cell of the row the question names is plainly the one asked for; else None."""
+    if asks_for(question) == "yes/no":
+        return None  # no cell says yes or no: the reader answers
     found = [(passage, unit) for passage in passages for unit in units(passage)]
     if not any(isinstance(unit, Row) for _, unit in found):
         return None
@@ -132,8 +133,11 @@ def answer_cell(question: str, row: Row) -> str | None:
     cells = [(name, cell) for name, cell in row.cells if cell.lower() not in asked]
     if kind in CHECKED_KINDS:
         # A count is any number, a phone number any digits (fits); the others say themselves in a cell ("30 minutes").
-        cells = [(name, cell) for name, cell in cells if fits(question, cell) and (kind in ("count", "phone") or expressions(kind, cell))]
-    elif WHO.match(question):
+        # "How much" is said in any unit too ("20 days at full pay" for how much sick pay): then the header decides.
+        fitting = [(name, cell) for name, cell in cells if fits(question, cell)]
+        cells = [(name, cell) for name, cell in fitting if kind in ("count", "phone") or expressions(kind, cell)] or (
+            fitting if kind == "amount" else [])
+    elif kind == "person":
         cells = [(name, cell) for name, cell in cells if PERSON.match(cell)]
     if len(cells) == 1:
         return cells[0][1]
