@@ -92,6 +92,29 @@ def test_a_reply_keeps_its_citation_and_a_longer_reply_is_not_touched():
     assert completed_reply("Ridderkerk ", "Where?", passage(MINUTES)) == "Ridderkerk "  # nothing to complete: as it was
 
 
+REFUNDS = ("Refunds reach the card in 5 to 10 business days.\n\n"
+           "The customer can cancel at any time and keeps access until the end of the paid month.")
+
+
+def test_a_bare_yes_or_no_gets_the_sentence_that_answers_as_its_reason():
+    reranker = ScriptedReranker({"keeps access": 0.9, "business days": 0.3})
+    question = "A customer cancels halfway through the month. Do they lose access straight away?"
+    assert completed_reply("no [1]", question, passage(REFUNDS), reranker) == (
+        "No. The customer can cancel at any time and keeps access until the end of the paid month [1].")
+    assert completed_reply("No.", "If I cancel, do I lose access?", passage(REFUNDS), reranker).startswith("No. The customer")
+    # Not for other questions, nor for more than a yes or a no, nor with no reranker to find the sentence.
+    assert completed_reply("no [1]", "What happens to access when a customer cancels?", passage(REFUNDS), reranker) == "no [1]"
+    assert completed_reply("No, they keep it [1]", question, passage(REFUNDS), reranker) == "No, they keep it [1]"
+    assert completed_reply("no [1]", question, passage(REFUNDS)) == "no [1]"
+    # A sentence that points back comes with the one it points to.
+    rollback = passage("Rollback takes 3 minutes. Migrations are not reversed. That is why each must stay backwards compatible.")
+    assert completed_reply("no [1]", "If I roll back, do my migrations get undone?", rollback, ScriptedReranker({"That is why": 0.9})) == (
+        "No. Migrations are not reversed. That is why each must stay backwards compatible [1].")
+    # The best part being a table, no sentence says why: the answer stays as it is.
+    table = passage("| Plan | Access after cancelling |\n|---|---|\n| Monthly | until the end of the paid month |")
+    assert completed_reply("no [1]", question, table, ScriptedReranker({"Monthly": 0.9})) == "no [1]"
+
+
 def test_the_qa_skill_shows_the_completed_answer_and_cites_the_same_passage(tmp_path):
     minutes = Passage(MINUTES, "operations/minutes.txt", "Operations meeting", relevance=0.6)
     other = Passage("The canteen opens at 07:30.", "hr/canteen.md", "Canteen", relevance=0.5)

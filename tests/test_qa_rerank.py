@@ -341,6 +341,9 @@ def test_the_asking_sentence_decides_the_kind():
     assert sole_expression(carried, "Carried-over days must be taken by 31 March or they are lost.") == "31 March"
     assert asks_for("Can I buy a hot lunch at the site?") == "yes/no" and asks_for("My claim is €180. Will someone inspect it?") == "yes/no"
     assert asks_for("Is there a deposit for a locker, and how much?") is None and fits("Can I park here?", "no [1]")
+    # A condition first: the question after it decides ("When I cancel" asks no time).
+    assert asks_for("If I roll back a release, do my migrations get undone too?") == "yes/no"
+    assert asks_for("When I cancel, do I lose access?") == "yes/no" and asks_for("If it breaks, who fixes it?") is None
 
 
 def test_who_wants_someone_the_question_does_not_name():

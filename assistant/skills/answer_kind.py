@@ -64,6 +64,8 @@ OPENING = r"^\W*(?:(?:and|so|but|then|ok|okay|also)\W+)?"
 # The verbs a question that wants a yes or a no opens with ("Can I ...?", "Is there ...?").
 AUXILIARY = (r"(?:am|is|are|was|were|do|does|did|can|could|will|would|shall|should|may|might|must|has|have|had|"
              r"isn't|aren't|wasn't|weren't|don't|doesn't|didn't|can't|won't|hasn't|haven't)")
+# A condition before the question itself ("If I roll back a release, do my migrations get undone too?").
+CONDITION = r"(?:(?:if|when|once|after|before|while|since)\b[^,?]*,\s*)?"
 # Capitalised words in a row: a name ("Daniel Rocha", "Tesla Electric Light").
 NAME = r"[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*"
 
@@ -82,6 +84,9 @@ def asks_for(question: str) -> str | None:
     q = " ".join(asking_sentence(question).lower().split())
     if re.search(r",\s*(?:what|which|who|how|where|why)\b", re.sub(OPENING, "", q, count=1)):
         return None  # "When X happens, what is it called?": the question word is after the comma
+    asked = re.sub(rf"{OPENING}{CONDITION}", "", q, count=1)
+    if re.match(rf"{AUXILIARY}\b", asked) and not re.search(r"\b(?:who|what|when|where|which|how|why)\b", asked):
+        return "yes/no"  # "Can I have my check-ups on the NHS?"; not "Is there a deposit, and how much?"
     if re.match(rf"{OPENING}(?:how (?:do|can|should|would|could|must) (?:i|we|you|one|they)|how to|what are the steps|what steps|which steps)\b", q):
         return "steps"
     if re.search(r"\bphone number\b|\bnumber (?:do|should|can|must) (?:i|we|you|they) (?:call|ring|dial|phone)\b", q):
@@ -102,8 +107,6 @@ def asks_for(question: str) -> str | None:
         return "reason"
     if re.match(rf"{OPENING}(?:(?:since|until|till|by) )?(?:when|what time|what date|which date|which day|what day)\b", q):
         return "time"
-    if re.match(rf"{OPENING}{AUXILIARY}\b", q) and not re.search(r"\b(?:who|what|when|where|which|how|why)\b", q):
-        return "yes/no"  # "Can I have my check-ups on the NHS?"; not "Is there a deposit, and how much?"
     return None
 
 

@@ -5,6 +5,8 @@ where the passage says "Next meeting: 8 October 2024", "€90" for what the comp
 "per year", "12" for how many photos the app asks for where the passage says "12 photos". The completion
 only widens the copy to the date, rate or counted thing around it in the same sentence, so it says nothing
 the passage does not; of several sentences holding the copy, the one that answers the question best decides.
+A bare "no" to "Do they lose access straight away?" is cut short of its reason: the sentence of the passage
+that answers best follows it, so a person can check the one against the other.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import re
 
 from ..retrieval.base import Passage
 from ..retrieval.rerank import Reranker
-from .answer_kind import DATE, MONTH, YEAR
+from .answer_kind import DATE, MONTH, YEAR, asks_for
 from .grounding import NUMBERS, STOPWORDS, TIME_UNIT, content_words
-from .spans import copies, quote_units, scored_spans
+from .spans import best_span, copies, quote_units, scored_spans
 
 # Answers longer than this are sentences, not a phrase cut short.
 MOST_WORDS = 6
@@ -37,6 +39,7 @@ RATE = re.compile(rf"\s+(?:per\s+(?:[a-z]+\s+)?{TIME_UNIT}\b|per\s+[\w-]+|an?\s+
 # The unit a count is in: "45 minutes", "2.5 kg".
 UNIT_AFTER = re.compile(rf"\s+(?:{TIME_UNIT}|kg|g|km|m|cm|mm|l|ml|kwh|kw|gb|mb|tb|mph|°c|percent|euros?|pounds?|dollars?)\b", re.I)
 COUNTED_WORDS = 3  # a count is completed with the thing counted up to this many words after it ("10 working days")
+YES_OR_NO = re.compile(r"\s*(yes|no)\W*", re.I)
 
 
 def completed(answer: str, question: str, passage: Passage, reranker: Reranker | None = None) -> str:
@@ -113,5 +116,17 @@ def completed_reply(text: str, question: str, source: Passage, reranker: Reranke
     found = re.fullmatch(r"([^\[\]\n]+?)(\s*\[1\]\.?)?", text.strip())
     if found is None:
         return text
+    if (yes_or_no := YES_OR_NO.fullmatch(found.group(1))) and reranker is not None and asks_for(question) == "yes/no":
+        return with_reason(yes_or_no.group(1), question, source, reranker) or text
     answer = completed(found.group(1), question, source, reranker)
     return text if answer == found.group(1) else answer + (found.group(2) or "")
+
+
+def with_reason(yes_or_no: str, question: str, source: Passage, reranker: Reranker) -> str | None:
+    """"No. Claim amounts may not be deducted from invoices [1]." for a bare "no": the answer followed by the
+    sentence of ``source`` that the reranker finds answers ``question`` best (with the one before, when it opens by
+    pointing back); None when that is no sentence of prose (a table, a list)."""
+    sentence, _, _ = best_span(reranker, question, source, most=1, self_contained=True)
+    if "\n" in sentence.strip():
+        return None
+    return f"{yes_or_no.capitalize()}. {sentence.strip().rstrip('.')} [1]."

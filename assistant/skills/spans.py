@@ -28,6 +28,8 @@ BULLET_MARK = r"[-*•]"
 LIST_WORDS = 150
 LIST_ITEM = re.compile(rf"^\s*(?:{ITEM_NUMBER}|{BULLET_MARK})\s")
 
+# A sentence that opens by pointing back says little without the one before it ("That is why every migration ...").
+POINTS_BACK = re.compile(r"^(?:that|this|these|those|it|they|so|therefore|thus|hence)\b", re.I)
 # A sentence that ends in a list item's number ("Steps:\n1.") or is only one or two words says nothing alone.
 FRAGMENT = re.compile(rf"(?:^|\s){ITEM_NUMBER}$|^\S+(?:\s+\S+)?$")
 # Each bulleted item is a unit of its own ("- " does not start a sentence, so a list would be one long sentence).
@@ -94,11 +96,12 @@ def is_list(block: str) -> bool:
 
 
 def best_span(reranker: Reranker, question: str, passage: Passage, most: int = 2,
-              whole_list: bool = False) -> tuple[str, bool, bool]:
+              whole_list: bool = False, self_contained: bool = False) -> tuple[str, bool, bool]:
     """The one sentence (or table row, with the table's header; or a short table whole), or run of up to `most`
     consecutive ones in a paragraph, that the reranker finds answers the question best; and whether text was cut
     before and after it. With ``whole_list``, a span in a list is the list whole (if short): a step of a procedure
-    ("1. Open StaffHub") is no answer to how to do it."""
+    ("1. Open StaffHub") is no answer to how to do it. With ``self_contained``, a span that opens by pointing back
+    ("That is why ...") comes with the sentence before it in its paragraph."""
     blocks, tables, units = quote_units(passage.text)
     if not units:
         return passage.text.strip(), False, False
@@ -114,6 +117,8 @@ def best_span(reranker: Reranker, question: str, passage: Passage, most: int = 2
         return "\n".join([*rows[:2], *(unit for _, unit in units[start:end] if unit not in rows[:2])]), False, False
     if whole_list and is_list(blocks[number]) and len(blocks[number].split()) <= LIST_WORDS:
         return blocks[number], False, False
+    if self_contained and start > 0 and units[start - 1][0] == number and POINTS_BACK.match(units[start][1]):
+        start -= 1
     cut_before = start > 0 and units[start - 1][0] == number
     return " ".join(unit for _, unit in units[start:end]), cut_before, end < len(units)
 
