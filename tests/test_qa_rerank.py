@@ -351,6 +351,7 @@ def test_who_wants_someone_the_question_does_not_name():
     assert asks_for(stand_in) == "person" and asks_for("Okay, who drove the bus?") == "person"
     assert not fits(stand_in, "Daniel Rocha (Finance Manager) [1]") and fits(stand_in, "Inês Marques [1]")
     assert fits("Who approves refunds?", "Daniel Rocha (Finance Manager) [1]") and fits(stand_in, "the Finance Manager's deputy")
+    assert fits("Who is Carla Mendes?", "Carla Mendes, the office manager in Lisbon [1]")  # asked about the one it names
     # A part of a longer name in the question is someone else ("Tesla" of "Tesla Electric Light").
     assert fits("Who designed the lamps that Tesla Electric Light installed?", "Tesla")
 

@@ -117,6 +117,8 @@ def fits(question: str, answer: str) -> bool:
     if kind in (None, "steps", "yes/no") or not text:
         return True
     if kind == "person":  # someone the question does not name already ("Daniel Rocha" for who stands in for him)
+        if re.search(rf"\b[Ww]ho (?:is|was|are|were) {NAME}\W*$", asking_sentence(question)):
+            return True  # "Who is Carla Mendes?" asks about the one it names: "Carla Mendes, the office manager"
         name = re.match(rf"\W*({NAME})", text)
         return name is None or name[1] not in re.findall(NAME, question)
     if kind == "count":  # a count, not only measures ("four hours", "10%" for "how many gateways") or times
