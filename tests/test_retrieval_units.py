@@ -96,6 +96,24 @@ def test_html_table_rows_carry_their_column_headers(tmp_path):
                     ("lines", "Oslo | Mondays", ("Limits",)), ("prose", "After.", ("Limits",))]
 
 
+def test_csv_and_tsv_rows_carry_their_column_headers(tmp_path):
+    (tmp_path / "prices.csv").write_text(
+        'Item,Supplier,Price (ex VAT)\n"Nitrile gloves, medium",Carrick Medical,£6.40\n'
+        '"Sterilisation pouches,\n90 x 230 mm",Pennine Dental,£7.20\n\nAlginate,,£9.10\n', encoding="utf-8")
+    rows = [(b.kind, b.text, b.line_start, b.line_end) for b in load_document(tmp_path / "prices.csv").blocks]
+    assert rows == [("lines", "Item: Nitrile gloves, medium; Supplier: Carrick Medical; Price (ex VAT): £6.40", 2, 2),
+                    ("lines", "Item: Sterilisation pouches, 90 x 230 mm; Supplier: Pennine Dental; Price (ex VAT): £7.20", 3, 4),
+                    ("lines", "Item: Alginate; Price (ex VAT): £9.10", 6, 6)]  # a quoted line break, a blank line, an empty cell
+    # Semicolons (and decimal commas) as spreadsheets write them in much of Europe; a tab-separated file; no header row.
+    (tmp_path / "preise.csv").write_text("Artikel;Preis\nHandschuhe;6,40 €\n", encoding="utf-8")
+    (tmp_path / "rota.tsv").write_text("2024-06-03\tEarly\tBram\n2024-06-04\tLate\tSanne\n")
+    assert [b.text for b in load_document(tmp_path / "preise.csv").blocks] == ["Artikel: Handschuhe; Preis: 6,40 €"]
+    assert [b.text for b in load_document(tmp_path / "rota.tsv").blocks] == ["2024-06-03 | Early | Bram", "2024-06-04 | Late | Sanne"]
+    # A field longer than the csv module reads is no table: the file is read as lines of text.
+    (tmp_path / "dump.csv").write_text("id,blob\n1," + "x" * 200_000 + "\n")
+    assert load_document(tmp_path / "dump.csv").format == "code"
+
+
 def test_a_table_that_lays_out_a_page_is_read_cell_by_cell_with_its_headings(tmp_path):
     page = tmp_path / "old.html"
     page.write_text("<html><body><table><tr><td>Home</td><td><h1>Leave</h1><p>Staff get 25 days.</p>"

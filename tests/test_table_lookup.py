@@ -89,6 +89,16 @@ def test_no_lookup_when_no_row_names_what_the_question_asks_about():
     assert table_answer(reranker, "How full was the Barendrecht warehouse last quarter?", [RATES]) is None
 
 
+def test_rows_of_a_csv_file_are_looked_up(tmp_path):
+    from assistant.retrieval.loaders import load_document
+
+    (tmp_path / "prices.csv").write_text('Item,Supplier,Price (ex VAT)\n"Nitrile gloves, medium",Carrick Medical,£6.40\n'
+                                         '"Sterilisation pouches, 90 x 230 mm",Pennine Dental,£7.20\n', encoding="utf-8")
+    prices = Passage("\n\n".join(b.text for b in load_document(tmp_path / "prices.csv").blocks), str(tmp_path / "prices.csv"))
+    found = table_answer(WordReranker(), "How much is a box of sterilisation pouches?", [prices])
+    assert found is not None and found.cell == "£7.20"
+
+
 def test_no_lookup_for_a_question_that_wants_a_yes_or_a_no():
     # The row names the Ruhr area and holds a transit time, but no cell says whether next-day delivery is possible.
     assert table_answer(WordReranker(), "Can you deliver to the Ruhr area the next working day?", [RATES]) is None

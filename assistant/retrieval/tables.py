@@ -32,11 +32,15 @@ def labelled_rows(rows: Sequence[Sequence[str]], header: bool) -> list[str]:
     return lines
 
 
+def table_header(cells: Sequence[Sequence[str]]) -> bool:
+    """Whether the first row names the columns, for a table that does not mark its header (Word, CSV): a first row
+    of names (no empty cell, no number) above other rows."""
+    return len(cells) > 1 and bool(cells[0]) and all(cell.strip() and not re.search(r"\d", cell) for cell in cells[0])
+
+
 def word_rows(cells: Sequence[Sequence[str]]) -> str:
-    """A Word table's rows as labelled_rows writes them, one a line. Word marks no header row: a first row of names
-    (no empty cell, no number) is taken for one."""
-    header = len(cells) > 1 and all(cell.strip() and not re.search(r"\d", cell) for cell in cells[0])
-    return "\n".join(row for row in labelled_rows(cells, header) if row)
+    """A Word table's rows as labelled_rows writes them, one a line (table_header decides the header)."""
+    return "\n".join(row for row in labelled_rows(cells, table_header(cells)) if row)
 
 
 def labelled(cells: Iterable[tuple[str, str]]) -> str:
