@@ -110,6 +110,10 @@ def test_a_bare_yes_or_no_gets_the_sentence_that_answers_as_its_reason():
     rollback = passage("Rollback takes 3 minutes. Migrations are not reversed. That is why each must stay backwards compatible.")
     assert completed_reply("no [1]", "If I roll back, do my migrations get undone?", rollback, ScriptedReranker({"That is why": 0.9})) == (
         "No. Migrations are not reversed. That is why each must stay backwards compatible [1].")
+    # An item of a list is given without its number.
+    steps = passage("Claims:\n\n1. Send photos.\n2. If the damage was ours, the job is reprinted at our cost.")
+    assert completed_reply("no [1]", "Do I pay for the reprint?", steps, ScriptedReranker({"reprinted": 0.9})) == (
+        "No. If the damage was ours, the job is reprinted at our cost [1].")
     # The best part being a table, no sentence says why: the answer stays as it is.
     table = passage("| Plan | Access after cancelling |\n|---|---|\n| Monthly | until the end of the paid month |")
     assert completed_reply("no [1]", question, table, ScriptedReranker({"Monthly": 0.9})) == "no [1]"

@@ -17,7 +17,7 @@ from ..retrieval.base import Passage
 from ..retrieval.rerank import Reranker
 from .answer_kind import DATE, MONTH, YEAR, asks_for
 from .grounding import NUMBERS, STOPWORDS, TIME_UNIT, content_words
-from .spans import best_span, copies, quote_units, scored_spans
+from .spans import LIST_ITEM, best_span, copies, quote_units, scored_spans
 
 # Answers longer than this are sentences, not a phrase cut short.
 MOST_WORDS = 6
@@ -129,4 +129,5 @@ def with_reason(yes_or_no: str, question: str, source: Passage, reranker: Rerank
     sentence, _, _ = best_span(reranker, question, source, most=1, self_contained=True)
     if "\n" in sentence.strip():
         return None
-    return f"{yes_or_no.capitalize()}. {sentence.strip().rstrip('.')} [1]."
+    sentence = LIST_ITEM.sub("", sentence.strip(), count=1)  # "4. If the measurements ...": the item, not its number
+    return f"{yes_or_no.capitalize()}. {sentence.rstrip('.')} [1]."
