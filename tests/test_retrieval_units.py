@@ -114,6 +114,32 @@ def test_csv_and_tsv_rows_carry_their_column_headers(tmp_path):
     assert load_document(tmp_path / "dump.csv").format == "code"
 
 
+def test_excel_sheets_rows_carry_their_headers_and_values_as_the_sheet_shows_them(tmp_path):
+    import datetime
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    prices = book.active
+    prices.title = "Prices 2024"
+    prices.append(["Item", "Price", "VAT", "Valid from"])
+    prices.append(["Nitrile gloves, medium", 6.4, 0.2, datetime.datetime(2024, 4, 1)])
+    prices.append([])
+    prices.append(["Alginate", 9, None, None])
+    prices["B2"].number_format = prices["B4"].number_format = '"£"#,##0.00'
+    prices["C2"].number_format = "0%"
+    book.create_sheet("Contacts").append(["Liam Fairclough", "purchasing@brightwell.example"])
+    book.save(tmp_path / "prices.xlsx")
+    doc = load_document(tmp_path / "prices.xlsx")
+    assert [(b.text, b.headings, b.line_start) for b in doc.blocks] == [
+        ("Item: Nitrile gloves, medium; Price: £6.40; VAT: 20%; Valid from: 2024-04-01", ("Prices 2024",), 2),
+        ("Item: Alginate; Price: £9.00", ("Prices 2024",), 4),  # an empty row skipped, its number kept
+        ("Liam Fairclough | purchasing@brightwell.example", ("Contacts",), 1)]  # one row: no header
+    (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    with pytest.raises(Unreadable, match="not a readable Excel file"):
+        load_document(tmp_path / "broken.xlsx")
+
+
 def test_a_table_that_lays_out_a_page_is_read_cell_by_cell_with_its_headings(tmp_path):
     page = tmp_path / "old.html"
     page.write_text("<html><body><table><tr><td>Home</td><td><h1>Leave</h1><p>Staff get 25 days.</p>"

@@ -22,7 +22,7 @@ def index() -> None:
     """Add, remove, sync and search documents in the knowledge base.
 
     The index lives in ./index (or --index DIR, ASSISTANT_INDEX). Formats: .txt .md .rst .html .pdf
-    .docx .json .jsonl and source code; other files are skipped with the reason.
+    .docx .csv .tsv .xlsx .json .jsonl and source code; other files are skipped with the reason.
     """
 
 

@@ -17,7 +17,7 @@ __all__ = ["READABLE", "DocumentInfo", "Documents", "IngestReport", "read_attach
 
 log = logging.getLogger(__name__)
 
-READABLE = "text, Markdown, PDF, HTML, Word (.docx) and other plain-text files"
+READABLE = "text, Markdown, PDF, HTML, Word (.docx), spreadsheets (.csv, .xlsx) and other plain-text files"
 
 
 def readable(name: str) -> bool:

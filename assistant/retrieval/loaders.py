@@ -6,7 +6,6 @@ reason; a file that is a document but cannot be read raises another exception, r
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -17,7 +16,8 @@ from typing import Any
 from .document import HEADING, LINES, PROSE, Block, Document, Skipped, Unreadable, decode_text
 from .html_loader import fragment_text, load_html
 from .inline import plain_lines
-from .tables import labelled_rows, table_header, word_rows
+from .spreadsheets import load_table, load_xlsx
+from .tables import word_rows
 from .text_tables import fixed_width_rows
 
 # ---------------------------------------------------------------- plain text and source code
@@ -49,31 +49,6 @@ def load_text(path: Path, data: bytes) -> Document:
 def load_code(path: Path, data: bytes) -> Document:
     blocks = [Block(body, LINES, line_start=start, line_end=end) for body, start, end in _spans(decode_text(data))]
     return Document(path, path.name, "code", blocks)
-
-
-def load_table(path: Path, data: bytes) -> Document:
-    """A spreadsheet exported as CSV or TSV: a block per row, each cell with its column's header when the first row
-    names the columns ("Item: Nitrile gloves, medium; Price: £6.40"), so a row read alone still says what each
-    number is. The delimiter is the one the file uses (a comma, a semicolon, a tab or a bar); a file the csv module
-    cannot read is read as lines of text."""
-    text = decode_text(data)
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:8192], delimiters="\t" if path.suffix.lower() == ".tsv" else ",;\t|")
-    except csv.Error:  # one column, or no consistent delimiter
-        dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    try:
-        rows, ends = [], []
-        for row in reader:
-            rows.append(row)
-            ends.append(reader.line_num)  # a quoted cell may span lines: where the record ended
-    except csv.Error:
-        return load_code(path, data)
-    header = table_header(rows)
-    spans = list(zip([0, *ends], ends))[1 if header else 0:]
-    blocks = [Block(line, LINES, line_start=previous + 1, line_end=end)
-              for line, (previous, end) in zip(labelled_rows(rows, header), spans) if line]
-    return Document(path, path.stem, "table", blocks)
 
 
 # ---------------------------------------------------------------- Markdown and reStructuredText
@@ -294,6 +269,7 @@ LOADERS: dict[str, Loader] = {
     ".html": load_html, ".htm": load_html, ".xhtml": load_html,
     ".pdf": load_pdf,
     ".docx": load_docx,
+    ".xlsx": load_xlsx, ".xlsm": load_xlsx,
     ".json": load_json,
     ".jsonl": load_jsonl, ".ndjson": load_jsonl,
     **{suffix: load_code for suffix in _CODE_SUFFIXES},
@@ -314,6 +290,7 @@ def loader_for(path: Path) -> Loader | None:
 _DAMAGED = {
     load_pdf: "not a readable PDF: it is damaged or not a PDF",
     load_docx: "not a readable Word file: it is damaged or not a .docx",
+    load_xlsx: "not a readable Excel file: it is damaged or not a .xlsx",
 }
 
 

@@ -50,7 +50,7 @@ from .streaming import ONCE, ReplyWriter
 log = logging.getLogger(__name__)
 
 ADMIN_HELP = ("\n\nAdmin: /index shows what the knowledge base holds; send me a file "
-              "(txt, md, pdf, html, docx, csv) to add it.")
+              "(txt, md, pdf, html, docx, csv, xlsx) to add it.")
 ADMIN_COMMANDS = {"index": "Show what the knowledge base holds (admins)."}
 TYPING_EVERY_S = 4.5  # Telegram shows "typing" for 5 s
 
