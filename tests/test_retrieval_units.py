@@ -17,6 +17,7 @@ from assistant.retrieval.discovery import discover
 from assistant.retrieval.document import HEADING, Block, Document, Skipped, Unreadable, decode_text
 from assistant.retrieval.fusion import convex, rrf
 from assistant.retrieval.loaders import load_document
+from assistant.retrieval.spreadsheets import shown
 
 
 def make_pdf(path: Path, pages: list[str]) -> Path:
@@ -135,6 +136,8 @@ def test_excel_sheets_rows_carry_their_headers_and_values_as_the_sheet_shows_the
         ("Item: Nitrile gloves, medium; Price: £6.40; VAT: 20%; Valid from: 2024-04-01", ("Prices 2024",), 2),
         ("Item: Alginate; Price: £9.00", ("Prices 2024",), 4),  # an empty row skipped, its number kept
         ("Liam Fairclough | purchasing@brightwell.example", ("Contacts",), 1)]  # one row: no header
+    assert [shown(0.07, "0%"), shown(0.1 + 0.2), shown(1500, "[$€-2] #,##0.00"), shown(1234567, "#,##0")] == [
+        "7%", "0.3", "€1,500.00", "1,234,567"]
     (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
     with pytest.raises(Unreadable, match="not a readable Excel file"):
         load_document(tmp_path / "broken.xlsx")

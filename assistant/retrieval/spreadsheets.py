@@ -68,7 +68,7 @@ CURRENCY_SIGN = re.compile(r"\[\$([^\]-]+)|([$€£¥])")
 
 
 def shown(value: Any, number_format: str | None = None) -> str:
-    """A cell's value as text: "£6.40" for 6.4 formatted "£#,##0.00", "8%" for 0.08 formatted "0%", a date without
+    """A cell's value as text: "£6.40" for 6.4 formatted "£#,##0.00", "7%" for 0.07 formatted "0%", a date without
     its midnight, a whole number without ".0"."""
     if value is None:
         return ""
@@ -80,13 +80,13 @@ def shown(value: Any, number_format: str | None = None) -> str:
         return " ".join(str(value).split())
     form = (number_format or "General").split(";")[0]  # the format of a positive number
     if "%" in form:
-        value *= 100
+        value = round(value * 100, 10)  # 0.07 * 100 is 7.000000000000001
     grouping = "," if "," in form else ""
     if places := re.search(r"\.(0+)", form):
         text = f"{value:{grouping}.{len(places[1])}f}"
     elif float(value).is_integer():
         text = f"{int(value):{grouping}d}"
     else:
-        text = str(value)
+        text = f"{value:.10g}"  # as Excel's General format shows it: 0.1 + 0.2 is 0.3
     sign = CURRENCY_SIGN.search(form)
     return f"{(sign[1] or sign[2]) if sign else ''}{text}{'%' if '%' in form else ''}"
