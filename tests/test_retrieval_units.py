@@ -12,6 +12,7 @@ import pytest
 
 from assistant.errors import ConfigError
 from assistant.retrieval import KnowledgeBase, KnowledgeOptions
+from assistant.retrieval.base import Passage
 from assistant.retrieval.chunking import chunk_document
 from assistant.retrieval.discovery import discover
 from assistant.retrieval.document import HEADING, Block, Document, Skipped, Unreadable, decode_text
@@ -138,6 +139,8 @@ def test_excel_sheets_rows_carry_their_headers_and_values_as_the_sheet_shows_the
         ("Liam Fairclough | purchasing@brightwell.example", ("Contacts",), 1)]  # one row: no header
     assert [shown(0.07, "0%"), shown(0.1 + 0.2), shown(1500, "[$€-2] #,##0.00"), shown(1234567, "#,##0")] == [
         "7%", "0.3", "€1,500.00", "1,234,567"]
+    assert Passage("Item: Alginate", str(tmp_path / "prices.xlsx"), "Prices 2024", line_start=2, line_end=4).location.endswith(
+        "prices.xlsx › Prices 2024, rows 2-4")  # a sheet's lines are its rows
     (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
     with pytest.raises(Unreadable, match="not a readable Excel file"):
         load_document(tmp_path / "broken.xlsx")

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 Progress = Callable[[int, int], None]  # (files done, files in all)
+# Files whose "lines" are the rows of a sheet (retrieval.spreadsheets): a location says "rows" there.
+SHEETS = (".xlsx", ".xlsm")
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,8 @@ class Passage:
 
     @property
     def location(self) -> str:
-        """'docs/install.md › Install > From source, lines 10-24' or 'manual.pdf, page 3'."""
+        """'docs/install.md › Install > From source, lines 10-24', 'manual.pdf, page 3' or 'prices.xlsx › Prices 2024,
+        rows 2-4'."""
         where = self.source
         if self.title:
             where += f" › {self.title}"
@@ -42,7 +45,8 @@ class Passage:
             where += f", page {self.page}"
         elif self.line_start is not None:
             end = self.line_end if self.line_end is not None else self.line_start
-            where += f", line {self.line_start}" if end == self.line_start else f", lines {self.line_start}-{end}"
+            line = "row" if self.source.lower().endswith(SHEETS) else "line"
+            where += f", {line} {self.line_start}" if end == self.line_start else f", {line}s {self.line_start}-{end}"
         return where
 
 
