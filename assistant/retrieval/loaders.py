@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .base import SHEETS
 from .document import HEADING, LINES, PROSE, Block, Document, Skipped, Unreadable, decode_text
 from .html_loader import fragment_text, load_html
 from .inline import plain_lines
-from .spreadsheets import load_table, load_xlsx
+from .spreadsheets import delimited_rows, load_xlsx
 from .tables import word_rows
 from .text_tables import fixed_width_rows
 
@@ -44,6 +45,15 @@ def load_text(path: Path, data: bytes) -> Document:
         blocks += [Block(body, PROSE, line_start=start, line_end=end)] if rows is None else [
             Block(row, LINES, line_start=start + first, line_end=start + last) for row, first, last in rows]
     return Document(path, path.stem, "text", blocks)
+
+
+def load_table(path: Path, data: bytes) -> Document:
+    """A spreadsheet exported as CSV or TSV: a block per row, each cell with its column's header when the first row
+    names the columns (spreadsheets.delimited_rows); a file the csv module cannot read is read as code is."""
+    rows = delimited_rows(decode_text(data), tabs=path.suffix.lower() == ".tsv")
+    if rows is None:
+        return load_code(path, data)
+    return Document(path, path.stem, "table", [Block(row, LINES, line_start=first, line_end=last) for row, first, last in rows])
 
 
 def load_code(path: Path, data: bytes) -> Document:
@@ -269,7 +279,7 @@ LOADERS: dict[str, Loader] = {
     ".html": load_html, ".htm": load_html, ".xhtml": load_html,
     ".pdf": load_pdf,
     ".docx": load_docx,
-    ".xlsx": load_xlsx, ".xlsm": load_xlsx,
+    **{suffix: load_xlsx for suffix in SHEETS},
     ".json": load_json,
     ".jsonl": load_jsonl, ".ndjson": load_jsonl,
     **{suffix: load_code for suffix in _CODE_SUFFIXES},

@@ -11,20 +11,18 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .document import LINES, Block, Document, decode_text
+from .document import LINES, Block, Document
 from .tables import labelled_rows, table_header
 
 
-def load_table(path: Path, data: bytes) -> Document:
-    """A spreadsheet exported as CSV or TSV: a block per row, each cell with its column's header when the first row
-    names the columns ("Item: Nitrile gloves, medium; Price: £6.40"), so a row read alone still says what each
-    number is. The delimiter is the one the file uses (a comma, a semicolon, a tab or a bar); a file the csv module
-    cannot read is read as lines of text."""
-    text = decode_text(data)
+def delimited_rows(text: str, tabs: bool = False) -> list[tuple[str, int, int]] | None:
+    """A CSV file's rows (TSV with ``tabs``) after the header as labelled text, each with its first and last line,
+    in the delimiter the file uses (a comma, a semicolon, a tab or a bar); None when the csv module cannot read it
+    (a field longer than it reads)."""
     try:
-        dialect: Any = csv.Sniffer().sniff(text[:8192], delimiters="\t" if path.suffix.lower() == ".tsv" else ",;\t|")
+        dialect: Any = csv.Sniffer().sniff(text[:8192], delimiters="\t" if tabs else ",;\t|")
     except csv.Error:  # one column, or no consistent delimiter
-        dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
+        dialect = csv.excel_tab if tabs else csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
     try:
         rows, ends = [], []
@@ -32,13 +30,10 @@ def load_table(path: Path, data: bytes) -> Document:
             rows.append(row)
             ends.append(reader.line_num)  # a quoted cell may span lines: where the record ended
     except csv.Error:
-        lines = [Block(line, LINES, line_start=number, line_end=number) for number, line in enumerate(text.split("\n"), 1) if line.strip()]
-        return Document(path, path.name, "code", lines)
+        return None
     header = table_header(rows)
     spans = list(zip([0, *ends], ends))[1 if header else 0:]
-    blocks = [Block(line, LINES, line_start=previous + 1, line_end=end)
-              for line, (previous, end) in zip(labelled_rows(rows, header), spans) if line]
-    return Document(path, path.stem, "table", blocks)
+    return [(line, previous + 1, end) for line, (previous, end) in zip(labelled_rows(rows, header), spans) if line]
 
 
 def load_xlsx(path: Path, data: bytes) -> Document:
