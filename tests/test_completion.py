@@ -10,6 +10,7 @@ from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.skills.answer_kind import expressions, sole_expression
 from assistant.skills.completion import completed, completed_reply
+from assistant.skills.names import names
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
 from assistant.skills.qa import SHORTENED_NOTICE, QAOptions
 
@@ -138,6 +139,8 @@ def test_the_phrases_of_each_kind_a_sentence_holds():
     assert expressions("length", sentence) == ["2 hours"]
     assert expressions("count", sentence) == ["1,200"]  # no version, code, date, time, share, money or duration
     assert expressions("reason", sentence) == [] and expressions(None, sentence) == []
+    assert expressions("phone", "In 2024 we took 1,200 calls at £1500 each on (020) 7946 0018, extension 2200.") == [
+        "(020) 7946 0018", "2200"]
 
 
 @pytest.mark.parametrize("question, sentence, expected", [
@@ -149,10 +152,27 @@ def test_the_phrases_of_each_kind_a_sentence_holds():
     ("How many labels can I print at once?", "You can print up to 50 labels at once (it was 20).", None),  # two counts
     ("How much is the deposit after 2 June?", "From 2 June the deposit is €10.", "€10"),  # what the question states is no answer
     ("When did it stop and who investigated?", "It stopped on 9 April; Priya Raman investigated.", None),  # two questions
-    ("Who investigated?", "It stopped on 9 April; Priya Raman investigated.", None),  # no kind a pattern finds
+    ("Who investigated?", "It stopped on 9 April; Priya Raman investigated.", "Priya Raman"),
+    # A role in brackets is no one, nor is a one-word name (a product, or a first name that may be anyone's).
+    ("Who puts together the on-call schedule?",
+     "Beatriz Lopes (Site Reliability Engineer) maintains the schedule in Opsgenie.", "Beatriz Lopes"),
+    ("Tiago is away. Who else can sign it off?",  # the one the question names is no answer
+     "Hotfixes need approval from Tiago Fonseca or, if he is unavailable, from Inês Marques (CTO).", "Inês Marques"),
+    ("Who covered for the Acomb manager?", "All managers: summer rotas to Joanne, by 31 May.", None),
+    ("Who is the first aider on the night shift?", "FIRST AIDERS", None),  # a heading in capitals
+    ("Which system do I use to request time off?", "1. Open BambooHR and choose Request time off.", "BambooHR"),
+    ("Which macro should I use during an outage?", "While an outage lasts, answer with macro OUT-01.", "OUT-01"),
+    ("Which app do I use for expenses?", "Use Ledgerly for expenses and Navigo for travel.", None),  # two names
 ])
 def test_the_one_phrase_of_the_kind_asked_for(question, sentence, expected):
     assert sole_expression(question, sentence) == expected
+
+
+def test_the_names_a_sentence_holds():
+    sentence = "Call Northern Mutual or ask Joost van Dijk (Site Manager, ISO-9001) in the HR Portal; FIRST AIDERS: Peter Hale."
+    assert names(sentence, "Who do I ask?") == ["Northern Mutual", "Joost van Dijk", "HR Portal", "Peter Hale"]
+    assert names(sentence, "Who do I ask?", people=True) == ["Northern Mutual", "Joost van Dijk", "Peter Hale"]
+    assert names(sentence, "Is Peter on the Mutual list?") == ["Joost van Dijk", "HR Portal"]  # no word of the question
 
 
 def test_a_second_reading_that_declines_is_replaced_by_the_one_phrase_of_the_kind_asked_for(tmp_path):

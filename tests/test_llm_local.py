@@ -251,11 +251,13 @@ def tiny_model(kind: str, folder: Path):
 
 @pytest.mark.parametrize("kind", ["llama", "qwen2"])
 def test_fast_decoder_matches_transformers_with_and_without_lora(kind, tmp_path):
-    """The prompt pass uses the exact weights: its best logits equal transformers' own forward;
-    a decoding step (int4 weights) stays close to it; LoRA's fused side path equals peft's."""
+    """The prompt pass uses the exact weights (when the plan keeps prompts in float32): its best logits equal
+    transformers' own forward; a decoding step (int4 weights) stays close to it; LoRA's fused side path equals peft's."""
     import torch
 
     model = tiny_model(kind, tmp_path / kind)
+    # A tiny model's matmuls take microseconds, so the plan's timing may find bfloat16 prompts 3x faster and take them.
+    exact = model.fast.plan.prefill == "float32"
     lora_adapter(tmp_path / "lora", str(tmp_path / kind), f"tiny-{kind}", seed=5,
                  targets=("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"))
     ids = model.encode_chat(FRANCE)
@@ -271,7 +273,9 @@ def test_fast_decoder_matches_transformers_with_and_without_lora(kind, tmp_path)
             model.fast.forward(torch.tensor(ids[:-1]), 0, adapter)
             step = model.fast.forward(torch.tensor(ids[-1:]), len(ids) - 1, adapter)
         best = expected.topk(5).indices
-        assert torch.allclose(prompt_pass[best], expected[best], atol=1e-4)
+        if exact:
+            assert torch.allclose(prompt_pass[best], expected[best], atol=1e-4)
+        assert torch.cosine_similarity(prompt_pass, expected, 0) > 0.999
         assert torch.cosine_similarity(step, expected, 0) > 0.99
 
 

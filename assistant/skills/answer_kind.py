@@ -11,8 +11,9 @@ these rules turn away the expected answers of 3 XQuAD questions ("unmanned" for 
 a test flight) and of no other. ("How often" is not checked: people answer it with a bare period,
 "four years", as the reader does when it is wrong.)
 
-The same kinds find, in a sentence, the phrases that could answer (expressions): when the second reading of
-a sentence gives nothing, the one phrase of the kind asked for is the answer (sole_expression).
+The same kinds find, in a sentence, the phrases that could answer (expressions, and names.py for who and which
+app): when the second reading of a sentence gives nothing, the one phrase of the kind asked for is the answer
+(sole_expression).
 """
 
 from __future__ import annotations
@@ -20,15 +21,13 @@ from __future__ import annotations
 import re
 
 from ..text import sentences
-from .grounding import NUMBERS, STOPWORDS, TIME_UNIT, strip_citations
+from .grounding import MONTH, NUMBERS, STOPWORDS, TIME_UNIT, WEEKDAY, strip_citations
+from .names import names
 
 # Words that say how many: the numbers ("two", "ninety"), and words like "dozens", "twice" or "most".
 NUMBER_WORD = (rf"(?:{'|'.join(NUMBERS)}|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|single|both|several|"
                r"few|many|no|none|once|twice|thrice|couple|multiple|numerous|all|most|some|majority|minority)")
 
-MONTH = (r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
-         r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)")
-WEEKDAY = r"(?:mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|weekends?|weekdays?)"
 CURRENCY = r"(?:nok|eur|usd|gbp|sek|dkk|kr)"  # written after the amount ("650 NOK"); $, € and £ before it
 SHARE = r"(?:%|percent\b|per cent\b)"
 TEMPERATURE = r"(?:°\s*[cf]|degrees?)"
@@ -42,9 +41,14 @@ MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:{SHARE}|{TIME_UNIT}\b
 NOT_A_LENGTH = re.compile(rf"[$€£]\s*\d[\d.,]*|\d[\d.,]*(?:\s*(?:-|–|to)\s*\d[\d.,]*)?\s*(?:{SHARE}|{CURRENCY}\b|{TEMPERATURE}\b)",
                           re.I)
 COUNT = re.compile(rf"(?<![^\W\d_])\d|\b{NUMBER_WORD}\b", re.I)  # a digit after a letter is part of a name ("K2", "SEV1")
-# A clock time or a day of a month: a number that is no count or amount ("22:00-06:00" for how many shifts in a row,
-# "30 April 2024" for how much a part cost).
-WHEN = re.compile(rf"\b\d{{1,2}}:\d\d\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTH}\b(?:\s+\d{{4}})?|\b{MONTH}\s+\d{{1,2}}\b(?:,?\s+\d{{4}})?", re.I)
+# A clock time or a date: numbers that are no count or amount ("22:00-06:00" for how many shifts in a row, "30 April
+# 2024" for how much a part cost).
+CLOCK = re.compile(r"\b\d{1,2}:\d\d(?:\s?[ap]m\b)?(?:\s?(?:-|–|to)\s?\d{1,2}:\d\d(?:\s?[ap]m\b)?)?|\b\d{1,2}\s?[ap]m\b", re.I)
+YEAR = r"(?:19|20)\d\d"
+DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+# A date, or as much of one as a sentence gives: "21-22 September 2024", "8 Oct", "June 7, 2024", "March 2025".
+DATE = re.compile(rf"\b{DAY}(?:\s?[-–]\s?{DAY})?\s+{MONTH}\b(?:,?\s+{YEAR}\b)?|\b{MONTH}\.?\s+{DAY}\b(?:,?\s+{YEAR}\b)?"
+                  rf"|\b{MONTH}\.?\s+{YEAR}\b", re.I)
 AMOUNT = re.compile(rf"\d|\b(?:{NUMBER_WORD}|free|nothing|a|an)\b", re.I)
 TIME = re.compile(
     rf"\d|\b(?:{MONTH}|{WEEKDAY}|{TIME_UNIT}|spring|summer|autumn|fall|winter|morning|afternoon|evening|noon|midnight|"
@@ -66,8 +70,17 @@ AUXILIARY = (r"(?:am|is|are|was|were|do|does|did|can|could|will|would|shall|shou
              r"isn't|aren't|wasn't|weren't|don't|doesn't|didn't|can't|won't|hasn't|haven't)")
 # A condition before the question itself ("If I roll back a release, do my migrations get undone too?").
 CONDITION = r"(?:(?:if|when|once|after|before|while|since)\b[^,?]*,\s*)?"
+# What is called by its name: a "Which app ...?" question is answered with one ("SafetyHub", "LP-11"). Not a company:
+# the name in a sentence about one may be its product's ("SmileDesk").
+NAMED = (r"(?:apps?|applications?|tools?|systems?|software|platforms?|portals?|programs?|programmes?|clients?|linters?|"
+         r"librar(?:y|ies)|frameworks?|formats?|macros?|templates?|headers?|browsers?|printers?|models?)")
 # Capitalised words in a row: a name ("Daniel Rocha", "Tesla Electric Light").
 NAME = r"[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*"
+
+
+def without_times(text: str) -> str:
+    """``text`` with its dates and clock times blanked out."""
+    return CLOCK.sub(" ", DATE.sub(" ", text))
 
 
 def asking_sentence(question: str) -> str:
@@ -78,9 +91,9 @@ def asking_sentence(question: str) -> str:
 
 
 def asks_for(question: str) -> str | None:
-    """"count", "amount", "length" (how long), "phone", "time", "reason", "person" (who), "steps" (how to do something:
-    not checked, and no phrase answers it) or "yes/no" (not checked), or None when the question's kind is not one of
-    these. The asking sentence decides (asking_sentence)."""
+    """"count", "amount", "length" (how long), "phone", "time", "reason", "person" (who), "name" (which app, tool,
+    system...: not checked), "steps" (how to do something: not checked, and no phrase answers it) or "yes/no" (not
+    checked), or None when the question's kind is not one of these. The asking sentence decides (asking_sentence)."""
     q = " ".join(asking_sentence(question).lower().split())
     if re.search(r",\s*(?:what|which|who|how|where|why)\b", re.sub(OPENING, "", q, count=1)):
         return None  # "When X happens, what is it called?": the question word is after the comma
@@ -107,6 +120,8 @@ def asks_for(question: str) -> str | None:
         return "reason"
     if re.match(rf"{OPENING}(?:(?:since|until|till|by) )?(?:when|what time|what date|which date|which day|what day)\b", q):
         return "time"
+    if re.match(rf"{OPENING}(?:which|what)\s+(?:[\w-]+\s+)?{NAMED}\b", q):
+        return "name"
     return None
 
 
@@ -114,7 +129,7 @@ def fits(question: str, answer: str) -> bool:
     """Whether ``answer`` says the kind of thing ``question`` asks for (True when the kind is not checked)."""
     kind = asks_for(question)
     text = strip_citations(answer).strip()
-    if kind in (None, "steps", "yes/no") or not text:
+    if kind in (None, "name", "steps", "yes/no") or not text:
         return True
     if kind == "person":  # someone the question does not name already ("Daniel Rocha" for who stands in for him)
         if re.search(rf"\b[Ww]ho (?:is|was|are|were) {NAME}\W*$", asking_sentence(question)):
@@ -122,9 +137,9 @@ def fits(question: str, answer: str) -> bool:
         name = re.match(rf"\W*({NAME})", text)
         return name is None or name[1] not in re.findall(NAME, question)
     if kind == "count":  # a count, not only measures ("four hours", "10%" for "how many gateways") or times
-        return bool(COUNT.search(MEASURE.sub(" ", WHEN.sub(" ", text))))
+        return bool(COUNT.search(MEASURE.sub(" ", without_times(text))))
     if kind == "amount":  # how much: a number, or words that say one ("free", "half", "a day"), not a time or a date
-        return bool(AMOUNT.search(WHEN.sub(" ", text)))
+        return bool(AMOUNT.search(without_times(text)))
     if kind == "length":  # a duration or a length: a time or a number still there once money and the like are gone
         rest = NOT_A_LENGTH.sub(" ", text)
         return bool(TIME.search(rest) or re.search(UNIT, rest, re.I))
@@ -145,12 +160,6 @@ def kind_name(question: str) -> str:
 # left of a sentence once they are gone holds its counts.
 MONEY = re.compile(rf"[$€£]\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*(?:\.\d+)?\s?{CURRENCY}\b", re.I)
 SHARE_OF = re.compile(rf"\b\d[\d.,]*\s?{SHARE}", re.I)
-CLOCK = re.compile(r"\b\d{1,2}:\d\d(?:\s?[ap]m\b)?(?:\s?(?:-|–|to)\s?\d{1,2}:\d\d(?:\s?[ap]m\b)?)?|\b\d{1,2}\s?[ap]m\b", re.I)
-YEAR = r"(?:19|20)\d\d"
-DAY = r"\d{1,2}(?:st|nd|rd|th)?"
-# A date, or as much of one as a sentence gives: "21-22 September 2024", "8 Oct", "June 7, 2024", "March 2025".
-DATE = re.compile(rf"\b{DAY}(?:\s?[-–]\s?{DAY})?\s+{MONTH}\b(?:,?\s+{YEAR}\b)?|\b{MONTH}\.?\s+{DAY}\b(?:,?\s+{YEAR}\b)?"
-                  rf"|\b{MONTH}\.?\s+{YEAR}\b", re.I)
 LENGTH = re.compile(rf"(?:\b\d[\d.,]*|\b{NUMBER_WORD})[\s-]*(?:{TIME_UNIT}|{UNIT})(?!\w)", re.I)
 # A number alone: not part of a code, a version or a range ("PDS-44817", "4.2", "3/4").
 COUNTED = re.compile(rf"(?<![\w.,:/-])(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\w.,:/-]*\w)|\b(?:{'|'.join(NUMBERS)})\b", re.I)
@@ -159,7 +168,7 @@ COUNTED = re.compile(rf"(?<![\w.,:/-])(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\w.,:/-]
 def expressions(kind: str | None, text: str) -> list[str]:
     """The expressions in ``text`` that say what a question of this kind asks for: dates and clock times for
     "time", money and shares for "amount", durations and lengths for "length", numbers that are none of these for
-    "count"; none for the other kinds, which no pattern finds."""
+    "count", numbers to call for "phone"; none for the other kinds, which no pattern finds."""
     if kind == "amount":
         return [m.group(0) for pattern in (MONEY, SHARE_OF) for m in pattern.finditer(text)]
     rest = SHARE_OF.sub(" ", MONEY.sub(" ", text))
@@ -168,17 +177,23 @@ def expressions(kind: str | None, text: str) -> list[str]:
     if kind == "length":
         return [m.group(0) for m in LENGTH.finditer(rest)]
     if kind == "count":
-        return [m.group(0) for m in COUNTED.finditer(LENGTH.sub(" ", CLOCK.sub(" ", DATE.sub(" ", rest))))]
+        return [m.group(0) for m in COUNTED.finditer(LENGTH.sub(" ", without_times(rest)))]
+    if kind == "phone":  # four digits or more that are no year
+        return [number for number in PHONE.findall(without_times(rest))
+                if sum(c.isdigit() for c in number) >= 4 and not re.fullmatch(YEAR, number)]
     return []
 
 
 def sole_expression(question: str, text: str) -> str | None:
-    """The one expression in ``text`` of the kind ``question`` asks for (expressions) that the question does not
-    state itself, if there is exactly one: "31 March" in "Carried-over days must be taken by 31 March or they are
-    lost." for "By when do I have to use holiday I carried over?"."""
-    asked = " ".join(question.lower().split())
-    if re.search(r"\band (?:who|what|when|where|which|how|why)\b", asked):
+    """The one expression in ``text`` of the kind ``question`` asks for (expressions; names, for who and which app)
+    that the question does not state itself, if there is exactly one: "31 March" in "Carried-over days must be taken
+    by 31 March or they are lost." for "By when do I have to use holiday I carried over?"."""
+    if re.search(r"\band (?:who|what|when|where|which|how|why)\b", question.lower()):
         return None  # two questions in one ("When did it stop and who investigated?"): one phrase answers half
-    # Each must pass the check an answer passes too ("60 °C" is a unit, but no duration).
-    found = {e for e in expressions(asks_for(question), " ".join(text.split())) if e.lower() not in asked and fits(question, e)}
+    kind, text = asks_for(question), " ".join(text.split())
+    if kind in ("person", "name"):
+        found = set(names(text, question, people=kind == "person"))
+    else:  # each must pass the check an answer passes too ("60 °C" is a unit, but no duration)
+        asked = " ".join(question.lower().split())
+        found = {e for e in expressions(kind, text) if e.lower() not in asked and fits(question, e)}
     return found.pop() if len(found) == 1 else None

@@ -15,8 +15,8 @@ import re
 
 from ..retrieval.base import Passage
 from ..retrieval.rerank import Reranker
-from .answer_kind import DATE, MONTH, YEAR, asks_for
-from .grounding import NUMBERS, STOPWORDS, TIME_UNIT, content_words
+from .answer_kind import DATE, YEAR, asks_for
+from .grounding import MONTH, NUMBERS, STOPWORDS, TIME_UNIT, content_words
 from .spans import LIST_ITEM, best_span, copies, quote_units, scored_spans
 
 # Answers longer than this are sentences, not a phrase cut short.
