@@ -11,6 +11,7 @@ decoding step of the embedded model and for its largest int4 matmul alone (media
 from __future__ import annotations
 
 import argparse
+import statistics
 import threading
 
 from common import REPO  # also puts the repository on sys.path
@@ -24,7 +25,7 @@ def main() -> None:
     import torch
 
     from assistant.config import Settings
-    from assistant.llm.kernels import matmul, median_seconds, pack
+    from assistant.llm.kernels import matmul, pack, timed_seconds
     from assistant.llm.local import LocalChatModel
     from assistant.llm.models import resolve_model
     from assistant.llm.plan import this_cpu
@@ -55,8 +56,8 @@ def main() -> None:
                     decoder.forward(token, position, None)
                     position += 1
 
-                step_ms = median_seconds(step, args.steps) * 1000
-                matmul_us = median_seconds(lambda: matmul(row, packed), 1000) * 1e6
+                step_ms = statistics.median(timed_seconds(step, args.steps)) * 1000
+                matmul_us = statistics.median(timed_seconds(lambda: matmul(row, packed), 1000)) * 1e6
                 print(f"{case:<22}{threads:>8}{step_ms:>10.2f}{1000 / step_ms:>10.1f}{matmul_us:>16.1f}", flush=True)
         torch.set_num_threads(most)
 

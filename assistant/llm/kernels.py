@@ -71,7 +71,9 @@ def matmul(x: torch.Tensor, packed: Packed) -> torch.Tensor:
 
 
 def time_format(weights: list[torch.Tensor], fmt: str, tokens: int, repeats: int = 5, cold: bool = False) -> float:
-    """Median seconds to multiply ``tokens`` activations by every weight, packed in ``fmt``.
+    """Seconds to multiply ``tokens`` activations by every weight, packed in ``fmt``: the fastest of ``repeats``
+    timings, since load on the machine only ever adds time and the plan made from these is kept (`plan.py`): a
+    moment another process held the core must not decide it (a median of three did, on a busy 2-core machine).
 
     ``cold``: with the weights out of the CPU's caches, as each new token meets them (it reads the
     whole model, far more than the caches hold). One layer timed hot misleads: on a Zen 4 core int8
@@ -81,12 +83,13 @@ def time_format(weights: list[torch.Tensor], fmt: str, tokens: int, repeats: int
     packed = [pack(w, fmt) for w in weights]
     inputs = {w.shape[1]: torch.randn(tokens, w.shape[1], generator=torch.Generator().manual_seed(0)) for w in weights}
     evict = torch.zeros(EVICT_BYTES // 4) if cold else None
-    return median_seconds(lambda: [matmul(inputs[w.shape[1]], p) for w, p in zip(weights, packed)], repeats,
-                          before=(lambda: evict.add_(1.0)) if evict is not None else None)
+    return min(timed_seconds(lambda: [matmul(inputs[w.shape[1]], p) for w, p in zip(weights, packed)], repeats,
+                             before=(lambda: evict.add_(1.0)) if evict is not None else None))
 
 
-def median_seconds(work: Callable[[], object], repeats: int, before: Callable[[], object] | None = None) -> float:
-    """Median seconds of ``work`` after a warm-up; ``before`` runs ahead of each timed call, untimed."""
+def timed_seconds(work: Callable[[], object], repeats: int, before: Callable[[], object] | None = None) -> list[float]:
+    """Seconds of each of ``repeats`` calls of ``work`` after a warm-up; ``before`` runs ahead of each timed call,
+    untimed."""
     with torch.inference_mode():
         work()  # warm-up: first calls allocate and pick kernels
         times = []
@@ -96,4 +99,4 @@ def median_seconds(work: Callable[[], object], repeats: int, before: Callable[[]
             started = time.perf_counter()
             work()
             times.append(time.perf_counter() - started)
-    return sorted(times)[len(times) // 2]
+    return times

@@ -82,7 +82,7 @@ class EnginePlan:
     cpu: str
     capability: str
     model: str = ""  # the model's name or folder, for `assistant models`
-    # Median milliseconds for one layer's matmuls, "prefill/float32", "decode/int4", ...
+    # Milliseconds for one layer's matmuls (the fastest of a few timings), "prefill/float32", "decode/int4", ...
     timings_ms: dict[str, float] = field(default_factory=dict)
     agreement: dict[str, float] = field(default_factory=dict)  # the self-check's figures for this plan
     version: int = PLAN_VERSION
