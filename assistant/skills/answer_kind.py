@@ -168,7 +168,7 @@ COUNTED = re.compile(rf"(?<![\w.,:/-])(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\w.,:/-]
 def expressions(kind: str | None, text: str) -> list[str]:
     """The expressions in ``text`` that say what a question of this kind asks for: dates and clock times for
     "time", money and shares for "amount", durations and lengths for "length", numbers that are none of these for
-    "count", numbers to call for "phone"; none for the other kinds, which no pattern finds."""
+    "count"; none for the other kinds, which no pattern finds."""
     if kind == "amount":
         return [m.group(0) for pattern in (MONEY, SHARE_OF) for m in pattern.finditer(text)]
     rest = SHARE_OF.sub(" ", MONEY.sub(" ", text))
@@ -178,9 +178,6 @@ def expressions(kind: str | None, text: str) -> list[str]:
         return [m.group(0) for m in LENGTH.finditer(rest)]
     if kind == "count":
         return [m.group(0) for m in COUNTED.finditer(LENGTH.sub(" ", without_times(rest)))]
-    if kind == "phone":  # four digits or more that are no year
-        return [number for number in PHONE.findall(without_times(rest))
-                if sum(c.isdigit() for c in number) >= 4 and not re.fullmatch(YEAR, number)]
     return []
 
 
