@@ -157,6 +157,7 @@ def test_the_phrases_of_each_kind_a_sentence_holds():
     ("Tiago is away. Who else can sign it off?",  # the one the question names is no answer
      "Hotfixes need approval from Tiago Fonseca or, if he is unavailable, from Inês Marques (CTO).", "Inês Marques"),
     ("Who covered for the Acomb manager?", "All managers: summer rotas to Joanne, by 31 May.", None),
+    ("Who is Carla Mendes?", "Carla Mendes hands out the office badges with Tom Hill.", None),  # who she is, not another
     ("Who is the first aider on the night shift?", "FIRST AIDERS", None),  # a heading in capitals
     ("Which system do I use to request time off?", "1. Open BambooHR and choose Request time off.", "BambooHR"),
     ("Which macro should I use during an outage?", "While an outage lasts, answer with macro OUT-01.", "OUT-01"),

@@ -132,8 +132,8 @@ def fits(question: str, answer: str) -> bool:
     if kind in (None, "name", "steps", "yes/no") or not text:
         return True
     if kind == "person":  # someone the question does not name already ("Daniel Rocha" for who stands in for him)
-        if re.search(rf"\b[Ww]ho (?:is|was|are|were) {NAME}\W*$", asking_sentence(question)):
-            return True  # "Who is Carla Mendes?" asks about the one it names: "Carla Mendes, the office manager"
+        if asks_about_named(question):
+            return True
         name = re.match(rf"\W*({NAME})", text)
         return name is None or name[1] not in re.findall(NAME, question)
     if kind == "count":  # a count, not only measures ("four hours", "10%" for "how many gateways") or times
@@ -148,6 +148,11 @@ def fits(question: str, answer: str) -> bool:
     if kind == "time":
         return bool(TIME.search(text))
     return not NOT_A_REASON.match(text)  # a reason: more than a date or an amount
+
+
+def asks_about_named(question: str) -> bool:
+    """"Who is Carla Mendes?": a question about the one it names, answered by who she is ("the office manager")."""
+    return bool(re.search(rf"\b[Ww]ho (?:is|was|are|were) {NAME}\W*$", asking_sentence(question)))
 
 
 def kind_name(question: str) -> str:
@@ -188,6 +193,8 @@ def sole_expression(question: str, text: str) -> str | None:
     if re.search(r"\band (?:who|what|when|where|which|how|why)\b", question.lower()):
         return None  # two questions in one ("When did it stop and who investigated?"): one phrase answers half
     kind, text = asks_for(question), " ".join(text.split())
+    if kind == "person" and asks_about_named(question):
+        return None  # another name is no answer to who the one named is
     if kind in ("person", "name"):
         found = set(names(text, question, people=kind == "person"))
     else:  # each must pass the check an answer passes too ("60 °C" is a unit, but no duration)
