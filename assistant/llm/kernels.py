@@ -73,7 +73,8 @@ def matmul(x: torch.Tensor, packed: Packed) -> torch.Tensor:
 def time_format(weights: list[torch.Tensor], fmt: str, tokens: int, repeats: int = 5, cold: bool = False) -> float:
     """Seconds to multiply ``tokens`` activations by every weight, packed in ``fmt``: the fastest of ``repeats``
     timings, since load on the machine only ever adds time and the plan made from these is kept (`plan.py`): a
-    moment another process held the core must not decide it (a median of three did, on a busy 2-core machine).
+    moment another process held the core must not decide it (on a busy 2-core machine the same matmuls timed 0.06 ms
+    in one start and 50-80 ms in another).
 
     ``cold``: with the weights out of the CPU's caches, as each new token meets them (it reads the
     whole model, far more than the caches hold). One layer timed hot misleads: on a Zen 4 core int8

@@ -38,6 +38,11 @@ def is_name_word(word: str) -> bool:
     return word[0].isupper() and any(c.islower() for c in word) and not MONTH_OR_DAY.fullmatch(word)
 
 
+def in_name(word: str) -> bool:
+    """A word a name's run may hold: a name word, or one in capitals ("HR" of "HR Portal")."""
+    return is_name_word(word) or word.isupper()
+
+
 def names(text: str, question: str, *, people: bool = False) -> list[str]:
     """The names in ``text`` that share no word with ``question``, in order; with ``people``, only those of two words
     or more that name no role or place (NOT_A_PERSON): a first name alone may be anyone's."""
@@ -48,13 +53,13 @@ def names(text: str, question: str, *, people: bool = False) -> list[str]:
     while i < len(tokens):
         word, start = tokens[i]
         depth = max(0, depth + (word == "(") - (word == ")"))
-        if depth > 0 or not (is_name_word(word) or word.isupper()):
+        if depth > 0 or not in_name(word):
             i += 1
             continue
         run = [word]
         j = i + 1
         while j < len(tokens):
-            if is_name_word(tokens[j][0]) or tokens[j][0].isupper():
+            if in_name(tokens[j][0]):
                 run.append(tokens[j][0])
             elif tokens[j][0] in PARTICLES and j + 1 < len(tokens) and is_name_word(tokens[j + 1][0]):
                 run.append(tokens[j][0])
