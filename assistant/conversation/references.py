@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..skills.grounding import MONTH
+
 PERSONAL = {"he", "she", "him", "her", "his", "hers"}
 NEUTER = {"it", "its"}
 PLURAL = {"they", "them", "their"}
@@ -29,8 +31,7 @@ PREPOSITIONS = {"on", "for", "in", "at", "of", "with", "about", "to", "from", "b
 CLAUSE = {"that", "which", "who", "whom", "whose", "when", "where", "if", "because", "while", "so", "going", "than"}
 SUBORDINATE = {"if", "once", "whenever", "unless", "while"}
 PARTICLES = {"out", "up", "down", "off", "back", "over", "in", "on"}
-MONTHS = re.compile(r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t|tember)?|"
-                    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b", re.I)
+MONTHS = re.compile(rf"\b{MONTH}\b", re.I)
 CITATION = re.compile(r"\s*\[\d+\]")
 CONTRACTED = re.compile(r"\b(what|who|where|when|how)['’]s\b", re.I)  # "What's the ...?"
 
