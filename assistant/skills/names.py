@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from .grounding import MONTH, STOPWORDS, WEEKDAY
+from .spans import ITEM_NUMBER
 
 WORD = re.compile(r"[^\W_][\w'’-]*|\S")  # a word, or one other character (a bracket, a dash)
 CODE = re.compile(r"[A-Z]{1,5}-?\d+[\w-]*|[A-Z]+-[A-Z]\w*")  # "OUT-01", "ZT230", "SAF-T"
@@ -67,7 +68,7 @@ def names(text: str, question: str, *, people: bool = False) -> list[str]:
                 break
             j += 1
         before = text[:start].rstrip()
-        if not before or before[-1] in SENTENCE_END or re.search(r"(?:^|\n)\s*\d+[.)]$", before):
+        if not before or before[-1] in SENTENCE_END or re.search(rf"(?:^|\n)\s*{ITEM_NUMBER}$", before):
             # A sentence's first word is capitalised whatever it is: a name only when a name follows it.
             if run[0].lower() in STOPWORDS or run[0].lower() in OPENERS or len(run) == 1:
                 run = run[1:]
