@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from assistant.skills.grounding import NUMBER, STOPWORDS, names
+from assistant.skills.grounding import NUMBER, STOPWORDS, asked_names
 
 WORD = re.compile(r"[a-z][a-z-]{2,}")  # a word that may qualify another ("night", "tail-lift"), lowercased text
 
@@ -40,7 +40,7 @@ class Pool:
         joined = " ".join(texts)
         # A name is written after a word in lower case somewhere ("at Leeds"), and never in lower case itself: a
         # capitalised word that only opens lines or list items ("Today", "Current") is no name.
-        found_names = {name for text in texts for name in names(text)
+        found_names = {name for text in texts for name in asked_names(text)
                        if re.search(rf"[a-z] {re.escape(name)}(?![\w-])", joined)
                        and not re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", joined)}
         found_numbers = {number for text in texts for number in NUMBER.findall(text)}
@@ -72,7 +72,7 @@ def swapped(question: str, passage: str, pool: Pool, rng: random.Random, kinds: 
     held, said = passage.lower(), set(bigrams(passage.lower()))
     options: list[tuple[str, str]] = []  # (what the question says, what replaces it)
     absent_names = [n for n in pool.names if n.lower() not in held]
-    for name in names(question) if "name" in kinds else ():
+    for name in asked_names(question) if "name" in kinds else ():
         if name.lower() in held and absent_names:
             options.append((name, rng.choice(absent_names)))
     for number in NUMBER.findall(question) if "number" in kinds else ():

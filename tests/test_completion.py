@@ -10,7 +10,7 @@ from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.skills.answer_kind import expressions, sole_expression
 from assistant.skills.completion import completed, completed_reply
-from assistant.skills.names import names
+from assistant.skills.names import is_person, names
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
 from assistant.skills.qa import SHORTENED_NOTICE, QAOptions
 
@@ -172,6 +172,14 @@ def test_the_names_a_sentence_holds():
     assert names(sentence, "Who do I ask?") == ["Northern Mutual", "Joost van Dijk", "HR Portal", "Peter Hale"]
     assert names(sentence, "Who do I ask?", people=True) == ["Northern Mutual", "Joost van Dijk", "Peter Hale"]
     assert names(sentence, "Is Peter on the Mutual list?") == ["Joost van Dijk", "HR Portal"]  # no word of the question
+
+
+@pytest.mark.parametrize(("cell", "person"), [
+    ("Bram Dekker", True), ("Joost van Dijk", True), ("Anna di Marco", True),
+    ("Bram", False), ("Site Manager", False), ("HR Team", False), ("Ask Bram Dekker", False),
+])
+def test_a_cell_is_a_person_when_it_is_one_name_and_nothing_else(cell, person):
+    assert is_person(cell) == person
 
 
 def test_a_second_reading_that_declines_is_replaced_by_the_one_phrase_of_the_kind_asked_for(tmp_path):

@@ -60,9 +60,16 @@ def test_the_topic_of_a_question_is_the_phrase_after_its_question_word_and_verb(
     ("How much is the Pro plan a month?", "What about Business?", "How much is the Business plan a month?"),
     ("Where do we gather at Barendrecht if there's an evacuation?", "And at Ridderkerk?",
      "Where do we gather at Ridderkerk if there's an evacuation?"),
+    ("How much does the Pro plan cost?", "And after the trial?", "How much does the Pro plan cost after the trial?"),
+    ("Which bus leaves after 09:00?", "And before 10:00?", "Which bus leaves after 09:00 before 10:00?"),
 ])
 def test_an_elided_name_completes_the_previous_question(previous, follow_up, standalone):
     assert complete_ellipsis(follow_up, previous) == standalone
+
+
+@pytest.mark.parametrize("follow_up", ["And if I'm not doing anything?", "And I have a badge?", "And how long did it last?"])
+def test_a_condition_or_a_new_question_is_no_elided_part(follow_up):
+    assert complete_ellipsis(follow_up, "How long can I stay on the VPN before it kicks me off?") is None
 
 
 def conversation(*exchanges: tuple[str, str, bool]) -> list[Turn]:

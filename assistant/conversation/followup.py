@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
 from .commands import parse
-from .references import Exchange, is_name, resolve
+from .references import DETERMINERS, PREPOSITIONS, Exchange, is_name, resolve
 from .types import Turn
 
 log = logging.getLogger(__name__)
@@ -19,18 +19,18 @@ REFERRING = re.compile(
     r"former|latter|above|else|more|also|what about|how about|and)\b",
     re.I,
 )
-# An elided part is a noun phrase: "And how long did it last?" is a new question, not a part to swap in.
+# An elided part is a noun phrase: "And how long did it last?" is a new question, "And if I'm not working?" a
+# condition, not a part to swap in.
 NOT_A_PART = re.compile(
-    r"^(?:how|what|when|where|who|whom|whose|why|which|is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|it|its|they|their|that|this|then)\b",
+    r"^(?:how|what|when|where|who|whom|whose|why|which|is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|it|its|they|their|that|this|then|"
+    r"if|unless|once|whenever|while|i|i'm|we|you)\b",
     re.I,
 )
-NAMED = re.compile(r"(?:^|\s)[A-Z0-9]")  # a name or a number ("Sweden", "the HB-3"), not "the price"
-PREPOSITIONS = ("on", "for", "in", "at", "of", "with", "about", "to", "from", "by")
+NAMED = re.compile(r"(?:^|\s)(?!I\b|I')[A-Z0-9]")  # a name or a number ("Sweden", "the HB-3"), not "the price" or "I"
 # "And on the gateway?", "What about Sweden?": the previous question with one part swapped.
 ELLIPSIS = re.compile(
-    rf"^\s*(?:and|(?:and )?(?:what|how) about)\s+(?:({'|'.join(PREPOSITIONS)})\s+)?(?P<part>[^?]+?)\s*\??\s*$", re.I
+    rf"^\s*(?:and|(?:and )?(?:what|how) about)\s+(?:({'|'.join(sorted(PREPOSITIONS))})\s+)?(?P<part>[^?]+?)\s*\??\s*$", re.I
 )
-DETERMINERS = ("the", "a", "an", "my", "our", "your", "their", "this", "that")
 ROLE_LABEL = re.compile(r"^(user|assistant|question|conversation)\s*:", re.I)
 PROMPT = (
     "Rewrite the last question so that it can be understood without the conversation. "
@@ -105,8 +105,9 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
     head = part.split()[-1].lower()
     runs = name_runs(words)
     name = part.split(" ", 1)[1] if part.split()[0].lower() in DETERMINERS and " " in part else part
-    if len(runs) == 1 and all(is_name(w) for w in name.split()):
+    if len(runs) == 1 and all(is_name(w) for w in name.split()) and preposition in ("", lowered[runs[0][0] - 1]):
         # "What about Business?" after "How much is the Pro plan a month?": the one name the question has is swapped
+        # ("And before 10:00?" after "Which bus leaves after 09:00?" does not swap "after 09:00" for it)
         start, end = runs[0]
         swapped = [*words[:start], name, *words[end:]]
     elif head in lowered[1:]:  # "And the Pro plan?" after "...the Basic plan cost?": swap the phrase ending in "plan"

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from ..skills.grounding import MONTH
+from ..skills.names import PARTICLES as NAME_PARTICLES
 
 PERSONAL = {"he", "she", "him", "her", "his", "hers"}
 NEUTER = {"it", "its"}
@@ -96,7 +97,7 @@ def named_answer(answer: str | None) -> str | None:
     words = text.split()
     if not 1 <= len(words) <= 6 or MONTHS.search(text) or re.match(r"^[\d£€$¥]", text):
         return None
-    joining = {"and", "&", "of", "the", "de", "van", "von"}
+    joining = {"and", "&", "of", "the", *NAME_PARTICLES}
     if not all(w[0].isupper() or any(c.isdigit() for c in w) or w.lower() in joining for w in words):
         return None
     return text if any(w[0].isupper() or any(c.isdigit() for c in w) for w in words) else None

@@ -159,7 +159,7 @@ NAME = re.compile(rf"\b{_CAPITALISED}(?:[ \t]+{_CAPITALISED})*")
 DESCRIBING = ("ian", "ean", "ican", "ese", "ish", "ern")
 
 
-def names(question: str) -> list[str]:
+def asked_names(question: str) -> list[str]:
     """The names the question asks about: runs of capitalised words, except at the start of a sentence (where
     every word is capitalised), "I", "I'm" and the like, acronyms, and single words that describe (DESCRIBING)."""
     found = []
@@ -195,7 +195,7 @@ def unmentioned_names(question: str, passages: Sequence[Passage]) -> list[str]:
     words = [word.strip(".-/&") for word in words]
     evidence = {*words, *(a + b for a, b in zip(words, words[1:]))}  # "Superbowl" for "Super Bowl"
     # Word by word: "Harbor Console REST API" is named by passages that say "Harbor Console" and "the REST API".
-    missing = [name for name in names(question) if not all(_mentioned(word.lower(), evidence) for word in name.split())]
+    missing = [name for name in asked_names(question) if not all(_mentioned(word.lower(), evidence) for word in name.split())]
     # A version or a year exactly: release notes for 4.2 do not answer "When was version 4.1 released?".
     stated = set(NUMBER.findall(text))
     return missing + [number for number in identifiers(question) if number not in stated]

@@ -78,3 +78,9 @@ def names(text: str, question: str, *, people: bool = False) -> list[str]:
             found.append(" ".join(run))
         i = j
     return found
+
+
+def is_person(text: str) -> bool:
+    """Whether ``text`` is one person's name and nothing else, as a table cell may be ("Bram Dekker", "Joost van
+    Dijk"; not "Site Manager", not "Bram")."""
+    return names(text, "", people=True) == [" ".join(text.split())]

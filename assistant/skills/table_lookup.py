@@ -24,13 +24,12 @@ from ..retrieval.rerank import Reranker, under_heading
 from ..retrieval.tables import labelled, row_cells
 from .answer_kind import asks_for, expressions, fits
 from .grounding import NUMBERS, content_words
+from .names import is_person
 from .spans import quote_units
 
 log = logging.getLogger(__name__)
 
 SEPARATOR = re.compile(r"^\|?\s*:?-{2,}")  # the line under a Markdown table's header
-# A cell that is a person's name: two capitalised words or more ("Bram Dekker", "Joost van Dijk").
-PERSON = re.compile(r"^[A-Z][\w'-]+(?:\s+(?:(?:van|von|de|der|den|da|dos|del|le|la)\s+)*[A-Z][\w'-]+)+$")
 CHECKED_KINDS = ("count", "amount", "length", "time", "phone")
 
 
@@ -138,7 +137,7 @@ def answer_cell(question: str, row: Row) -> str | None:
         cells = [(name, cell) for name, cell in fitting if kind in ("count", "phone") or expressions(kind, cell)] or (
             fitting if kind == "amount" else [])
     elif kind == "person":
-        cells = [(name, cell) for name, cell in cells if PERSON.match(cell)]
+        cells = [(name, cell) for name, cell in cells if is_person(cell)]
     if len(cells) == 1:
         return cells[0][1]
     words = terms(question)
