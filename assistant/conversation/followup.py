@@ -23,7 +23,7 @@ REFERRING = re.compile(
 # condition, not a part to swap in.
 NOT_A_PART = re.compile(
     r"^(?:how|what|when|where|who|whom|whose|why|which|is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|it|its|they|their|that|this|then|"
-    r"if|unless|once|whenever|while|i|i'm|we|you)\b",
+    r"if|unless|once|whenever|while|i|we|you)\b",  # "i" holds "I'm"
     re.I,
 )
 NAMED = re.compile(r"(?:^|\s)(?!I\b|I')[A-Z0-9]")  # a name or a number ("Sweden", "the HB-3"), not "the price" or "I"

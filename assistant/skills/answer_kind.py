@@ -78,10 +78,6 @@ NAMED = (r"(?:apps?|applications?|tools?|systems?|software|platforms?|portals?|p
 NAME = r"[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*"
 
 
-# The kinds answered by a short phrase of a form one can tell (fits, names): a reader's answer of another form is no answer.
-PHRASE_KINDS = ("count", "amount", "length", "time", "phone", "person", "name")
-
-
 def without_times(text: str) -> str:
     """``text`` with its dates and clock times blanked out."""
     return CLOCK.sub(" ", DATE.sub(" ", text))
@@ -135,8 +131,10 @@ def fits(question: str, answer: str) -> bool:
     text = strip_citations(answer).strip()
     if kind in (None, "steps", "yes/no") or not text:
         return True
-    if kind == "name":  # which app, tool, format...: called by a name ("BambooHR", "CSV", "OUT-01"), not "excel"
-        return any(in_name(word) and len(word) > 1 for word in WORD.findall(text))
+    if kind == "name":  # which app, tool, format...: a name or a number ("BambooHR", "CSV", "OUT-01", "3.4.1"), not
+        # "excel", nor the capital a sentence opens with ("We're having trouble connecting")
+        return any(word[0].isdigit() or (len(word) > 1 and in_name(word) and re.split(r"['’]", word.lower())[0] not in STOPWORDS)
+                   for word in WORD.findall(text))
     if kind == "person":  # someone the question does not name already ("Daniel Rocha" for who stands in for him)
         if asks_about_named(question):
             return True

@@ -15,7 +15,7 @@ from ..reply import Reply, ReplyEvent, TextDelta
 from ..retrieval.base import Passage, Retriever
 from ..retrieval.rerank import Reranker, rerank
 from ..text import without_loop
-from .answer_kind import PHRASE_KINDS, asks_for, fits, kind_name, sole_expression
+from .answer_kind import asks_for, fits, kind_name, sole_expression
 from .completion import completed_reply
 from .grounding import (
     NUMBER,
@@ -75,15 +75,6 @@ class QAOptions:
     # as often or more (bench/README.md), in under half the time.
     candidates: int = 8
     answer_score: float = 0.3
-    # With a reranker: a question asking for a phrase of a form the answer check knows (a number, an amount, a
-    # duration, a time, a phone number, a person's or a product's name: answer_kind.PHRASE_KINDS) is read from the
-    # passages scoring this much, not `answer_score`: an answer of another form is not shown (answer_kind.fits), so the
-    # check stands in for the score the reranker does not give a paraphrase ("Who has to sign off a route plan that
-    # uses the 10-hour driving extension?": 0.22).
-    # Only when no passage reaches `answer_score`. On the training companies of scripts/qa_docs at 0.2: 190 -> 192 of
-    # 341 answered right and one more follow-up, 46 -> 47 wrong, 1 more of 116 unanswerable answered (bench/README.md).
-    # 1.0 turns it off.
-    phrase_score: float = 0.2
     quote_score: float = 1.0
     # With a reranker: the reader gets the best run of up to this many sentences of each passage
     # instead of the whole passage (0: whole passages).
@@ -191,23 +182,15 @@ class QASkill:
         if self.options.sentence_scores and not self.answers(ranked):
             ranked = by_best_sentence(self.reranker, rank_by or query, ranked, self.options.sentence_scores)
         # Passages that answer, else those about the topic (for which `answer` then says "I don't know").
-        least = self.least_score(rank_by or query, ranked)
-        relevant = [p for p in ranked if (p.relevance or 0.0) >= least or key(p) in topical]
+        relevant = [p for p in ranked if (p.relevance or 0.0) >= self.options.answer_score or key(p) in topical]
         # A conversation stays with its document: "How long did the rollback take?" after a question about the
         # firmware rollback is about that rollback, not the one in the deployment guide.
-        relevant.sort(key=lambda p: not ((p.relevance or 0.0) >= least and p.source in cited_documents))
+        relevant.sort(key=lambda p: not ((p.relevance or 0.0) >= self.options.answer_score and p.source in cited_documents))
         return relevant[: self.options.k], ranked
 
     def answers(self, relevant: Sequence[Passage]) -> bool:
         """The reranker found a passage that answers (relevant passages come best first)."""
         return bool(relevant) and (relevant[0].relevance or 0.0) >= self.options.answer_score
-
-    def least_score(self, question: str, ranked: Sequence[Passage]) -> float:
-        """The reranker score a passage needs to be read for ``question``: `answer_score`, or `phrase_score` when no
-        passage of ``ranked`` (best first) reaches it and the question asks for a phrase of a form the check knows."""
-        if asks_for(question) in PHRASE_KINDS and not self.answers(ranked):
-            return min(self.options.answer_score, self.options.phrase_score)
-        return self.options.answer_score
 
     def topical(self, passage: Passage) -> bool:
         """The retriever's own relevance (cosine) says the passage is about the question at all."""
@@ -233,13 +216,12 @@ class QASkill:
                         notice="Nothing in your documents matched; the closest passages are listed.")
             return
         if self.reranker is not None:
-            least = self.least_score(question, passages)
-            if (passages[0].relevance or 0.0) < least:
+            if not self.answers(passages):
                 log.info("no passage answers %r (best reranker score %.2f)", question, passages[0].relevance or 0.0)
                 yield declined(closest, "The documents do not answer this; the closest passages are listed.")
                 return
             # Only the passages that answer: every other one is a chance for a small model to copy the wrong fact.
-            passages = [p for p in passages if (p.relevance or 0.0) >= least]
+            passages = [p for p in passages if (p.relevance or 0.0) >= self.options.answer_score]
         # Checked against every passage found of the documents read (``closest`` holds those read), not only those read:
         # a product's name is rarely repeated in each passage about it ("Harbor Console" in the price list's title, not
         # its rows). Not against other documents: "Sunday" in a claims FAQ's "not counting Sundays" does not make a price
