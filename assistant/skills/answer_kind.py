@@ -22,7 +22,7 @@ import re
 
 from ..text import sentences
 from .grounding import MONTH, NUMBERS, STOPWORDS, TIME_UNIT, WEEKDAY, strip_citations
-from .names import WORD, in_name, names
+from .names import names
 
 # Words that say how many: the numbers ("two", "ninety"), and words like "dozens", "twice" or "most".
 NUMBER_WORD = (rf"(?:{'|'.join(NUMBERS)}|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|single|both|several|"
@@ -92,7 +92,7 @@ def asking_sentence(question: str) -> str:
 
 def asks_for(question: str) -> str | None:
     """"count", "amount", "length" (how long), "phone", "time", "reason", "person" (who), "name" (which app, tool,
-    system...), "steps" (how to do something: not checked, and no phrase answers it) or "yes/no" (not
+    system...: not checked), "steps" (how to do something: not checked, and no phrase answers it) or "yes/no" (not
     checked), or None when the question's kind is not one of these. The asking sentence decides (asking_sentence)."""
     q = " ".join(asking_sentence(question).lower().split())
     if re.search(r",\s*(?:what|which|who|how|where|why)\b", re.sub(OPENING, "", q, count=1)):
@@ -129,12 +129,8 @@ def fits(question: str, answer: str) -> bool:
     """Whether ``answer`` says the kind of thing ``question`` asks for (True when the kind is not checked)."""
     kind = asks_for(question)
     text = strip_citations(answer).strip()
-    if kind in (None, "steps", "yes/no") or not text:
+    if kind in (None, "name", "steps", "yes/no") or not text:
         return True
-    if kind == "name":  # which app, tool, format...: a name or a number ("BambooHR", "CSV", "OUT-01", "3.4.1"), not
-        # "excel", nor the capital a sentence opens with ("We're having trouble connecting")
-        return any(word[0].isdigit() or (len(word) > 1 and in_name(word) and re.split(r"['’]", word.lower())[0] not in STOPWORDS)
-                   for word in WORD.findall(text))
     if kind == "person":  # someone the question does not name already ("Daniel Rocha" for who stands in for him)
         if asks_about_named(question):
             return True
@@ -162,8 +158,7 @@ def asks_about_named(question: str) -> bool:
 def kind_name(question: str) -> str:
     """How a notice names what the question asks for."""
     return {"count": "a count", "amount": "an amount", "length": "a duration or a length", "phone": "a phone number",
-            "time": "a time", "reason": "a reason", "person": "someone the question does not name already",
-            "name": "a name"}.get(asks_for(question) or "", "an answer")
+            "time": "a time", "reason": "a reason", "person": "someone the question does not name already"}.get(asks_for(question) or "", "an answer")
 
 
 # What answers a question of each kind, as a sentence writes it (sole_expression). Money and shares first: what is
