@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from assistant.llm.fake import ScriptedChatModel
 
-__all__ = ["ScriptedChatModel", "manager_over"]
+__all__ = ["ScriptedChatModel", "ask_over", "manager_over"]
 
 
 def manager_over(model, history_path, knowledge=None, *, qa_options=None, reranker=None, translator=None, **parts):
@@ -20,6 +20,15 @@ def manager_over(model, history_path, knowledge=None, *, qa_options=None, rerank
     qa = QASkill(model, knowledge, adapter=None, options=qa_options or QAOptions(), reranker=reranker)
     return ConversationManager(model, HistoryStore(history_path), qa=qa, translator=translator or LLMTranslator(model),
                                documents=None if knowledge is None else Documents(knowledge), **parts)
+
+
+def ask_over(tmp_path, passages, model_reply: str, reranker, question: str):
+    """The reply to ``question`` (an /ask) from a manager over these passages, the model answering ``model_reply``."""
+    from assistant.retrieval.fake import FakeKnowledgeStore
+
+    manager = manager_over(ScriptedChatModel([model_reply]), tmp_path / "history.sqlite3", FakeKnowledgeStore(passages),
+                           reranker=reranker)
+    return manager.handle("c", f"/ask {question}")
 
 
 class ScriptedReranker:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from fakes import ScriptedChatModel, ScriptedReranker, manager_over
+from fakes import ScriptedChatModel, ScriptedReranker, ask_over, manager_over
 
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
@@ -29,7 +29,7 @@ HANDBOOK = (
     "Safety shoes are provided by the company up to €90 per year. Damaged goods are refunded with a limit of €4.50 per kg. "
     "You may work from another country for at most 10 working days in a calendar year. "
     "FieldPad asks for 12 photos before the job can be closed. The team has 14 vans and a relocation budget of €3,000 for "
-    "new hires. Lock the till after five wrong PIN entries. Salary changes take effect on 1 January. "
+    "new hires. Extra users cost €5 per user per month. Lock the till after five wrong PIN entries. Salary changes take effect on 1 January. "
     "Breaks last 45 minutes. You can start 10 export jobs per hour. 23 passengers got off the bus. In 1466, 40,000 people died."
 )
 
@@ -45,6 +45,7 @@ def test_a_date_cut_short_is_the_whole_date_of_the_sentence_that_answers(questio
 
 @pytest.mark.parametrize("question, answer, expected", [
     ("How much does the company pay towards safety shoes?", "€90", "€90 per year"),  # a rate
+    ("How much is an extra user?", "€5", "€5 per user per month"),  # rates, one after the other
     ("What's the most you pay per kilo for damaged goods?", "€4.50", "€4.50 per kg"),
     ("How many days a year can I work from abroad?", "10", "10 working days"),  # the thing counted, as the question names it
     ("How many photos does FieldPad want?", "12", "12 photos"),  # not "12 photos before"
@@ -123,10 +124,8 @@ def test_a_bare_yes_or_no_gets_the_sentence_that_answers_as_its_reason():
 def test_the_qa_skill_shows_the_completed_answer_and_cites_the_same_passage(tmp_path):
     minutes = Passage(MINUTES, "operations/minutes.txt", "Operations meeting", relevance=0.6)
     other = Passage("The canteen opens at 07:30.", "hr/canteen.md", "Canteen", relevance=0.5)
-    model = ScriptedChatModel(["2024 [1]"])
-    manager = manager_over(model, tmp_path / "history.sqlite3", FakeKnowledgeStore([minutes, other]),
-                           qa_options=QAOptions(), reranker=ScriptedReranker({"Next meeting": 0.9}))
-    reply = manager.handle("c", "/ask When is the next quarterly operations meeting?")
+    reply = ask_over(tmp_path, [minutes, other], "2024 [1]", ScriptedReranker({"Next meeting": 0.9}),
+                     "When is the next quarterly operations meeting?")
     assert reply.text == "8 October 2024 [1]" and not reply.declined
     assert [p.source for p in reply.sources] == [minutes.source]
 

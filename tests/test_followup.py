@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.conversation.followup import by_rule, complete_ellipsis, last_exchange
+from assistant.conversation.followup import by_rule, complete_condition, complete_ellipsis, last_exchange
 from assistant.conversation.references import Exchange, named_answer, resolve, topic
 from assistant.conversation.types import Turn
 
@@ -70,6 +70,28 @@ def test_an_elided_name_completes_the_previous_question(previous, follow_up, sta
 @pytest.mark.parametrize("follow_up", ["And if I'm not doing anything?", "And I have a badge?", "And how long did it last?"])
 def test_a_condition_or_a_new_question_is_no_elided_part(follow_up):
     assert complete_ellipsis(follow_up, "How long can I stay on the VPN before it kicks me off?") is None
+
+
+@pytest.mark.parametrize(("previous", "follow_up", "standalone"), [
+    ("How much annual leave does a full-timer get?", "And once they've been here five years?",
+     "How much annual leave does a full-timer get once they've been here five years?"),
+    ("How long can I stay on the VPN before it kicks me off?", "And if I'm not doing anything?",
+     "How long can I stay on the VPN before it kicks me off if I'm not doing anything?"),
+    # The previous question's own condition gives way, at its end or at its start.
+    ("How long will the battery last if I set it to report every 5 minutes?", "And if it reports every minute?",
+     "How long will the battery last if it reports every minute?"),
+    ("If I live in Inverness, how much is the travel allowance?", "What if I live on Skye?",
+     "How much is the travel allowance if I live on Skye?"),
+])
+def test_a_condition_asks_the_previous_question_under_it(previous, follow_up, standalone):
+    assert complete_condition(follow_up, previous) == standalone
+    assert by_rule(follow_up, Exchange(previous, "25 days [1]")) == (standalone, None)
+
+
+@pytest.mark.parametrize("follow_up", ["And when does it close?", "And how long did it last?", "What if?", "And Skipton?",
+                                       "If the block has a door entry system, how much a week is added for that?"])
+def test_a_question_or_a_name_is_no_condition(follow_up):
+    assert complete_condition(follow_up, "When does the Harrogate clinic open?") is None
 
 
 def conversation(*exchanges: tuple[str, str, bool]) -> list[Turn]:

@@ -331,6 +331,7 @@ def test_answer_kinds():
     assert asks_for(phone) == "phone" and asks_for("What is Ingrid's phone number?") == "phone"
     assert fits(phone, "extension 4400 [1]") and fits(phone, "+31 180 555 0140") and fits(phone, "(0113) 496 0457")
     assert not fits(phone, "PDS-44817 [1]") and not fits(phone, "11 appointments were rebooked") and not fits(phone, "the reception")
+    assert not fits(phone, "£46.75 [1]") and not fits(phone, "€1,250.00")  # an amount's digits are no number to ring
     assert fits("Where is the office?", "four hours") and fits(count, "")  # unchecked kinds, and no answer, pass
 
 

@@ -186,3 +186,22 @@ def test_the_shipped_reranker_finds_the_row_and_the_cell_is_looked_up(tmp_path):
     assert found is not None and found.cell == "30 minutes"
     found = table_answer(reranker, "What do you charge for a full truckload to the Ruhr area?", [RATES])
     assert found is not None and found.cell == "€890"
+
+
+PLANS = Passage(
+    "| | Starter | Pro | Business |\n|---|---|---|---|\n"
+    "| Monthly price | €9 | €29 | €79 |\n"
+    "| Price per month, billed annually | €7.20 | €23.20 | €63.20 |\n"
+    "| Users included | 1 | 5 | 20 |",
+    "product/plans.md", "Plans and prices")
+
+
+@pytest.mark.parametrize("question, cell", [
+    ("How much is the Pro plan a month?", "€29"),  # "Monthly price" says least besides what is asked
+    ("How much is the Pro plan a month, billed annually?", "€23.20"),  # the row that names most
+    ("What does the Business plan cost per month if we pay for the year up front?", "€63.20"),  # "annually" is "the year"
+])
+def test_of_rows_naming_as_much_the_one_whose_name_says_least_besides(question, cell):
+    reranker = ScriptedReranker({"billed annually": 0.8, "Monthly price": 0.6})  # liking the annual row best
+    found = table_answer(reranker, question, [PLANS])
+    assert found is not None and found.cell == cell

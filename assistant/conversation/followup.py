@@ -31,6 +31,12 @@ NAMED = re.compile(r"(?:^|\s)(?!I\b|I')[A-Z0-9]")  # a name or a number ("Sweden
 ELLIPSIS = re.compile(
     rf"^\s*(?:and|(?:and )?(?:what|how) about)\s+(?:({'|'.join(sorted(PREPOSITIONS))})\s+)?(?P<part>[^?]+?)\s*\??\s*$", re.I
 )
+# "And if it reports every minute?", "What if I live on Skye?": the previous question under another condition.
+CONDITION_WORD = r"(?:if|once|unless|whenever|while)"
+# A condition and nothing else: "If the block has a door entry system, how much is added?" is a question of its own.
+CONDITION_FOLLOWUP = re.compile(rf"^\s*(?:and|but|so|(?:and |but )?what)?\s*(?P<condition>{CONDITION_WORD}\b[^?,]+?)\s*\??\s*$", re.I)
+LEADING_CONDITION = re.compile(rf"^\s*{CONDITION_WORD}\b[^,?]*,\s*", re.I)  # "If the handheld breaks, what number ...?"
+TRAILING_CONDITION = re.compile(rf"\s+{CONDITION_WORD}\b[^,?]*$", re.I)  # "How long will it last if I set it to 5 minutes?"
 ROLE_LABEL = re.compile(r"^(user|assistant|question|conversation)\s*:", re.I)
 PROMPT = (
     "Rewrite the last question so that it can be understood without the conversation. "
@@ -87,9 +93,23 @@ def by_rule(question: str, before: Exchange | None) -> tuple[str, str | None] | 
     """``question`` made to stand alone without a model (and what its "it" stood for), or None."""
     if before is None:
         return None
-    if completed := complete_ellipsis(question, before.question):
+    if completed := complete_condition(question, before.question) or complete_ellipsis(question, before.question):
         return completed, before.thing
     return resolve(question, before)
+
+
+def complete_condition(question: str, previous: str) -> str | None:
+    """The previous question under the follow-up's condition ("How much annual leave does a full-timer get?" + "And
+    once they've been here five years?" -> "How much annual leave does a full-timer get once they've been here five
+    years?"), in place of its own condition if it states one; None when the follow-up is no bare condition."""
+    match = CONDITION_FOLLOWUP.match(question)
+    if not match or not previous:
+        return None
+    condition, asked = match["condition"].strip(), previous.strip().rstrip(" ?")
+    if LEADING_CONDITION.match(asked):
+        rest = LEADING_CONDITION.sub("", asked, count=1)
+        return f"{rest[:1].upper()}{rest[1:]} {condition}?"
+    return f"{TRAILING_CONDITION.sub('', asked)} {condition}?"
 
 
 def complete_ellipsis(question: str, previous: str) -> str | None:

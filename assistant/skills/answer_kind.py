@@ -144,7 +144,8 @@ def fits(question: str, answer: str) -> bool:
         rest = NOT_A_LENGTH.sub(" ", text)
         return bool(TIME.search(rest) or re.search(UNIT, rest, re.I))
     if kind == "phone":
-        return any(sum(c.isdigit() for c in number) >= 4 for number in PHONE.findall(text))
+        # Not an amount ("£46.75" has four digits too).
+        return any(sum(c.isdigit() for c in number) >= 4 for number in PHONE.findall(MONEY.sub(" ", text)))
     if kind == "time":
         return bool(TIME.search(text))
     return not NOT_A_REASON.match(text)  # a reason: more than a date or an amount

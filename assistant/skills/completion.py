@@ -39,6 +39,7 @@ RATE = re.compile(rf"\s+(?:per\s+(?:[a-z]+\s+)?{TIME_UNIT}\b|per\s+[\w-]+|an?\s+
 # The unit a count is in: "45 minutes", "2.5 kg".
 UNIT_AFTER = re.compile(rf"\s+(?:{TIME_UNIT}|kg|g|km|m|cm|mm|l|ml|kwh|kw|gb|mb|tb|mph|°c|percent|euros?|pounds?|dollars?)\b", re.I)
 COUNTED_WORDS = 3  # a count is completed with the thing counted up to this many words after it ("10 working days")
+SHORT_REPLY = re.compile(r"([^\[\]\n]+?)(\s*\[1\]\.?)?")  # an answer, and its one citation if any
 YES_OR_NO = re.compile(r"\s*(yes|no)\W*", re.I)
 
 
@@ -85,7 +86,7 @@ def _widened(unit: str, start: int, end: int, asked: set[str]) -> str | None:
             end = measure.end()
         else:
             end = _counted_thing(unit, end, asked)
-    if rate := RATE.match(unit, end):
+    while rate := RATE.match(unit, end):  # "€5 per user per month"
         end = rate.end()
     return unit[start:end] if end > start + len(copy) else None
 
@@ -113,7 +114,7 @@ def _counted_thing(unit: str, end: int, asked: set[str]) -> int:
 def completed_reply(text: str, question: str, source: Passage, reranker: Reranker | None = None) -> str:
     """A reply's answer ("2024 [1]", or with no citation) completed from ``source``, the passage it cites first;
     a reply of more than the answer and its one citation is left as it is."""
-    found = re.fullmatch(r"([^\[\]\n]+?)(\s*\[1\]\.?)?", text.strip())
+    found = SHORT_REPLY.fullmatch(text.strip())
     if found is None:
         return text
     if (yes_or_no := YES_OR_NO.fullmatch(found.group(1))) and reranker is not None and asks_for(question) == "yes/no":

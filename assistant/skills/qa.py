@@ -17,6 +17,7 @@ from ..retrieval.rerank import Reranker, rerank
 from ..text import without_loop
 from .answer_kind import asks_for, fits, kind_name, sole_expression
 from .completion import completed_reply
+from .conditions import conditional_reply
 from .grounding import (
     NUMBER,
     cite_only,
@@ -261,6 +262,9 @@ class QASkill:
         if reply.declined:
             reply = self.fall_back(question, passages[0], cancel) or reply
         if not (reply.declined or reply.quoted) and reply.sources:
+            if (text := conditional_reply(reply.text, question, reply.sources[0])) != reply.text:
+                log.info("answered %r under the condition it states: %r, not %r", question, text, reply.text)
+                reply = replace(reply, text=text)
             if (text := completed_reply(reply.text, question, reply.sources[0], self.reranker)) != reply.text:
                 log.info("completed the answer %r from its passage: %r", reply.text, text)
                 reply = replace(reply, text=text)

@@ -23,6 +23,7 @@ from ..retrieval.base import Passage
 from ..retrieval.rerank import Reranker, under_heading
 from ..retrieval.tables import labelled, row_cells
 from .answer_kind import asks_for, expressions, fits
+from .conditions import Band, band_match, bands, says_only
 from .grounding import NUMBERS, content_words
 from .names import is_person
 from .spans import quote_units
@@ -82,17 +83,34 @@ def split_row(line: str) -> list[str]:
 STANDALONE_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?![.,]?\w)")
 
 
+# "Billed annually" is "for the year" ("monthly" already begins with "month").
+SAME_AS_YEAR = frozenset({"annual", "annum"})
+
+
 def terms(text: str) -> list[str]:
     """What a question and a row are matched on: content words, and numbers as digits ("two-bedroom" holds "2")."""
-    words = content_words(text)
+    words = ["year" if word in SAME_AS_YEAR else word for word in content_words(text)]
     return words + STANDALONE_NUMBER.findall(text) + [NUMBERS[word] for word in words if word in NUMBERS]
 
 
+def same_term(a: str, b: str) -> bool:
+    """The same word, or one begins the other ("month", "monthly")."""
+    return a.startswith(b) or b.startswith(a) if min(len(a), len(b)) >= 4 else a == b
+
+
 def shared(question_terms: Sequence[str], text: str) -> int:
-    """How many of the question's terms ``text`` holds, a word matching one it begins ("month", "monthly")."""
+    """How many of the question's terms ``text`` holds."""
     found = terms(text)
-    return sum(any(a.startswith(b) or b.startswith(a) if min(len(a), len(b)) >= 4 else a == b for b in found)
-               for a in set(question_terms))
+    return sum(any(same_term(a, b) for b in found) for a in set(question_terms))
+
+
+def unasked(question_terms: Sequence[str], row: Row) -> int | None:
+    """How many terms of the row's name (its first cell) the question does not hold, None when it holds none: of
+    "Monthly price" and "Price per month, billed annually", the first is the row "How much is the Pro plan a month?"
+    names."""
+    name = set(terms(row.cells[0][1])) if row.cells else set()
+    missing = sum(not any(same_term(a, b) for b in question_terms) for a in name)
+    return missing if missing < len(name) else None
 
 
 def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage]) -> TableAnswer | None:
@@ -113,11 +131,26 @@ def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage])
     most = max(named for _, _, named in rows)
     if most == 0:  # no row names what the question asks about: the reranker's liking is not enough
         return None
-    row = max((r for r in rows if r[2] == most), key=lambda r: r[1])[0]
+    # Of the rows naming as much, the one whose name's band holds the quantity the question states ("Over 2 years" for
+    # "more than two years"); then, when the question names each by its name, the one whose name says least besides; then
+    # the reranker's choice.
+    tied = [(row, score) for row, score, named in rows if named == most]
+    stated = bands(question)
+    extra = [unasked(asked, row) for row, _ in tied]
+    closeness = [0 if n is None or None in extra else -n for n in extra]
+    row = max(zip(tied, closeness), key=lambda t: (band_rank(stated, t[0][0]), t[1], t[0][1]))[0][0]
     if (cell := answer_cell(question, row)) is None:
         return None
     log.info("looked %r up in the table row %r: %r", question, row.text[:200], cell)
     return TableAnswer(cell, row)
+
+
+def band_rank(stated: list[Band], row: Row) -> int:
+    """Rows whose name (first cell) states a band holding the one stated first, then those overlapping it, those
+    stating none, those missing it. Not the other cells: "Settlement period | 4 weeks" is no band of four-week periods."""
+    if not stated or not row.cells:
+        return 0
+    return {2: 3, 1: 2, None: 1, 0: 0}[band_match(stated, row.cells[0][1])]
 
 
 def text_of(unit: str | Row) -> str:
@@ -127,9 +160,10 @@ def text_of(unit: str | Row) -> str:
 def answer_cell(question: str, row: Row) -> str | None:
     """The one cell of ``row`` the question does not state that is of the kind it asks for (or a person's name, for
     "who"); of several, the one under the header sharing most words with the question; else None."""
-    asked = " ".join(question.lower().split())
+    asked, stated = " ".join(question.lower().split()), bands(question)
     kind = asks_for(question)
-    cells = [(name, cell) for name, cell in row.cells if cell.lower() not in asked]
+    # Not what the question says, in its words or in others ("4 weeks" for "the next four-week period").
+    cells = [(name, cell) for name, cell in row.cells if cell.lower() not in asked and not says_only(cell, stated)]
     if kind in CHECKED_KINDS:
         # A count is any number, a phone number any digits (fits); the others say themselves in a cell ("30 minutes").
         # "How much" is said in any unit too ("20 days at full pay" for how much sick pay): then the header decides.

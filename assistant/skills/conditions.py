@@ -1,0 +1,192 @@
+"""The condition a question states, and the part of a passage that holds under it.
+
+Policies give a value, then the value under a condition: "Full-time employees get 25 days of annual leave per year.
+After 5 years of service this rises to 27 days." Asked "How much annual leave do I get once I've been here more than
+5 years?", the small reader copies the first value, and the reranker scores the second sentence low (it points back:
+"this"). Tables of bands fare no better: "End of probation to 2 years | 10 days at full pay" and "Over 2 years | 20 days
+at full pay" share the same words with "I've been here more than two years. How much sick pay do I get a year?". And
+one sentence may give a value for each of several things: "additional users cost €6 per user per month on Pro and €5
+per user per month on Business".
+
+A quantity the question states ("more than 5 years", "three years", "every minute", "a €700 refund") is its
+condition. In prose, the answer must come from a sentence stating that quantity when one of the passage's sentences
+does (``conditional``): prose says "spread over 12 months" as often as "over 2 years", so only the number and its unit
+are compared there. A table's row labels are terse ("Over 2 years", "Up to 5 kg", "0-2 years", "5+ years"): there the
+band a label states and the one the question states are compared as ranges (``band_match``). A name the question
+states ("the Business plan") picks the clause of the answer's sentence that names it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from ..retrieval.base import Passage
+from .answer_kind import asks_for, expressions, fits
+from .completion import SHORT_REPLY
+from .grounding import MONTH, NUMBERS, STOPWORDS, TIME_UNIT, WEEKDAY, asked_names, content_words
+from .names import names
+from .spans import copies, quote_units
+
+_NUMBER = rf"\d+(?:,\d{{3}})*(?:\.\d+)?|\b(?:{'|'.join(NUMBERS)})\b"
+_CURRENCY = {"€": "€", "$": "$", "£": "£", "eur": "€", "euro": "€", "euros": "€", "usd": "$", "dollars": "$",
+             "dollar": "$", "gbp": "£", "pounds": "£", "pound": "£", "%": "%", "percent": "%"}
+ABOVE = "more than|greater than|longer than|older than|over|above|beyond|exceeding"  # the number itself excluded
+FROM = "at least|from|after|starting at"
+BELOW = "less than|fewer than|shorter than|under|below"
+UP_TO = "up to|at most|no more than|not more than|within|until|to|the first|first"
+BAND = re.compile(
+    rf"(?:\b(?P<compare>{ABOVE}|{FROM}|{BELOW}|{UP_TO}|between)\s+)?"
+    rf"(?P<currency>[€$£])?\s?(?<![\w.])(?<![^\W\d_]-)(?P<low>{_NUMBER})"  # not of a code or a version ("G10", "B-52", "v4.2")
+    rf"(?:\s*(?:-|–|to|and)\s*[€$£]?\s?(?P<high>{_NUMBER}))?(?P<plus>\+)?"
+    rf"(?:\s+or\s+(?P<open>more|over|longer|above|less|fewer|under|below|shorter)\b)?(?:-|\s*)(?P<unit>%|[a-z]+\b)?"
+    rf"(?:\s+or\s+(?P<open_after>more|over|longer|above|less|fewer|under|below|shorter)\b)?",
+    re.I,
+)
+EVERY = re.compile(rf"\bevery\s+(?P<unit>{TIME_UNIT})\b", re.I)  # "every minute" is "a 1-minute interval"
+# Words before the unit that qualify it ("2-3 working days", "10 calendar days"): the unit is the word after.
+QUALIFIERS = frozenset("working business calendar consecutive full extra additional paid unpaid".split())
+NOT_UNITS = re.compile(rf"^(?:{MONTH}|{WEEKDAY}|am|pm|st|nd|rd|th|per|[a-z])$", re.I)  # dates and times are no band, nor "one per"
+AFTER_MONTH = re.compile(rf"\b{MONTH}\.?,?\s*$", re.I)  # the year of a date ("12 March 2024 starts")
+# "rises to 27 days" states a value, not a band up to it.
+CHANGED_TO = re.compile(r"(?:ris|rose|increas|go|goes|went|drop|fall|fell|reduc|decreas|grow|grew|chang|extend|mov|rais|"
+                        r"cut|lower)\w*\s+(?:up\s+|down\s+)?$", re.I)
+MORE = ("more", "over", "longer", "above")  # "5 or more", as against "5 or less"
+EPSILON = 1e-6  # "more than 2" starts just above 2
+CLAUSE = re.compile(r",\s+|;\s+|\s+(?:and|but|while|whereas)\s+")  # where a sentence giving several values cuts
+
+
+@dataclass(frozen=True)
+class Band:
+    """A quantity as a range of one unit ("year", "€", "%", "kg", "pallet"): [low, high], and the numbers it was
+    written with."""
+
+    unit: str
+    low: float
+    high: float
+    values: tuple[float, ...]
+
+    def overlaps(self, other: Band) -> bool:
+        return self.unit == other.unit and self.low <= other.high and other.low <= self.high
+
+    def within(self, other: Band) -> bool:
+        return self.unit == other.unit and other.low <= self.low and self.high <= other.high
+
+
+def value(number: str) -> float:
+    return float(NUMBERS.get(number.lower(), number.replace(",", "")))
+
+
+def bands(text: str) -> list[Band]:
+    """The quantities ``text`` states, each as the range it says: "over 2 years" (2, ∞), "up to €500" (-∞, 500],
+    "2-3 working days" [2, 3], "5+ years" [5, ∞), "three years" [3, 3], "every minute" [1, 1]. A number without a
+    unit is none, nor a date."""
+    found = []
+    for match in BAND.finditer(text):
+        unit = match["currency"] or _unit(match, text)
+        if unit is None or AFTER_MONTH.search(text[: match.start()]):
+            continue
+        low = high = value(match["low"])
+        values: tuple[float, ...] = (low,)
+        compare = (match["compare"] or "").lower()
+        opened = (match["open"] or match["open_after"] or "").lower()
+        if compare == "to" and CHANGED_TO.search(text[: match.start()]):
+            compare = ""
+        if match["high"] is not None:
+            high = value(match["high"])
+            values = (low, high)
+            if compare not in ("", "between", "from"):
+                continue  # "up to 3-4 days": not a band this reads
+        elif compare in ABOVE.split("|"):
+            low, high = low + EPSILON, math.inf
+        elif compare in FROM.split("|") or match["plus"] or opened in MORE:
+            high = math.inf
+        elif compare in BELOW.split("|"):
+            low, high = -math.inf, high - EPSILON
+        elif compare in UP_TO.split("|") or opened:
+            low = -math.inf
+        found.append(Band(unit, low, high, values))
+    return found + [Band(singular(match["unit"].lower()), 1.0, 1.0, (1.0,)) for match in EVERY.finditer(text)]
+
+
+def _unit(match: re.Match[str], text: str) -> str | None:
+    """The unit after a band's number: a currency or "%", else the word (its singular), the one after a qualifier."""
+    word = (match["unit"] or "").lower()
+    if word in QUALIFIERS and (following := re.match(r"\s+([a-z]+)\b", text[match.end("unit"):], re.I)):
+        word = following[1].lower()
+    if word in _CURRENCY:
+        return _CURRENCY[word]
+    if not word or word in STOPWORDS or NOT_UNITS.match(word):
+        return None
+    return singular(word)
+
+
+def singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def band_match(asked: list[Band], text: str) -> int | None:
+    """How well the bands ``text`` states fit those of the question (``asked``): 2 when one holds a band asked
+    whole, 1 when one overlaps it, 0 when those in its units all miss it; None when it states none in those units."""
+    stated = [band for band in bands(text) if any(band.unit == a.unit for a in asked)]
+    if not stated:
+        return None
+    if any(a.within(band) for a in asked for band in stated):
+        return 2
+    return 1 if any(a.overlaps(band) for a in asked for band in stated) else 0
+
+
+def states(text: str, asked: list[Band]) -> bool:
+    """Whether ``text`` states one of these quantities (a number of the unit, whatever band it says)."""
+    return any(band.unit == a.unit and set(band.values) & set(a.values) for band in bands(text) for a in asked)
+
+
+def says_only(text: str, asked: list[Band]) -> bool:
+    """Whether ``text`` says one of these quantities and nothing more ("4 weeks" for "the next four-week period")."""
+    return states(text, asked) and not content_words(BAND.sub(" ", text))
+
+
+def conditional(answer: str, question: str, passage: Passage) -> str | None:
+    """The answer under the condition ``question`` states, when ``answer`` (copied from ``passage``) is said under
+    another: the one phrase of the kind asked for in the sentence stating the quantity asked ("27 days" in "After 5
+    years of service this rises to 27 days."), or in the clause naming what is asked ("€5" in "... cost €6 per user
+    per month on Pro and €5 per user per month on Business" for the Business plan); else None."""
+    kind = asks_for(question)
+    if kind not in ("amount", "length", "count", "time"):
+        return None
+    wanted = " ".join(answer.split()).strip(" .,;:")
+    units = [" ".join(unit.split()) for _, unit in quote_units(passage.text)[2]]
+    holding = [unit for unit in units if copies(unit, wanted)]
+    if not holding:
+        return None
+    if asked := bands(question):
+        stating = [unit for unit in units if states(unit, asked)]
+        if any(unit in stating for unit in holding) or len(stating) != 1:
+            return None
+        return sole_phrase(kind, stating[0], question, asked)
+    if (named := asked_names(question)) and len(holding) == 1:
+        clauses = CLAUSE.split(holding[0])
+        naming = [clause for clause in clauses if any(name in clause for name in named)]
+        # The answer's clause names another thing ("on Pro"), one other clause the one asked about.
+        if len(naming) == 1 and all(names(clause, question) for clause in clauses if copies(clause, wanted)):
+            return sole_phrase(kind, naming[0], question, [])
+    return None
+
+
+def sole_phrase(kind: str, text: str, question: str, asked: list[Band]) -> str | None:
+    """The one phrase of ``kind`` in ``text`` that the question does not say nor states as its condition (unlike
+    answer_kind.sole_expression, "how much" takes a measure too: "How much leave" is said in days)."""
+    found = expressions(kind, text) + (expressions("length", text) if kind == "amount" else [])
+    said = " ".join(question.lower().split())
+    phrases = {phrase for phrase in found if phrase.lower() not in said and not states(phrase, asked) and fits(question, phrase)}
+    return phrases.pop() if len(phrases) == 1 else None
+
+
+def conditional_reply(text: str, question: str, source: Passage) -> str:
+    """A reply's answer ("25 days [1]", or with no citation) replaced by the one that holds under the condition the
+    question states (``conditional``); a reply of more than the answer and its one citation is left as it is."""
+    found = SHORT_REPLY.fullmatch(text.strip())
+    if found is None or (answer := conditional(found.group(1), question, source)) is None:
+        return text
+    return answer + (found.group(2) or "")

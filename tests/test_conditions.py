@@ -1,0 +1,143 @@
+"""The condition a question states: the sentence or the table row that holds under it answers, not the default value
+next to it."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from fakes import ScriptedReranker, ask_over
+
+from assistant.retrieval.base import Passage
+from assistant.retrieval.rerank import LazyReranker
+from assistant.skills.conditions import bands, conditional, conditional_reply
+from assistant.skills.table_lookup import table_answer
+
+LEAVE = Passage(
+    "## Annual leave\n\n"
+    "- Full-time employees get 25 days of annual leave per year, plus bank holidays.\n"
+    "- After 5 years of service this rises to 27 days.\n"
+    "- Part-time employees get a pro-rata amount.\n\n"
+    "You may carry over up to 5 days into the next year.",
+    "hr/leave-policy.md", "Leave policy", relevance=0.7)
+SICK_PAY = Passage(
+    "| Length of service | Company sick pay per year |\n|---|---|\n"
+    "| During probation | Statutory Sick Pay only |\n"
+    "| End of probation to 2 years | 10 days at full pay |\n"
+    "| Over 2 years | 20 days at full pay |",
+    "hr/absence.md", "Sickness absence")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("I've been here more than two years.", [("year", 2.0, math.inf)]),
+    ("End of probation to 2 years", [("year", -math.inf, 2.0)]),
+    ("After 5 years of service this rises to 27 days.", [("year", 5.0, math.inf), ("day", 27.0, 27.0)]),  # a value, not "up to"
+    ("Any refund above €500 needs approval; up to 300 EUR agents decide.", [("€", 500.0, math.inf), ("€", -math.inf, 300.0)]),
+    ("Delivery takes 2–3 working days for 50 or more pallets, 5+ years", [("day", 2.0, 3.0), ("pallet", 50.0, math.inf),
+                                                                          ("year", 5.0, math.inf)]),
+    ("Parcels between 10 and 20 kg, or under 3 kg", [("kg", 10.0, 20.0), ("kg", -math.inf, 3.0)]),
+    ("The meeting on 12 March 2024 starts at 10:00 with 4 of us.", []),  # dates, clock times and bare numbers are no band
+    ("One G10 gateway serves up to 150 sensors, one per floor; B-52 bombers", [("sensor", -math.inf, 150.0)]),  # nor codes
+])
+def test_the_quantities_a_text_states_as_ranges(text, expected):
+    found = [(band.unit, band.low, band.high) for band in bands(text)]
+    assert found == [(unit, pytest.approx(low), pytest.approx(high)) for unit, low, high in expected]
+
+
+@pytest.mark.parametrize("question", [
+    "How much annual leave do I get once I've been here more than 5 years?",
+    "How much annual leave does a full-timer get once they've been here five years?",
+])
+def test_the_answer_comes_from_the_sentence_stating_the_condition_asked(question):
+    assert conditional("25 days", question, LEAVE) == "27 days"
+    assert conditional_reply("25 days [1]", question, LEAVE) == "27 days [1]"
+
+
+@pytest.mark.parametrize("answer, question", [
+    ("25 days", "How much annual leave does a full-timer get?"),  # no condition stated
+    ("27 days", "How much annual leave do I get after 5 years?"),  # its own sentence states it
+    ("25 days", "How much annual leave do I get after 10 years?"),  # no sentence states it
+    ("25 days", "Who approves leave after 5 years?"),  # no kind a phrase answers
+])
+def test_an_answer_is_left_as_it_is_unless_another_sentence_states_the_condition(answer, question):
+    assert conditional(answer, question, LEAVE) is None
+
+
+def test_prose_compares_the_number_not_the_band_it_seems_to_say():
+    # "spread over 12 months" is no band above 12 months: the sentence stating 36 months answers.
+    finance = Passage("Treatment can be spread over 12 months at 0% interest. Longer terms of 24 or 36 months carry "
+                      "interest at 9.9% APR.", "billing.md")
+    assert conditional("9.9% APR", "What interest is charged if a patient spreads the cost over 36 months?", finance) is None
+
+
+@pytest.mark.parametrize("question, cell", [
+    ("I've been here more than two years. How much company sick pay do I get a year?", "20 days at full pay"),
+    ("I've been here three years. How much company sick pay do I get a year?", "20 days at full pay"),
+    ("I've been here one year. How much company sick pay do I get a year?", "10 days at full pay"),
+])
+def test_of_rows_naming_as_much_the_one_whose_band_holds_the_quantity_asked(question, cell):
+    reranker = ScriptedReranker({"End of probation": 0.8, "Over 2 years": 0.7})  # liking the wrong row best
+    found = table_answer(reranker, question, [SICK_PAY])
+    assert found is not None and found.cell == cell
+
+
+def test_the_qa_skill_answers_under_the_condition_and_cites_the_same_passage(tmp_path):
+    other = Passage("The office is closed between Christmas and New Year.", "hr/office.md", "Office", relevance=0.5)
+    reply = ask_over(tmp_path, [LEAVE, other], "25 days [1]", ScriptedReranker({"Full-time": 0.9}),
+                     "How much annual leave do I get once I've been here more than 5 years?")
+    assert reply.text == "27 days [1]" and not reply.declined
+    assert [p.source for p in reply.sources] == [LEAVE.source]
+
+
+def test_every_minute_is_a_one_minute_interval():
+    spec = Passage("Battery life is up to 3 years at the default 10-minute reporting interval. At a 1-minute interval, "
+                   "expect about 14 months.", "product/c200.html")
+    question = "How long will the batteries in a C200 last if I set it to report every minute?"
+    assert conditional("up to 3 years", question, spec) == "14 months"
+    assert conditional("up to 3 years", "How long will the batteries last at the default interval?", spec) is None
+
+
+PRICES = Passage("- **Extra users:** additional users cost €6 per user per month on Pro and €5 per user per month on "
+                 "Business. Starter accounts cannot add users.", "product/plans.md")
+
+
+@pytest.mark.parametrize("answer, question, expected", [
+    ("€6", "How much is an extra user on the Business plan?", "€5"),  # the clause naming Business
+    ("€6 per user per month", "How much is an extra user on the Business plan?", "€5"),
+    ("€5", "How much is an extra user on the Business plan?", None),  # its own clause names it
+    ("€6", "How much is an extra user on the Pro plan?", None),
+    ("€6", "How much is an extra user?", None),  # nothing named: the reader's choice stands
+])
+def test_of_a_sentence_giving_a_value_for_each_thing_the_clause_naming_the_one_asked(answer, question, expected):
+    assert conditional(answer, question, PRICES) == expected
+
+
+FLEXI = Passage("| Rule | Setting |\n|---|---|\n| Settlement period | 4 weeks |\n"
+                "| Flexi credit carried forward | 12 hours |", "hr/flexi.md", "Flexitime")
+
+
+def test_a_band_in_a_cell_other_than_the_rows_name_picks_no_row():
+    reranker = ScriptedReranker({"carried forward": 0.8, "Settlement": 0.7})
+    found = table_answer(reranker, "How much flexi credit can I carry forward into the next four-week period?", [FLEXI])
+    assert found is not None and found.cell == "12 hours"
+
+
+def test_the_quantity_the_question_states_is_no_cell_to_answer_with():
+    reranker = ScriptedReranker({"Settlement": 0.9})  # liking the wrong row: its "4 weeks" is what the question says
+    assert table_answer(reranker, "How much flexi credit goes into the next four-week period?", [FLEXI]) is None
+    # A cell saying more than the quantity asked about may answer.
+    driving = Passage("| Limit | Rule |\n|---|---|\n| Daily driving | 9 hours, extended to 10 hours at most twice a week |",
+                      "drivers/rules.md")
+    found = table_answer(ScriptedReranker({"Daily": 0.9}), "How many times a week can I drive 10 hours in a day?", [driving])
+    assert found is not None and found.cell == "9 hours, extended to 10 hours at most twice a week"
+
+
+@pytest.mark.real_model
+def test_with_the_shipped_reranker_the_band_asked_picks_the_row():
+    # The shipped reranker scores both rows alike (0.71): the band decides, on every CPU.
+    reranker = LazyReranker.from_setting("auto", Path(__file__).resolve().parents[1] / "rerankers")
+    assert reranker is not None
+    question = "I've been here more than two years. How much company sick pay do I get a year?"
+    found = table_answer(reranker, question, [SICK_PAY])
+    assert found is not None and found.cell == "20 days at full pay"
