@@ -11,7 +11,7 @@ from fakes import ScriptedReranker, ask_over
 
 from assistant.retrieval.base import Passage
 from assistant.retrieval.rerank import LazyReranker
-from assistant.skills.conditions import bands, conditional, conditional_reply
+from assistant.skills.conditions import bands, conditional, conditional_reply, other_condition
 from assistant.skills.table_lookup import table_answer
 
 LEAVE = Passage(
@@ -141,3 +141,29 @@ def test_with_the_shipped_reranker_the_band_asked_picks_the_row():
     question = "I've been here more than two years. How much company sick pay do I get a year?"
     found = table_answer(reranker, question, [SICK_PAY])
     assert found is not None and found.cell == "20 days at full pay"
+
+
+POUCHES = Passage(
+    "| Item | Supplier | Pack | Price |\n|---|---|---|---|\n"
+    "| Saliva ejectors | Pennine Dental Supplies | Pack of 100 | £3.90 |\n"
+    "| Sterilisation pouches, 90 x 230 mm | Pennine Dental Supplies | Box of 200 | £7.60 |",
+    "operations/supplier-prices.md", "Supplier price list", relevance=0.7)
+
+
+@pytest.mark.parametrize("answer, question, other", [
+    ("£7.60", "How much is a box of the bigger 135 x 280 mm sterilisation pouches?", True),
+    ("£7.60", "How much is a box of the 90 x 230 mm sterilisation pouches?", False),
+    ("£7.60", "How much is a box of sterilisation pouches?", False),  # no quantity stated
+    ("27 days", "I've been here 3 years. How much annual leave do I get?", True),  # "after 5 years" is not 3 years
+    ("25 days", "I've been here 3 years. How much annual leave do I get?", False),  # the general case holds
+    ("27 days", "I've been here 7 years. How much annual leave do I get?", False),  # after 5 years holds 7
+])
+def test_an_answer_said_only_under_another_quantity(answer, question, other):
+    assert other_condition(answer, question, POUCHES if "£" in answer else LEAVE) is other
+
+
+def test_no_row_for_the_quantity_asked_is_no_lookup_and_the_answer_from_it_is_withheld(tmp_path):
+    question = "How much is a box of the bigger 135 x 280 mm sterilisation pouches?"
+    assert table_answer(ScriptedReranker({"Sterilisation": 0.9}), question, [POUCHES]) is None
+    reply = ask_over(tmp_path, [POUCHES], "£7.60 [1]", ScriptedReranker({"Sterilisation": 0.9}), question)
+    assert reply.declined and "another quantity" in reply.notice

@@ -30,8 +30,9 @@ from .names import names
 from .spans import copies, quote_units
 
 _NUMBER = rf"\d+(?:,\d{{3}})*(?:\.\d+)?|\b(?:{'|'.join(NUMBERS)})\b"
-_CURRENCY = {"€": "€", "$": "$", "£": "£", "eur": "€", "euro": "€", "euros": "€", "usd": "$", "dollars": "$",
-             "dollar": "$", "gbp": "£", "pounds": "£", "pound": "£", "%": "%", "percent": "%"}
+# Money and shares, however written, as one symbol.
+SYMBOL = {"€": "€", "$": "$", "£": "£", "eur": "€", "euro": "€", "euros": "€", "usd": "$", "dollars": "$", "dollar": "$",
+          "gbp": "£", "pounds": "£", "pound": "£", "%": "%", "percent": "%"}
 ABOVE = "more than|greater than|longer than|older than|over|above|beyond|exceeding"  # the number itself excluded
 FROM = "at least|from|after|starting at"
 BELOW = "less than|fewer than|shorter than|under|below"
@@ -115,8 +116,8 @@ def _unit(match: re.Match[str], text: str) -> str | None:
     word = (match["unit"] or "").lower()
     if word in QUALIFIERS and (following := re.match(r"\s+([a-z]+)\b", text[match.end("unit"):], re.I)):
         word = following[1].lower()
-    if word in _CURRENCY:
-        return _CURRENCY[word]
+    if word in SYMBOL:
+        return SYMBOL[word]
     if not word or word in STOPWORDS or NOT_UNITS.match(word):
         return None
     return singular(word)
@@ -134,7 +135,8 @@ def band_match(asked: list[Band], text: str) -> int | None:
         return None
     if any(a.within(band) for a in asked for band in stated):
         return 2
-    return 1 if any(a.overlaps(band) for a in asked for band in stated) else 0
+    # Sharing a number counts too: "over two weeks in a row" is two weeks, as "two consecutive weeks" is.
+    return 1 if any(a.overlaps(band) or set(a.values) & set(band.values) for a in asked for band in stated) else 0
 
 
 def states(text: str, asked: list[Band]) -> bool:
@@ -145,6 +147,19 @@ def states(text: str, asked: list[Band]) -> bool:
 def says_only(text: str, asked: list[Band]) -> bool:
     """Whether ``text`` says one of these quantities and nothing more ("4 weeks" for "the next four-week period")."""
     return states(text, asked) and not content_words(BAND.sub(" ", text))
+
+
+def other_condition(answer: str, question: str, passage: Passage) -> bool:
+    """Whether ``answer`` is said in ``passage`` only under another quantity than the one ``question`` states, and no
+    sentence of the passage states that one: "£7.60" from "Sterilisation pouches, 90 x 230 mm ... £7.60" for a box of
+    the 135 x 280 mm ones. (A sentence stating no quantity of that unit is the general case: "25 days" of leave holds
+    for someone who has been here three years when only "after 5 years" says otherwise.)"""
+    asked = bands(question)
+    wanted = " ".join(answer.split()).strip(" .,;:")
+    units = [" ".join(unit.split()) for _, unit in quote_units(passage.text)[2]]
+    holding = [unit for unit in units if copies(unit, wanted)]
+    return bool(asked and holding) and all(band_match(asked, unit) == 0 for unit in holding) and not any(
+        band_match(asked, unit) for unit in units)
 
 
 def conditional(answer: str, question: str, passage: Passage) -> str | None:
@@ -181,6 +196,13 @@ def sole_phrase(kind: str, text: str, question: str, asked: list[Band]) -> str |
     said = " ".join(question.lower().split())
     phrases = {phrase for phrase in found if phrase.lower() not in said and not states(phrase, asked) and fits(question, phrase)}
     return phrases.pop() if len(phrases) == 1 else None
+
+
+def said_under_another(text: str, question: str, source: Passage) -> bool:
+    """Whether a reply's answer ("£7.60 [1]") is said only under another quantity than the one the question states
+    (``other_condition``)."""
+    found = SHORT_REPLY.fullmatch(text.strip())
+    return found is not None and other_condition(found.group(1), question, source)
 
 
 def conditional_reply(text: str, question: str, source: Passage) -> str:

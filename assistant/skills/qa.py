@@ -17,7 +17,7 @@ from ..retrieval.rerank import Reranker, rerank
 from ..text import without_loop
 from .answer_kind import asks_for, fits, kind_name, sole_expression
 from .completion import completed_reply
-from .conditions import conditional_reply
+from .conditions import conditional_reply, said_under_another
 from .grounding import (
     NUMBER,
     cite_only,
@@ -261,6 +261,10 @@ class QASkill:
         reply = replace(reply, sources=[whole.get(p, p) for p in reply.sources])
         if reply.declined:
             reply = self.fall_back(question, passages[0], cancel) or reply
+        if not (reply.declined or reply.quoted) and reply.sources and said_under_another(reply.text, question, reply.sources[0]):
+            log.info("the answer %r is said for another quantity than the one %r states", reply.text, question)
+            reply = declined(closest or passages, "The documents give this only for another quantity than the one asked; "
+                                                  "the closest passages are listed.")
         if not (reply.declined or reply.quoted) and reply.sources:
             if (text := conditional_reply(reply.text, question, reply.sources[0])) != reply.text:
                 log.info("answered %r under the condition it states: %r, not %r", question, text, reply.text)
