@@ -149,15 +149,20 @@ def says_only(text: str, asked: list[Band]) -> bool:
     return states(text, asked) and not content_words(BAND.sub(" ", text))
 
 
+def holding_units(answer: str, passage: Passage) -> tuple[list[str], list[str]]:
+    """The passage's sentences and table rows (quote_units), and those of them the answer is copied from."""
+    wanted = " ".join(answer.split()).strip(" .,;:")
+    units = [" ".join(unit.split()) for _, unit in quote_units(passage.text)[2]]
+    return units, [unit for unit in units if copies(unit, wanted)]
+
+
 def other_condition(answer: str, question: str, passage: Passage) -> bool:
     """Whether ``answer`` is said in ``passage`` only under another quantity than the one ``question`` states, and no
     sentence of the passage states that one: "£7.60" from "Sterilisation pouches, 90 x 230 mm ... £7.60" for a box of
     the 135 x 280 mm ones. (A sentence stating no quantity of that unit is the general case: "25 days" of leave holds
     for someone who has been here three years when only "after 5 years" says otherwise.)"""
     asked = bands(question)
-    wanted = " ".join(answer.split()).strip(" .,;:")
-    units = [" ".join(unit.split()) for _, unit in quote_units(passage.text)[2]]
-    holding = [unit for unit in units if copies(unit, wanted)]
+    units, holding = holding_units(answer, passage)
     return bool(asked and holding) and all(band_match(asked, unit) == 0 for unit in holding) and not any(
         band_match(asked, unit) for unit in units)
 
@@ -170,9 +175,7 @@ def conditional(answer: str, question: str, passage: Passage) -> str | None:
     kind = asks_for(question)
     if kind not in ("amount", "length", "count", "time"):
         return None
-    wanted = " ".join(answer.split()).strip(" .,;:")
-    units = [" ".join(unit.split()) for _, unit in quote_units(passage.text)[2]]
-    holding = [unit for unit in units if copies(unit, wanted)]
+    units, holding = holding_units(answer, passage)
     if not holding:
         return None
     if asked := bands(question):
@@ -184,6 +187,7 @@ def conditional(answer: str, question: str, passage: Passage) -> str | None:
         clauses = CLAUSE.split(holding[0])
         naming = [clause for clause in clauses if any(name in clause for name in named)]
         # The answer's clause names another thing ("on Pro"), one other clause the one asked about.
+        wanted = " ".join(answer.split()).strip(" .,;:")
         if len(naming) == 1 and all(names(clause, question) for clause in clauses if copies(clause, wanted)):
             return sole_phrase(kind, naming[0], question, [])
     return None
