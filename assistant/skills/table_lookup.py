@@ -3,10 +3,12 @@
 A small reader picks the wrong cell of a table it reads whole ("€71", the price per pallet, for a full truckload to
 the Ruhr area; "15 minutes", the emergency slot's length, for a hygiene visit's) or declines before one. A lookup
 does not: when the unit of the passages read that the reranker finds answers best is a table row, the row is taken
-among the passage's rows whose cells share most words and numbers with the question (the reranker breaks ties),
-and the cell is the one of the kind asked for ("how much": money or a share), of a person's name ("who"), or under
-the column whose header shares most words with the question ("Full truckload (FTL)" for "a full truckload"). When
-no cell is plainly the one, there is no lookup and the reader answers as before.
+among the passage's rows whose cells share most words and numbers with the question (ties go to the row whose
+name states a band holding the quantity the question states, conditions.py, then to the one whose name says least
+besides, then to the reranker), and the cell is the one of the kind asked for ("how much": money or a share), of a
+person's name ("who"), or under the column whose header shares most words with the question ("Full truckload
+(FTL)" for "a full truckload"). When no cell is plainly the one, or the row's name states another band than the
+question's, there is no lookup and the reader answers as before.
 
 Rows come as Markdown writes them ("| Bristol | 25 March |" under a header row) or as the HTML, Word and
 plain-text loaders do ("Site: Bristol; Go-live date: 25 March", retrieval.tables and retrieval.text_tables).
@@ -140,7 +142,7 @@ def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage])
     closeness = [0 if n is None or None in extra else -n for n in extra]
     row = max(zip(tied, closeness), key=lambda t: (band_rank(stated, t[0][0]), t[1], t[0][1]))[0][0]
     if stated and band_rank(stated, row) == 0:  # "90 x 230 mm" for the 135 x 280 mm pouches: the table lacks the row
-        log.info("no row of the table is for %s, which %r states", ", ".join(f"{b.values} {b.unit}" for b in stated), question)
+        log.info("no row of the table is for the quantity %r states", question)
         return None
     if (cell := answer_cell(question, row)) is None:
         return None
@@ -151,9 +153,9 @@ def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage])
 def band_rank(stated: list[Band], row: Row) -> int:
     """Rows whose name (first cell) states a band holding the one stated first, then those overlapping it, those
     stating none, those missing it. Not the other cells: "Settlement period | 4 weeks" is no band of four-week periods."""
-    if not stated or not row.cells:
+    if not stated:
         return 0
-    return {2: 3, 1: 2, None: 1, 0: 0}[band_match(stated, row.cells[0][1])]
+    return {2: 3, 1: 2, None: 1, 0: 0}[band_match(stated, row.cells[0][1]) if row.cells else None]
 
 
 def text_of(unit: str | Row) -> str:
