@@ -19,11 +19,12 @@ REFERRING = re.compile(
     r"former|latter|above|else|more|also|what about|how about|and)\b",
     re.I,
 )
+CONDITION_WORD = r"(?:if|once|unless|whenever|while)"
 # An elided part is a noun phrase: "And how long did it last?" is a new question, "And if I'm not working?" a
 # condition, not a part to swap in.
 NOT_A_PART = re.compile(
     r"^(?:how|what|when|where|who|whom|whose|why|which|is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|it|its|they|their|that|this|then|"
-    r"if|unless|once|whenever|while|i|we|you)\b",  # "i" holds "I'm"
+    rf"{CONDITION_WORD}|i|we|you)\b",  # "i" holds "I'm"
     re.I,
 )
 NAMED = re.compile(r"(?:^|\s)(?!I\b|I')[A-Z0-9]")  # a name or a number ("Sweden", "the HB-3"), not "the price" or "I"
@@ -32,7 +33,6 @@ ELLIPSIS = re.compile(
     rf"^\s*(?:and|(?:and )?(?:what|how) about)\s+(?:({'|'.join(sorted(PREPOSITIONS))})\s+)?(?P<part>[^?]+?)\s*\??\s*$", re.I
 )
 # "And if it reports every minute?", "What if I live on Skye?": the previous question under another condition.
-CONDITION_WORD = r"(?:if|once|unless|whenever|while)"
 # A condition and nothing else: "If the block has a door entry system, how much is added?" is a question of its own.
 CONDITION_FOLLOWUP = re.compile(rf"^\s*(?:and|but|so|(?:and |but )?what)?\s*(?P<condition>{CONDITION_WORD}\b[^?,]+?)\s*\??\s*$", re.I)
 LEADING_CONDITION = re.compile(rf"^\s*{CONDITION_WORD}\b[^,?]*,\s*", re.I)  # "If the handheld breaks, what number ...?"

@@ -202,17 +202,15 @@ def sole_phrase(kind: str, text: str, question: str, asked: list[Band]) -> str |
     return phrases.pop() if len(phrases) == 1 else None
 
 
-def said_under_another(text: str, question: str, source: Passage) -> bool:
-    """Whether a reply's answer ("£7.60 [1]") is said only under another quantity than the one the question states
-    (``other_condition``)."""
+def conditional_reply(text: str, question: str, source: Passage) -> str | None:
+    """A reply's answer ("25 days [1]", or with no citation) as said under the condition the question states: the
+    reply unchanged, or with the answer that holds under it (``conditional``), or None when the answer is said only
+    under another quantity (``other_condition``). A reply of more than the answer and its one citation is left as it is."""
     found = SHORT_REPLY.fullmatch(text.strip())
-    return found is not None and other_condition(found.group(1), question, source)
-
-
-def conditional_reply(text: str, question: str, source: Passage) -> str:
-    """A reply's answer ("25 days [1]", or with no citation) replaced by the one that holds under the condition the
-    question states (``conditional``); a reply of more than the answer and its one citation is left as it is."""
-    found = SHORT_REPLY.fullmatch(text.strip())
-    if found is None or (answer := conditional(found.group(1), question, source)) is None:
+    if found is None:
+        return text
+    if other_condition(found.group(1), question, source):
+        return None
+    if (answer := conditional(found.group(1), question, source)) is None:
         return text
     return answer + (found.group(2) or "")

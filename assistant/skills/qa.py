@@ -17,7 +17,7 @@ from ..retrieval.rerank import Reranker, rerank
 from ..text import without_loop
 from .answer_kind import asks_for, fits, kind_name, sole_expression
 from .completion import completed_reply
-from .conditions import conditional_reply, said_under_another
+from .conditions import conditional_reply
 from .grounding import (
     NUMBER,
     cite_only,
@@ -261,18 +261,25 @@ class QASkill:
         reply = replace(reply, sources=[whole.get(p, p) for p in reply.sources])
         if reply.declined:
             reply = self.fall_back(question, passages[0], cancel) or reply
-        if not (reply.declined or reply.quoted) and reply.sources and said_under_another(reply.text, question, reply.sources[0]):
-            log.info("the answer %r is said for another quantity than the one %r states", reply.text, question)
-            reply = declined(closest or passages, "The documents give this only for another quantity than the one asked; "
-                                                  "the closest passages are listed.")
         if not (reply.declined or reply.quoted) and reply.sources:
-            if (text := conditional_reply(reply.text, question, reply.sources[0])) != reply.text:
-                log.info("answered %r under the condition it states: %r, not %r", question, text, reply.text)
-                reply = replace(reply, text=text)
-            if (text := completed_reply(reply.text, question, reply.sources[0], self.reranker)) != reply.text:
-                log.info("completed the answer %r from its passage: %r", reply.text, text)
-                reply = replace(reply, text=text)
+            reply = self.finished(question, reply, closest or passages)
         yield replace(reply, usage=stream.usage, timings={**reply.timings, "generate_s": time.perf_counter() - started})
+
+    def finished(self, question: str, reply: Reply, closest: Sequence[Passage]) -> Reply:
+        """An answer as shown: the one said under the condition ``question`` states (conditions), completed from the
+        passage it cites (completion); or "I don't know" when it is said only under another quantity."""
+        text = conditional_reply(reply.text, question, reply.sources[0])
+        if text is None:
+            log.info("the answer %r is said for another quantity than the one %r states", reply.text, question)
+            return declined(closest, "The documents give this only for another quantity than the one asked; "
+                                     "the closest passages are listed.")
+        if text != reply.text:
+            log.info("answered %r under the condition it states: %r, not %r", question, text, reply.text)
+            reply = replace(reply, text=text)
+        if (text := completed_reply(reply.text, question, reply.sources[0], self.reranker)) != reply.text:
+            log.info("completed the answer %r from its passage: %r", reply.text, text)
+            reply = replace(reply, text=text)
+        return reply
 
     def check(self, question: str, text: str, passages: Sequence[Passage], closest: Sequence[Passage]) -> Reply:
         """Turn the model's raw answer into a reply: citations mapped, declines, unsupported answers and answers of

@@ -140,8 +140,9 @@ def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage])
     stated = bands(question)
     extra = [unasked(asked, row) for row, _ in tied]
     closeness = [0 if n is None or None in extra else -n for n in extra]
-    row = max(zip(tied, closeness), key=lambda t: (band_rank(stated, t[0][0]), t[1], t[0][1]))[0][0]
-    if stated and band_rank(stated, row) == 0:  # "90 x 230 mm" for the 135 x 280 mm pouches: the table lacks the row
+    (band, _, _), row = max((((band_rank(stated, row), close, score), row) for (row, score), close in zip(tied, closeness)),
+                            key=lambda ranked: ranked[0])
+    if stated and band == 0:  # "90 x 230 mm" for the 135 x 280 mm pouches: the table lacks the row
         log.info("no row of the table is for the quantity %r states", question)
         return None
     if (cell := answer_cell(question, row)) is None:
