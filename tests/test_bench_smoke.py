@@ -20,6 +20,7 @@ from assistant.skills.prompts import NO_ANSWER
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import common  # noqa: E402
+import qa_company  # noqa: E402
 import qa_xquad  # noqa: E402
 import summarize_rouge  # noqa: E402
 import translate_chrf  # noqa: E402
@@ -57,6 +58,13 @@ def test_squad_scoring_follows_the_official_normalisation():
     assert qa_xquad.contains("They had 136 sacks [1].", "136") == 1.0
     assert qa_xquad.contains("They had 136 sacks.", "13") == 0.0
     assert qa_xquad.best(qa_xquad.exact_match, "308", ["three hundred", "308"]) == 1.0
+
+
+def test_company_scoring_finds_a_time_in_a_range_written_with_a_dash():
+    question = qa_company.Question("q", "hr/shifts.md", "date", "When does the night shift start?", ("22:00", "10 pm"))
+    assert qa_company.has_fact("22:00–06:00", question)
+    assert qa_company.has_fact("Monday—Friday, from 22:00", question)
+    assert not qa_company.has_fact("12:00–16:00", question)
 
 
 def word_overlap_knowledge(paragraphs) -> FakeKnowledgeStore:

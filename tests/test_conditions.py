@@ -12,7 +12,7 @@ from fakes import ScriptedReranker, ask_over
 from assistant.retrieval.base import Passage
 from assistant.retrieval.rerank import LazyReranker
 from assistant.skills.conditions import bands, conditional, conditional_reply, other_condition
-from assistant.skills.table_lookup import table_answer
+from assistant.skills.table_lookup import NoRow, table_answer
 
 LEAVE = Passage(
     "## Annual leave\n\n"
@@ -113,6 +113,22 @@ def test_of_a_sentence_giving_a_value_for_each_thing_the_clause_naming_the_one_a
     assert conditional(answer, question, PRICES) == expected
 
 
+HELPDESK = Passage("The helpdesk is staffed from 07:30 to 18:00 Monday to Friday and from 08:30 to 13:00 on Saturdays. "
+                   "Claims for August are due by Thursday 3 September 2026.", "it/helpdesk.html")
+
+
+@pytest.mark.parametrize("answer, question, expected", [
+    ("Monday to Friday", "When is the IT helpdesk open on a Saturday?", "08:30 to 13:00"),  # the clause naming the day
+    ("07:30 to 18:00", "When is the IT helpdesk open on a Saturday?", "08:30 to 13:00"),
+    ("08:30 to 13:00", "When is the IT helpdesk open on a Saturday?", None),  # its own clause names it
+    ("07:30 to 18:00", "When is the IT helpdesk open on a Wednesday?", None),  # no clause names Wednesday
+    ("07:30 to 18:00", "When is the IT helpdesk open?", None),
+    ("Thursday 3 September 2026", "When are my August expenses due?", None),  # the clause naming August holds it
+])
+def test_a_day_the_question_names_picks_the_clause_naming_it(answer, question, expected):
+    assert conditional(answer, question, HELPDESK) == expected
+
+
 FLEXI = Passage("| Rule | Setting |\n|---|---|\n| Settlement period | 4 weeks |\n"
                 "| Flexi credit carried forward | 12 hours |", "hr/flexi.md", "Flexitime")
 
@@ -162,8 +178,16 @@ def test_an_answer_said_only_under_another_quantity(answer, question, other):
     assert other_condition(answer, question, POUCHES if "£" in answer else LEAVE) is other
 
 
-def test_no_row_for_the_quantity_asked_is_no_lookup_and_the_answer_from_it_is_withheld(tmp_path):
+def test_no_row_for_the_quantity_asked_is_no_lookup_and_the_question_is_declined(tmp_path):
     question = "How much is a box of the bigger 135 x 280 mm sterilisation pouches?"
-    assert table_answer(ScriptedReranker({"Sterilisation": 0.9}), question, [POUCHES]) is None
+    assert isinstance(table_answer(ScriptedReranker({"Sterilisation": 0.9}), question, [POUCHES]), NoRow)
     reply = ask_over(tmp_path, [POUCHES], "£7.60 [1]", ScriptedReranker({"Sterilisation": 0.9}), question)
+    assert reply.declined and "no row" in reply.notice
+
+
+def test_an_answer_a_sentence_gives_only_for_another_quantity_is_withheld(tmp_path):
+    prose = Passage("We buy sterilisation pouches from Pennine Dental Supplies. A box of 200 of the 90 x 230 mm pouches "
+                    "costs £7.60.", "operations/supplies.md", "Supplies", relevance=0.7)
+    question = "How much is a box of the bigger 135 x 280 mm sterilisation pouches?"
+    reply = ask_over(tmp_path, [prose], "£7.60 [1]", ScriptedReranker({"costs": 0.9}), question)
     assert reply.declined and "another quantity" in reply.notice

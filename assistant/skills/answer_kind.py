@@ -196,9 +196,14 @@ def sole_expression(question: str, text: str) -> str | None:
     kind, text = asks_for(question), " ".join(text.split())
     if kind == "person" and asks_about_named(question):
         return None  # another name is no answer to who the one named is
-    if kind in ("person", "name"):
-        found = set(names(text, question, people=kind == "person"))
-    else:  # each must pass the check an answer passes too ("60 °C" is a unit, but no duration)
-        asked = " ".join(question.lower().split())
-        found = {e for e in expressions(kind, text) if e.lower() not in asked and fits(question, e)}
+    found = set(names(text, question, people=kind == "person")) if kind in ("person", "name") else unsaid(kind, question, text)
     return found.pop() if len(found) == 1 else None
+
+
+def unsaid(kind: str | None, question: str, text: str, *, measures: bool = False) -> set[str]:
+    """The expressions of ``kind`` in ``text`` that ``question`` does not say itself and that pass the check an answer
+    passes too ("60 °C" is a unit, but no duration); with ``measures``, durations and lengths besides ("How much leave"
+    is said in days)."""
+    asked = " ".join(question.lower().split())
+    found = expressions(kind, text) + (expressions("length", text) if measures else [])
+    return {e for e in found if e.lower() not in asked and fits(question, e)}

@@ -12,8 +12,8 @@ A quantity the question states ("more than 5 years", "three years", "every minut
 condition. In prose, the answer must come from a sentence stating that quantity when one of the passage's sentences
 does (``conditional``): prose says "spread over 12 months" as often as "over 2 years", so only the number and its unit
 are compared there. A table's row labels are terse ("Over 2 years", "Up to 5 kg", "0-2 years", "5+ years"): there the
-band a label states and the one the question states are compared as ranges (``band_match``). A name the question
-states ("the Business plan") picks the clause of the answer's sentence that names it.
+band a label states and the one the question states are compared as ranges (``band_match``). A name or a day the
+question states ("the Business plan", "on a Saturday") picks the clause of the answer's sentence that names it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 
 from ..retrieval.base import Passage
-from .answer_kind import asks_for, expressions, fits
+from .answer_kind import asks_for, unsaid
 from .completion import SHORT_REPLY
 from .grounding import MONTH, NUMBERS, STOPWORDS, TIME_UNIT, WEEKDAY, asked_names, content_words
 from .names import names
@@ -55,6 +55,7 @@ CHANGED_TO = re.compile(r"(?:ris|rose|increas|go|goes|went|drop|fall|fell|reduc|
                         r"cut|lower)\w*\s+(?:up\s+|down\s+)?$", re.I)
 MORE = ("more", "over", "longer", "above")  # "5 or more", as against "5 or less"
 EPSILON = 1e-6  # "more than 2" starts just above 2
+DAY = re.compile(rf"\b{WEEKDAY}\b", re.I)
 CLAUSE = re.compile(r",\s+|;\s+|\s+(?:and|but|while|whereas)\s+")  # where a sentence giving several values cuts
 
 
@@ -188,17 +189,23 @@ def conditional(answer: str, question: str, passage: Passage) -> str | None:
         naming = [clause for clause in clauses if any(name in clause for name in named)]
         # The answer's clause names another thing ("on Pro"), one other clause the one asked about.
         wanted = " ".join(answer.split()).strip(" .,;:")
-        if len(naming) == 1 and all(names(clause, question) for clause in clauses if copies(clause, wanted)):
+        if len(naming) == 1 and not copies(naming[0], wanted) and all(
+                names_other(clause, question) for clause in clauses if copies(clause, wanted)):
             return sole_phrase(kind, naming[0], question, [])
     return None
+
+
+def names_other(clause: str, question: str) -> bool:
+    """Whether ``clause`` names a thing or a day that ``question`` does not: "on Pro" for the Business plan, "Monday to
+    Friday" for a Saturday (names.names leaves days out: a day is when, not what)."""
+    asked = question.lower()
+    return bool(names(clause, question)) or any(day.lower().rstrip("s") not in asked for day in DAY.findall(clause))
 
 
 def sole_phrase(kind: str, text: str, question: str, asked: list[Band]) -> str | None:
     """The one phrase of ``kind`` in ``text`` that the question does not say nor states as its condition (unlike
     answer_kind.sole_expression, "how much" takes a measure too: "How much leave" is said in days)."""
-    found = expressions(kind, text) + (expressions("length", text) if kind == "amount" else [])
-    said = " ".join(question.lower().split())
-    phrases = {phrase for phrase in found if phrase.lower() not in said and not states(phrase, asked) and fits(question, phrase)}
+    phrases = {phrase for phrase in unsaid(kind, question, text, measures=kind == "amount") if not states(phrase, asked)}
     return phrases.pop() if len(phrases) == 1 else None
 
 

@@ -35,7 +35,7 @@ from .grounding import (
 )
 from .prompts import NO_ANSWER, qa_messages, shorten_messages
 from .spans import best_span, by_best_sentence, copy_in, excerpt, weaker_source
-from .table_lookup import table_answer
+from .table_lookup import NoRow, table_answer
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +233,13 @@ class QASkill:
             yield declined(closest, f"The documents that seem to answer this do not mention {' or '.join(map(repr, missing))}; "
                                     "the closest passages are listed.")
             return
-        if self.reranker is not None and self.options.table_lookup and (found := table_answer(self.reranker, question, passages)):
+        found = table_answer(self.reranker, question, passages) if self.reranker is not None and self.options.table_lookup else None
+        if isinstance(found, NoRow):
+            log.info("no row of the table is for the quantity %r states; the closest: %r", question, found.row.text[:200])
+            yield declined(closest, "The table that answers this in your documents has no row for the quantity you asked "
+                                    "about; the closest passages are listed.")
+            return
+        if found:
             yield Reply(f"{found.cell} [1]", "qa", sources=[found.row.passage], grounded=True, notice=TABLE_NOTICE,
                         timings={"generate_s": time.perf_counter() - started})
             return

@@ -54,6 +54,14 @@ class TableAnswer:
     row: Row
 
 
+@dataclass(frozen=True)
+class NoRow:
+    """The table row that answers best is for another quantity than the one the question states (its name's band
+    misses it): the documents hold a table for it, without the row asked for."""
+
+    row: Row
+
+
 def units(passage: Passage) -> list[str | Row]:
     """The passage's sentences (as quote_units cuts them) and table rows, in order; a table's header and separator
     lines are no row."""
@@ -115,9 +123,10 @@ def unasked(question_terms: Sequence[str], row: Row) -> int | None:
     return missing if missing < len(name) else None
 
 
-def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage]) -> TableAnswer | None:
+def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage]) -> TableAnswer | NoRow | None:
     """The cell of a table row among ``passages`` that answers ``question``, when the reranker finds a table row
-    answers best and one cell of the row the question names is plainly the one asked for; else None."""
+    answers best and one cell of the row the question names is plainly the one asked for; NoRow when that row is for
+    another quantity than the one the question states; else None (the reader answers)."""
     if asks_for(question) == "yes/no":
         return None  # no cell says yes or no: the reader answers
     found = [(passage, unit) for passage in passages for unit in units(passage)]
@@ -143,8 +152,7 @@ def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage])
     (band, _, _), row = max((((band_rank(stated, row), close, score), row) for (row, score), close in zip(tied, closeness)),
                             key=lambda ranked: ranked[0])
     if stated and band == 0:  # "90 x 230 mm" for the 135 x 280 mm pouches: the table lacks the row
-        log.info("no row of the table is for the quantity %r states", question)
-        return None
+        return NoRow(row)
     if (cell := answer_cell(question, row)) is None:
         return None
     log.info("looked %r up in the table row %r: %r", question, row.text[:200], cell)
