@@ -115,6 +115,10 @@ def test_scores_come_back_in_the_order_of_the_texts_as_each_pair_alone_would_sco
 def test_bfloat16_runs_the_forward_pass_in_bfloat16_and_ranks_as_float32(tmp_path):
     import torch
 
+    from assistant.retrieval.rerank import bfloat16_hardware, native_bfloat16
+
+    if bfloat16_hardware() and not native_bfloat16():
+        pytest.skip("torch held below AVX-512 on a bfloat16 CPU: the reranker runs in float32 (test_the_precision_setting)")
     folder = saved_reranker(tmp_path)
     full, half = load_reranker(folder, "float32"), load_reranker(folder, "bfloat16")
     assert half is not full and half.precision == "bfloat16"  # loaded once per folder and precision
@@ -139,7 +143,11 @@ def test_the_precision_setting(tmp_path, monkeypatch):
     monkeypatch.setattr(module, "native_bfloat16", lambda: True)
     assert resolve_precision("auto") == "bfloat16" and resolve_precision(" Float32 ") == "float32"
     monkeypatch.setattr(module, "native_bfloat16", lambda: False)
+    monkeypatch.setattr(module, "bfloat16_hardware", lambda: False)  # emulated: slow, but it runs
     assert resolve_precision("auto") == "float32" and resolve_precision("bfloat16") == "bfloat16"
+    # A bfloat16 CPU held to torch's AVX2 kernels (ATEN_CPU_CAPABILITY=avx2), where bfloat16 attention fails.
+    monkeypatch.setattr(module, "bfloat16_hardware", lambda: True)
+    assert resolve_precision("auto") == "float32" and resolve_precision("bfloat16") == "float32"
     with pytest.raises(ModelError, match="reranker_precision to one of auto, float32, bfloat16"):
         resolve_precision("int4")
     folder = saved_reranker(tmp_path)

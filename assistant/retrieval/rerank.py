@@ -110,20 +110,20 @@ def save_reranker(model, folder: Path, info: RerankerInfo) -> None:
     (folder / MANIFEST).write_text(json.dumps(dataclasses.asdict(info), indent=1) + "\n", encoding="utf-8")
 
 
-def native_bfloat16() -> bool:
-    """Whether this CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX). Elsewhere oneDNN emulates
-    it, which is no faster than float32."""
+def bfloat16_hardware() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX)."""
     import torch
 
     checks = (getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
     return any(check() for check in checks if check is not None)
 
 
-def checked_precision(precision: str) -> str:
-    """A `[qa] reranker_precision` setting, lower-cased, or a clear error."""
-    if precision.strip().lower() not in PRECISIONS:
-        raise ModelError(f"Unknown reranker precision {precision!r}; set [qa] reranker_precision to one of {', '.join(PRECISIONS)}.")
-    return precision.strip().lower()
+def native_bfloat16() -> bool:
+    """Whether bfloat16 is fast here: the hardware multiplies it and torch runs its AVX-512 kernels. Elsewhere oneDNN
+    emulates it, which is no faster than float32."""
+    import torch
+
+    return bfloat16_hardware() and torch.backends.cpu.get_cpu_capability().startswith("AVX512")
 
 
 def resolve_precision(precision: str) -> str:
@@ -132,7 +132,20 @@ def resolve_precision(precision: str) -> str:
     precision = checked_precision(precision)
     if precision == "auto":
         return "bfloat16" if native_bfloat16() else "float32"
+    if precision == "bfloat16" and bfloat16_hardware() and not native_bfloat16():
+        # torch picks its bfloat16 attention kernels by the hardware but builds them per capability: held to a lower one
+        # (ATEN_CPU_CAPABILITY=avx2) on such a CPU, attention fails ("pack_vnni2 is only supported when avx512 ...").
+        log.warning("bfloat16 attention fails on this CPU under torch's lower kernels (ATEN_CPU_CAPABILITY); the "
+                    "reranker runs in float32")
+        return "float32"
     return precision
+
+
+def checked_precision(precision: str) -> str:
+    """A `[qa] reranker_precision` setting, lower-cased, or a clear error."""
+    if precision.strip().lower() not in PRECISIONS:
+        raise ModelError(f"Unknown reranker precision {precision!r}; set [qa] reranker_precision to one of {', '.join(PRECISIONS)}.")
+    return precision.strip().lower()
 
 
 class CrossEncoderReranker:
