@@ -11,8 +11,10 @@ from assistant.retrieval.rerank import (
     WEIGHTS,
     LazyReranker,
     RerankerInfo,
+    bfloat16_hardware,
     cross_encoder,
     load_reranker,
+    native_bfloat16,
     rerank,
     resolve_precision,
     resolve_reranker,
@@ -114,8 +116,6 @@ def test_scores_come_back_in_the_order_of_the_texts_as_each_pair_alone_would_sco
 
 def test_bfloat16_runs_the_forward_pass_in_bfloat16_and_ranks_as_float32(tmp_path):
     import torch
-
-    from assistant.retrieval.rerank import bfloat16_hardware, native_bfloat16
 
     if bfloat16_hardware() and not native_bfloat16():
         pytest.skip("torch held below AVX-512 on a bfloat16 CPU: the reranker runs in float32 (test_the_precision_setting)")

@@ -126,6 +126,13 @@ def native_bfloat16() -> bool:
     return bfloat16_hardware() and torch.backends.cpu.get_cpu_capability().startswith("AVX512")
 
 
+def checked_precision(precision: str) -> str:
+    """A `[qa] reranker_precision` setting, lower-cased, or a clear error."""
+    if precision.strip().lower() not in PRECISIONS:
+        raise ModelError(f"Unknown reranker precision {precision!r}; set [qa] reranker_precision to one of {', '.join(PRECISIONS)}.")
+    return precision.strip().lower()
+
+
 def resolve_precision(precision: str) -> str:
     """float32 or bfloat16 for a `[qa] reranker_precision` setting: "auto" is bfloat16 where the CPU
     computes it natively (half the time, the same ranking: bench/README.md), else float32."""
@@ -139,13 +146,6 @@ def resolve_precision(precision: str) -> str:
                     "reranker runs in float32")
         return "float32"
     return precision
-
-
-def checked_precision(precision: str) -> str:
-    """A `[qa] reranker_precision` setting, lower-cased, or a clear error."""
-    if precision.strip().lower() not in PRECISIONS:
-        raise ModelError(f"Unknown reranker precision {precision!r}; set [qa] reranker_precision to one of {', '.join(PRECISIONS)}.")
-    return precision.strip().lower()
 
 
 class CrossEncoderReranker:
