@@ -183,8 +183,10 @@ class Outcome:
     source: str
     answers: tuple[str, ...]
     reply: str
-    raw: str  # the model's own text before the QA skill's checks ("" when it was not asked)
+    raw: str  # the reader's own answer before the QA skill's checks ("" when it was not asked)
+    reread: str  # what its second reading of the best sentence said ("" when there was none)
     why: str  # answered | quoted | not_found | model_declined | ungrounded | error
+    notice: str  # the reply's notice: which check declined it, or how it was answered
     has_fact: bool  # the reply holds the expected fact
     cites_source: bool  # a cited (or quoted) passage comes from the expected file
     retrieved: bool  # the expected file was among the passages searched
@@ -213,7 +215,7 @@ def ask(manager, knowledge: RecordingKnowledge, root: Path, question: Question, 
 
     knowledge.last_found = []
     recorder = manager.qa.model
-    recorder.last = ""
+    recorder.last = recorder.reread = ""
     from assistant.conversation.types import Reply
 
     started = time.perf_counter()
@@ -227,7 +229,8 @@ def ask(manager, knowledge: RecordingKnowledge, root: Path, question: Question, 
     shown = why in SHOWN
     return Outcome(
         id=question.id, split=question.split, kind=question.kind, question=question.question, source=question.source,
-        answers=question.answers, reply=reply.text, raw=recorder.last.strip(), why=why,
+        answers=question.answers, reply=reply.text, raw=recorder.last.strip(),
+        reread=recorder.reread.strip(), why=why, notice=reply.notice or "",
         has_fact=shown and question.answerable and has_fact(strip_citations(reply.text), question),
         cites_source=shown and question.source in {relative(p, root) for p in reply.sources},
         retrieved=question.source in {relative(p, root) for p in knowledge.last_found},

@@ -164,16 +164,18 @@ class BenchKnowledge:
 
 
 class RecordingModel:
-    """The chat model, keeping the raw text of its last reply: the QA skill replaces an answer that fails
-    the grounding check with a decline, and the bench wants to know whether that answer was right."""
+    """The chat model, keeping the raw text of the reader's last answer (``last``, the one reading that streams) and of
+    the second reading after it (``reread``, "" when there was none): the QA skill replaces an answer that fails its
+    checks with a decline, and the bench wants to know whether that answer was right."""
 
     def __init__(self, model) -> None:
         self.model = model
         self.last = ""
+        self.reread = ""
 
     def stream(self, messages, options=None, *, adapter=None, cancel=None):
         stream = self.model.stream(messages, options, adapter=adapter, cancel=cancel)
-        self.last = ""
+        self.last = self.reread = ""
 
         def tap(pieces):
             for piece in pieces:
@@ -184,7 +186,8 @@ class RecordingModel:
         return stream
 
     def generate(self, messages, options=None, *, adapter=None, cancel=None) -> str:
-        return self.stream(messages, options, adapter=adapter, cancel=cancel).text()
+        self.reread = self.model.generate(messages, options, adapter=adapter, cancel=cancel)
+        return self.reread
 
     def __getattr__(self, name: str):
         return getattr(self.model, name)
@@ -215,7 +218,8 @@ class Outcome:
     answers: tuple[str, ...]
     unanswerable: bool
     reply: str
-    raw: str  # what the model said, before the grounding check ("" when it was not asked)
+    raw: str  # what the model said, before the QA skill's checks ("" when it was not asked)
+    reread: str  # what its second reading of the best sentence said ("" when there was none)
     declined: bool
     why: str  # answered | quoted | not_found | model_declined | ungrounded | error
     retrieved: list[str] = field(default_factory=list)
@@ -248,7 +252,7 @@ def ask(manager, knowledge: BenchKnowledge, question: Question, unanswerable: bo
     knowledge.last_found = []
     recorder = manager.qa.model if isinstance(manager.qa.model, RecordingModel) else None
     if recorder:
-        recorder.last = ""
+        recorder.last = recorder.reread = ""
     started = time.perf_counter()
     reply = manager.handle("bench-qa", "/ask " + question.text, remember=False)
     seconds = time.perf_counter() - started
@@ -256,6 +260,7 @@ def ask(manager, knowledge: BenchKnowledge, question: Question, unanswerable: bo
     return Outcome(
         question=question.text, id=question.id, gold=question.paragraph, answers=question.answers,
         unanswerable=unanswerable, reply=reply.text, raw=recorder.last.strip() if recorder else "",
+        reread=recorder.reread.strip() if recorder else "",
         declined=why not in SHOWN, why=why,
         retrieved=[paragraph_id(p) for p in knowledge.last_found],
         cited=[paragraph_id(p) for p in reply.sources] if why in SHOWN else [],

@@ -5,6 +5,7 @@ Skipped when the evaluation data (../shared/data or /work/shared/data) is not on
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from assistant.skills.prompts import NO_ANSWER
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import common  # noqa: E402
 import qa_company  # noqa: E402
+import qa_compare  # noqa: E402
 import qa_xquad  # noqa: E402
 import summarize_rouge  # noqa: E402
 import translate_chrf  # noqa: E402
@@ -72,6 +74,32 @@ def word_overlap_knowledge(paragraphs) -> FakeKnowledgeStore:
     passages = [Passage(p.text, f"/tmp/paragraphs/{p.id}.md", p.title, line_start=3, line_end=3, relevance=0.9)
                 for p in paragraphs]
     return FakeKnowledgeStore(passages, rank_by_words=True)
+
+
+def company_item(id: str, kind: str, why: str, reply: str, right: bool = False, answers: tuple[str, ...] = ("14 days",)) -> dict:
+    return {"id": id, "kind": kind, "question": f"question {id}?", "answers": list(answers), "why": why, "reply": reply,
+            "has_fact": right, "cites_source": right}
+
+
+def test_company_runs_compare_by_verdict_and_list_what_changed(tmp_path):
+    before = [company_item("a-1", "number", "answered", "14 days [1]", right=True),
+              company_item("a-2", "number", "model_declined", "I don't know"),
+              company_item("a-3", "unanswerable", "model_declined", "I don't know", answers=()),
+              company_item("a-4", "followup", "quoted", "> 14 days", right=True)]
+    after = [before[0], company_item("a-2", "number", "answered", "30 days [1]"),
+             company_item("a-3", "unanswerable", "answered", "30 days [1]", answers=()), before[3]]
+    for name, items in (("before-x.json", before[:2]), ("before-y.json", before[2:]), ("after.json", after)):
+        (tmp_path / name).write_text(json.dumps({"items": items}))
+    runs = {name: qa_compare.load(str(tmp_path / name)) for name in ("before-*.json", "after.json")}
+    first, second = (qa_compare.counts(name, items) for name, items in runs.items())
+    assert (first["right"], first["declined"], first["no fact: declined"], first["follow-up quoted right"]) == (1, 1, 1, 1)
+    assert (second["right"], second["wrong"], second["no fact: answered"]) == (1, 1, 1)
+    changed = qa_compare.changes(*runs.values())
+    assert [entry.split()[0] for entry in changed] == ["a-2", "a-3"]
+    assert "declined" in changed[0] and "wrong" in changed[0] and "u-answered" in changed[1]
+    (tmp_path / "twice.json").write_text(json.dumps({"items": before[:1]}))
+    with pytest.raises(SystemExit, match="a-1 is in two"):
+        qa_compare.load(str(tmp_path / "*.json"))
 
 
 def test_qa_bench_scores_a_scripted_model_end_to_end(data, tmp_path):
