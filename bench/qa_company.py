@@ -215,7 +215,7 @@ def ask(manager, knowledge: RecordingKnowledge, root: Path, question: Question, 
 
     knowledge.last_found = []
     recorder = manager.qa.model
-    recorder.last = recorder.reread = ""
+    recorder.forget()
     from assistant.conversation.types import Reply
 
     started = time.perf_counter()

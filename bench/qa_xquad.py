@@ -164,18 +164,22 @@ class BenchKnowledge:
 
 
 class RecordingModel:
-    """The chat model, keeping the raw text of the reader's last answer (``last``, the one reading that streams) and of
-    the second reading after it (``reread``, "" when there was none): the QA skill replaces an answer that fails its
-    checks with a decline, and the bench wants to know whether that answer was right."""
+    """The chat model, keeping the raw text of the reader's answer to the question asked (``last``, the one reading
+    that streams) and of the second reading after it (``reread``): the QA skill replaces an answer that fails its
+    checks with a decline, and the bench wants to know whether that answer was right. ``forget()`` before each
+    question."""
 
     def __init__(self, model) -> None:
         self.model = model
-        self.last = ""
-        self.reread = ""
+        self.forget()
+
+    def forget(self) -> None:
+        self.last = self.reread = ""
+        self.read = False  # whether the reader has streamed for this question (a follow-up's rewrite comes before)
 
     def stream(self, messages, options=None, *, adapter=None, cancel=None):
         stream = self.model.stream(messages, options, adapter=adapter, cancel=cancel)
-        self.last = self.reread = ""
+        self.last, self.reread, self.read = "", "", True
 
         def tap(pieces):
             for piece in pieces:
@@ -186,8 +190,10 @@ class RecordingModel:
         return stream
 
     def generate(self, messages, options=None, *, adapter=None, cancel=None) -> str:
-        self.reread = self.model.generate(messages, options, adapter=adapter, cancel=cancel)
-        return self.reread
+        text = self.model.generate(messages, options, adapter=adapter, cancel=cancel)
+        if self.read:
+            self.reread = text
+        return text
 
     def __getattr__(self, name: str):
         return getattr(self.model, name)
@@ -252,7 +258,7 @@ def ask(manager, knowledge: BenchKnowledge, question: Question, unanswerable: bo
     knowledge.last_found = []
     recorder = manager.qa.model if isinstance(manager.qa.model, RecordingModel) else None
     if recorder:
-        recorder.last = recorder.reread = ""
+        recorder.forget()
     started = time.perf_counter()
     reply = manager.handle("bench-qa", "/ask " + question.text, remember=False)
     seconds = time.perf_counter() - started

@@ -76,6 +76,18 @@ def word_overlap_knowledge(paragraphs) -> FakeKnowledgeStore:
     return FakeKnowledgeStore(passages, rank_by_words=True)
 
 
+def test_the_recording_model_keeps_the_readers_answer_apart_from_its_second_reading():
+    recorder = qa_xquad.RecordingModel(ScriptedChatModel(lambda messages: "reply to " + messages[-1]["content"]))
+    recorder.forget()
+    recorder.generate([{"role": "user", "content": "the follow-up's rewrite"}])
+    assert recorder.reread == ""  # before the reader: not a second reading
+    assert recorder.stream([{"role": "user", "content": "the question"}]).text() == "reply to the question"
+    recorder.generate([{"role": "user", "content": "the best sentence"}])
+    assert (recorder.last, recorder.reread) == ("reply to the question", "reply to the best sentence")
+    recorder.forget()
+    assert (recorder.last, recorder.reread, recorder.read) == ("", "", False)
+
+
 def company_item(id: str, kind: str, why: str, reply: str, right: bool = False, answers: tuple[str, ...] = ("14 days",)) -> dict:
     return {"id": id, "kind": kind, "question": f"question {id}?", "answers": list(answers), "why": why, "reply": reply,
             "has_fact": right, "cites_source": right}
