@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 import common
+from qa_xquad import SHOWN
 
 ANSWERABLE = ("right", "wrong", "declined", "quoted right", "quoted wrong")
 UNANSWERABLE = ("declined", "quoted", "answered")
@@ -26,7 +27,7 @@ UNANSWERABLE = ("declined", "quoted", "answered")
 
 def verdict(item: dict) -> str:
     """What happened to one question of a qa_company.py run, as the columns of ``counts`` name it."""
-    shown, right = item["why"] in ("answered", "quoted"), item["has_fact"] and item["cites_source"]
+    shown, right = item["why"] in SHOWN, item["has_fact"] and item["cites_source"]
     if item["kind"] == "unanswerable" or not item["answers"]:
         return "u-" + ({"answered": "answered", "quoted": "quoted"}.get(item["why"], "declined"))
     prefix = "f-" if item["kind"] == "followup" else ""

@@ -11,10 +11,9 @@ from assistant.retrieval.rerank import (
     WEIGHTS,
     LazyReranker,
     RerankerInfo,
-    bfloat16_hardware,
+    bfloat16_attention_fails,
     cross_encoder,
     load_reranker,
-    native_bfloat16,
     rerank,
     resolve_precision,
     resolve_reranker,
@@ -117,7 +116,7 @@ def test_scores_come_back_in_the_order_of_the_texts_as_each_pair_alone_would_sco
 def test_bfloat16_runs_the_forward_pass_in_bfloat16_and_ranks_as_float32(tmp_path):
     import torch
 
-    if bfloat16_hardware() and not native_bfloat16():
+    if bfloat16_attention_fails():
         pytest.skip("torch held below AVX-512 on a bfloat16 CPU: the reranker runs in float32 (test_the_precision_setting)")
     folder = saved_reranker(tmp_path)
     full, half = load_reranker(folder, "float32"), load_reranker(folder, "bfloat16")
@@ -140,13 +139,14 @@ def test_the_precision_setting(tmp_path, monkeypatch):
     from assistant.errors import ModelError
     from assistant.retrieval import rerank as module
 
-    monkeypatch.setattr(module, "native_bfloat16", lambda: True)
+    monkeypatch.setattr(module, "bfloat16_hardware", lambda: True)
+    monkeypatch.setattr(module, "avx512_kernels", lambda: True)
     assert resolve_precision("auto") == "bfloat16" and resolve_precision(" Float32 ") == "float32"
-    monkeypatch.setattr(module, "native_bfloat16", lambda: False)
     monkeypatch.setattr(module, "bfloat16_hardware", lambda: False)  # emulated: slow, but it runs
     assert resolve_precision("auto") == "float32" and resolve_precision("bfloat16") == "bfloat16"
     # A bfloat16 CPU held to torch's AVX2 kernels (ATEN_CPU_CAPABILITY=avx2), where bfloat16 attention fails.
     monkeypatch.setattr(module, "bfloat16_hardware", lambda: True)
+    monkeypatch.setattr(module, "avx512_kernels", lambda: False)
     assert resolve_precision("auto") == "float32" and resolve_precision("bfloat16") == "float32"
     with pytest.raises(ModelError, match="reranker_precision to one of auto, float32, bfloat16"):
         resolve_precision("int4")

@@ -118,12 +118,23 @@ def bfloat16_hardware() -> bool:
     return any(check() for check in checks if check is not None)
 
 
+def avx512_kernels() -> bool:
+    """Whether torch runs its AVX-512 kernels here (not on a CPU without AVX-512, nor under ATEN_CPU_CAPABILITY=avx2)."""
+    import torch
+
+    return torch.backends.cpu.get_cpu_capability().startswith("AVX512")
+
+
 def native_bfloat16() -> bool:
     """Whether bfloat16 is fast here: the hardware multiplies it and torch runs its AVX-512 kernels. Elsewhere oneDNN
     emulates it, which is no faster than float32."""
-    import torch
+    return bfloat16_hardware() and avx512_kernels()
 
-    return bfloat16_hardware() and torch.backends.cpu.get_cpu_capability().startswith("AVX512")
+
+def bfloat16_attention_fails() -> bool:
+    """Whether torch's bfloat16 attention fails here: it picks those kernels by the hardware but builds them per
+    capability, and held below AVX-512 on a bfloat16 CPU they fail ("pack_vnni2 is only supported when avx512 ...")."""
+    return bfloat16_hardware() and not avx512_kernels()
 
 
 def checked_precision(precision: str) -> str:
@@ -139,9 +150,7 @@ def resolve_precision(precision: str) -> str:
     precision = checked_precision(precision)
     if precision == "auto":
         return "bfloat16" if native_bfloat16() else "float32"
-    if precision == "bfloat16" and bfloat16_hardware() and not native_bfloat16():
-        # torch picks its bfloat16 attention kernels by the hardware but builds them per capability: held to a lower one
-        # (ATEN_CPU_CAPABILITY=avx2) on such a CPU, attention fails ("pack_vnni2 is only supported when avx512 ...").
+    if precision == "bfloat16" and bfloat16_attention_fails():
         log.warning("bfloat16 attention fails on this CPU under torch's lower kernels (ATEN_CPU_CAPABILITY); the "
                     "reranker runs in float32")
         return "float32"

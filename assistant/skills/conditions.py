@@ -189,8 +189,8 @@ def conditional(answer: str, question: str, passage: Passage) -> str | None:
         naming = [clause for clause in clauses if any(name in clause for name in named)]
         # The answer's clause names another thing ("on Pro"), one other clause the one asked about.
         wanted = " ".join(answer.split()).strip(" .,;:")
-        if len(naming) == 1 and not copies(naming[0], wanted) and all(
-                names_other(clause, question) for clause in clauses if copies(clause, wanted)):
+        answering = [clause for clause in clauses if copies(clause, wanted)]
+        if len(naming) == 1 and naming[0] not in answering and all(names_other(clause, question) for clause in answering):
             return sole_phrase(kind, naming[0], question, [])
     return None
 
