@@ -10,7 +10,7 @@ from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.skills.answer_kind import expressions, sole_expression
 from assistant.skills.completion import completed, completed_reply
-from assistant.skills.names import is_person, names
+from assistant.skills.names import better_described, described_person, is_person, names
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
 from assistant.skills.qa import SHORTENED_NOTICE, QAOptions
 
@@ -176,9 +176,50 @@ def test_the_names_a_sentence_holds():
 @pytest.mark.parametrize(("cell", "person"), [
     ("Bram Dekker", True), ("Joost van Dijk", True), ("Anna di Marco", True),
     ("Bram", False), ("Site Manager", False), ("HR Team", False), ("Ask Bram Dekker", False),
+    ("Type B", False), ("StockLine WMS", False),  # a word in capitals alone is no part of a person's name
 ])
 def test_a_cell_is_a_person_when_it_is_one_name_and_nothing_else(cell, person):
     assert is_person(cell) == person
+
+
+ATTENDEES = ("Chair: Dan Whitcombe\nAttendees: Dan Whitcombe (Leeds Warehouse Manager), Maria Seddon (Bristol Site Supervisor), "
+           "Joost van Dijk (Rotterdam Site Manager)\nMinutes: Anouk Meijer")
+FIRST_AIDERS = "First aiders. Leeds day shift: Carla Nunes. Leeds night shift: Peter Hale. Bristol: Maria Seddon."
+CLAIMS = "You can claim for goods lost in our care. Claims are handled by our Claims Coordinator, Ingrid Smit, within 30 days."
+
+
+@pytest.mark.parametrize(("question", "text", "person"), [
+    ("Who manages the Rotterdam site?", ATTENDEES, "Joost van Dijk"),  # the role in brackets after the name
+    ("Who is the first aider on the Leeds night shift?", FIRST_AIDERS, "Peter Hale"),  # the label before it
+    ("Who handles damage claims at Alder & Finch?", CLAIMS, "Ingrid Smit"),  # the words before it, handled/handles
+    ("Who took the minutes?", ATTENDEES, None),  # one word of the question describes no one plainly
+    ("Who is the first aider on the Bristol night shift?", FIRST_AIDERS, None),  # Bristol describes Maria Seddon
+    ("Who supervises the site in Leeds?", ATTENDEES, None),  # "Leeds ... Manager" and "Site Supervisor": two words each
+    ("Who is Joost van Dijk's deputy at the Rotterdam site?", ATTENDEES, None),  # the one the question names is no answer
+])
+def test_the_person_a_passage_describes_as_the_question_does(question, text, person):
+    assert described_person(question, text) == person
+
+
+def test_a_name_answer_is_replaced_by_the_person_described_as_the_question_does():
+    assert better_described("Dan Whitcombe", "Who manages the Rotterdam site?", ATTENDEES) == "Joost van Dijk"
+    assert better_described("Joost van Dijk", "Who manages the Rotterdam site?", ATTENDEES) is None
+    assert better_described("the site manager", "Who manages the Rotterdam site?", ATTENDEES) is None  # not a name alone
+
+
+def test_a_who_question_the_readers_decline_is_answered_with_the_person_described_as_it_asks(tmp_path):
+    claims = Passage(CLAIMS, "claims.html", "Damage claims", relevance=0.6)
+    model = ScriptedChatModel([NO_ANSWER])
+    manager = manager_over(model, tmp_path / "history.sqlite3", FakeKnowledgeStore([claims]), qa_options=QAOptions(),
+                           reranker=ScriptedReranker({"claim for goods": 0.8}))  # the reranker likes the first sentence
+    reply = manager.handle("c", "/ask Who handles damage claims?")
+    assert reply.text == "Ingrid Smit [1]" and reply.notice == SHORTENED_NOTICE and len(model.calls) == 2
+
+
+def test_a_name_the_reader_answers_is_replaced_by_the_person_described_as_the_question_asks(tmp_path):
+    minutes = Passage(ATTENDEES, "minutes.md", "Operations meeting", relevance=0.6)
+    reply = ask_over(tmp_path, [minutes], "Dan Whitcombe [1]", ScriptedReranker({"Rotterdam": 0.8}), "Who manages the Rotterdam site?")
+    assert reply.text == "Joost van Dijk [1]" and not reply.declined and reply.sources[0].source == "minutes.md"
 
 
 def test_a_second_reading_that_declines_is_replaced_by_the_one_phrase_of_the_kind_asked_for(tmp_path):

@@ -62,6 +62,13 @@ def test_the_topic_of_a_question_is_the_phrase_after_its_question_word_and_verb(
      "Where do we gather at Ridderkerk if there's an evacuation?"),
     ("How much does the Pro plan cost?", "And after the trial?", "How much does the Pro plan cost after the trial?"),
     ("Which bus leaves after 09:00?", "And before 10:00?", "Which bus leaves after 09:00 before 10:00?"),
+    # The phrase after the same preposition that shares a word with the part, not the last one ("in one go").
+    ("How long can someone stay in the blast freezer in one go?", "And in the normal freezer rooms?",
+     "How long can someone stay in the normal freezer rooms in one go?"),
+    # "a" or "an" after a preposition: a thing of a kind, swapped for another.
+    ("How long should I book for a new patient exam?", "And a hygiene visit?", "How long should I book for a hygiene visit?"),
+    ("How much is the hotel allowance for a night in Oslo?", "And a week?", "How much is the hotel allowance for a week in Oslo?"),
+    ("How much does a night in Oslo cost?", "And a week?", None),  # no preposition before "a night": where it ends is unclear
 ])
 def test_an_elided_name_completes_the_previous_question(previous, follow_up, standalone):
     assert complete_ellipsis(follow_up, previous) == standalone

@@ -191,6 +191,15 @@ def test_copied_answer():
     assert copied_answer("I can end up with up to a maximum of 31 days [1]", leave, most) == "up to a maximum of 31 days"
     assert copied_answer("I can take up to a maximum of 31 days", leave, most) is None
     assert copied_answer("I can end up with", leave, most) is None
+    # A copy the token limit cut inside its last word is completed from the sentence.
+    helpdesk = "Call the IT helpdesk on extension 2200 or email it-helpdesk@alderfinch.nl for help."
+    assert copied_answer("2200 or email it-helpdesk@alder", helpdesk, "What's the extension for the IT helpdesk?") == (
+        "2200 or email it-helpdesk@alderfinch.nl")
+    # A row's cells with their headers are the row again, not an answer.
+    row = "No.: 3; Action: Replace light fittings at end of aisle 14; Owner: Facilities; Deadline: 31 May 2024"
+    asked = "How much did it cost to replace the light fittings in aisle 14?"
+    assert copied_answer("No.: 3; Action: Replace light fittings at end of aisle 14; Owner: Facilities", row, asked) is None
+    assert copied_answer("31 May 2024", row, "When are the light fittings replaced?") == "31 May 2024"
 
 
 def test_the_source_of_an_answer_is_where_its_whole_words_are():
@@ -244,6 +253,13 @@ def test_a_list_is_its_items_after_one_introducing_line_and_a_wrapped_line_goes_
     assert not is_list("1. Open the web page.\n2. Choose Add buoy.\nA paired buoy reports every ten minutes.")
     assert not is_list("Pairing takes a minute.\nIt is done by an admin.\n1. Open the web page.\n2. Choose Add buoy.")
     assert not is_list("1. Open the web page.")
+
+
+def test_a_yes_or_no_question_the_model_declines_is_not_read_again(tmp_path):
+    # A phrase copied from the best sentence says neither yes nor no.
+    manager, model, _, _ = make(tmp_path, second_reading("Priya Raman"), {"Priya Raman": 0.9})
+    reply = manager.handle("c", "/ask Did anyone investigate the buoy 17 incident?")
+    assert len(model.calls) == 1 and reply.declined and reply.text == NO_ANSWER
 
 
 def test_steps_are_quoted_only_from_a_passage_that_answers_well_enough_to_read_again(tmp_path):

@@ -59,6 +59,8 @@ class WordReranker:
     ("Who does the StockLine handheld training?", INDUCTION, "Bram Dekker"),  # a person's name, for "who"
     ("During a SEV1, how often do we update customers?", SEVERITY, "30 minutes"),  # of two durations, the one its header names
     ("How fast must a SEV2 be acknowledged?", SEVERITY, "15 minutes"),
+    # "customers" names the row (its Example cell), not the column "Update customers every".
+    ("How quickly do I acknowledge a page when exports are failing for some customers?", SEVERITY, "15 minutes"),
 ])
 def test_the_cell_of_the_row_the_question_names(question, passage, cell):
     found = table_answer(WordReranker(), question, [passage])

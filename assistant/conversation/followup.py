@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
 from .commands import parse
-from .references import DETERMINERS, PREPOSITIONS, Exchange, is_name, resolve
+from .references import CLAUSE, DETERMINERS, PREPOSITIONS, Exchange, is_name, resolve
 from .types import Turn
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,9 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
         end = len(lowered) - 1 - lowered[::-1].index(head)
         start = next((i for i in range(end - 1, max(end - 5, 0), -1) if lowered[i] in DETERMINERS), end)
         swapped = [*words[:start], part, *words[end + 1 :]]
+    elif (phrase := like_phrase(part, preposition, lowered)) is not None:
+        start, end = phrase
+        swapped = [*words[:start], *([preposition] if preposition else []), part, *words[end:]]
     else:  # "And in Sweden?" after "...per night in Norway?": swap what follows the last such preposition
         wanted = (preposition,) if preposition else PREPOSITIONS
         at = max((i for i, w in enumerate(lowered[:-1]) if w in wanted and i > 0), default=None)
@@ -144,6 +147,23 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
         else:  # "And the price?" after "...warranty on the buoy?" asks another thing, not about another buoy
             return None
     return " ".join(swapped) + "?"
+
+
+def like_phrase(part: str, preposition: str, lowered: Sequence[str]) -> tuple[int, int] | None:
+    """Where the previous question (its words, lower-cased) has the phrase that ``part`` stands in for (start, end),
+    the end at its next preposition or clause, or None: with ``preposition``, the one phrase after it that shares a
+    word with ``part`` ("in the blast freezer" for "And in the normal freezer rooms?", not "in one go"); without, the
+    one phrase after a preposition opening with "a" or "an" as ``part`` does ("for a new patient exam" for "And a
+    hygiene visit?"; "And the price?" names no phrase of "...the warranty on the buoy?")."""
+    words = set(part.lower().split()) - DETERMINERS
+    found = []
+    for at, word in enumerate(lowered[:-1]):
+        end = next((i for i in range(at + 2, len(lowered)) if lowered[i] in PREPOSITIONS | CLAUSE), len(lowered))
+        if preposition and word == preposition and at > 0 and words & set(lowered[at + 1 : end]):
+            found.append((at, end))
+        elif not preposition and word in PREPOSITIONS and lowered[at + 1] in ("a", "an") and part.split()[0].lower() in ("a", "an"):
+            found.append((at + 1, end))
+    return found[0] if len(found) == 1 else None
 
 
 def name_runs(words: Sequence[str]) -> list[tuple[int, int]]:

@@ -7,13 +7,16 @@ a run of capitalised words ("Inês Marques", "Joost van Dijk", "Northern Mutual"
 ("BambooHR") or a code ("OUT-01", "ZT230"), with any words in capitals among them ("HR Portal"). What is not one:
 words in capitals alone (a heading, "FIRST AIDERS", or an acronym, "IT"), a word that only opens a sentence ("Call",
 "Open"), anything in brackets (a role: "(CTO)").
+
+A person is also found by how the text describes them (described_person): "Claims are handled by our Claims
+Coordinator, Ingrid Smit" answers who handles damage claims when the reranker's best sentence is another one.
 """
 
 from __future__ import annotations
 
 import re
 
-from .grounding import MONTH, STOPWORDS, WEEKDAY
+from .grounding import MONTH, STOPWORDS, WEEKDAY, asked_names, content_words
 from .spans import ITEM_NUMBER
 
 WORD = re.compile(r"[^\W_][\w'’-]*|\S")  # a word, or one other character (a bracket, a dash)
@@ -42,6 +45,12 @@ def is_name_word(word: str) -> bool:
 def in_name(word: str) -> bool:
     """A word a name's run may hold: a name word, or one in capitals ("HR" of "HR Portal")."""
     return is_name_word(word) or word.isupper()
+
+
+def in_persons_name(word: str) -> bool:
+    """A word of a person's name: a particle, or a word with small letters ("Joost van Dijk"; not "Type B", not
+    "StockLine WMS")."""
+    return word in PARTICLES or (any(c.islower() for c in word) and not CODE.fullmatch(word))
 
 
 def names(text: str, question: str, *, people: bool = False) -> list[str]:
@@ -74,7 +83,7 @@ def names(text: str, question: str, *, people: bool = False) -> list[str]:
                 run = run[1:]
         words = {w.lower() for w in run}
         if any(map(is_name_word, run)) and not words & asked and not (words - PARTICLES) & STOPWORDS and (
-                not people or (len(run) >= 2 and run[-1].lower() not in NOT_A_PERSON)):
+                not people or (len(run) >= 2 and run[-1].lower() not in NOT_A_PERSON and all(map(in_persons_name, run)))):
             found.append(" ".join(run))
         i = j
     return found
@@ -84,3 +93,52 @@ def is_person(text: str) -> bool:
     """Whether ``text`` is one person's name and nothing else, as a table cell may be ("Bram Dekker", "Joost van
     Dijk"; not "Site Manager", not "Bram")."""
     return names(text, "", people=True) == [" ".join(text.split())]
+
+
+# What ends the stretch of text that may describe a name: a sentence's end, a line's, a table cell's.
+STRETCH_END = re.compile(r"[.;|](?=\s)|\n")
+ROLE = re.compile(r"\s*\(([^()]*)\)")  # the role in brackets right after a name ("Joost van Dijk (Rotterdam Site Manager)")
+# How many of the question's words a description must hold: one ("site", "IT") describes many people.
+DESCRIBED_BY = 2
+
+
+def descriptions(text: str) -> dict[str, str]:
+    """Each person ``text`` names (names, people), with the words that describe them: the role in brackets after the
+    name; the words before it in its stretch (STRETCH_END), after any name before it ("Claims Coordinator, Ingrid Smit",
+    "Leeds night shift: Peter Hale"); and the words after it, up to the next name ("Bram Dekker – IT Support Lead")."""
+    people = set(names(text, "", people=True))
+    found = sorted((m.start(), m.end()) for name in people for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text))
+    owned = [end + (role.end() if (role := ROLE.match(text, end)) else 0) for _, end in found]  # its role is its own
+    described: dict[str, str] = {}
+    for i, (start, end) in enumerate(found):
+        stretch_start = max([0, *(m.end() for m in STRETCH_END.finditer(text, 0, start))])
+        before = text[max(stretch_start, owned[i - 1] if i else 0):start]
+        stretch_end = next(STRETCH_END.finditer(text, owned[i]), None)
+        after = text[end:min(found[i + 1][0] if i + 1 < len(found) else len(text), stretch_end.start() if stretch_end else len(text))]
+        name = " ".join(text[start:end].split())
+        described[name] = f"{described.get(name, '')} {before} {after}"
+    return described
+
+
+def described_person(question: str, text: str) -> str | None:
+    """The one person ``text`` describes with most of the question's words (descriptions), DESCRIBED_BY of them at
+    least, whom the question does not name: "Peter Hale" in "Leeds day shift: Carla Nunes. Leeds night shift: Peter
+    Hale." for who the first aider on the Leeds night shift is."""
+    asked = set(content_words(question))
+    described = {name: set(content_words(words)) for name, words in descriptions(text).items() if not asked & set(content_words(name))}
+    # A name the question asks about that describes someone here must describe the answer: "Bristol: Maria Seddon" and
+    # "Leeds night shift: Peter Hale" do not make Peter Hale the first aider on the Bristol night shift.
+    wanted = {word for name in asked_names(question) for word in content_words(name)}
+    wanted &= set().union(*described.values())
+    shared = {name: len(asked & words) for name, words in described.items() if wanted <= words}
+    most = max(shared.values(), default=0)
+    best = [name for name, count in shared.items() if count == most]
+    return best[0] if most >= DESCRIBED_BY and len(best) == 1 else None
+
+
+def better_described(answer: str, question: str, text: str) -> str | None:
+    """When ``answer`` is one person's name and nothing else, the other person ``text`` describes as the question does
+    (described_person), if there is one: "Joost van Dijk (Rotterdam Site Manager)", not the meeting's chair, for who
+    manages the Rotterdam site."""
+    person = described_person(question, text)
+    return person if person and is_person(answer) and " ".join(answer.split()) != person else None

@@ -14,10 +14,12 @@ from ..llm.base import ChatModel, GenerationOptions
 from ..reply import Reply, ReplyEvent, TextDelta
 from ..retrieval.base import Passage, Retriever
 from ..retrieval.rerank import Reranker, rerank
+from ..retrieval.tables import row_cells
 from ..text import without_loop
 from .answer_kind import asks_for, fits, kind_name, sole_expression
 from .completion import completed_reply
 from .conditions import conditional_reply
+from .counts import recounted
 from .grounding import (
     NUMBER,
     cite_only,
@@ -33,6 +35,7 @@ from .grounding import (
     unstated_code,
     unstated_durations,
 )
+from .names import better_described, described_person
 from .prompts import NO_ANSWER, qa_messages, shorten_messages
 from .spans import best_span, by_best_sentence, copy_in, excerpt, weaker_source
 from .table_lookup import NoRow, table_answer
@@ -272,9 +275,20 @@ class QASkill:
         yield replace(reply, usage=stream.usage, timings={**reply.timings, "generate_s": time.perf_counter() - started})
 
     def finished(self, question: str, reply: Reply, closest: Sequence[Passage]) -> Reply:
-        """An answer as shown: the one said under the condition ``question`` states (conditions), completed from the
-        passage it cites (completion); or "I don't know" when it is said only under another quantity."""
-        text = conditional_reply(reply.text, question, reply.sources[0])
+        """An answer as shown: for "who", the person the passage it cites describes as the question does (names), when
+        the answer is another person's name; for "how many", the number the passage writes before what the question
+        counts, when the answer is another number (counts); the one said under the condition ``question`` states
+        (conditions), completed from that passage (completion); or "I don't know" when it is said only under another
+        quantity."""
+        source = reply.sources[0]
+        answer = strip_citations(reply.text).strip(" .")
+        if asks_for(question) == "person" and (person := better_described(answer, question, source.text)):
+            log.info("answered %r with %r, whom the passage describes as the question does, not %r", question, person, answer)
+            reply = replace(reply, text=reply.text.replace(answer, person, 1))
+        elif count := recounted(answer, question, source.text):
+            log.info("answered %r with %r, which the passage writes before what it counts, not %r", question, count, answer)
+            reply = replace(reply, text=reply.text.replace(answer, count, 1))
+        text = conditional_reply(reply.text, question, source)
         if text is None:
             log.info("the answer %r is said for another quantity than the one %r states", reply.text, question)
             return declined(closest, "The documents give this only for another quantity than the one asked; "
@@ -282,7 +296,7 @@ class QASkill:
         if text != reply.text:
             log.info("answered %r under the condition it states: %r, not %r", question, text, reply.text)
             reply = replace(reply, text=text)
-        if (text := completed_reply(reply.text, question, reply.sources[0], self.reranker)) != reply.text:
+        if (text := completed_reply(reply.text, question, source, self.reranker)) != reply.text:
             log.info("completed the answer %r from its passage: %r", reply.text, text)
             reply = replace(reply, text=text)
         return reply
@@ -327,9 +341,13 @@ class QASkill:
             return self.quote(passage, excerpt(question, passage.text)) if score >= self.options.quote_relevance else None
         if score < min(self.options.reread_score, self.options.quote_score):
             return None
-        steps = asks_for(question) == "steps"
+        kind = asks_for(question)
+        steps = kind == "steps"
         sentence, cut_before, cut_after = best_span(self.reranker, question, passage, whole_list=steps)
-        if score >= self.options.reread_score and not steps and (answer := self.shorten(question, sentence, cancel)):
+        # A phrase copied from a sentence says neither yes nor no ("Sanne Kuipers and Ruud Bakker" for whether the
+        # picker was warned): a yes-or-no question is not read again.
+        if score >= self.options.reread_score and kind not in ("steps", "yes/no") and (
+                answer := self.shorten(question, sentence, passage, cancel)):
             log.info("answered %r from the best sentence of %s: %r", question, passage.location, answer)
             return Reply(f"{answer} [1]", "qa", sources=[passage], grounded=True, notice=SHORTENED_NOTICE)
         # Steps are no phrase: a copy of one of them ("sign in as admin") would pass for the whole procedure, so the
@@ -338,10 +356,10 @@ class QASkill:
             return None
         return self.quote(passage, [("… " if cut_before else "") + sentence + (" …" if cut_after else "")])
 
-    def shorten(self, question: str, sentence: str, cancel: threading.Event | None) -> str | None:
-        """The model's answer from ``sentence`` alone, if copied from it (copied_answer) and of the kind the question
-        asks for (answer_kind); else the one phrase of that kind in the sentence (sole_expression), if there is one;
-        else None."""
+    def shorten(self, question: str, sentence: str, passage: Passage, cancel: threading.Event | None) -> str | None:
+        """The model's answer from ``sentence`` (of ``passage``) alone, if copied from it (copied_answer) and of the kind
+        the question asks for (answer_kind); else the one phrase of that kind in the sentence (sole_expression), or for
+        "who" the person the passage describes as the question does (described_person), if there is one; else None."""
         text = self.model.generate(shorten_messages(question, sentence),
                                    GenerationOptions(max_new_tokens=SHORT_ANSWER_TOKENS, stop=("\n",)),
                                    adapter=self.adapter, cancel=cancel)
@@ -354,6 +372,8 @@ class QASkill:
         # The small model declines or echoes the question with the date or amount asked for in front of it.
         if answer is None and (answer := sole_expression(question, sentence)) is not None:
             log.info("answered %r with the one phrase of %s in the sentence: %r", question, kind_name(question), answer)
+        if answer is None and asks_for(question) == "person" and (answer := described_person(question, passage.text)):
+            log.info("answered %r with the person the passage describes as the question does: %r", question, answer)
         return answer
 
     def quote(self, passage: Passage, quoted: Sequence[str]) -> Reply:
@@ -409,21 +429,36 @@ def copied_answer(text: str, sentence: str, question: str) -> str | None:
     """The answer in ``text`` (before any bracket: small models append "[1]", "[I]" or worse), if it is a
     shorter run of words copied from ``sentence``, case and spacing aside, that says something ``question``
     does not; else None. Copied, it cannot say what the sentence does not; shorter, it is an answer and not
-    the sentence again; and "the service boat" is no answer to "What was the service boat called?". Words
-    of the question it opens with echo the question and are not part of the copy: "I can end up with 31 days"
-    for "What is the most leave I can end up with?" is the copy "31 days"."""
+    the sentence again (nor a table row again, cells and their headers); and "the service boat" is no answer to
+    "What was the service boat called?". Words of the question it opens with echo the question and are not part
+    of the copy: "I can end up with 31 days" for "What is the most leave I can end up with?" is the copy "31 days"."""
     answer = " ".join(text.split("[", 1)[0].split()).strip(" .,;:")
     words = " ".join(sentence.split())
     if not answer or is_decline(answer):
         return None
     asked = {word.lower() for word in WORD.findall(question)}
-    copied = copy_in(words, answer)
+    copied = completed_copy(words, answer)
     while copied is None and " " in answer and answer.split(" ", 1)[0].lower().strip(".,;:!?\"'") in asked:
         answer = answer.split(" ", 1)[1]
-        copied = copy_in(words, answer)
-    if copied is None or len(copied.split()) >= len(words.split()) or restates(copied, question):
+        copied = completed_copy(words, answer)
+    if copied is None or len(copied.split()) >= len(words.split()) or restates(copied, question) or is_row(copied):
         return None
     return copied
+
+
+def completed_copy(words: str, answer: str) -> str | None:
+    """``answer`` as ``words`` write it (copy_in), its last word completed from them when it stops inside one: the
+    token limit cut "… or email it-helpdesk@alder"."""
+    if (copied := copy_in(words, answer)) is not None or not answer:
+        return copied
+    cut = re.search(rf"(?<!\w){re.escape(answer)}\w\S*", words, re.I)
+    return cut.group(0).rstrip(".,;:") if cut else None
+
+
+def is_row(text: str) -> bool:
+    """Cells of a table row: "| 3 | Replace light fittings |", or "No.: 3; Action: Replace light fittings" as the HTML,
+    Word and plain-text loaders write a row."""
+    return "|" in text or row_cells(text) is not None
 
 
 def restates(answer: str, question: str) -> bool:
