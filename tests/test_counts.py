@@ -16,6 +16,7 @@ def test_what_a_question_counts():
     assert counted_thing("How many invoices didn't get marked as paid?") == "invoic"
     assert counted_thing("The webhooks failed. And how many customers got a reminder?") == "custom"
     assert counted_thing("How many of the pallets were saved?") is None  # "of" counts nothing
+    assert counted_thing("How many Panthers defense players made the Pro Bowl?") is None  # whose players, not what
     assert counted_thing("When did it stop?") is None
 
 

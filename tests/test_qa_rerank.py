@@ -195,6 +195,8 @@ def test_copied_answer():
     helpdesk = "Call the IT helpdesk on extension 2200 or email it-helpdesk@alderfinch.nl for help."
     assert copied_answer("2200 or email it-helpdesk@alder", helpdesk, "What's the extension for the IT helpdesk?") == (
         "2200 or email it-helpdesk@alderfinch.nl")
+    sign = "Lady Gaga sang, while Marlee Matlin provided American Sign Language (ASL) translation."
+    assert copied_answer("Marlee Matlin provided American Sign Language (", sign, "Who signed?") is None  # cut between words
     # A row's cells with their headers are the row again, not an answer.
     row = "No.: 3; Action: Replace light fittings at end of aisle 14; Owner: Facilities; Deadline: 31 May 2024"
     asked = "How much did it cost to replace the light fittings in aisle 14?"

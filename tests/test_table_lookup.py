@@ -36,6 +36,10 @@ SEVERITY = Passage(
     "Severity: SEV1; Example: App or API down for all customers; Acknowledge within: 5 minutes; Update customers every: 30 minutes\n\n"
     "Severity: SEV2; Example: Exports failing for some customers; Acknowledge within: 15 minutes; Update customers every: 1 hour",
     "eng/incidents.html", "Incident severities")
+DEFECTS = Passage(
+    "Category: Category A (off the road); Examples: Brake fault, steering fault; Action: Do not take the bus out.\n\n"
+    "Category: Category B (fix within 24 hours); Examples: Wheelchair ramp fault, one saloon light out; Action: Report it.",
+    "drivers/defects.html", "Defect categories")
 
 
 def scored_by_words(question: str, texts) -> list[float]:
@@ -61,6 +65,8 @@ class WordReranker:
     ("How fast must a SEV2 be acknowledged?", SEVERITY, "15 minutes"),
     # "customers" names the row (its Example cell), not the column "Update customers every".
     ("How quickly do I acknowledge a page when exports are failing for some customers?", SEVERITY, "15 minutes"),
+    # "category" is in the cell asked for as well as in its header.
+    ("What defect category is a broken wheelchair ramp?", DEFECTS, "Category B (fix within 24 hours)"),
 ])
 def test_the_cell_of_the_row_the_question_names(question, passage, cell):
     found = table_answer(WordReranker(), question, [passage])

@@ -19,9 +19,10 @@ BETWEEN = 2  # words a count may stand before what it counts ("1,847 unpaid invo
 
 
 def counted_thing(question: str) -> str | None:
-    """What the question counts, as content_words writes it ("invoic" of "How many invoices ..."), or None."""
+    """What the question counts, as content_words writes it ("invoic" of "How many invoices ..."), or None. A name
+    after "how many" says whose, not what ("How many Panthers defense players ...?")."""
     match = COUNTED_THING.match(" ".join(asking_sentence(question).split()))
-    words = content_words(match[1]) if match else []
+    words = content_words(match[1]) if match and not match[1][:1].isupper() else []
     return words[0] if words else None
 
 

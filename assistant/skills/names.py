@@ -28,7 +28,7 @@ OPENERS = frozenset("ask call contact email phone ring see tell message send tal
 # What the name of a role, a team or a place ends with: no one to answer "who" with ("Site Reliability Engineer",
 # "Technical Service", "Harrogate Clinic").
 NOT_A_PERSON = frozenset("engineer manager director officer lead head partner assistant coordinator administrator analyst "
-                         "specialist supervisor team department service services logistics ltd limited inc plc gmbh group "
+                         "specialist supervisor president team department service services operations logistics ltd limited inc plc gmbh group "
                          "clinic centre center office site hospital street road house room company systems solutions "
                          "desk portal policy guide meeting".split())
 MONTH_OR_DAY = re.compile(rf"{MONTH}|{WEEKDAY}", re.I)
@@ -47,10 +47,13 @@ def in_name(word: str) -> bool:
     return is_name_word(word) or word.isupper()
 
 
+POSSESSIVE = re.compile(r"['’]s$")
+
+
 def in_persons_name(word: str) -> bool:
-    """A word of a person's name: a particle, or a word with small letters ("Joost van Dijk"; not "Type B", not
-    "StockLine WMS")."""
-    return word in PARTICLES or (any(c.islower() for c in word) and not CODE.fullmatch(word))
+    """A word of a person's name: a particle, or a word with small letters and no possessive ("Joost van Dijk"; not
+    "Type B", not "StockLine WMS", not "Denver's Executive Vice President")."""
+    return word in PARTICLES or (any(c.islower() for c in word) and not CODE.fullmatch(word) and not POSSESSIVE.search(word))
 
 
 def names(text: str, question: str, *, people: bool = False) -> list[str]:
@@ -102,20 +105,25 @@ ROLE = re.compile(r"\s*\(([^()]*)\)")  # the role in brackets right after a name
 DESCRIBED_BY = 2
 
 
-def descriptions(text: str) -> dict[str, str]:
-    """Each person ``text`` names (names, people), with the words that describe them: the role in brackets after the
-    name; the words before it in its stretch (STRETCH_END), after any name before it ("Claims Coordinator, Ingrid Smit",
-    "Leeds night shift: Peter Hale"); and the words after it, up to the next name ("Bram Dekker – IT Support Lead")."""
+def descriptions(text: str, question: str = "") -> dict[str, str]:
+    """Each person ``text`` names (names, people) that ``question`` does not, with the words that describe them: the
+    role in brackets after the name; the words before it in its stretch (STRETCH_END), after any such person before it
+    ("Claims Coordinator, Ingrid Smit", "Leeds night shift: Peter Hale"); and the words after it, up to the next name
+    ("Bram Dekker – IT Support Lead"). A name the question uses describes the person after it ("the deputy director
+    of the Office of Manned Space Flight, Joseph Shea") and ends the description of the one before it."""
     people = set(names(text, "", people=True))
-    found = sorted((m.start(), m.end()) for name in people for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text))
-    owned = [end + (role.end() if (role := ROLE.match(text, end)) else 0) for _, end in found]  # its role is its own
+    unnamed = set(names(text, question, people=True))  # the people the question does not name
+    found = sorted((m.start(), m.end(), name) for name in people for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text))
     described: dict[str, str] = {}
-    for i, (start, end) in enumerate(found):
+    owned = 0  # where the last person not named by the question, with their role, ends
+    for i, (start, end, name) in enumerate(found):
+        if name not in unnamed:
+            continue
         stretch_start = max([0, *(m.end() for m in STRETCH_END.finditer(text, 0, start))])
-        before = text[max(stretch_start, owned[i - 1] if i else 0):start]
-        stretch_end = next(STRETCH_END.finditer(text, owned[i]), None)
+        before = text[max(stretch_start, owned):start]
+        owned = role.end() if (role := ROLE.match(text, end)) else end  # its role is its own
+        stretch_end = next(STRETCH_END.finditer(text, owned), None)
         after = text[end:min(found[i + 1][0] if i + 1 < len(found) else len(text), stretch_end.start() if stretch_end else len(text))]
-        name = " ".join(text[start:end].split())
         described[name] = f"{described.get(name, '')} {before} {after}"
     return described
 
@@ -124,21 +132,30 @@ def described_person(question: str, text: str) -> str | None:
     """The one person ``text`` describes with most of the question's words (descriptions), DESCRIBED_BY of them at
     least, whom the question does not name: "Peter Hale" in "Leeds day shift: Carla Nunes. Leeds night shift: Peter
     Hale." for who the first aider on the Leeds night shift is."""
-    asked = set(content_words(question))
-    described = {name: set(content_words(words)) for name, words in descriptions(text).items() if not asked & set(content_words(name))}
-    # A name the question asks about that describes someone here must describe the answer: "Bristol: Maria Seddon" and
-    # "Leeds night shift: Peter Hale" do not make Peter Hale the first aider on the Bristol night shift.
-    wanted = {word for name in asked_names(question) for word in content_words(name)}
-    wanted &= set().union(*described.values())
-    shared = {name: len(asked & words) for name, words in described.items() if wanted <= words}
+    shared = words_describing(question, text)
     most = max(shared.values(), default=0)
     best = [name for name, count in shared.items() if count == most]
     return best[0] if most >= DESCRIBED_BY and len(best) == 1 else None
 
 
+def words_describing(question: str, text: str, *, as_named: bool = True) -> dict[str, int]:
+    """How many of the question's words describe each person ``text`` names and the question does not (descriptions);
+    with ``as_named``, only of those described with the names the question asks about, where any is."""
+    asked = set(content_words(question))
+    described = {name: set(content_words(words)) for name, words in descriptions(text, question).items()}
+    # A name the question asks about that describes someone here must describe the answer: "Bristol: Maria Seddon" and
+    # "Leeds night shift: Peter Hale" do not make Peter Hale the first aider on the Bristol night shift.
+    wanted = {word for name in asked_names(question) for word in content_words(name)} if as_named else set()
+    wanted &= set().union(*described.values())
+    return {name: len(asked & words) for name, words in described.items() if wanted <= words}
+
+
 def better_described(answer: str, question: str, text: str) -> str | None:
-    """When ``answer`` is one person's name and nothing else, the other person ``text`` describes as the question does
-    (described_person), if there is one: "Joost van Dijk (Rotterdam Site Manager)", not the meeting's chair, for who
-    manages the Rotterdam site."""
+    """When ``answer`` is one person's name and nothing else, and ``text`` describes them with fewer than DESCRIBED_BY
+    of the question's words, the other person it describes as the question does (described_person), if there is one:
+    "Joost van Dijk (Rotterdam Site Manager)", not the meeting's chair, for who manages the Rotterdam site."""
+    name = " ".join(answer.split())
+    if not is_person(name) or words_describing(question, text, as_named=False).get(name, 0) >= DESCRIBED_BY:
+        return None
     person = described_person(question, text)
-    return person if person and is_person(answer) and " ".join(answer.split()) != person else None
+    return person if person != name else None

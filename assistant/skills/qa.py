@@ -449,7 +449,7 @@ def copied_answer(text: str, sentence: str, question: str) -> str | None:
 def completed_copy(words: str, answer: str) -> str | None:
     """``answer`` as ``words`` write it (copy_in), its last word completed from them when it stops inside one: the
     token limit cut "… or email it-helpdesk@alder"."""
-    if (copied := copy_in(words, answer)) is not None or not answer:
+    if (copied := copy_in(words, answer)) is not None or not answer[-1:].isalnum():  # "... Language (" is cut between words
         return copied
     cut = re.search(rf"(?<!\w){re.escape(answer)}\w\S*", words, re.I)
     return cut.group(0).rstrip(".,;:") if cut else None

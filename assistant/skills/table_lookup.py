@@ -188,11 +188,14 @@ def answer_cell(question: str, row: Row) -> str | None:
         cells = [(name, cell) for name, cell in cells if is_person(cell)]
     if len(cells) == 1:
         return cells[0][1]
-    # The question's words that the row's cells hold name the row, not the column: "failing for some customers" (its
-    # Example cell) does not point at "Update customers every" for how quickly to acknowledge a page.
-    in_row = [term for _, cell in row.cells for term in terms(cell)]
-    words = [word for word in terms(question) if not any(same_term(word, term) for term in in_row)]
-    matches = [shared(words, name) for name, _ in cells]
+    # The question's words that another cell of the row holds name the row, not this column: "failing for some
+    # customers" (its Example cell) does not point at "Update customers every" for how quickly to acknowledge a page;
+    # "Category B" may hold the "category" asked for under "Category".
+    def naming_column(name: str, cell: str) -> list[str]:
+        elsewhere = [term for other_name, other in row.cells if (other_name, other) != (name, cell) for term in terms(other)]
+        return [word for word in terms(question) if not any(same_term(word, term) for term in elsewhere)]
+
+    matches = [shared(naming_column(name, cell), name) for name, cell in cells]
     if not matches or max(matches) == 0 or matches.count(max(matches)) > 1:
         return None
     return cells[matches.index(max(matches))][1]
