@@ -30,8 +30,7 @@ def counts_of(thing: str, text: str) -> list[str]:
     """The numbers ``text`` writes before ``thing`` (at most BETWEEN words before it)."""
     found = []
     for number in COUNTED.finditer(text):
-        after = content_words(" ".join(text[number.end():].split()[:BETWEEN + 1]))
-        if thing in after[:BETWEEN + 1]:
+        if thing in content_words(" ".join(text[number.end():].split()[:BETWEEN + 1])):
             found.append(number[0])
     return found
 

@@ -132,22 +132,27 @@ def described_person(question: str, text: str) -> str | None:
     """The one person ``text`` describes with most of the question's words (descriptions), DESCRIBED_BY of them at
     least, whom the question does not name: "Peter Hale" in "Leeds day shift: Carla Nunes. Leeds night shift: Peter
     Hale." for who the first aider on the Leeds night shift is."""
-    shared = words_describing(question, text)
+    return most_described(question, descriptions(text, question))
+
+
+def most_described(question: str, described: dict[str, str]) -> str | None:
+    """Of people and their descriptions, the one described_person picks."""
+    shared = words_describing(question, described)
     most = max(shared.values(), default=0)
     best = [name for name, count in shared.items() if count == most]
     return best[0] if most >= DESCRIBED_BY and len(best) == 1 else None
 
 
-def words_describing(question: str, text: str, *, as_named: bool = True) -> dict[str, int]:
-    """How many of the question's words describe each person ``text`` names and the question does not (descriptions);
-    with ``as_named``, only of those described with the names the question asks about, where any is."""
+def words_describing(question: str, described: dict[str, str], *, as_named: bool = True) -> dict[str, int]:
+    """How many of the question's words describe each person of ``described`` (descriptions); with ``as_named``, only
+    of those described with the names the question asks about, where any is."""
     asked = set(content_words(question))
-    described = {name: set(content_words(words)) for name, words in descriptions(text, question).items()}
+    words = {name: set(content_words(description)) for name, description in described.items()}
     # A name the question asks about that describes someone here must describe the answer: "Bristol: Maria Seddon" and
     # "Leeds night shift: Peter Hale" do not make Peter Hale the first aider on the Bristol night shift.
     wanted = {word for name in asked_names(question) for word in content_words(name)} if as_named else set()
-    wanted &= set().union(*described.values())
-    return {name: len(asked & words) for name, words in described.items() if wanted <= words}
+    wanted &= set().union(*words.values())
+    return {name: len(asked & held) for name, held in words.items() if wanted <= held}
 
 
 def better_described(answer: str, question: str, text: str) -> str | None:
@@ -155,7 +160,10 @@ def better_described(answer: str, question: str, text: str) -> str | None:
     of the question's words, the other person it describes as the question does (described_person), if there is one:
     "Joost van Dijk (Rotterdam Site Manager)", not the meeting's chair, for who manages the Rotterdam site."""
     name = " ".join(answer.split())
-    if not is_person(name) or words_describing(question, text, as_named=False).get(name, 0) >= DESCRIBED_BY:
+    if not is_person(name):
         return None
-    person = described_person(question, text)
+    described = descriptions(text, question)
+    if words_describing(question, described, as_named=False).get(name, 0) >= DESCRIBED_BY:
+        return None
+    person = most_described(question, described)
     return person if person != name else None
