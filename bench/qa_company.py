@@ -55,17 +55,24 @@ class Question:
     all: bool = False
     conversation: str = ""
     turn: int = 0
+    also: tuple[str, ...] = ()  # other files that state the same fact: citing one of them is right too
 
     @property
     def answerable(self) -> bool:
         return bool(self.answers)
 
+    @property
+    def sources(self) -> set[str]:
+        return {self.source, *self.also}
+
 
 def load_questions(path: Path = HERE / "questions.jsonl") -> list[Question]:
-    questions = [Question(**{**row, "answers": tuple(row["answers"])}) for row in common.read_jsonl(path)]
+    questions = [Question(**{**row, "answers": tuple(row["answers"]), "also": tuple(row.get("also", ()))})
+                 for row in common.read_jsonl(path)]
     by_source: dict[str, set[str]] = collections.defaultdict(set)
     for q in questions:
-        by_source[q.source].add(q.split)
+        for source in q.sources:
+            by_source[source].add(q.split)
     mixed = sorted(source for source, splits in by_source.items() if len(splits) > 1)
     if mixed:  # the halves are split by document, so nothing learned on one half is about the other's documents
         raise SystemExit(f"{path}: documents in both halves: {', '.join(mixed)}")
@@ -232,8 +239,8 @@ def ask(manager, knowledge: RecordingKnowledge, root: Path, question: Question, 
         answers=question.answers, reply=reply.text, raw=recorder.last.strip(),
         reread=recorder.reread.strip(), why=why, notice=reply.notice or "",
         has_fact=shown and question.answerable and has_fact(strip_citations(reply.text), question),
-        cites_source=shown and question.source in {relative(p, root) for p in reply.sources},
-        retrieved=question.source in {relative(p, root) for p in knowledge.last_found},
+        cites_source=shown and bool(question.sources & {relative(p, root) for p in reply.sources}),
+        retrieved=bool(question.sources & {relative(p, root) for p in knowledge.last_found}),
         seconds=seconds, first_text_s=first, turn=question.turn,
     )
 
@@ -310,7 +317,7 @@ def gate(manager, root: Path, questions: Sequence[Question],
         _, found = manager.qa.retrieve(question.question)
         best.append((question.answerable, max((p.relevance or 0.0 for p in found), default=0.0)))
         if question.answerable:
-            first.append(float(bool(found) and relative(found[0], root) == question.source))
+            first.append(float(bool(found) and relative(found[0], root) in question.sources))
     answerable = [score for ok, score in best if ok]
     unanswerable = [score for ok, score in best if not ok]
     summary = {"answerable": len(answerable), "unanswerable": len(unanswerable), "expected file first": common.mean(first)}

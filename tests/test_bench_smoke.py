@@ -69,6 +69,19 @@ def test_company_scoring_finds_a_time_in_a_range_written_with_a_dash():
     assert not qa_company.has_fact("12:00–16:00", question)
 
 
+def test_company_questions_may_name_other_files_that_state_the_fact(tmp_path):
+    row = {"id": "q", "source": "product/spec.html", "kind": "number", "question": "How many sensors per gateway?",
+           "answers": ["150"], "split": "dev", "also": ["sales/prices.md"]}
+    path = tmp_path / "questions.jsonl"
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    assert qa_company.load_questions(path)[0].sources == {"product/spec.html", "sales/prices.md"}
+    # The halves are split by document: a file the other half asks about is no source of this one's facts.
+    other = {**row, "id": "r", "source": "sales/prices.md", "also": [], "split": "heldout"}
+    path.write_text(json.dumps(row) + "\n" + json.dumps(other) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="sales/prices.md"):
+        qa_company.load_questions(path)
+
+
 def word_overlap_knowledge(paragraphs) -> FakeKnowledgeStore:
     """The shared knowledge base fake over XQuAD paragraphs, ranking them by words shared with the query."""
     passages = [Passage(p.text, f"/tmp/paragraphs/{p.id}.md", p.title, line_start=3, line_end=3, relevance=0.9)

@@ -112,7 +112,8 @@ def descriptions(text: str, question: str = "") -> dict[str, str]:
     ("Bram Dekker – IT Support Lead"). A name the question uses describes the person after it ("the deputy director
     of the Office of Manned Space Flight, Joseph Shea") and ends the description of the one before it."""
     people = set(names(text, "", people=True))
-    unnamed = set(names(text, question, people=True))  # the people the question does not name
+    asked = {word.lower() for word in WORD.findall(question)}
+    unnamed = {name for name in people if not {word.lower() for word in WORD.findall(name)} & asked}  # as names() with question
     found = sorted((m.start(), m.end(), name) for name in people for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text))
     described: dict[str, str] = {}
     owned = 0  # where the last person not named by the question, with their role, ends

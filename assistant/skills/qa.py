@@ -347,7 +347,7 @@ class QASkill:
         # A phrase copied from a sentence says neither yes nor no ("Sanne Kuipers and Ruud Bakker" for whether the
         # picker was warned): a yes-or-no question is not read again.
         if score >= self.options.reread_score and kind not in ("steps", "yes/no") and (
-                answer := self.shorten(question, sentence, passage, cancel)):
+                answer := self.shorten(question, kind, sentence, passage, cancel)):
             log.info("answered %r from the best sentence of %s: %r", question, passage.location, answer)
             return Reply(f"{answer} [1]", "qa", sources=[passage], grounded=True, notice=SHORTENED_NOTICE)
         # Steps are no phrase: a copy of one of them ("sign in as admin") would pass for the whole procedure, so the
@@ -356,10 +356,12 @@ class QASkill:
             return None
         return self.quote(passage, [("… " if cut_before else "") + sentence + (" …" if cut_after else "")])
 
-    def shorten(self, question: str, sentence: str, passage: Passage, cancel: threading.Event | None) -> str | None:
+    def shorten(self, question: str, kind: str | None, sentence: str, passage: Passage,
+                cancel: threading.Event | None) -> str | None:
         """The model's answer from ``sentence`` (of ``passage``) alone, if copied from it (copied_answer) and of the kind
-        the question asks for (answer_kind); else the one phrase of that kind in the sentence (sole_expression), or for
-        "who" the person the passage describes as the question does (described_person), if there is one; else None."""
+        the question asks for (answer_kind; ``kind``: what asks_for says); else the one phrase of that kind in the
+        sentence (sole_expression), or for "who" the person the passage describes as the question does
+        (described_person), if there is one; else None."""
         text = self.model.generate(shorten_messages(question, sentence),
                                    GenerationOptions(max_new_tokens=SHORT_ANSWER_TOKENS, stop=("\n",)),
                                    adapter=self.adapter, cancel=cancel)
@@ -372,7 +374,7 @@ class QASkill:
         # The small model declines or echoes the question with the date or amount asked for in front of it.
         if answer is None and (answer := sole_expression(question, sentence)) is not None:
             log.info("answered %r with the one phrase of %s in the sentence: %r", question, kind_name(question), answer)
-        if answer is None and asks_for(question) == "person" and (answer := described_person(question, passage.text)):
+        if answer is None and kind == "person" and (answer := described_person(question, passage.text)):
             log.info("answered %r with the person the passage describes as the question does: %r", question, answer)
         return answer
 
