@@ -56,10 +56,15 @@ def in_persons_name(word: str) -> bool:
     return word in PARTICLES or (any(c.islower() for c in word) and not CODE.fullmatch(word) and not POSSESSIVE.search(word))
 
 
+def lowered_words(text: str) -> set[str]:
+    """The words of ``text`` in lower case: what a name shares with a question is counted on these."""
+    return {word.lower() for word in WORD.findall(text)}
+
+
 def names(text: str, question: str, *, people: bool = False) -> list[str]:
     """The names in ``text`` that share no word with ``question``, in order; with ``people``, only those of two words
     or more that name no role or place (NOT_A_PERSON): a first name alone may be anyone's."""
-    asked = {word.lower() for word in WORD.findall(question)}
+    asked = lowered_words(question)
     tokens = [(m.group(0), m.start()) for m in WORD.finditer(text)]
     found: list[str] = []
     depth, i = 0, 0
@@ -112,8 +117,8 @@ def descriptions(text: str, question: str = "") -> dict[str, str]:
     ("Bram Dekker – IT Support Lead"). A name the question uses describes the person after it ("the deputy director
     of the Office of Manned Space Flight, Joseph Shea") and ends the description of the one before it."""
     people = set(names(text, "", people=True))
-    asked = {word.lower() for word in WORD.findall(question)}
-    unnamed = {name for name in people if not {word.lower() for word in WORD.findall(name)} & asked}  # as names() with question
+    asked = lowered_words(question)
+    unnamed = {name for name in people if not lowered_words(name) & asked}  # as names() with question
     found = sorted((m.start(), m.end(), name) for name in people for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text))
     described: dict[str, str] = {}
     owned = 0  # where the last person not named by the question, with their role, ends
