@@ -10,6 +10,7 @@ The corpus (`bench/company_qa/corpus/`, plus a PDF and a .docx built at run time
     python bench/qa_company.py [--split dev|heldout|all] [--adapter none|grounded-qa|auto] [--reranker PATH|none]
     python bench/qa_company.py --set scripts/qa_docs/ledgerly   # another company: its corpus/ and questions.jsonl
     python bench/qa_company.py --set bench/heldout_companies/kestrel-transit   # a company never tuned on
+    python bench/qa_company.py --span-choice [--reranker PATH]   # no model: the reranker's choice of sentence
 
 The questions are split by document into a development half (tune and train on it) and a held-out
 half (report it, never tune on it). Each has answerable questions (numbers, dates, names, "how do
@@ -326,6 +327,28 @@ def gate(manager, root: Path, questions: Sequence[Question],
     return summary, rows
 
 
+def span_choice(qa, questions: Sequence[Question]) -> dict:
+    """No model: of the answerable questions whose best passage passes the reranker's gate and holds the fact, how
+    often the span the second reading would read of it (spans.best_span) holds the fact too: the reranker's choice of
+    sentence, apart from the reader's."""
+    from assistant.skills.answer_kind import asks_for
+    from assistant.skills.spans import best_span
+
+    reaching = holding = chosen = 0
+    for question in questions:
+        relevant, _ = qa.retrieve(question.question)
+        if not question.answerable or not qa.answers(relevant):
+            continue
+        reaching += 1
+        if has_fact(relevant[0].text, question):
+            holding += 1
+            span = best_span(qa.reranker, question.question, relevant[0], whole_list=asks_for(question.question) == "steps")[0]
+            chosen += has_fact(span, question)
+    return {"answerable": sum(q.answerable for q in questions), "past the gate": reaching,
+            "best passage holds the fact": holding, "its best span holds it": chosen,
+            "share": chosen / holding if holding else None}
+
+
 def main() -> None:
     parser = common.base_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--set", type=Path, default=HERE, dest="question_set",
@@ -340,6 +363,8 @@ def main() -> None:
     parser.add_argument("--quiet", action="store_true", help="no line per question")
     parser.add_argument("--gate-only", action="store_true",
                         help="no model: the expected file ranked first, and answerable kept / unanswerable turned away by thresholds")
+    parser.add_argument("--span-choice", action="store_true",
+                        help="no model: how often the span read again of a best passage holding the fact holds it too (needs a reranker)")
     args = parser.parse_args()
 
     from assistant.retrieval import open_knowledge_base
@@ -377,6 +402,14 @@ def main() -> None:
                 summary, rows = gate(manager, root, [q for q in asked if q.split == split and q.kind != "followup"])
                 report.table(f"{split}: retrieval{' and reranking' if reranker else ''}", [summary])
                 report.table(f"{split}: the best passage's relevance against a threshold", rows)
+            report.finish(args.json)
+            return
+        if args.span_choice:
+            if reranker is None:
+                raise SystemExit("--span-choice measures the reranker's choice of sentence: give it one (--reranker), not none")
+            for split in splits:
+                report.table(f"{split}: the span read again", [span_choice(manager.qa, [q for q in asked if q.split == split
+                                                                                       and q.kind != "followup"])])
             report.finish(args.json)
             return
         outcomes = run(manager, recording, root, asked, progress=not args.quiet)

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import ScriptedChatModel, manager_over
+from fakes import ScriptedChatModel, ScriptedReranker, manager_over
 
 from assistant.conversation.manager import ConversationManager
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.skills.prompts import NO_ANSWER
+from assistant.skills.qa import QASkill
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import common  # noqa: E402
@@ -235,3 +236,18 @@ def test_summarize_bench_scores_every_method_against_the_best_of_dialogsums_refe
     assert table["dialogsum", "auto"]["ROUGE-L F"] == pytest.approx(1.0)  # a short dialogue: abstractive
     assert 0.0 < table["dialogsum", "lead"]["ROUGE-L F"] < 1.0
     assert table["dialogsum", "extractive"]["articles"] == 2
+
+
+def test_span_choice_counts_the_best_spans_that_hold_the_fact_of_best_passages_that_do():
+    notice = Passage("Hidden damage must be reported within 7 days. Claims are handled by the claims desk.", "claims.md",
+                     "Claims", relevance=0.6)
+    reranker = ScriptedReranker({"Claims": 0.8, "claims desk": 0.9, "7 days": 0.5})
+    qa = QASkill(ScriptedChatModel([]), FakeKnowledgeStore([notice]), adapter=None, reranker=reranker)
+    asked = [qa_company.Question("q1", "claims.md", "number", "How long do I have to report damage?", ("7 days",)),
+             qa_company.Question("q2", "claims.md", "name", "Who handles claims?", ("claims desk",)),
+             qa_company.Question("q3", "claims.md", "number", "How much is the excess?", ("€100",)),
+             qa_company.Question("q4", "claims.md", "unanswerable", "Is there an excess?", ())]
+    # The passage passes the gate for every question; it holds the fact of two, and its best span (the claims desk's
+    # sentence, 0.9) holds only the second's.
+    assert qa_company.span_choice(qa, asked) == {"answerable": 3, "past the gate": 3, "best passage holds the fact": 2,
+                                                 "its best span holds it": 1, "share": 0.5}
