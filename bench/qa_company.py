@@ -336,8 +336,10 @@ def span_choice(qa, questions: Sequence[Question]) -> dict:
 
     reaching = holding = chosen = 0
     for question in questions:
+        if not question.answerable:
+            continue
         relevant, _ = qa.retrieve(question.question)
-        if not question.answerable or not qa.answers(relevant):
+        if not qa.answers(relevant):
             continue
         reaching += 1
         if has_fact(relevant[0].text, question):

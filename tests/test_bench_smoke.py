@@ -239,10 +239,10 @@ def test_summarize_bench_scores_every_method_against_the_best_of_dialogsums_refe
 
 
 def test_span_choice_counts_the_best_spans_that_hold_the_fact_of_best_passages_that_do():
-    notice = Passage("Hidden damage must be reported within 7 days. Claims are handled by the claims desk.", "claims.md",
+    claims = Passage("Hidden damage must be reported within 7 days. Claims are handled by the claims desk.", "claims.md",
                      "Claims", relevance=0.6)
     reranker = ScriptedReranker({"Claims": 0.8, "claims desk": 0.9, "7 days": 0.5})
-    qa = QASkill(ScriptedChatModel([]), FakeKnowledgeStore([notice]), adapter=None, reranker=reranker)
+    qa = QASkill(ScriptedChatModel([]), FakeKnowledgeStore([claims]), adapter=None, reranker=reranker)
     asked = [qa_company.Question("q1", "claims.md", "number", "How long do I have to report damage?", ("7 days",)),
              qa_company.Question("q2", "claims.md", "name", "Who handles claims?", ("claims desk",)),
              qa_company.Question("q3", "claims.md", "number", "How much is the excess?", ("€100",)),
