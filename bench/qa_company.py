@@ -329,10 +329,9 @@ def gate(manager, root: Path, questions: Sequence[Question],
 
 def span_choice(qa, questions: Sequence[Question]) -> dict:
     """No model: of the answerable questions whose best passage passes the reranker's gate and holds the fact, how
-    often the span the second reading would read of it (spans.best_span) holds the fact too: the reranker's choice of
+    often the span the second reading would read of it (qa.span_read_again) holds the fact too: the reranker's choice of
     sentence, apart from the reader's."""
-    from assistant.skills.answer_kind import asks_for
-    from assistant.skills.spans import best_span
+    from assistant.skills.qa import span_read_again
 
     reaching = holding = chosen = 0
     for question in questions:
@@ -344,7 +343,7 @@ def span_choice(qa, questions: Sequence[Question]) -> dict:
         reaching += 1
         if has_fact(relevant[0].text, question):
             holding += 1
-            span = best_span(qa.reranker, question.question, relevant[0], whole_list=asks_for(question.question) == "steps")[0]
+            span = span_read_again(qa.reranker, question.question, relevant[0])[0]
             chosen += has_fact(span, question)
     return {"answerable": sum(q.answerable for q in questions), "past the gate": reaching,
             "best passage holds the fact": holding, "its best span holds it": chosen,

@@ -343,7 +343,7 @@ class QASkill:
             return None
         kind = asks_for(question)
         steps = kind == "steps"
-        sentence, cut_before, cut_after = best_span(self.reranker, question, passage, whole_list=steps)
+        sentence, cut_before, cut_after = span_read_again(self.reranker, question, passage)
         # A phrase copied from a sentence says neither yes nor no ("Sanne Kuipers and Ruud Bakker" for whether the
         # picker was warned): a yes-or-no question is not read again.
         if score >= self.options.reread_score and kind not in ("steps", "yes/no") and (
@@ -384,6 +384,13 @@ class QASkill:
         body = "\n>\n".join("\n".join(f"> {line}" for line in paragraph.splitlines()) for paragraph in quoted)
         return Reply(f"{QUOTE_INTRO}\n\n{body}", "qa", sources=[passage], grounded=True, quoted=True,
                      notice="The model could not answer from the passages, so the closest one is quoted.")
+
+
+def span_read_again(reranker: Reranker, question: str, passage: Passage) -> tuple[str, bool, bool]:
+    """What the second reading reads of ``passage`` (or quotes, for steps): the span the reranker finds answers
+    ``question`` best, the list whole for a question about steps (spans.best_span); and whether text was cut before
+    and after it."""
+    return best_span(reranker, question, passage, whole_list=asks_for(question) == "steps")
 
 
 def declined(closest: Sequence[Passage], notice: str) -> Reply:
