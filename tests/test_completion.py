@@ -10,7 +10,7 @@ from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.skills.answer_kind import expressions, sole_expression
 from assistant.skills.completion import completed, completed_reply
-from assistant.skills.names import better_described, described_person, is_person, names
+from assistant.skills.names import better_described, described_person, is_person, name_lists, names
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
 from assistant.skills.qa import SHORTENED_NOTICE, QAOptions
 
@@ -161,9 +161,23 @@ def test_the_phrases_of_each_kind_a_sentence_holds():
     ("Which system do I use to request time off?", "1. Open BambooHR and choose Request time off.", "BambooHR"),
     ("Which macro should I use during an outage?", "While an outage lasts, answer with macro OUT-01.", "OUT-01"),
     ("Which app do I use for expenses?", "Use Ledgerly for expenses and Navigo for travel.", None),  # two names
+    # A question several things may answer: the one list of names.
+    ("Which of your clinics have free parking?", "There is free parking at Skipton, Wakefield and Darlington.",
+     "Skipton, Wakefield and Darlington"),
+    ("Which two sites lost power?", "Ridderkerk and Barendrecht lost power; Venlo did not.", "Ridderkerk and Barendrecht"),
+    ("Which of the clinics is closest to York?", "There is free parking at Skipton, Wakefield and Darlington.", None),
+    ("Which sites have a canteen?", "Ridderkerk and Venlo have one, as have Delft and Gouda.", None),  # two lists
 ])
 def test_the_one_phrase_of_the_kind_asked_for(question, sentence, expected):
     assert sole_expression(question, sentence) == expected
+
+
+def test_one_name_of_a_list_is_widened_to_the_list_for_a_question_several_may_answer():
+    faq = passage("Our clinics are in Harrogate, Headingley (Leeds), Acomb (York) and Skipton. Harrogate and Headingley "
+                  "also open on Saturdays from 9:00am to 1:00pm.")
+    assert completed("Headingley", "Which of the clinics are open on a Saturday?", faq) == "Harrogate and Headingley"
+    assert completed("Headingley", "Which clinic is open on a Saturday?", faq) == "Headingley"  # one is asked for
+    assert name_lists("Ask Mia Berg or Sven Olsen. Call Ann Lee.", "Who?") == ["Mia Berg or Sven Olsen"]
 
 
 def test_the_names_a_sentence_holds():

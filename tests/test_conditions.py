@@ -129,6 +129,29 @@ def test_a_day_the_question_names_picks_the_clause_naming_it(answer, question, e
     assert conditional(answer, question, HELPDESK) == expected
 
 
+HIRING = Passage("| Stage | Length | With |\n|---|---|---|\n| Technical interview | 90 minutes | Two engineers |\n"
+                 "| Final conversation | 45 minutes | Inês Marques for engineering, Rui Carvalho for other roles |", "hr/hiring.md")
+
+
+@pytest.mark.parametrize("answer, question, expected", [
+    ("Rui Carvalho for other roles", "Who has the final conversation with engineering candidates?", "Inês Marques"),
+    ("Rui Carvalho", "Who has the final conversation with engineering candidates?", "Inês Marques"),
+    ("Inês Marques for engineering", "Who has the final conversation with engineering candidates?", None),  # its own
+    ("Rui Carvalho for other roles", "Who has the final conversation with sales candidates?", None),  # no clause for sales
+    ("Rui Carvalho for other roles", "Who has the final conversation?", None),
+])
+def test_what_a_clause_is_for_picks_the_clause_the_question_asks_about(answer, question, expected):
+    assert conditional(answer, question, HIRING) == expected
+
+
+def test_an_answer_whose_clause_is_for_nothing_in_particular_stands():
+    # The reader's clause says for whom it holds nowhere: another clause sharing a word with the question does not
+    # make it wrong.
+    passage = Passage("Ask Mia Berg about the morning checks, and call Sven Olsen for forklift repairs.", "safety.md")
+    assert conditional("Mia Berg", "Who does the morning checks on the forklift?", passage) is None
+    assert conditional("Mia Berg", "Who fixes a broken forklift?", passage) is None
+
+
 FLEXI = Passage("| Rule | Setting |\n|---|---|\n| Settlement period | 4 weeks |\n"
                 "| Flexi credit carried forward | 12 hours |", "hr/flexi.md", "Flexitime")
 

@@ -17,7 +17,7 @@ from assistant.errors import ModelError
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.retrieval.rerank import LazyReranker, passage_text, rerank, resolve_reranker
-from assistant.skills.answer_kind import asks_for, fits, sole_expression
+from assistant.skills.answer_kind import asks_for, fits, kind_name, sole_expression
 from assistant.skills.grounding import (
     asked_names,
     code_spans,
@@ -351,6 +351,14 @@ def test_answer_kinds():
     assert not fits(phone, "PDS-44817 [1]") and not fits(phone, "11 appointments were rebooked") and not fits(phone, "the reception")
     assert not fits(phone, "£46.75 [1]") and not fits(phone, "€1,250.00")  # an amount's digits are no number to ring
     assert fits("Where is the office?", "four hours") and fits(count, "")  # unchecked kinds, and no answer, pass
+
+
+def test_an_amount_asked_in_one_currency_is_not_answered_in_another():
+    euros = "What are the ColdTrack plan prices in euros?"  # the price list is in pounds
+    assert not fits(euros, "£9 [1]") and not fits(euros, "9 pounds a month") and kind_name(euros) == "an amount in euros"
+    assert fits(euros, "€9 [1]") and fits(euros, "9 euros") and fits(euros, "£9 or €11") and fits(euros, "the Standard plan")
+    assert fits("How much is the Standard plan?", "£9 [1]") and fits("How heavy is the crate in pounds?", "20 kg")
+    assert not fits("How much is it in US dollars?", "€40")
 
 
 def test_the_asking_sentence_decides_the_kind():

@@ -13,7 +13,7 @@ from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.retrieval.rerank import LazyReranker
 from assistant.retrieval.tables import labelled, labelled_rows, row_cells
 from assistant.skills.qa import QAOptions
-from assistant.skills.table_lookup import Row, answer_cell, table_answer, terms, units
+from assistant.skills.table_lookup import NoRow, Row, TableAnswer, answer_cell, table_answer, terms, units
 
 RATES = Passage(
     "Rates from 1 January 2024, excluding VAT.\n\n"
@@ -213,3 +213,21 @@ def test_of_rows_naming_as_much_the_one_whose_name_says_least_besides(question, 
     reranker = ScriptedReranker({"billed annually": 0.8, "Monthly price": 0.6})  # liking the annual row best
     found = table_answer(reranker, question, [PLANS])
     assert found is not None and found.cell == cell
+
+
+LEAVE_TYPES = Passage(
+    "| Type | Company pay |\n|---|---|\n| Maternity leave | 16 weeks at full pay, then statutory pay |\n"
+    "| Paternity leave | 2 weeks at full pay |", "hr/leave.md", "Family leave")
+
+
+@pytest.mark.parametrize("question, found", [
+    ("How much paternity leave is paid at full pay?", "2 weeks at full pay"),
+    ("How much adoption leave is paid at full pay?", NoRow),  # another leave than the table's: no row for it
+    ("How much leave do new fathers get at full pay?", "2 weeks at full pay"),  # names no other kind of leave
+])
+def test_a_row_named_for_another_thing_of_the_kind_asked_is_no_row_for_it(question, found):
+    answer = table_answer(ScriptedReranker({"Paternity": 0.9, "Maternity": 0.5}), question, [LEAVE_TYPES])
+    if found is NoRow:
+        assert isinstance(answer, NoRow) and "Paternity" in answer.row.text
+    else:
+        assert (answer.cell if isinstance(answer, TableAnswer) else answer) == found

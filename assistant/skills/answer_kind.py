@@ -22,7 +22,7 @@ import re
 
 from ..text import sentences
 from .grounding import MONTH, NUMBERS, STOPWORDS, TIME_UNIT, WEEKDAY, strip_citations
-from .names import names
+from .names import name_lists, names
 
 # Words that say how many: the numbers ("two", "ninety"), and words like "dozens", "twice" or "most".
 NUMBER_WORD = (rf"(?:{'|'.join(NUMBERS)}|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|single|both|several|"
@@ -41,6 +41,12 @@ MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:{SHARE}|{TIME_UNIT}\b
 NOT_A_LENGTH = re.compile(rf"[$€£]\s*\d[\d.,]*|\d[\d.,]*(?:\s*(?:-|–|to)\s*\d[\d.,]*)?\s*(?:{SHARE}|{CURRENCY}\b|{TEMPERATURE}\b)",
                           re.I)
 COUNT = re.compile(rf"(?<![^\W\d_])\d|\b{NUMBER_WORD}\b", re.I)  # a digit after a letter is part of a name ("K2", "SEV1")
+# Money and shares, however written, as one symbol.
+SYMBOL = {"€": "€", "$": "$", "£": "£", "eur": "€", "euro": "€", "euros": "€", "usd": "$", "dollars": "$", "dollar": "$",
+          "gbp": "£", "pounds": "£", "pound": "£", "%": "%", "percent": "%"}
+# The currency a question wants an amount in ("What are the plan prices in euros?"), and money as an answer says it.
+IN_CURRENCY = re.compile(r"\bin\s+(?:us\s+)?(euros?|eur|dollars?|usd|pounds?|gbp)\b", re.I)
+MONEY_SAID = re.compile(r"[$€£]|\b(?:euros?|eur|dollars?|usd|pounds?|gbp)\b", re.I)
 # A clock time or a date: numbers that are no count or amount ("22:00-06:00" for how many shifts in a row, "30 April
 # 2024" for how much a part cost).
 CLOCK = re.compile(r"\b\d{1,2}:\d\d(?:\s?[ap]m\b)?(?:\s?(?:-|–|to)\s?\d{1,2}:\d\d(?:\s?[ap]m\b)?)?|\b\d{1,2}\s?[ap]m\b", re.I)
@@ -74,6 +80,10 @@ CONDITION = r"(?:(?:if|when|once|after|before|while|since)\b[^,?]*,\s*)?"
 # the name in a sentence about one may be its product's ("SmileDesk").
 NAMED = (r"(?:apps?|applications?|tools?|systems?|software|platforms?|portals?|programs?|programmes?|clients?|linters?|"
          r"librar(?:y|ies)|frameworks?|formats?|macros?|templates?|headers?|browsers?|printers?|models?)")
+# "Which of the clinics are ...", "Which two sites ...", "Which teams have ...": a plural noun, or a number of them, asked
+# about with a verb that says it is plural.
+SEVERAL = re.compile(rf"{OPENING}(?:which|what)\s+(?:of\s+(?:the|your|our|these|those)\s+[\w-]+s\b(?!\s+(?:is|was|has|does)\b)|"
+                     r"(?:two|three|four|five|six)\s|[\w-]+s\s+(?:are|were|have|had|do|did|still|also|only)\b)")
 # Capitalised words in a row: a name ("Daniel Rocha", "Tesla Electric Light").
 NAME = r"[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*"
 
@@ -129,6 +139,8 @@ def fits(question: str, answer: str) -> bool:
     """Whether ``answer`` says the kind of thing ``question`` asks for (True when the kind is not checked)."""
     kind = asks_for(question)
     text = strip_citations(answer).strip()
+    if other_currency(question, text):
+        return False
     if kind in (None, "name", "steps", "yes/no") or not text:
         return True
     if kind == "person":  # someone the question does not name already ("Daniel Rocha" for who stands in for him)
@@ -151,6 +163,20 @@ def fits(question: str, answer: str) -> bool:
     return not NOT_A_REASON.match(text)  # a reason: more than a date or an amount
 
 
+def other_currency(question: str, answer: str) -> bool:
+    """Whether ``question`` wants an amount in one currency ("in euros") and ``answer`` gives money only in others
+    ("£9"): the documents may price it only in pounds, and a price in pounds is no answer."""
+    asked = IN_CURRENCY.search(question)
+    given = {SYMBOL[money.lower()] for money in MONEY_SAID.findall(answer)}
+    return asked is not None and bool(given) and SYMBOL[asked[1].lower()] not in given
+
+
+def asks_for_several(question: str) -> bool:
+    """"Which of your clinics have free parking?", "Which two sites ...?": a question that more than one thing may
+    answer, each named (names.name_lists)."""
+    return bool(SEVERAL.match(" ".join(asking_sentence(question).lower().split())))
+
+
 def asks_about_named(question: str) -> bool:
     """"Who is Carla Mendes?": a question about the one it names, answered by who she is ("the office manager")."""
     return bool(re.search(rf"\b[Ww]ho (?:is|was|are|were) {NAME}\W*$", asking_sentence(question)))
@@ -158,6 +184,8 @@ def asks_about_named(question: str) -> bool:
 
 def kind_name(question: str) -> str:
     """How a notice names what the question asks for."""
+    if currency := IN_CURRENCY.search(question):
+        return f"an amount in {currency[1].lower()}"
     return {"count": "a count", "amount": "an amount", "length": "a duration or a length", "phone": "a phone number",
             "time": "a time", "reason": "a reason", "person": "someone the question does not name already"}.get(asks_for(question) or "", "an answer")
 
@@ -190,10 +218,13 @@ def expressions(kind: str | None, text: str) -> list[str]:
 def sole_expression(question: str, text: str) -> str | None:
     """The one expression in ``text`` of the kind ``question`` asks for (expressions; names, for who and which app)
     that the question does not state itself, if there is exactly one: "31 March" in "Carried-over days must be taken
-    by 31 March or they are lost." for "By when do I have to use holiday I carried over?"."""
+    by 31 March or they are lost." for "By when do I have to use holiday I carried over?"; for a question that several
+    things may answer (asks_for_several), the one list of names."""
     if re.search(r"\band (?:who|what|when|where|which|how|why)\b", question.lower()):
         return None  # two questions in one ("When did it stop and who investigated?"): one phrase answers half
     kind, text = asks_for(question), " ".join(text.split())
+    if asks_for_several(question) and len(lists := name_lists(text, question)) == 1:
+        return lists[0]  # "Skipton, Wakefield and Darlington" for which of the clinics have free parking
     if kind == "person" and asks_about_named(question):
         return None  # another name is no answer to who the one named is
     found = set(names(text, question, people=kind == "person")) if kind in ("person", "name") else unsaid(kind, question, text)

@@ -2,7 +2,8 @@
 
 A small reader copies the right place of a passage but stops early: "2024" for "When is the next meeting?"
 where the passage says "Next meeting: 8 October 2024", "€90" for what the company pays towards safety shoes
-"per year", "12" for how many photos the app asks for where the passage says "12 photos". The completion
+"per year", "12" for how many photos the app asks for where the passage says "12 photos", "Headingley" for which
+of the clinics open on Saturdays where it says "Harrogate and Headingley also open on Saturdays". The completion
 only widens the copy to the date, rate or counted thing around it in the same sentence, so it says nothing
 the passage does not; of several sentences holding the copy, the one that answers the question best decides.
 A bare "no" to "Do they lose access straight away?" is cut short of its reason: the sentence of the passage
@@ -15,8 +16,9 @@ import re
 
 from ..retrieval.base import Passage
 from ..retrieval.rerank import Reranker
-from .answer_kind import DATE, YEAR, asks_for
+from .answer_kind import DATE, YEAR, asks_for, asks_for_several
 from .grounding import MONTH, NUMBERS, STOPWORDS, TIME_UNIT, content_words
+from .names import name_lists
 from .spans import LIST_ITEM, best_span, copies, quote_units, scored_spans
 
 # Answers longer than this are sentences, not a phrase cut short.
@@ -52,6 +54,7 @@ def completed(answer: str, question: str, passage: Passage, reranker: Reranker |
     if not wanted or len(wanted.split()) > MOST_WORDS:
         return answer
     asked = set(content_words(question))
+    several = asks_for_several(question)
     # Each sentence holding the copy, with the ways it widens it there (None: it is complete there).
     holding: list[tuple[int, str]] = []
     widenings: list[set[str | None]] = []
@@ -59,7 +62,8 @@ def completed(answer: str, question: str, passage: Passage, reranker: Reranker |
         unit = " ".join(unit.split())
         if found := copies(unit, wanted):
             holding.append((number, unit))
-            widenings.append({_widened(unit, match.start(), match.end(), asked) for match in found})
+            lists = name_lists(unit, question) if several else []
+            widenings.append({_widened(unit, match.start(), match.end(), asked, lists) for match in found})
     if not any(wider for ways in widenings for wider in ways):
         return answer  # nothing to complete: the reranker is not asked
     if reranker is not None:
@@ -71,10 +75,14 @@ def completed(answer: str, question: str, passage: Passage, reranker: Reranker |
     return answer.replace(wanted, wider, 1) if wider else answer
 
 
-def _widened(unit: str, start: int, end: int, asked: set[str]) -> str | None:
-    """The copy unit[start:end] widened to the date holding it, or with its amount's rate, or its count's unit or
-    counted thing; None when it is complete as it is."""
+def _widened(unit: str, start: int, end: int, asked: set[str], lists: list[str]) -> str | None:
+    """The copy unit[start:end] widened to the date holding it, or to the list of names (``lists``: those of the unit)
+    holding it, or with its amount's rate, or its count's unit or counted thing; None when it is complete as it is."""
     copy = unit[start:end]
+    for listed in lists:
+        at = unit.find(listed)
+        if at <= start and end <= at + len(listed) and len(copy) < len(listed):
+            return listed
     if DATE_PART.search(copy):
         for date in DATE.finditer(unit):
             if date.start() <= start and end <= date.end() and (date.start(), date.end()) != (start, end):

@@ -13,7 +13,9 @@ condition. In prose, the answer must come from a sentence stating that quantity 
 does (``conditional``): prose says "spread over 12 months" as often as "over 2 years", so only the number and its unit
 are compared there. A table's row labels are terse ("Over 2 years", "Up to 5 kg", "0-2 years", "5+ years"): there the
 band a label states and the one the question states are compared as ranges (``band_match``). A name or a day the
-question states ("the Business plan", "on a Saturday") picks the clause of the answer's sentence that names it.
+question states ("the Business plan", "on a Saturday") picks the clause of the answer's sentence that names it, and
+so does what a clause is for, when the question asks about it: "Inês Marques for engineering, Rui Carvalho for other
+roles" answers who has the final interview with engineering candidates.
 """
 
 from __future__ import annotations
@@ -23,16 +25,13 @@ import re
 from dataclasses import dataclass
 
 from ..retrieval.base import Passage
-from .answer_kind import asks_for, unsaid
+from .answer_kind import SYMBOL, asks_for, unsaid
 from .completion import SHORT_REPLY
 from .grounding import MONTH, NUMBERS, STOPWORDS, TIME_UNIT, WEEKDAY, asked_names, content_words
 from .names import names
 from .spans import copies, quote_units
 
 _NUMBER = rf"\d+(?:,\d{{3}})*(?:\.\d+)?|\b(?:{'|'.join(NUMBERS)})\b"
-# Money and shares, however written, as one symbol.
-SYMBOL = {"€": "€", "$": "$", "£": "£", "eur": "€", "euro": "€", "euros": "€", "usd": "$", "dollars": "$", "dollar": "$",
-          "gbp": "£", "pounds": "£", "pound": "£", "%": "%", "percent": "%"}
 ABOVE = "more than|greater than|longer than|older than|over|above|beyond|exceeding"  # the number itself excluded
 FROM = "at least|from|after|starting at"
 BELOW = "less than|fewer than|shorter than|under|below"
@@ -57,6 +56,7 @@ MORE = ("more", "over", "longer", "above")  # "5 or more", as against "5 or less
 EPSILON = 1e-6  # "more than 2" starts just above 2
 DAY = re.compile(rf"\b{WEEKDAY}\b", re.I)
 CLAUSE = re.compile(r",\s+|;\s+|\s+(?:and|but|while|whereas)\s+")  # where a sentence giving several values cuts
+FOR = re.compile(r"\bfor\s+(.+)", re.I)  # what a clause gives its value for ("€5 for Business", "Inês Marques for engineering")
 
 
 @dataclass(frozen=True)
@@ -172,27 +172,46 @@ def conditional(answer: str, question: str, passage: Passage) -> str | None:
     """The answer under the condition ``question`` states, when ``answer`` (copied from ``passage``) is said under
     another: the one phrase of the kind asked for in the sentence stating the quantity asked ("27 days" in "After 5
     years of service this rises to 27 days."), or in the clause naming what is asked ("€5" in "... cost €6 per user
-    per month on Pro and €5 per user per month on Business" for the Business plan); else None."""
+    per month on Pro and €5 per user per month on Business" for the Business plan) or being for it (serves; for "who",
+    the one person that clause names); else None."""
     kind = asks_for(question)
-    if kind not in ("amount", "length", "count", "time"):
+    if kind not in ("amount", "length", "count", "time", "person"):
         return None
     units, holding = holding_units(answer, passage)
     if not holding:
         return None
-    if asked := bands(question):
+    if (asked := bands(question)) and kind != "person":
         stating = [unit for unit in units if states(unit, asked)]
         if any(unit in stating for unit in holding) or len(stating) != 1:
             return None
         return sole_phrase(kind, stating[0], question, asked)
-    if (named := asked_names(question)) and len(holding) == 1:
-        clauses = CLAUSE.split(holding[0])
-        naming = [clause for clause in clauses if any(name in clause for name in named)]
+    if len(holding) != 1:
+        return None
+    clauses = CLAUSE.split(holding[0])
+    wanted = " ".join(answer.split()).strip(" .,;:")
+    answering = [clause for clause in clauses if copies(clause, wanted)]
+    if named := asked_names(question):
         # The answer's clause names another thing ("on Pro"), one other clause the one asked about.
-        wanted = " ".join(answer.split()).strip(" .,;:")
-        answering = [clause for clause in clauses if copies(clause, wanted)]
-        if len(naming) == 1 and naming[0] not in answering and all(names_other(clause, question) for clause in answering):
-            return sole_phrase(kind, naming[0], question, [])
+        naming = [clause for clause in clauses if any(name in clause for name in named)]
+        elsewhere = all(names_other(clause, question) for clause in answering)
+    else:
+        # The answer's clause is for another thing ("Rui Carvalho for other roles"), one other clause for the one asked
+        # about ("Inês Marques for engineering", asked who has the final interview with engineering candidates).
+        naming = [clause for clause in clauses if serves(clause, question)]
+        elsewhere = bool(answering) and all(FOR.search(clause) for clause in answering)
+    if len(naming) == 1 and naming[0] not in answering and elsewhere:
+        if kind == "person":
+            people = names(naming[0], question, people=True)
+            return people[0] if len(people) == 1 else None
+        return sole_phrase(kind, naming[0], question, [])
     return None
+
+
+def serves(clause: str, question: str) -> bool:
+    """Whether ``clause`` gives its value for something the question asks about: a word after its "for" that the
+    question uses."""
+    found = FOR.search(clause)
+    return bool(found and set(content_words(found[1])) & set(content_words(question)))
 
 
 def names_other(clause: str, question: str) -> bool:

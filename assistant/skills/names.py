@@ -97,6 +97,35 @@ def names(text: str, question: str, *, people: bool = False) -> list[str]:
     return found
 
 
+# What joins the names of a list ("Skipton, Wakefield and Darlington"), after any words in brackets ("Headingley (Leeds)").
+FIRST_OF_LIST = re.compile(r"(?:^|(?<=[.!?:;]\s))([A-Z][\w'’-]*)(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+)$")
+LIST_JOIN = re.compile(r"(?:\s*\([^()]*\))?(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+)")
+
+
+def name_lists(text: str, question: str) -> list[str]:
+    """The lists of two names or more in ``text`` that share no word with ``question`` (names), as ``text`` writes
+    them once its spacing is made single: "Skipton, Wakefield and Darlington", "Harrogate and Headingley"."""
+    text = " ".join(text.split())
+    asked = lowered_words(question)
+    lists: list[tuple[int, int]] = []
+    position = 0
+    for name in names(text, question):
+        start = text.find(name, position)
+        if start < 0:
+            continue
+        end = position = start + len(name)
+        if lists and LIST_JOIN.fullmatch(text, lists[-1][1], start):
+            lists[-1] = (lists[-1][0], end)
+            continue
+        # A list's first name may open its sentence, where names() cannot tell it from any other word ("Harrogate and
+        # Headingley also open on Saturdays"): the list says it is one.
+        first = FIRST_OF_LIST.search(text, 0, start)
+        if first and first[1].lower() not in asked | STOPWORDS | OPENERS and LIST_JOIN.fullmatch(text, first.end(1), start):
+            start = first.start(1)
+        lists.append((start, end))
+    return [text[start:end] for start, end in lists if LIST_JOIN.search(text, start, end)]
+
+
 def is_person(text: str) -> bool:
     """Whether ``text`` is one person's name and nothing else, as a table cell may be ("Bram Dekker", "Joost van
     Dijk"; not "Site Manager", not "Bram")."""

@@ -238,9 +238,9 @@ class QASkill:
             return
         found = table_answer(self.reranker, question, passages) if self.reranker is not None and self.options.table_lookup else None
         if isinstance(found, NoRow):
-            log.info("no row of the table is for the quantity %r states; the closest: %r", question, found.row.text[:200])
-            yield declined(closest, "The table that answers this in your documents has no row for the quantity you asked "
-                                    "about; the closest passages are listed.")
+            log.info("no row of the table is for what %r asks about; the closest: %r", question, found.row.text[:200])
+            yield declined(closest, "The table that answers this in your documents has no row for what you asked about; "
+                                    "the closest passages are listed.")
             return
         if found:
             yield Reply(f"{found.cell} [1]", "qa", sources=[found.row.passage], grounded=True, notice=TABLE_NOTICE,

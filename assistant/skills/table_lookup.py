@@ -57,7 +57,8 @@ class TableAnswer:
 @dataclass(frozen=True)
 class NoRow:
     """The table row that answers best is for another quantity than the one the question states (its name's band
-    misses it): the documents hold a table for it, without the row asked for."""
+    misses it), or for another thing of the kind the question names (names_another): the documents hold a table for
+    it, without the row asked for."""
 
     row: Row
 
@@ -93,6 +94,9 @@ def split_row(line: str) -> list[str]:
 STANDALONE_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?![.,]?\w)")
 
 
+NAME_WORD = re.compile(r"[^\W\d_][\w'-]*")  # a word of a row's name, not a number
+# Words before a noun that say how much or which of them, not what kind ("much leave", "the next period").
+NOT_KINDS = frozenset("much many more most less least few enough next last first previous other same".split())
 # "Billed annually" is "for the year" ("monthly" already begins with "month").
 SAME_AS_YEAR = frozenset({"annual", "annum"})
 
@@ -151,12 +155,26 @@ def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage])
     closeness = [0 if n is None or None in extra else -n for n in extra]
     (band, _, _), row = max((((band_rank(stated, row), close, score), row) for (row, score), close in zip(tied, closeness)),
                             key=lambda ranked: ranked[0])
-    if stated and band == 0:  # "90 x 230 mm" for the 135 x 280 mm pouches: the table lacks the row
+    if (stated and band == 0) or names_another(question, row):  # "90 x 230 mm" for the 135 x 280 mm pouches
         return NoRow(row)
     if (cell := answer_cell(question, row)) is None:
         return None
     log.info("looked %r up in the table row %r: %r", question, row.text[:200], cell)
     return TableAnswer(cell, row)
+
+
+def names_another(question: str, row: Row) -> bool:
+    """Whether the row's name (first cell) is another thing of the kind the question names: "Paternity leave" for
+    adoption leave, "Premium plan" for the Standard plan. The question holds the name's last word after a word the name
+    lacks (not a number: "three years" is a band, for conditions.py; nor "much" or "next"), and none of the name's other
+    words."""
+    name = NAME_WORD.findall(row.cells[0][1].lower()) if row.cells else []
+    asked = NAME_WORD.findall(question.lower())
+    if len(name) < 2 or any(word in asked for word in name[:-1]):
+        return False
+    kind = content_words(name[-1])
+    return bool(kind) and any(content_words(word) == kind and content_words(before) and before not in NOT_KINDS
+                              and before.split("-")[0] not in NUMBERS for before, word in zip(asked, asked[1:]))
 
 
 def band_rank(stated: list[Band], row: Row) -> int:
