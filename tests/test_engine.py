@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -21,7 +22,7 @@ from tiny_lm import make_tiny_model
 
 from assistant.config import Settings, load_settings
 from assistant.errors import ConfigError
-from assistant.llm import engine, fast, kernels, plan
+from assistant.llm import busy, engine, fast, kernels, plan
 from assistant.llm.base import GenerationOptions
 from assistant.llm.local import GENERATE_LOOKUP_TOKENS, LocalChatModel
 from assistant.llm.local_factory import create
@@ -88,13 +89,23 @@ def test_new_tokens_formats_are_timed_with_the_weights_out_of_the_caches(monkeyp
     as int4 on one layer and was twice as slow through the model); a prompt reuses each weight, hot is right."""
     calls = []
     monkeypatch.setattr(plan, "time_format", lambda weights, fmt, tokens, repeats, cold=False: calls.append((fmt, tokens, cold)) or 0.001)
-    plan.measure([torch.zeros(32, 32)], threads=1)
+    plan.measure([[torch.zeros(32, 32)]], threads=1)
     assert {(fmt, cold) for fmt, tokens, cold in calls if tokens == 1} == {(fmt, True) for fmt in kernels.FORMATS}
     assert not any(cold for fmt, tokens, cold in calls if tokens > 1)
 
     before_calls = []
     seconds = kernels.timed_seconds(lambda: None, 3, before=lambda: before_calls.append(time.sleep(0.05)))
     assert len(before_calls) == 3 and max(seconds) < 0.05  # before() runs ahead of every timed call, untimed
+
+
+def test_formats_are_timed_on_a_few_layers_as_far_as_a_byte_budget_and_given_per_layer(monkeypatch):
+    weight = lambda floats: torch.zeros(1).expand(floats)  # noqa: E731  (as many floats, no memory)
+    assert len(plan.timed_layers([[weight(64)] for _ in range(10)])) == plan.TIMED_LAYERS
+    assert len(plan.timed_layers([[weight(plan.TIMED_BYTES // 4 // 2 + 1)] for _ in range(3)])) == 1
+    assert len(plan.timed_layers([[weight(plan.TIMED_BYTES)]])) == 1  # one layer, however large
+    monkeypatch.setattr(plan, "time_format", lambda weights, fmt, tokens, repeats, cold=False: 0.004)
+    timings = plan.measure([[torch.zeros(32, 32)], [torch.zeros(32, 32)]], threads=1)  # 4 ms for both layers
+    assert timings["decode/int4"] == pytest.approx(2.0) and timings["prefill/float32"] == pytest.approx(2.0)
 
 
 def test_a_format_is_timed_by_its_fastest_run_so_a_busy_moment_does_not_decide_the_plan(monkeypatch):
@@ -123,6 +134,60 @@ def test_an_older_plan_is_timed_again_and_keeps_its_packed_weights(tmp_path, mon
     again = tiny(tmp_path)
     assert len(measured) == 2 and again.fast.plan.decode == "int4"
     assert json.loads(plan_file.read_text())["version"] == plan.PLAN_VERSION
+
+
+class OthersTaking:
+    """A stand-in for busy.OthersLoad: other processes took ``cores`` while the block ran."""
+
+    def __init__(self, cores: float) -> None:
+        self.cores = cores
+
+    def __call__(self) -> OthersTaking:
+        return self
+
+    def __enter__(self) -> OthersTaking:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def test_a_plan_timed_while_other_processes_took_the_cpu_is_timed_again_at_a_start_that_finds_it_free(tmp_path, monkeypatch):
+    timings = {"decode/int4": 1.0, "decode/int8": 2.0, "decode/bfloat16": 3.0, "decode/float32": 4.0,
+               "prefill/float32": 1.0, "prefill/bfloat16": 9.0}
+    measured = []
+    monkeypatch.setattr(engine, "measure", lambda *a: measured.append(1) or timings)
+    monkeypatch.setattr(engine, "OthersLoad", OthersTaking(1.5))
+    first = tiny(tmp_path)
+    assert first.fast.plan.timed_while_busy and "timed while other processes took 1.5 cores" in first.engine_reason
+    monkeypatch.setattr(engine, "cores_taken_by_others", lambda: 1.2)  # still busy: timing again would be no better
+    assert tiny(tmp_path).fast.plan.timed_while_busy and len(measured) == 1
+    monkeypatch.setattr(engine, "cores_taken_by_others", lambda: 0.1)
+    monkeypatch.setattr(engine, "OthersLoad", OthersTaking(0.1))
+    again = tiny(tmp_path)
+    assert len(measured) == 2 and not again.fast.plan.timed_while_busy and "timed while" not in again.engine_reason
+    monkeypatch.setattr(engine, "cores_taken_by_others", lambda: pytest.fail("a plan timed in quiet is kept unasked"))
+    tiny(tmp_path)
+    assert len(measured) == 2
+
+
+def test_cpu_time_that_other_processes_take_is_measured_and_this_ones_is_not(monkeypatch):
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        assert busy.cores_taken_by_others(1.0) >= busy.BUSY_CORES
+    finally:
+        spinner.kill()
+        spinner.wait()
+    clock = {"wall": 0.0, "own": 5.0, "busy": 100.0}  # seconds: wall clock, this process's CPU, all CPUs' busy time
+    monkeypatch.setattr(busy, "time", SimpleNamespace(perf_counter=lambda: clock["wall"], process_time=lambda: clock["own"]))
+    monkeypatch.setattr(busy, "busy_seconds", lambda cpus: clock["busy"])
+    with busy.OthersLoad() as load:
+        clock.update(wall=1.0, own=7.0, busy=102.0)  # two cores for a second, all of it this process's threads
+    assert load.cores == 0.0
+    with busy.OthersLoad() as load:
+        clock.update(wall=2.0, own=8.0, busy=103.5)  # 1.5 CPU seconds in a second, 1.0 of them this process's
+    assert load.cores == pytest.approx(0.5)
 
 
 def test_packed_weights_are_cached_by_content(tmp_path, monkeypatch):

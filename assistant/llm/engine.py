@@ -4,7 +4,8 @@
 the reference, else generate(); "fast" uses the fast path even when the check disagrees (a
 warning is logged); "generate" always uses generate(). The plan and the packed weights are cached
 under ``CACHE/fast/``, keyed by the weights and by this CPU (`plan.py`), and every start checks
-the plan on a couple of probes (`selfcheck.py`), so a cache that went bad cannot go unnoticed.
+the plan on a couple of probes (`selfcheck.py`), so a cache that went bad cannot go unnoticed. A plan
+timed while other processes took the CPU is timed again at the first start that finds it free (`busy.py`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import torch
 from ..errors import ConfigError
 from ..files import staged
 from ..torch_threads import torch_threads
+from .busy import BUSY_CORES, OthersLoad, cores_taken_by_others
 from .fast import FastDecoder, fused_weights, pack_projection, unsupported_reason
 from .kernels import PACKED_VERSION, Packed
-from .plan import CPU, EnginePlan, candidates, measure, this_cpu
+from .plan import CPU, TIMED_LAYERS, EnginePlan, candidates, measure, this_cpu, timed_layers
 from .selfcheck import PLAN_PROBES, STARTUP_PROBES, TARGET_TOP1, Agreement, compare, probe_sequences
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,10 @@ class Planner:
         plan = EnginePlan.load(path) if path and path.is_file() else None
         if plan is None:
             return None
+        if plan.timed_while_busy and (now := cores_taken_by_others()) < BUSY_CORES:
+            log.info("the engine plan was timed while other processes took %.1f cores of the CPU (%.1f now): timing the "
+                     "formats again", plan.timed_busy, now)
+            return None
         decoder = self.build(plan)
         agreement = self.check(decoder, self.sequences[:STARTUP_PROBES])
         if agreement.passed:
@@ -104,14 +110,18 @@ class Planner:
     def make(self) -> FastDecoder | None:
         """Time every format here, then keep the fastest plan that passes the check."""
         threads = torch.get_num_threads()
-        layer = [w for name, parts in self.weights.items() if name.startswith("0.") for w in parts]
-        timings = measure(layer, threads)
-        log.info("timed the matmul formats on %s: %s", self.cpu.describe(), ", ".join(f"{k} {v:.2f} ms" for k, v in timings.items()))
+        layers = [[w for name, parts in self.weights.items() if name.split(".")[0] == str(index) for w in parts]
+                  for index in range(TIMED_LAYERS)]
+        with OthersLoad() as others:
+            timings = measure(timed_layers([layer for layer in layers if layer]), threads)
+        log.info("timed the matmul formats on %s, other processes taking %.1f cores: %s", self.cpu.describe(), others.cores,
+                 ", ".join(f"{k} {v:.2f} ms" for k, v in timings.items()))
         failures, passing = [], []
         for group in candidates(timings):  # the fastest group whose best plan reaches TARGET_TOP1 wins
             for prefill, decode in group:
                 plan = EnginePlan(prefill=prefill, decode=decode, cpu=self.cpu.model, capability=self.cpu.capability,
-                                  model=str(getattr(self.model.config, "_name_or_path", "")), timings_ms=timings)
+                                  model=str(getattr(self.model.config, "_name_or_path", "")), timings_ms=timings,
+                                  timed_busy=round(others.cores, 2))
                 decoder = self.build(plan)
                 agreement = self.check(decoder, self.sequences)
                 log.info("plan: prompt in %s, tokens in %s: %s", prefill, decode, agreement.describe())

@@ -2,7 +2,7 @@
 
 A format that is fastest on one CPU can be the slowest on another (bfloat16 is native on some,
 emulated on others; the int4 kernel is 5x slower without AVX-512). So nothing is assumed: at the
-first start the candidates are timed here on one layer's weights, the fastest that agrees with the
+first start the candidates are timed here on a few layers' weights, the fastest that agrees with the
 float32 reference is kept (`selfcheck.py`), and the plan is cached beside the quantized weights,
 keyed by the model's weights and by this CPU (model, torch's capability, torch and oneDNN
 settings): a plan made on one CPU is never used on another.
@@ -23,11 +23,14 @@ import torch
 
 from ..files import atomic_write_text
 from ..torch_threads import torch_threads
+from .busy import BUSY_CORES
 from .kernels import FORMATS, time_format
 
 log = logging.getLogger(__name__)
 
-PLAN_VERSION = 7  # bump when the plan or its choice changes (5: decode formats timed cold; 6: ties, fused decoding; 7: prompts)
+# Bump when the plan or its choice changes (5: decode formats timed cold; 6: ties, fused decoding; 7: prompts; 8: timed on
+# several layers, and a plan timed while other processes took the CPU is timed again at a start that finds it free).
+PLAN_VERSION = 8
 # Formats this close in speed are all checked, and the one closest to the reference is kept.
 DECODE_MARGIN = 1.10  # decode: within 10%
 # prompt: bfloat16 rounds every prompt token, so it must be much faster. At 2x (Zen 4's AVX-512 BF16), it cost 2 of 91
@@ -35,6 +38,8 @@ DECODE_MARGIN = 1.10  # decode: within 10%
 # CPUs with AMX multiply bfloat16 many times faster, and there it is worth it.
 PREFILL_MARGIN = 3.0
 PREFILL_TOKENS = 128  # a prompt chunk, enough to make the prompt matmuls compute-bound
+TIMED_LAYERS = 4  # the formats are timed on this many layers' weights (timed_layers) ...
+TIMED_BYTES = 64 * 2**20  # ... as far as this many bytes of float32 weights: one layer of a large model is plenty
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,14 @@ class EnginePlan:
     # Milliseconds for one layer's matmuls (the fastest of a few timings), "prefill/float32", "decode/int4", ...
     timings_ms: dict[str, float] = field(default_factory=dict)
     agreement: dict[str, float] = field(default_factory=dict)  # the self-check's figures for this plan
+    # The cores' worth of CPU other processes took while the formats were timed (busy.OthersLoad): at BUSY_CORES or
+    # more the timings are suspect, and the formats are timed again at the first start that finds the CPU free.
+    timed_busy: float = 0.0
     version: int = PLAN_VERSION
+
+    @property
+    def timed_while_busy(self) -> bool:
+        return self.timed_busy >= BUSY_CORES
 
     def describe(self) -> str:
         timing = ", ".join(f"{k} {v:.2f} ms" for k, v in sorted(self.timings_ms.items()))
@@ -93,7 +105,8 @@ class EnginePlan:
         if self.agreement:
             agreement = (f"; agrees with float32: top-1 {self.agreement['top1']:.0%} ({self.agreement.get('tied_top1', 0):.0%} up to ties), "
                          f"largest logit difference {self.agreement['max_logit_diff']:.2f}")
-        return f"prompt in {self.prefill}, tokens in {self.decode} on {self.capability} (one layer: {timing}){agreement}"
+        busy = f"; timed while other processes took {self.timed_busy:.1f} cores" if self.timed_while_busy else ""
+        return f"prompt in {self.prefill}, tokens in {self.decode} on {self.capability} (one layer: {timing}){agreement}{busy}"
 
     def save(self, path: Path) -> None:
         atomic_write_text(path, json.dumps(dataclasses.asdict(self), indent=1))
@@ -110,21 +123,36 @@ class EnginePlan:
         return plan
 
 
-def measure(layer_weights: list[torch.Tensor], threads: int) -> dict[str, float]:
-    """Milliseconds per format for one layer's matmuls: each decode format at one thread and at
-    ``threads`` (decoding uses whichever is faster) with the weights out of the caches, as a new
+def timed_layers(layers: list[list[torch.Tensor]]) -> list[list[torch.Tensor]]:
+    """The first layers, as many as TIMED_BYTES of float32 weights hold (one at least, TIMED_LAYERS at most): one
+    layer's few megabytes time by where they landed in memory. On a 2-core AMD EPYC (AVX2), one layer's bfloat16 came
+    within 10% of int4's, so the plan kept bfloat16, in 1 start of 8; four layers' in none of 8 (1.19-1.73x int4's);
+    through the model bfloat16 decodes 1.3-1.45x slower there (docs/engine.md)."""
+    kept: list[list[torch.Tensor]] = []
+    total = 0
+    for layer in layers[:TIMED_LAYERS]:
+        total += sum(w.numel() * 4 for w in layer)
+        if kept and total > TIMED_BYTES:
+            break
+        kept.append(layer)
+    return kept
+
+
+def measure(layers: list[list[torch.Tensor]], threads: int) -> dict[str, float]:
+    """Milliseconds per format for one layer's matmuls, the mean of these ``layers``' weights: each decode format at
+    one thread and at ``threads`` (decoding uses whichever is faster) with the weights out of the caches, as a new
     token finds them; the prompt formats at ``threads`` (a prompt reuses each weight for many tokens)."""
     timings: dict[str, float] = {}
-    weights = [w.float() for w in layer_weights]
+    weights = [w.float() for layer in layers for w in layer]
     for fmt in FORMATS:
         seconds = []
         for count in sorted({1, threads}):
             with torch_threads(count):
                 seconds.append(time_format(weights, fmt, tokens=1, repeats=9, cold=True))
-        timings[f"decode/{fmt}"] = min(seconds) * 1000
+        timings[f"decode/{fmt}"] = min(seconds) * 1000 / len(layers)
     with torch_threads(threads):
         for fmt in ("float32", "bfloat16"):
-            timings[f"prefill/{fmt}"] = time_format(weights, fmt, tokens=PREFILL_TOKENS, repeats=3) * 1000
+            timings[f"prefill/{fmt}"] = time_format(weights, fmt, tokens=PREFILL_TOKENS, repeats=3) * 1000 / len(layers)
     return timings
 
 
