@@ -3,8 +3,8 @@ taken in.
 
 On a 2-core machine running three other jobs, the engine timed one layer's int4, int8 and bfloat16 matmuls for a new
 token at 0.87, 0.82 and 0.87 ms, all within the plan's 10% margin, so it kept bfloat16 (closest to the reference); with
-the CPU free the same layer took 0.43, 0.55 and 0.50 ms, and through the model bfloat16 decoded at 44 tokens a second
-against int4's 73 (AMD EPYC, AVX2; docs/engine.md). int4's short calls wait for a core more than bfloat16's long ones,
+the CPU free the same layer took 0.43-0.51, 0.49-0.55 and 0.55-0.59 ms, and bfloat16 decoded at 43.6 tokens a second
+against int4's 70.4 (AMD EPYC, AVX2; docs/engine.md). int4's short calls wait for a core more than bfloat16's long ones,
 so taking the fastest of several runs does not undo it.
 """
 

@@ -24,7 +24,7 @@ from ..torch_threads import torch_threads
 from .busy import BUSY_CORES, OthersLoad, cores_taken_by_others
 from .fast import FastDecoder, fused_weights, pack_projection, unsupported_reason
 from .kernels import PACKED_VERSION, Packed
-from .plan import CPU, TIMED_LAYERS, EnginePlan, candidates, measure, this_cpu, timed_layers
+from .plan import CPU, EnginePlan, candidates, measure, this_cpu, timed_layers
 from .selfcheck import PLAN_PROBES, STARTUP_PROBES, TARGET_TOP1, Agreement, compare, probe_sequences
 
 log = logging.getLogger(__name__)
@@ -110,10 +110,12 @@ class Planner:
     def make(self) -> FastDecoder | None:
         """Time every format here, then keep the fastest plan that passes the check."""
         threads = torch.get_num_threads()
-        layers = [[w for name, parts in self.weights.items() if name.split(".")[0] == str(index) for w in parts]
-                  for index in range(TIMED_LAYERS)]
+        layers: dict[str, list[torch.Tensor]] = {}  # "0" -> the weights of the first layer, in order
+        for name, parts in self.weights.items():
+            if (index := name.split(".")[0]).isdigit():
+                layers.setdefault(index, []).extend(parts)
         with OthersLoad() as others:
-            timings = measure(timed_layers([layer for layer in layers if layer]), threads)
+            timings = measure(timed_layers(list(layers.values())), threads)
         log.info("timed the matmul formats on %s, other processes taking %.1f cores: %s", self.cpu.describe(), others.cores,
                  ", ".join(f"{k} {v:.2f} ms" for k, v in timings.items()))
         failures, passing = [], []
