@@ -45,8 +45,9 @@ COUNT = re.compile(rf"(?<![^\W\d_])\d|\b{NUMBER_WORD}\b", re.I)  # a digit after
 SYMBOL = {"€": "€", "$": "$", "£": "£", "eur": "€", "euro": "€", "euros": "€", "usd": "$", "dollars": "$", "dollar": "$",
           "gbp": "£", "pounds": "£", "pound": "£", "%": "%", "percent": "%"}
 # The currency a question wants an amount in ("What are the plan prices in euros?"), and money as an answer says it.
-IN_CURRENCY = re.compile(r"\bin\s+(?:us\s+)?(euros?|eur|dollars?|usd|pounds?|gbp)\b", re.I)
-MONEY_SAID = re.compile(r"[$€£]|\b(?:euros?|eur|dollars?|usd|pounds?|gbp)\b", re.I)
+MONEY_WORDS = "|".join(sorted((word for word, symbol in SYMBOL.items() if word.isalpha() and symbol != "%"), key=len, reverse=True))
+IN_CURRENCY = re.compile(rf"\bin\s+(?:us\s+)?({MONEY_WORDS})\b", re.I)
+MONEY_SAID = re.compile(rf"[$€£]|\b(?:{MONEY_WORDS})\b", re.I)
 # A clock time or a date: numbers that are no count or amount ("22:00-06:00" for how many shifts in a row, "30 April
 # 2024" for how much a part cost).
 CLOCK = re.compile(r"\b\d{1,2}:\d\d(?:\s?[ap]m\b)?(?:\s?(?:-|–|to)\s?\d{1,2}:\d\d(?:\s?[ap]m\b)?)?|\b\d{1,2}\s?[ap]m\b", re.I)

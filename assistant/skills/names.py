@@ -97,8 +97,9 @@ def names(text: str, question: str, *, people: bool = False) -> list[str]:
     return found
 
 
-# What joins the names of a list ("Skipton, Wakefield and Darlington"), after any words in brackets ("Headingley (Leeds)").
+# A capitalised word opening a sentence and joined to what follows as a list's first name ("Harrogate and ...").
 FIRST_OF_LIST = re.compile(r"(?:^|(?<=[.!?:;]\s))([A-Z][\w'’-]*)(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+)$")
+# What joins the names of a list ("Skipton, Wakefield and Darlington"), after any words in brackets ("Headingley (Leeds)").
 LIST_JOIN = re.compile(r"(?:\s*\([^()]*\))?(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+)")
 
 
