@@ -178,7 +178,7 @@ def docs_pairs(folder: Path, k: int) -> list[Pair]:
     import qa_company
 
     questions = [qa_company.Question(**{**row, "split": "train", "answers": tuple(row["answers"])})
-                 for row in read_jsonl(folder / "questions.jsonl")]
+                 for row in read_jsonl(folder / "questions.jsonl") if row["kind"] != "followup"]
     with tempfile.TemporaryDirectory(prefix="reranker-data-") as tmp:
         return corpus_pairs(folder / "corpus", questions, k, "docs", Path(tmp) / "index")
 
