@@ -29,7 +29,6 @@ from assistant.skills.grounding import (
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
 from assistant.skills.qa import QUOTE_INTRO, SHORTENED_NOTICE, QAOptions, copied_answer
 from assistant.skills.spans import is_list, weaker_source
-from assistant.text import sentences
 
 INCIDENT = Passage(
     "Buoy 17 stopped sending data on 9 April. The investigation was led by Priya Raman. "
@@ -173,30 +172,6 @@ def test_the_sentence_after_an_answer_does_not_vouch_for_it(tmp_path):
     assert reply.declined and reply.text == NO_ANSWER
 
 
-class ContextLowersScores(ScriptedReranker):
-    """As the shipped reranker does with what a question first says about the asker: words that no passage holds lower
-    every score."""
-
-    def score(self, question: str, texts) -> list[float]:
-        lower = 0.5 if len(sentences(question)) > 1 else 1.0
-        return [score * lower for score in super().score(question, texts)]
-
-
-def test_a_question_that_first_says_something_about_the_asker_is_scored_by_its_asking_sentence_too(tmp_path):
-    model = ScriptedChatModel(["economy class [1]"] * 3)
-    reranker = ContextLowersScores({"economy": 0.5})
-    manager = manager_over(model, tmp_path / "history.sqlite3", FakeKnowledgeStore((TRAVEL, MAINTENANCE)), reranker=reranker)
-    question = "I'm flying to a conference next week and the flight is long. Which class do I book?"
-    reply = manager.handle("c", f"/ask {question}")
-    assert not reply.declined and reply.text == "economy class [1]"  # 0.25 for the question whole: under answer_score
-    assert reply.sources[0].relevance == pytest.approx(0.5)
-    assert [q for q, _ in reranker.calls[:2]] == [question, "Which class do I book?"]
-    assert "flight is long" in prompt_of(model)  # the reader still reads the whole question
-    # Two questions, or a follow-up searched with the question before it, are scored whole only.
-    for question in ("Is the flight long? Which class do I book?", "Which class do I book? (Is the flight long?)"):
-        assert manager.handle(question, f"/ask {question}").declined, question
-
-
 def test_copied_answer():
     sentence = "Orders placed before 12:00 are\ndelivered to the Bergen office the next working day."
     asked = "When are orders delivered?"
@@ -216,12 +191,6 @@ def test_copied_answer():
     assert copied_answer("I can end up with up to a maximum of 31 days [1]", leave, most) == "up to a maximum of 31 days"
     assert copied_answer("I can take up to a maximum of 31 days", leave, most) is None
     assert copied_answer("I can end up with", leave, most) is None
-    # "I'm" echoes "am I" as well.
-    passwords = "Staff must store work passwords only in Bitwarden, the company password manager."
-    assert copied_answer("I'm supposed to keep them only in Bitwarden", passwords, "Where am I supposed to keep my passwords?") is None
-    assert copied_answer("I'm supposed to keep my passwords only in Bitwarden", passwords,
-                         "Where am I supposed to keep my passwords?") == "passwords only in Bitwarden"
-    assert copied_answer("I'm told only in Bitwarden", passwords, "Where am I supposed to keep my passwords?") is None
     # A copy the token limit cut inside its last word is completed from the sentence.
     helpdesk = "Call the IT helpdesk on extension 2200 or email it-helpdesk@alderfinch.nl for help."
     assert copied_answer("2200 or email it-helpdesk@alder", helpdesk, "What's the extension for the IT helpdesk?") == (

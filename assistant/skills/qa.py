@@ -15,7 +15,7 @@ from ..reply import Reply, ReplyEvent, TextDelta
 from ..retrieval.base import Passage, Retriever
 from ..retrieval.rerank import Reranker, rerank
 from ..retrieval.tables import row_cells
-from ..text import sentences, without_loop
+from ..text import without_loop
 from .answer_kind import asks_for, fits, kind_name, sole_expression
 from .completion import completed_reply
 from .conditions import conditional_reply
@@ -182,7 +182,7 @@ class QASkill:
             return [p for p in found if self.topical(p)], found
         found = self.retriever.search(query, k=self.options.candidates)
         topical = {key(p) for p in found if self.topical(p)}
-        ranked = rerank_asked(self.reranker, rank_by or query, found)
+        ranked = rerank(self.reranker, rank_by or query, found)
         if self.options.sentence_scores and not self.answers(ranked):
             ranked = by_best_sentence(self.reranker, rank_by or query, ranked, self.options.sentence_scores)
         # Passages that answer, else those about the topic (for which `answer` then says "I don't know").
@@ -386,20 +386,6 @@ class QASkill:
                      notice="The model could not answer from the passages, so the closest one is quoted.")
 
 
-def rerank_asked(reranker: Reranker, question: str, found: Sequence[Passage]) -> list[Passage]:
-    """``found`` reranked for ``question``, each passage scored as the better of the question whole and, when the
-    question first states a situation, its last sentence alone: what it first says about the asker ("I'm flying to a
-    fair in Berlin next month.") is words no passage holds, and they make the reranker score the passage that answers
-    the question itself low."""
-    ranked = rerank(reranker, question, found)
-    *situation, asked = sentences(question) or [question]
-    # Only statements before the question: not two questions, nor a follow-up searched with the question before it.
-    if not situation or not asked.endswith("?") or any(part.endswith("?") for part in situation):
-        return ranked
-    alone = {key(p): p.relevance or 0.0 for p in rerank(reranker, asked, found)}
-    return sorted((replace(p, relevance=max(p.relevance or 0.0, alone[key(p)])) for p in ranked), key=lambda p: -(p.relevance or 0.0))
-
-
 def span_read_again(reranker: Reranker, question: str, passage: Passage) -> tuple[str, bool, bool]:
     """What the second reading reads of ``passage`` (or quotes, for steps): the span the reranker finds answers
     ``question`` best, the list whole for a question about steps (spans.best_span); and whether text was cut before
@@ -461,21 +447,12 @@ def copied_answer(text: str, sentence: str, question: str) -> str | None:
         return None
     asked = {word.lower() for word in WORD.findall(question)}
     copied = completed_copy(words, answer)
-    while copied is None and " " in answer and echoes_word(answer.split(" ", 1)[0], asked):
+    while copied is None and " " in answer and answer.split(" ", 1)[0].lower().strip(".,;:!?\"'") in asked:
         answer = answer.split(" ", 1)[1]
         copied = completed_copy(words, answer)
     if copied is None or len(copied.split()) >= len(words.split()) or restates(copied, question) or is_row(copied):
         return None
     return copied
-
-
-def echoes_word(word: str, asked: Set[str]) -> bool:
-    """Whether ``word`` is one of the question's ``asked`` words, or a contraction of them: "I'm" echoes "am I"."""
-    parts = word.lower().strip(".,;:!?\"'").replace("’", "'").split("'")
-    return all(part in asked or (n > 0 and part in CONTRACTED) for n, part in enumerate(parts))
-
-
-CONTRACTED = {"m", "re", "s", "ve", "ll", "d"}  # what follows the apostrophe of "I'm", "we're", "it's", "I've", "I'll", "I'd"
 
 
 def completed_copy(words: str, answer: str) -> str | None:
