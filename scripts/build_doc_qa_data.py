@@ -50,12 +50,17 @@ def find_answer(text: str, answers: list[str]) -> str | None:
     return None
 
 
+def standalone_questions(folder: Path) -> list[dict]:
+    """A training company's questions that stand alone: a follow-up ("And for a Sunday?"), searched alone, finds the
+    wrong passages."""
+    return [row for row in read_jsonl(folder / "questions.jsonl") if row["kind"] != "followup"]
+
+
 def company_examples(folder: Path, hard: float, unanswerable: float, rng: random.Random) -> tuple[list[dict], Counter]:
     from assistant.config import Settings
     from assistant.runtime import Runtime
 
-    # A follow-up ("And for a Sunday?") is no question on its own: searched alone, it finds the wrong passages.
-    questions = [row for row in read_jsonl(folder / "questions.jsonl") if row["kind"] != "followup"]
+    questions = standalone_questions(folder)
     counts: Counter = Counter()
     examples = []
     with tempfile.TemporaryDirectory(prefix="assistant-qa-docs-") as tmp:

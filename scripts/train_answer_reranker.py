@@ -50,7 +50,7 @@ import bm25s
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from build_doc_qa_data import DOCS  # noqa: E402
+from build_doc_qa_data import DOCS, standalone_questions  # noqa: E402
 from build_qa_data import load_articles, normalize, split_articles  # noqa: E402
 from question_swaps import KINDS, Pool, swapped  # noqa: E402
 from rerank_quality import has_answer, xquad_held_out  # noqa: E402
@@ -178,7 +178,7 @@ def docs_pairs(folder: Path, k: int) -> list[Pair]:
     import qa_company
 
     questions = [qa_company.Question(**{**row, "split": "train", "answers": tuple(row["answers"])})
-                 for row in read_jsonl(folder / "questions.jsonl") if row["kind"] != "followup"]
+                 for row in standalone_questions(folder)]
     with tempfile.TemporaryDirectory(prefix="reranker-data-") as tmp:
         return corpus_pairs(folder / "corpus", questions, k, "docs", Path(tmp) / "index")
 
