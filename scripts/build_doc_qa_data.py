@@ -20,8 +20,8 @@ differently) gives no example: its right target is unknown.
 
     python scripts/build_doc_qa_data.py                    # writes ~/.cache/assistant/data/grounded-qa-docs/train.jsonl
     python scripts/build_doc_qa_data.py --out DIR --hard 0.3 --seed 0 --mix ~/.cache/assistant/data/grounded-qa-v5/train.jsonl --mix-count 150
-    python scripts/build_doc_qa_data.py --leave-out northvale-it --leave-out hartwell-services   # to validate on those two:
-    python scripts/build_doc_qa_data.py --only northvale-it --only hartwell-services --seed 1 --out VALIDATION_DIR
+    python scripts/build_doc_qa_data.py --docs scripts/qa_docs/{alderfinch,brightwell,...}   # some companies, to validate
+    python scripts/build_doc_qa_data.py --docs scripts/qa_docs/{northvale-it,hartwell-services} --seed 1 --out VALIDATION_DIR   # on the others
 """
 
 from __future__ import annotations
@@ -106,11 +106,9 @@ def example(qid: str, question: str, passages: list[Passage], target: str) -> di
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", type=Path, default=DOCS, help="folder of companies, each with corpus/ and questions.jsonl")
-    parser.add_argument("--leave-out", action="append", default=[], metavar="COMPANY",
-                        help="a company of --docs to keep out of the data, e.g. to validate on (repeatable)")
-    parser.add_argument("--only", action="append", default=[], metavar="COMPANY",
-                        help="only this company of --docs, e.g. one left out, for validation data (repeatable)")
+    parser.add_argument("--docs", type=Path, nargs="+", default=sorted(p for p in DOCS.iterdir() if (p / "questions.jsonl").is_file()),
+                        help=f"training companies' folders, each with corpus/ and questions.jsonl, as train_answer_reranker.py "
+                             f"takes them (default: all of {DOCS.name}/; name some to validate on the others)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write train.jsonl")
     parser.add_argument("--hard", type=float, default=0.3, help="share of answerable questions also asked with the answer's passages removed")
     parser.add_argument("--unanswerable", type=float, default=1.0, help="share of the unanswerable questions kept "
@@ -127,10 +125,9 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     rng = random.Random(args.seed)
     examples: list[dict] = []
-    companies = sorted(p for p in args.docs.iterdir() if (p / "questions.jsonl").is_file())
-    if unknown := {*args.leave_out, *args.only} - {p.name for p in companies}:
-        parser.error(f"no company {', '.join(sorted(unknown))} in {args.docs}")
-    for folder in (p for p in companies if p.name not in args.leave_out and (not args.only or p.name in args.only)):
+    if missing := [str(p) for p in args.docs if not (p / "questions.jsonl").is_file()]:
+        parser.error(f"not a training company (no questions.jsonl): {', '.join(missing)}")
+    for folder in sorted(args.docs):
         made, counts = company_examples(folder, args.hard, args.unanswerable, rng)
         print(f"{folder.name}: {len(made)} examples ({', '.join(f'{n} {what}' for what, n in counts.items())})", flush=True)
         examples += made
