@@ -23,6 +23,8 @@ from assistant.conversation.types import Turn
     ("When is the StockLine 6.3 upgrade going to happen?", "21-22 September [1]", "Which site stops work because of it?",
      "Which site stops work because of the StockLine 6.3 upgrade?"),
     ("How much does the Pro plan cost?", "€29 [1]", "Who can I pay it to?", "Who can I pay the Pro plan to?"),
+    ("In the Box Hill scald, which plumber came out after hours?", "Dean Castellano [1]", "What time did he get there?",
+     "What time did Dean Castellano get there?"),
 ])
 def test_a_pronoun_is_replaced_by_what_it_refers_to(previous, answer, follow_up, standalone):
     resolved = resolve(follow_up, Exchange(previous, answer))
@@ -35,6 +37,8 @@ def test_a_pronoun_is_replaced_by_what_it_refers_to(previous, answer, follow_up,
     ("What temperature must an autoclave cycle reach?", "134 °C [1]", "And for how long does it need to hold it?"),  # two things
     ("What is the allowance for night shifts?", "25% [1]", "What rate is overtime paid at if I work it on a Sunday?"),  # its own
     ("How much is the Basic plan?", "€9 [1]", "What is the Pro plan?"),  # no pronoun
+    ("Which gateway do I need?", "the HB-1 [1]", "What is his number?"),  # a thing is no "he"
+    ("How much can I load into the box?", "80 kg [1]", "And what does it cost?"),  # "I" is not what it was about
 ])
 def test_a_pronoun_whose_referent_is_unclear_is_left_as_asked(previous, answer, follow_up):
     assert resolve(follow_up, Exchange(previous, answer)) is None
@@ -54,6 +58,7 @@ def test_the_topic_of_a_question_is_the_phrase_after_its_question_word_and_verb(
     assert topic("When was Harbor Console 4.0 released?") == "Harbor Console 4.0"
     assert topic("What was behind the Stripe webhook failures?") == "the Stripe webhook failures"
     assert topic("Which site stops work?") is None
+    assert topic("How much can I load into the box?") is None  # about what "I" can do, not about "I"
 
 
 @pytest.mark.parametrize(("previous", "follow_up", "standalone"), [

@@ -170,7 +170,7 @@ def name_runs(words: Sequence[str]) -> list[tuple[int, int]]:
     """Where the names of a question are (start, end), past its first word: "Pro" in "How much is the Pro plan?"."""
     runs: list[tuple[int, int]] = []
     for i, word in enumerate(words):
-        if i == 0 or word == "I" or not is_name(word):
+        if i == 0 or not is_name(word):
             continue
         if runs and runs[-1][1] == i:
             runs[-1] = (runs[-1][0], i + 1)

@@ -64,7 +64,9 @@ def resolve(question: str, before: Exchange) -> tuple[str, str | None] | None:
     asked_which = bool(re.match(r"^(?:.*,\s*)?(?:which\b|what (?:is|was|are|were)\b|what's\b)", previous.strip(), re.I))
     referent: dict[str, str | None] = {}
     if "person" in found:
-        referent["person"] = named if asked_who else None
+        # "Which plumber came out after hours?" answered "Dean Castellano" names a person as "Who ...?" does; an answer
+        # with a number or an article ("the HB-1") is a thing, which "he" or "she" does not stand for.
+        referent["person"] = named if named and (asked_who or asked_which and looks_personal(named)) else None
     if "thing" in found:
         referent["thing"] = before.thing or (named if named and asked_which and not asked_who else topic(previous))
     if "group" in found:
@@ -101,6 +103,11 @@ def named_answer(answer: str | None) -> str | None:
     if not all(w[0].isupper() or any(c.isdigit() for c in w) or w.lower() in joining for w in words):
         return None
     return text if any(w[0].isupper() or any(c.isdigit() for c in w) for w in words) else None
+
+
+def looks_personal(name: str) -> bool:
+    """A named answer that can be a person's name: words and no number, not opening with an article."""
+    return not any(c.isdigit() for c in name) and name.split()[0].lower() not in DETERMINERS
 
 
 def topic(previous: str) -> str | None:
@@ -151,7 +158,8 @@ def starts_phrase(words: list[str], i: int) -> bool:
 
 
 def is_name(word: str) -> bool:
-    return word[0].isupper() or any(c.isdigit() for c in word)
+    """A capitalised word or a code, not the pronoun "I" ("How much can I load into the box?" is not about "I")."""
+    return (word[0].isupper() and not re.match(r"I(?:$|['’])", word)) or any(c.isdigit() for c in word)
 
 
 def name_run(words: list[str], lowered: list[str], i: int) -> str | None:
