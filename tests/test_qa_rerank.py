@@ -341,6 +341,7 @@ def test_answer_kinds():
     much = "How much did the replacement contactor cost?"
     assert asks_for(much) == "amount" and fits(much, "£640 [1]") and fits(much, "nothing") and fits(much, "€4.20 a week")
     assert not fits(much, "30 April 2024 [1]") and not fits(much, "Halden Coldchain") and not fits(count, "22:00-06:00")
+    assert not fits(much, "B2 and C1 [1]") and fits(much, "USD 40")  # exam levels, not an amount
     long = "How long is a hygiene appointment?"
     assert asks_for(long) == "length" and asks_for("How long ago was it?") is None and not fits(count, "2 mm [1]")
     assert fits(long, "30 minutes [1]") and fits(long, "three-day") and fits(long, "until the end of the month") and fits(long, "1.5 m")

@@ -231,3 +231,30 @@ def test_a_row_named_for_another_thing_of_the_kind_asked_is_no_row_for_it(questi
         assert isinstance(answer, NoRow) and "Paternity" in answer.row.text
     else:
         assert (answer.cell if isinstance(answer, TableAnswer) else answer) == found
+
+
+BIKES = Passage(
+    "| Bike | 1 day | Deposit |\n|---|---|---|\n| Tandem | €45 | €150 |\n| Children's bike (20\" or 24\") | €10 | €50 |",
+    "rental.md", "Rental prices")
+PATCHING = Passage(
+    "| What | Deadline |\n|---|---|\n| Critical vulnerabilities (CVSS 9.0 or higher) | within 48 hours |\n"
+    "| Other security updates | within 14 days |", "it/patching.md", "Patching")
+
+
+@pytest.mark.parametrize("question, found", [
+    ("How much is the deposit for a recumbent bike?", NoRow),  # the bracket says which children's bike, not its kind
+    ("How much is the deposit for a children's bike?", "€50"),
+])
+def test_a_bracket_in_a_row_name_is_not_the_kind_it_names(question, found):
+    answer = table_answer(ScriptedReranker({"Children": 0.9, "Tandem": 0.5}), question, [BIKES])
+    if found is NoRow:
+        assert isinstance(answer, NoRow) and "Children" in answer.row.text
+    else:
+        assert (answer.cell if isinstance(answer, TableAnswer) else answer) == found
+
+
+def test_a_row_the_question_names_by_its_bracket_is_not_refused():
+    # No cell is plainly of a kind "how fast" is checked for, so the reader reads the row: it is not "no row for it".
+    answer = table_answer(ScriptedReranker({"Critical": 0.9, "Other": 0.3}), "How fast do we have to patch a CVSS 9.5 vulnerability?",
+                          [PATCHING])
+    assert not isinstance(answer, NoRow)

@@ -56,7 +56,8 @@ DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 # A date, or as much of one as a sentence gives: "21-22 September 2024", "8 Oct", "June 7, 2024", "March 2025".
 DATE = re.compile(rf"\b{DAY}(?:\s?[-–]\s?{DAY})?\s+{MONTH}\b(?:,?\s+{YEAR}\b)?|\b{MONTH}\.?\s+{DAY}\b(?:,?\s+{YEAR}\b)?"
                   rf"|\b{MONTH}\.?\s+{YEAR}\b", re.I)
-AMOUNT = re.compile(rf"\d|\b(?:{NUMBER_WORD}|free|nothing|a|an)\b", re.I)
+# A digit after a letter is part of a name ("B2 and C1", the levels of an exam, say no amount).
+AMOUNT = re.compile(rf"(?<![^\W\d_])\d|\b(?:{NUMBER_WORD}|free|nothing|a|an)\b", re.I)
 TIME = re.compile(
     rf"\d|\b(?:{MONTH}|{WEEKDAY}|{TIME_UNIT}|spring|summer|autumn|fall|winter|morning|afternoon|evening|noon|midnight|"
     rf"midday|today|tomorrow|yesterday|tonight|now|era|age|period|reign|war|dynasty|before|after|during|until|till|"

@@ -95,6 +95,7 @@ STANDALONE_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?![.,]?\w)")
 
 
 NAME_WORD = re.compile(r"[^\W\d_][\w'-]*")  # a word of a row's name, not a number
+BRACKETED = re.compile(r"\([^)]*\)")
 # Words before a noun that say how much or which of them, not what kind ("much leave", "the next period").
 NOT_KINDS = frozenset("much many more most less least few enough next last first previous other same".split())
 # "Billed annually" is "for the year" ("monthly" already begins with "month").
@@ -167,10 +168,12 @@ def names_another(question: str, row: Row) -> bool:
     """Whether the row's name (first cell) is another thing of the kind the question names: "Paternity leave" for
     adoption leave, "Premium plan" for the Standard plan. The question holds the name's last word after a word the name
     lacks (not a number: "three years" is a band, for conditions.py; nor "much" or "next"), and none of the name's other
-    words."""
-    name = NAME_WORD.findall(row.cells[0][1].lower()) if row.cells else []
+    words (a bracket's too: "Critical vulnerabilities (CVSS 9.0 or higher)" is the row for a CVSS 9.5 vulnerability). The
+    name's last word outside brackets is its kind: "Children's bike (20" or 24")" is a kind of bike."""
+    first = row.cells[0][1].lower() if row.cells else ""
+    name, every = NAME_WORD.findall(BRACKETED.sub("", first)), NAME_WORD.findall(first)
     asked = NAME_WORD.findall(question.lower())
-    if len(name) < 2 or any(word in asked for word in name[:-1]):
+    if len(name) < 2 or any(word in asked for word in every if word != name[-1]):
         return False
     kind = content_words(name[-1])
     return bool(kind) and any(content_words(word) == kind and content_words(before) and before not in NOT_KINDS
