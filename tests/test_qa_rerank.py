@@ -337,6 +337,11 @@ def test_answer_kinds():
     assert fits(why, "it broke the channel plan") and fits(why, "because of a bug in 3.7")
     assert not fits(why, "on 2 June 2026 [1]") and not fits(why, "four hours") and not fits(why, "212")
     assert fits(when, "20 June 2026") and fits(when, "after the storm") and fits(when, "on Tuesdays") and fits(when, "in spring")
+    what_time = "I start at the Saltings next Monday. What time should I turn up?"
+    assert asks_for(what_time) == "time" and kind_name(what_time) == "a time of day" and asks_for("From what time can I check in?") == "time"
+    assert fits(what_time, "08:45 [1]") and fits(what_time, "9.30 am") and fits(what_time, "at noon") and fits("What time of year is it?", "March")
+    assert not fits(what_time, "Monday [1]") and not fits(what_time, "23 August 2024")  # a day is no time of day
+    assert sole_expression(what_time, "Monday 3 March: please be at reception at 08:45.") == "08:45"
     assert not fits(when, "Priya Raman [1]") and not fits(when, "the rescue services")
     much = "How much did the replacement contactor cost?"
     assert asks_for(much) == "amount" and fits(much, "£640 [1]") and fits(much, "nothing") and fits(much, "€4.20 a week")

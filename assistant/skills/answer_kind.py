@@ -51,6 +51,8 @@ MONEY_SAID = re.compile(rf"[$€£]|\b(?:{MONEY_WORDS})\b", re.I)
 # A clock time or a date: numbers that are no count or amount ("22:00-06:00" for how many shifts in a row, "30 April
 # 2024" for how much a part cost).
 CLOCK = re.compile(r"\b\d{1,2}:\d\d(?:\s?[ap]m\b)?(?:\s?(?:-|–|to)\s?\d{1,2}:\d\d(?:\s?[ap]m\b)?)?|\b\d{1,2}\s?[ap]m\b", re.I)
+# A time of day said in words ("at noon", "in the evening", "nine o'clock").
+DAYPART = re.compile(r"\b(?:noon|midday|midnight|morning|afternoon|evening|night|o'clock|half past|quarter (?:past|to))\b", re.I)
 YEAR = r"(?:19|20)\d\d"
 DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 # A date, or as much of one as a sentence gives: "21-22 September 2024", "8 Oct", "June 7, 2024", "March 2025".
@@ -130,7 +132,7 @@ def asks_for(question: str) -> str | None:
         return None if re.fullmatch(TIME_UNIT, unit) and not qualifies else "count"
     if re.match(rf"{OPENING}why\b(?! not\b)", q):
         return "reason"
-    if re.match(rf"{OPENING}(?:(?:since|until|till|by) )?(?:when|what time|what date|which date|which day|what day)\b", q):
+    if re.match(rf"{OPENING}(?:(?:since|until|till|by|from|at) )?(?:when|what time|what date|which date|which day|what day)\b", q):
         return "time"
     if re.match(rf"{OPENING}(?:which|what)\s+(?:[\w-]+\s+)?{NAMED}\b", q):
         return "name"
@@ -160,8 +162,8 @@ def fits(question: str, answer: str) -> bool:
     if kind == "phone":
         # Not an amount ("£46.75" has four digits too).
         return any(sum(c.isdigit() for c in number) >= 4 for number in PHONE.findall(MONEY.sub(" ", text)))
-    if kind == "time":
-        return bool(TIME.search(text))
+    if kind == "time":  # "what time" asks for a time of day: "Monday" is no answer to when the first day starts
+        return bool(TIME.search(text)) and (not asks_time_of_day(question) or bool(CLOCK.search(text) or DAYPART.search(text)))
     return not NOT_A_REASON.match(text)  # a reason: more than a date or an amount
 
 
@@ -184,10 +186,18 @@ def asks_about_named(question: str) -> bool:
     return bool(re.search(rf"\b[Ww]ho (?:is|was|are|were) {NAME}\W*$", asking_sentence(question)))
 
 
+def asks_time_of_day(question: str) -> bool:
+    """"What time ...?" ("By what time ...", "From what time ..."), not "What time of year ...?"."""
+    q = " ".join(asking_sentence(question).lower().split())
+    return bool(re.match(rf"{OPENING}{CONDITION}(?:(?:since|until|till|by|from|at) )?what time\b(?! of (?:the )?year\b)", q))
+
+
 def kind_name(question: str) -> str:
     """How a notice names what the question asks for."""
     if currency := IN_CURRENCY.search(question):
         return f"an amount in {currency[1].lower()}"
+    if asks_time_of_day(question):
+        return "a time of day"
     return {"count": "a count", "amount": "an amount", "length": "a duration or a length", "phone": "a phone number",
             "time": "a time", "reason": "a reason", "person": "someone the question does not name already"}.get(asks_for(question) or "", "an answer")
 
