@@ -78,6 +78,8 @@ OPENING = r"^\W*(?:(?:and|so|but|then|ok|okay|also)\W+)?"
 # The verbs a question that wants a yes or a no opens with ("Can I ...?", "Is there ...?").
 AUXILIARY = (r"(?:am|is|are|was|were|do|does|did|can|could|will|would|shall|should|may|might|must|has|have|had|"
              r"isn't|aren't|wasn't|weren't|don't|doesn't|didn't|can't|won't|hasn't|haven't)")
+# Before a question for a time: "By when ...?", "From what time ...?".
+TIME_PREPOSITION = r"(?:(?:since|until|till|by|from|at) )?"
 # A condition before the question itself ("If I roll back a release, do my migrations get undone too?").
 CONDITION = r"(?:(?:if|when|once|after|before|while|since)\b[^,?]*,\s*)?"
 # What is called by its name: a "Which app ...?" question is answered with one ("SafetyHub", "LP-11"). Not a company:
@@ -132,7 +134,7 @@ def asks_for(question: str) -> str | None:
         return None if re.fullmatch(TIME_UNIT, unit) and not qualifies else "count"
     if re.match(rf"{OPENING}why\b(?! not\b)", q):
         return "reason"
-    if re.match(rf"{OPENING}(?:(?:since|until|till|by|from|at) )?(?:when|what time|what date|which date|which day|what day)\b", q):
+    if re.match(rf"{OPENING}{TIME_PREPOSITION}(?:when|what time|what date|which date|which day|what day)\b", q):
         return "time"
     if re.match(rf"{OPENING}(?:which|what)\s+(?:[\w-]+\s+)?{NAMED}\b", q):
         return "name"
@@ -189,7 +191,7 @@ def asks_about_named(question: str) -> bool:
 def asks_time_of_day(question: str) -> bool:
     """"What time ...?" ("By what time ...", "From what time ..."), not "What time of year ...?"."""
     q = " ".join(asking_sentence(question).lower().split())
-    return bool(re.match(rf"{OPENING}{CONDITION}(?:(?:since|until|till|by|from|at) )?what time\b(?! of (?:the )?year\b)", q))
+    return bool(re.match(rf"{OPENING}{TIME_PREPOSITION}what time\b(?! of (?:the )?year\b)", q))
 
 
 def kind_name(question: str) -> str:
