@@ -52,6 +52,15 @@ def find_answer(text: str, answers: list[str]) -> str | None:
     return None
 
 
+def companies(root: Path) -> list[Path]:
+    """The company folders under ``root`` (those with a questions.jsonl), in order."""
+    return sorted(p for p in root.iterdir() if is_company(p))
+
+
+def is_company(folder: Path) -> bool:
+    return (folder / "questions.jsonl").is_file()
+
+
 def standalone_questions(folder: Path) -> list[dict]:
     """A training company's questions that stand alone: a follow-up ("And for a Sunday?"), searched alone, finds the
     wrong passages."""
@@ -106,7 +115,7 @@ def example(qid: str, question: str, passages: list[Passage], target: str) -> di
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", type=Path, nargs="+", default=sorted(p for p in DOCS.iterdir() if (p / "questions.jsonl").is_file()),
+    parser.add_argument("--docs", type=Path, nargs="+", default=companies(DOCS),
                         help=f"training companies' folders, each with corpus/ and questions.jsonl, as train_answer_reranker.py "
                              f"takes them (default: all of {DOCS.name}/; name some to validate on the others)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write train.jsonl")
@@ -125,7 +134,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     rng = random.Random(args.seed)
     examples: list[dict] = []
-    if missing := [str(p) for p in args.docs if not (p / "questions.jsonl").is_file()]:
+    if missing := [str(p) for p in args.docs if not is_company(p)]:
         parser.error(f"not a training company (no questions.jsonl): {', '.join(missing)}")
     for folder in sorted(args.docs):
         made, counts = company_examples(folder, args.hard, args.unanswerable, rng)

@@ -12,12 +12,12 @@ from conftest import REPO
 from assistant.retrieval.loaders import load_document
 
 sys.path.insert(0, str(REPO / "scripts"))
-from build_doc_qa_data import DOCS, find_answer  # noqa: E402
+from build_doc_qa_data import DOCS, companies, find_answer  # noqa: E402
 from training_data import read_jsonl  # noqa: E402
 
-COMPANIES = sorted(p for p in DOCS.iterdir() if (p / "questions.jsonl").is_file())
+COMPANIES = companies(DOCS)
 EVALUATION = REPO / "bench" / "company_qa"
-HELD_OUT = sorted(p for p in (REPO / "bench" / "heldout_companies").iterdir() if (p / "questions.jsonl").is_file())
+HELD_OUT = companies(REPO / "bench" / "heldout_companies")
 
 
 def test_find_answer_returns_the_answer_as_the_text_writes_it():
