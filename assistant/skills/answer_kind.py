@@ -40,7 +40,9 @@ MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:{SHARE}|{TIME_UNIT}\b
 # long an appointment is, "134 to 137 degrees C" for how long the autoclave holds its temperature).
 NOT_A_LENGTH = re.compile(rf"[$€£]\s*\d[\d.,]*|\d[\d.,]*(?:\s*(?:-|–|to)\s*\d[\d.,]*)?\s*(?:{SHARE}|{CURRENCY}\b|{TEMPERATURE}\b)",
                           re.I)
-COUNT = re.compile(rf"(?<![^\W\d_])\d|\b{NUMBER_WORD}\b", re.I)  # a digit after a letter is part of a name ("K2", "SEV1")
+# A digit, not after a letter: one after a letter is part of a name ("K2", "SEV1", "B2 and C1"), no count or amount.
+DIGIT = r"(?<![^\W\d_])\d"
+COUNT = re.compile(rf"{DIGIT}|\b{NUMBER_WORD}\b", re.I)
 # Money and shares, however written, as one symbol.
 SYMBOL = {"€": "€", "$": "$", "£": "£", "eur": "€", "euro": "€", "euros": "€", "usd": "$", "dollars": "$", "dollar": "$",
           "gbp": "£", "pounds": "£", "pound": "£", "%": "%", "percent": "%"}
@@ -58,8 +60,7 @@ DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 # A date, or as much of one as a sentence gives: "21-22 September 2024", "8 Oct", "June 7, 2024", "March 2025".
 DATE = re.compile(rf"\b{DAY}(?:\s?[-–]\s?{DAY})?\s+{MONTH}\b(?:,?\s+{YEAR}\b)?|\b{MONTH}\.?\s+{DAY}\b(?:,?\s+{YEAR}\b)?"
                   rf"|\b{MONTH}\.?\s+{YEAR}\b", re.I)
-# A digit after a letter is part of a name ("B2 and C1", the levels of an exam, say no amount).
-AMOUNT = re.compile(rf"(?<![^\W\d_])\d|\b(?:{NUMBER_WORD}|free|nothing|a|an)\b", re.I)
+AMOUNT = re.compile(rf"{DIGIT}|\b(?:{NUMBER_WORD}|free|nothing|a|an)\b", re.I)
 TIME = re.compile(
     rf"\d|\b(?:{MONTH}|{WEEKDAY}|{TIME_UNIT}|spring|summer|autumn|fall|winter|morning|afternoon|evening|noon|midnight|"
     rf"midday|today|tomorrow|yesterday|tonight|now|era|age|period|reign|war|dynasty|before|after|during|until|till|"
