@@ -456,6 +456,23 @@ def test_a_name_counts_only_in_the_documents_that_answer(tmp_path):
     assert manager.handle("c", question).text == "€95 per drop [1]" and len(model.calls) == 1  # completed with its rate
 
 
+def test_an_answer_from_a_passage_that_does_not_mention_the_name_asked_about_is_not_shown(tmp_path):
+    """The document mentions Skipton, but the passage the answer comes from is another clinic's; the passage before it
+    in the document counts (a heading's line, then the figures)."""
+    april = Passage("April: 6.0%. May: 4.1%.", "reports/no-shows.md", "Missed appointments", chunk_id=3, relevance=0.6)
+    question = "/ask What was Skipton's missed appointment rate in April?"
+
+    def reply_with(before: str):
+        other = Passage(before, "reports/no-shows.md", "Missed appointments", chunk_id=2, relevance=0.4)
+        later = Passage("Skipton opened in June.", "reports/no-shows.md", "Missed appointments", chunk_id=7, relevance=0.4)
+        manager, model, _, _ = make(tmp_path / before, ["6.0% [1]"], {"April:": 0.8}, passages=(april, other, later))
+        return manager.handle("c", question), model
+
+    reply, model = reply_with("Headingley clinic, by month:")
+    assert reply.declined and reply.text == NO_ANSWER and len(model.calls) == 1 and "'Skipton'" in reply.notice
+    assert reply_with("Skipton clinic, by month:")[0].text == "6.0% [1]"
+
+
 def test_the_names_a_question_asks_about():
     assert asked_names("What is the hotel limit per night in the United States?") == ["United States"]
     assert asked_names("Which SLA covers Harbor Console's alarms?") == ["Harbor Console"]

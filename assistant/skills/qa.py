@@ -279,8 +279,17 @@ class QASkill:
         the answer is another person's name; for "how many", the number the passage writes before what the question
         counts, when the answer is another number (counts); the one said under the condition ``question`` states
         (conditions), completed from that passage (completion); or "I don't know" when it is said only under another
-        quantity."""
+        quantity, or when the passage it cites does not mention the question's names (grounding.unmentioned_names)."""
         source = reply.sources[0]
+        # The documents read mention them (checked before reading), but the passage the answer comes from may be about
+        # another clinic, month or version ("6.0%" for Skipton's rate in April, from Headingley's April). It is read
+        # with its neighbours in the document, as a passage may lean on the one before it (release notes' "The timeout
+        # is now 60 seconds." under "Dispatcha Pay timed out after 20 seconds").
+        context = [source, *(p for p in closest if p.source == source.source and source.chunk_id >= 0 and abs(p.chunk_id - source.chunk_id) == 1)]
+        if missing := unmentioned_names(question, context):
+            log.info("the passage %s that the answer %r comes from does not mention %s", source.location, reply.text, missing)
+            return declined(closest, f"The passage that answer comes from does not mention {' or '.join(map(repr, missing))}; "
+                                     "the closest passages are listed.")
         answer = strip_citations(reply.text).strip(" .")
         if asks_for(question) == "person" and (person := better_described(answer, question, source.text)):
             log.info("answered %r with %r, whom the passage describes as the question does, not %r", question, person, answer)
