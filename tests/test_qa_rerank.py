@@ -328,7 +328,7 @@ def test_answer_kinds():
                                   "What time does the office open?", "What happens when the buoy sinks?",
                                   "How was it decided how many seats each party gets?", "When a buoy fails, who is called?",
                                   "How often is it serviced?", "Why not?")] == [
-        "count", "count", None, "reason", "time", "time", "time", None, None, None, None, None]
+        "count", "count", None, "reason", "time", "time", "time", None, None, None, "frequency", None]
     assert asks_for("How many night shifts in a row can I work?") == "count" and asks_for("How many days do I get?") is None
     count, why, when = "How many gateways were returned?", "Why was it withdrawn?", "When was it released?"
     assert fits(count, "212 [1]") and fits(count, "212 gateways within four hours") and fits(count, "two") and fits(count, "the majority")
@@ -341,6 +341,7 @@ def test_answer_kinds():
     assert asks_for(what_time) == "time" and kind_name(what_time) == "a time of day" and asks_for("From what time can I check in?") == "time"
     assert fits(what_time, "08:45 [1]") and fits(what_time, "9.30 am") and fits(what_time, "at noon") and fits("What time of year is it?", "March")
     assert not fits(what_time, "Monday [1]") and not fits(what_time, "23 August 2024")  # a day is no time of day
+    assert fits("What time frame does the warranty cover?", "1 January 2024 to 31 December 2025")  # a time frame is no time of day
     assert sole_expression(what_time, "Monday 3 March: please be at reception at 08:45.") == "08:45"
     assert not fits(when, "Priya Raman [1]") and not fits(when, "the rescue services")
     much = "How much did the replacement contactor cost?"
@@ -356,6 +357,10 @@ def test_answer_kinds():
     assert fits(phone, "extension 4400 [1]") and fits(phone, "+31 180 555 0140") and fits(phone, "(0113) 496 0457")
     assert not fits(phone, "PDS-44817 [1]") and not fits(phone, "11 appointments were rebooked") and not fits(phone, "the reception")
     assert not fits(phone, "£46.75 [1]") and not fits(phone, "€1,250.00")  # an amount's digits are no number to ring
+    often = "How often does the confined space ticket need to be redone?"
+    assert fits(often, "every 2 years [1]") and fits(often, "four years") and fits(often, "twice a year") and fits(often, "six-monthly")
+    assert fits(often, "weekly, on Mondays") and fits(often, "rarely") and kind_name(often) == "a frequency"
+    assert not fits(often, "2 [1]") and not fits(often, "Only workers with a current Confined Space Entry ticket")
     assert fits("Where is the office?", "four hours") and fits(count, "")  # unchecked kinds, and no answer, pass
 
 

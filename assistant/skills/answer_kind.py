@@ -8,8 +8,8 @@ Only what the first words of the asking sentence make plain is checked (or its a
 number), and only in a way that answers people write pass: of the 539 questions they check among
 XQuAD's, the training companies' of scripts/qa_docs and the development half's of bench/company_qa,
 these rules turn away the expected answers of 3 XQuAD questions ("unmanned" for how many people were on
-a test flight) and of no other. ("How often" is not checked: people answer it with a bare period,
-"four years", as the reader does when it is wrong.)
+a test flight) and of no other. "How often" wants a period or a word that says how often: people answer it with
+a bare period ("four years"), so a wrong period passes, but not "2" or a sentence about who may do the task.
 
 The same kinds find, in a sentence, the phrases that could answer (expressions, and names.py for who and which
 app): when the second reading of a sentence gives nothing, the one phrase of the kind asked for is the answer
@@ -66,6 +66,10 @@ TIME = re.compile(
     rf"midday|today|tomorrow|yesterday|tonight|now|era|age|period|reign|war|dynasty|before|after|during|until|till|"
     rf"since|when|while|once|within|by|ago|end|start|beginning|middle|early|late|first|last|next|immediately|soon|"
     rf"later|earlier|previous|following|time|as soon as)\b", re.I)
+# How often: a period ("every 2 years", "four years", "on Mondays") or a word that says how often ("twice", "six-monthly").
+FREQUENCY = re.compile(rf"\b(?:{TIME_UNIT}|{WEEKDAY}|hourly|daily|nightly|weekly|fortnightly|monthly|quarterly|yearly|annually|"
+                       r"once|twice|every|each|per|times|always|never|rarely|seldom|sometimes|occasionally|usually|often|"
+                       r"regularly|frequently)\b", re.I)
 # A telephone number or an extension: four digits or more, not part of a code ("PDS-44817", "11 appointments").
 PHONE = re.compile(r"(?<![\w-])\+?\(?\d[\d ().-]*\d(?![\w-])")
 # What a reason can be said with: any word that is not about when or how much.
@@ -108,9 +112,10 @@ def asking_sentence(question: str) -> str:
 
 
 def asks_for(question: str) -> str | None:
-    """"count", "amount", "length" (how long), "phone", "time", "reason", "person" (who), "name" (which app, tool,
-    system...: not checked), "steps" (how to do something: not checked, and no phrase answers it) or "yes/no" (not
-    checked), or None when the question's kind is not one of these. The asking sentence decides (asking_sentence)."""
+    """"count", "amount", "length" (how long), "frequency" (how often), "phone", "time", "reason", "person" (who),
+    "name" (which app, tool, system...: not checked), "steps" (how to do something: not checked, and no phrase answers
+    it) or "yes/no" (not checked), or None when the question's kind is not one of these. The asking sentence decides
+    (asking_sentence)."""
     q = " ".join(asking_sentence(question).lower().split())
     if re.search(r",\s*(?:what|which|who|how|where|why)\b", re.sub(OPENING, "", q, count=1)):
         return None  # "When X happens, what is it called?": the question word is after the comma
@@ -125,6 +130,8 @@ def asks_for(question: str) -> str | None:
         return "person"
     if re.match(rf"{OPENING}how long\b(?! ago\b)", q):
         return "length"
+    if re.match(rf"{OPENING}how (?:often|frequently)\b", q):
+        return "frequency"
     if re.match(rf"{OPENING}how much\b", q):
         return "amount"
     if match := re.match(rf"{OPENING}how many\s+(\w+)(?:\s+(\w+))?", q):
@@ -162,6 +169,8 @@ def fits(question: str, answer: str) -> bool:
     if kind == "length":  # a duration or a length: a time or a number still there once money and the like are gone
         rest = NOT_A_LENGTH.sub(" ", text)
         return bool(TIME.search(rest) or re.search(UNIT, rest, re.I))
+    if kind == "frequency":
+        return bool(FREQUENCY.search(text))
     if kind == "phone":
         # Not an amount ("£46.75" has four digits too).
         return any(sum(c.isdigit() for c in number) >= 4 for number in PHONE.findall(MONEY.sub(" ", text)))
@@ -190,9 +199,10 @@ def asks_about_named(question: str) -> bool:
 
 
 def asks_time_of_day(question: str) -> bool:
-    """"What time ...?" ("By what time ...", "From what time ..."), not "What time of year ...?"."""
+    """"What time ...?" ("By what time ...", "From what time ..."), not "What time of year ...?" or "What time frame
+    ...?"."""
     q = " ".join(asking_sentence(question).lower().split())
-    return bool(re.match(rf"{OPENING}{TIME_PREPOSITION}what time\b(?! of (?:the )?year\b)", q))
+    return bool(re.match(rf"{OPENING}{TIME_PREPOSITION}what time\b(?! of (?:the )?year\b| (?:fram|period|window|limit|span|zone))", q))
 
 
 def kind_name(question: str) -> str:
@@ -201,7 +211,8 @@ def kind_name(question: str) -> str:
         return f"an amount in {currency[1].lower()}"
     if asks_time_of_day(question):
         return "a time of day"
-    return {"count": "a count", "amount": "an amount", "length": "a duration or a length", "phone": "a phone number",
+    return {"count": "a count", "amount": "an amount", "length": "a duration or a length", "frequency": "a frequency",
+            "phone": "a phone number",
             "time": "a time", "reason": "a reason", "person": "someone the question does not name already"}.get(asks_for(question) or "", "an answer")
 
 
