@@ -348,6 +348,10 @@ def test_answer_kinds():
     assert asks_for(much) == "amount" and fits(much, "£640 [1]") and fits(much, "nothing") and fits(much, "€4.20 a week")
     assert not fits(much, "30 April 2024 [1]") and not fits(much, "Halden Coldchain") and not fits(count, "22:00-06:00")
     assert not fits(much, "B2 and C1 [1]") and fits(much, "USD 40")  # exam levels, not an amount
+    price = "How much does it cost to hire the mezzanine for a party?"
+    assert not fits(price, "up to 40 people [1]") and not fits(price, "900 Mbps fibre") and not fits(price, "1.2 points")
+    assert fits(price, "€350 [1]") and fits(price, "189,000") and fits(price, "3 NOK per kWh") and fits(price, "8%") and fits(price, "free")
+    assert fits("How much sick pay do I get?", "20 days at full pay") and fits("How much storage is there?", "40 GB")  # not a price
     long = "How long is a hygiene appointment?"
     assert asks_for(long) == "length" and asks_for("How long ago was it?") is None and not fits(count, "2 mm [1]")
     assert fits(long, "30 minutes [1]") and fits(long, "three-day") and fits(long, "until the end of the month") and fits(long, "1.5 m")

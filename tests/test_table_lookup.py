@@ -120,6 +120,13 @@ def test_with_no_cell_that_says_the_kind_plainly_the_header_decides():
     assert answer_cell("I've been here three years. How much full sick pay can I get a year?", row) == "20 days at full pay"
 
 
+def test_a_rows_number_is_no_answer():
+    # The action list's "No." is a bare number, as a price may be; what the replacement cost is in no cell.
+    row = Row(RATES, (("No.", "1"), ("Action", "Replace all gas hoses and fittings"), ("Status", "Done (28 Aug)")))
+    assert answer_cell("How much did it cost to replace the gas hoses?", row) is None
+    assert answer_cell("How many gas hoses were replaced?", Row(RATES, (("#", "1"), ("Hoses replaced", "6")))) == "6"
+
+
 @pytest.mark.parametrize("question", [
     "What is the rate for the Ruhr area?",  # no kind, and no header names what is asked: three cells could answer
     "How much does it cost for the Ruhr area?",  # two amounts, and the question names neither column

@@ -66,6 +66,11 @@ TIME = re.compile(
     rf"midday|today|tomorrow|yesterday|tonight|now|era|age|period|reign|war|dynasty|before|after|during|until|till|"
     rf"since|when|while|once|within|by|ago|end|start|beginning|middle|early|late|first|last|next|immediately|soon|"
     rf"later|earlier|previous|following|time|as soon as)\b", re.I)
+# What says a price: money, a share ("8%" of the price), no charge, or a number as such ("189,000") or per something
+# ("3 per kWh"), not one of people, points or megabits.
+PRICE = re.compile(rf"[$€£]|\b(?:{MONEY_WORDS}|{CURRENCY})\b|{SHARE}|\b(?:free|nothing|no charge|no cost|included|half)\b|"
+                   r"(?<![\d.,])\d(?:[\d.,]*\d)?(?![.,]?\d)(?=\s*(?:$|[^\w\s]|(?:per|a|an|each|every|for|plus|ex|excl|incl|including|excluding|vat)\b))",
+                   re.I)
 # How often: a period ("every 2 years", "four years", "on Mondays") or a word that says how often ("twice", "six-monthly").
 FREQUENCY = re.compile(rf"\b(?:{TIME_UNIT}|{WEEKDAY}|hourly|daily|nightly|weekly|fortnightly|monthly|quarterly|yearly|annually|"
                        r"once|twice|every|each|per|times|always|never|rarely|seldom|sometimes|occasionally|usually|often|"
@@ -165,7 +170,8 @@ def fits(question: str, answer: str) -> bool:
     if kind == "count":  # a count, not only measures ("four hours", "10%" for "how many gateways") or times
         return bool(COUNT.search(MEASURE.sub(" ", without_times(text))))
     if kind == "amount":  # how much: a number, or words that say one ("free", "half", "a day"), not a time or a date
-        return bool(AMOUNT.search(without_times(text)))
+        # A price is not a number of something else ("up to 40 people" for what hiring the room costs, "900 Mbps").
+        return bool(AMOUNT.search(without_times(text))) and (not asks_price(question) or bool(PRICE.search(text)))
     if kind == "length":  # a duration or a length: a time or a number still there once money and the like are gone
         rest = NOT_A_LENGTH.sub(" ", text)
         return bool(TIME.search(rest) or re.search(UNIT, rest, re.I))
@@ -196,6 +202,12 @@ def asks_for_several(question: str) -> bool:
 def asks_about_named(question: str) -> bool:
     """"Who is Carla Mendes?": a question about the one it names, answered by who she is ("the office manager")."""
     return bool(re.search(rf"\b[Ww]ho (?:is|was|are|were) {NAME}\W*$", asking_sentence(question)))
+
+
+def asks_price(question: str) -> bool:
+    """"How much does it cost ...?", "How much do you charge ...?": a question for money (or a share of a price)."""
+    q = " ".join(asking_sentence(question).lower().split())
+    return bool(re.match(rf"{OPENING}how much\b.*\b(?:cost|costs|charge|charged|price|fee|fees|worth)\b", q))
 
 
 def asks_time_of_day(question: str) -> bool:

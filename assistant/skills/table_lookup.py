@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 SEPARATOR = re.compile(r"^\|?\s*:?-{2,}")  # the line under a Markdown table's header
 CHECKED_KINDS = ("count", "amount", "length", "time", "phone")
+ROW_NUMBER = re.compile(r"no\.?|nr\.?|#", re.I)  # a column that numbers the rows: no cell of it answers anything
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,8 @@ def answer_cell(question: str, row: Row) -> str | None:
     asked, stated = " ".join(question.lower().split()), bands(question)
     kind = asks_for(question)
     # Not what the question says, in its words or in others ("4 weeks" for "the next four-week period").
-    cells = [(name, cell) for name, cell in row.cells if cell.lower() not in asked and not says_only(cell, stated)]
+    cells = [(name, cell) for name, cell in row.cells
+             if cell.lower() not in asked and not says_only(cell, stated) and not ROW_NUMBER.fullmatch(name.strip())]
     if kind in CHECKED_KINDS:
         # A count is any number, a phone number any digits (fits); the others say themselves in a cell ("30 minutes").
         # "How much" is said in any unit too ("20 days at full pay" for how much sick pay): then the header decides.
