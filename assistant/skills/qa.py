@@ -285,7 +285,8 @@ class QASkill:
         # another clinic, month or version ("6.0%" for Skipton's rate in April, from Headingley's April). It is read
         # with its neighbours in the document, as a passage may lean on the one before it (release notes' "The timeout
         # is now 60 seconds." under "Dispatcha Pay timed out after 20 seconds").
-        context = [source, *(p for p in closest if p.source == source.source and source.chunk_id >= 0 and abs(p.chunk_id - source.chunk_id) == 1)]
+        neighbours = [p for p in closest if p.source == source.source and source.chunk_id >= 0 and abs(p.chunk_id - source.chunk_id) == 1]
+        context = [source, *neighbours]
         if missing := unmentioned_names(question, context):
             log.info("the passage %s that the answer %r comes from does not mention %s", source.location, reply.text, missing)
             return declined(closest, f"The passage that answer comes from does not mention {' or '.join(map(repr, missing))}; "
