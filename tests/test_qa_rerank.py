@@ -350,6 +350,7 @@ def test_answer_kinds():
     assert not fits(much, "B2 and C1 [1]") and fits(much, "USD 40")  # exam levels, not an amount
     price = "How much does it cost to hire the mezzanine for a party?"
     assert not fits(price, "up to 40 people [1]") and not fits(price, "900 Mbps fibre") and not fits(price, "1.2 points")
+    assert not fits(price, "Replace light fittings at end of aisle 14 [1]") and fits(price, "about 1,200 per year")
     assert fits(price, "€350 [1]") and fits(price, "189,000") and fits(price, "3 NOK per kWh") and fits(price, "8%") and fits(price, "free")
     assert fits("How much sick pay do I get?", "20 days at full pay") and fits("How much storage is there?", "40 GB")  # not a price
     long = "How long is a hygiene appointment?"

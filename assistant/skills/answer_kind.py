@@ -67,9 +67,9 @@ TIME = re.compile(
     rf"since|when|while|once|within|by|ago|end|start|beginning|middle|early|late|first|last|next|immediately|soon|"
     rf"later|earlier|previous|following|time|as soon as)\b", re.I)
 # What says a price: money, a share ("8%" of the price), no charge, or a number as such ("189,000") or per something
-# ("3 per kWh"), not one of people, points or megabits.
+# ("3 per kWh") as the answer, not one of people, points or megabits, nor the number a phrase ends with ("aisle 14").
 PRICE = re.compile(rf"[$€£]|\b(?:{MONEY_WORDS}|{CURRENCY})\b|{SHARE}|\b(?:free|nothing|no charge|no cost|included|half)\b|"
-                   r"(?<![\d.,])\d(?:[\d.,]*\d)?(?![.,]?\d)(?=\s*(?:$|[^\w\s]|(?:per|a|an|each|every|for|plus|ex|excl|incl|including|excluding|vat)\b))",
+                   r"^\W*(?:(?:about|around|roughly|approximately|up to|over|under|only|just)\s+)?(?<![\d.,])\d(?:[\d.,]*\d)?(?![.,]?\d)(?=\s*(?:$|[^\w\s]|(?:per|a|an|each|every|for|plus|ex|excl|incl|including|excluding|vat)\b))",
                    re.I)
 # How often: a period ("every 2 years", "four years", "on Mondays") or a word that says how often ("twice", "six-monthly").
 FREQUENCY = re.compile(rf"\b(?:{TIME_UNIT}|{WEEKDAY}|hourly|daily|nightly|weekly|fortnightly|monthly|quarterly|yearly|annually|"
