@@ -116,12 +116,17 @@ def asking_sentence(question: str) -> str:
     return ([s for s in parts if s.endswith("?")] or parts or [question])[-1]
 
 
+def asking_words(question: str) -> str:
+    """The asking sentence lower-cased, its spaces one each: what the question-word patterns match."""
+    return " ".join(asking_sentence(question).lower().split())
+
+
 def asks_for(question: str) -> str | None:
     """"count", "amount", "length" (how long), "frequency" (how often), "phone", "time", "reason", "person" (who),
     "name" (which app, tool, system...: not checked), "steps" (how to do something: not checked, and no phrase answers
     it) or "yes/no" (not checked), or None when the question's kind is not one of these. The asking sentence decides
     (asking_sentence)."""
-    q = " ".join(asking_sentence(question).lower().split())
+    q = asking_words(question)
     if re.search(r",\s*(?:what|which|who|how|where|why)\b", re.sub(OPENING, "", q, count=1)):
         return None  # "When X happens, what is it called?": the question word is after the comma
     asked = re.sub(rf"{OPENING}{CONDITION}", "", q, count=1)
@@ -196,7 +201,7 @@ def other_currency(question: str, answer: str) -> bool:
 def asks_for_several(question: str) -> bool:
     """"Which of your clinics have free parking?", "Which two sites ...?": a question that more than one thing may
     answer, each named (names.name_lists)."""
-    return bool(SEVERAL.match(" ".join(asking_sentence(question).lower().split())))
+    return bool(SEVERAL.match(asking_words(question)))
 
 
 def asks_about_named(question: str) -> bool:
@@ -206,14 +211,14 @@ def asks_about_named(question: str) -> bool:
 
 def asks_price(question: str) -> bool:
     """"How much does it cost ...?", "How much do you charge ...?": a question for money (or a share of a price)."""
-    q = " ".join(asking_sentence(question).lower().split())
+    q = asking_words(question)
     return bool(re.match(rf"{OPENING}how much\b.*\b(?:cost|costs|charge|charged|price|fee|fees|worth)\b", q))
 
 
 def asks_time_of_day(question: str) -> bool:
     """"What time ...?" ("By what time ...", "From what time ..."), not "What time of year ...?" or "What time frame
     ...?"."""
-    q = " ".join(asking_sentence(question).lower().split())
+    q = asking_words(question)
     return bool(re.match(rf"{OPENING}{TIME_PREPOSITION}what time\b(?! of (?:the )?year\b| (?:fram|period|window|limit|span|zone))", q))
 
 
