@@ -127,6 +127,15 @@ def test_a_rows_number_is_no_answer():
     assert answer_cell("How many gas hoses were replaced?", Row(RATES, (("#", "1"), ("Hoses replaced", "6")))) == "6"
 
 
+def test_a_cell_that_says_no_more_than_the_question_is_no_answer():
+    # The row's name sits under "Allowance", the header the question names: the amount is the answer.
+    row = Row(RATES, (("Allowance", "On-call, Saturday or Sunday"), ("Amount", "$180 per day")))
+    assert answer_cell("What's the on-call allowance for a Saturday or Sunday?", row) == "$180 per day"
+    # A bare share says more than the years the question states.
+    row = Row(RATES, (("Years of service", "6 or more"), ("Vacation pay", "6%")))
+    assert answer_cell("I've been a teacher here for 6 years. What percentage vacation pay do I get?", row) == "6%"
+
+
 @pytest.mark.parametrize("question", [
     "What is the rate for the Ruhr area?",  # no kind, and no header names what is asked: three cells could answer
     "How much does it cost for the Ruhr area?",  # two amounts, and the question names neither column

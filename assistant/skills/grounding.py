@@ -87,6 +87,12 @@ def content_words(text: str) -> list[str]:
     return [_stem(w) for w in WORD.findall(text.lower()) if w not in STOPWORDS and not w.isdigit() and len(w) > 1]
 
 
+def restates(answer: str, question: str) -> bool:
+    """Every content word and number of ``answer`` is in ``question``."""
+    numbers = set(NUMBER.findall(question))
+    return set(content_words(answer)) <= set(content_words(question)) and set(NUMBER.findall(answer)) <= numbers
+
+
 def support(answer: str, passages: Sequence[Passage]) -> float:
     """The share of the answer's content words found in the passages (0 when a number is not)."""
     body = strip_citations(answer)

@@ -21,14 +21,13 @@ from .completion import completed_reply
 from .conditions import conditional_reply
 from .counts import recounted
 from .grounding import (
-    NUMBER,
     cite_only,
     cited_numbers,
     cites_more_than_it_says,
-    content_words,
     drop_unknown_citations,
     is_grounded,
     renumbered,
+    restates,
     strip_citations,
     support,
     unmentioned_names,
@@ -478,9 +477,3 @@ def is_row(text: str) -> bool:
     """Cells of a table row: "| 3 | Replace light fittings |", or "No.: 3; Action: Replace light fittings" as the HTML,
     Word and plain-text loaders write a row."""
     return "|" in text or row_cells(text) is not None
-
-
-def restates(answer: str, question: str) -> bool:
-    """Every content word and number of ``answer`` is in ``question``."""
-    numbers = set(NUMBER.findall(question))
-    return set(content_words(answer)) <= set(content_words(question)) and set(NUMBER.findall(answer)) <= numbers

@@ -26,7 +26,7 @@ from ..retrieval.rerank import Reranker, under_heading
 from ..retrieval.tables import labelled, row_cells
 from .answer_kind import asks_for, expressions, fits
 from .conditions import Band, band_match, bands, says_only
-from .grounding import NUMBERS, content_words
+from .grounding import NUMBERS, content_words, restates
 from .names import is_person
 from .spans import quote_units
 
@@ -198,9 +198,11 @@ def answer_cell(question: str, row: Row) -> str | None:
     "who"); of several, the one under the header sharing most words with the question; else None."""
     asked, stated = " ".join(question.lower().split()), bands(question)
     kind = asks_for(question)
-    # Not what the question says, in its words or in others ("4 weeks" for "the next four-week period").
+    # Not what the question says, in its words or in others ("4 weeks" for "the next four-week period"), nor a cell that
+    # says nothing more than it ("On-call, Saturday or Sunday" names the row asked about, under "Allowance").
     cells = [(name, cell) for name, cell in row.cells
-             if cell.lower() not in asked and not says_only(cell, stated) and not ROW_NUMBER.fullmatch(name.strip())]
+             if cell.lower() not in asked and not says_only(cell, stated) and not ROW_NUMBER.fullmatch(name.strip())
+             and not (content_words(cell) and restates(cell, question))]
     if kind in CHECKED_KINDS:
         # A count is any number, a phone number any digits (fits); the others say themselves in a cell ("30 minutes").
         # "How much" is said in any unit too ("20 days at full pay" for how much sick pay): then the header decides.
