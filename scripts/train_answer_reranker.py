@@ -50,7 +50,7 @@ import bm25s
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from build_doc_qa_data import DOCS, standalone_questions  # noqa: E402
+from build_doc_qa_data import DOCS, is_company, standalone_questions  # noqa: E402
 from build_qa_data import load_articles, normalize, split_articles  # noqa: E402
 from question_swaps import KINDS, Pool, swapped  # noqa: E402
 from rerank_quality import has_answer, xquad_held_out  # noqa: E402
@@ -239,6 +239,8 @@ def main() -> None:
     parser.add_argument("--eval-questions", type=int, default=120, help="held-out XQuAD questions scored after training")
     parser.add_argument("--no-eval", action="store_true")
     args = parser.parse_args()
+    if missing := [str(p) for p in args.docs if not is_company(p)]:
+        parser.error(f"not a training company (no questions.jsonl): {', '.join(missing)}")
 
     import torch
 
