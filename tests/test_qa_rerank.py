@@ -327,9 +327,16 @@ def test_answer_kinds():
                                   "Why was 3.7 withdrawn?", "When was 3.8 released?", "Until when can I order?",
                                   "What time does the office open?", "What happens when the buoy sinks?",
                                   "How was it decided how many seats each party gets?", "When a buoy fails, who is called?",
-                                  "How often is it serviced?", "Why not?")] == [
-        "count", "count", None, "reason", "time", "time", "time", None, None, None, "frequency", None]
-    assert asks_for("How many night shifts in a row can I work?") == "count" and asks_for("How many days do I get?") is None
+                                  "How often is it serviced?", "Why not?", "If I carry some over, by when must I use it?",
+                                  "In the CO2 leak, what time did the alarm go off?", "When it happens, what is it called?")] == [
+        "count", "count", "duration", "reason", "time", "time", "time", None, None, "person", "frequency", None, "time", "time", None]
+    # The phrase before the question word says under what it asks: the kind is the question word's.
+    assert not fits("In the CO2 leak in the keg cold store, what time did the alarm go off?", "23 August 2024 [1]")
+    assert asks_for("How many night shifts in a row can I work?") == "count" and asks_for("How many days do I get?") == "duration"
+    # A number of days is no date: "20 December and 2 January" are the days the office is shut, not how many days of leave.
+    days = "How many days of paternity leave can I take?"
+    assert fits(days, "10 working days") and fits(days, "two weeks") and fits(days, "a fortnight") and fits(days, "5")
+    assert not fits(days, "20 December and 2 January [1]") and not fits(days, "£40")
     count, why, when = "How many gateways were returned?", "Why was it withdrawn?", "When was it released?"
     assert fits(count, "212 [1]") and fits(count, "212 gateways within four hours") and fits(count, "two") and fits(count, "the majority")
     assert not fits(count, "four hours [1]") and not fits(count, "10%") and not fits(count, "1,200 NOK") and not fits(count, "the Bergen office")

@@ -109,11 +109,18 @@ def without_times(text: str) -> str:
     return CLOCK.sub(" ", DATE.sub(" ", text))
 
 
+# A phrase before the question word that says under what or about what the question asks ("If the CO2 alarm goes off,
+# what do I do?", "In the aisle 14 near miss, which reach truck ...", "When X happens, what is it called?").
+LEAD = re.compile(rf"^[^?]*?,\s*(?={TIME_PREPOSITION}(?:what|which|who|how|where|why|when)\b)", re.I)
+
+
 def asking_sentence(question: str) -> str:
-    """The sentence that asks: the last one of a question that first says what it is about ("I carried some holiday
-    over from last year. When do I have to use it by?")."""
+    """The sentence that asks, from its question word: the last sentence of a question that first says what it is about
+    ("I carried some holiday over from last year. When do I have to use it by?"), without a phrase before its question
+    word ("If I carry some over, by when ...?" asks "by when"; LEAD)."""
     parts = sentences(question)
-    return ([s for s in parts if s.endswith("?")] or parts or [question])[-1]
+    sentence = ([s for s in parts if s.endswith("?")] or parts or [question])[-1]
+    return LEAD.sub("", sentence, count=1)
 
 
 def asking_words(question: str) -> str:
@@ -122,13 +129,11 @@ def asking_words(question: str) -> str:
 
 
 def asks_for(question: str) -> str | None:
-    """"count", "amount", "length" (how long), "frequency" (how often), "phone", "time", "reason", "person" (who),
+    """"count", "amount", "length" (how long), "duration" (how many days, weeks...), "frequency" (how often), "phone", "time", "reason", "person" (who),
     "name" (which app, tool, system...: not checked), "steps" (how to do something: not checked, and no phrase answers
     it) or "yes/no" (not checked), or None when the question's kind is not one of these. The asking sentence decides
     (asking_sentence)."""
     q = asking_words(question)
-    if re.search(r",\s*(?:what|which|who|how|where|why)\b", re.sub(OPENING, "", q, count=1)):
-        return None  # "When X happens, what is it called?": the question word is after the comma
     asked = re.sub(rf"{OPENING}{CONDITION}", "", q, count=1)
     if re.match(rf"{AUXILIARY}\b", asked) and not re.search(r"\b(?:who|what|when|where|which|how|why)\b", asked):
         return "yes/no"  # "Can I have my check-ups on the NHS?"; not "Is there a deposit, and how much?"
@@ -145,11 +150,11 @@ def asks_for(question: str) -> str | None:
     if re.match(rf"{OPENING}how much\b", q):
         return "amount"
     if match := re.match(rf"{OPENING}how many\s+(\w+)(?:\s+(\w+))?", q):
-        # "How many days ..." asks for a number of days: a measure, said as "14 days"; not checked. A time unit in the
-        # singular before another word names what is counted ("How many night shifts ...": not "22:00-06:00").
+        # "How many days ..." asks for a number of days: a measure ("14 days", "two weeks", "10"), no date. A time unit
+        # in the singular before another word names what is counted ("How many night shifts ...": not "22:00-06:00").
         unit, after = match[1], match[2]
         qualifies = after is not None and not unit.endswith("s") and after not in STOPWORDS
-        return None if re.fullmatch(TIME_UNIT, unit) and not qualifies else "count"
+        return "duration" if re.fullmatch(TIME_UNIT, unit) and not qualifies else "count"
     if re.match(rf"{OPENING}why\b(?! not\b)", q):
         return "reason"
     if re.match(rf"{OPENING}{TIME_PREPOSITION}(?:when|what time|what date|which date|which day|what day)\b", q):
@@ -180,6 +185,10 @@ def fits(question: str, answer: str) -> bool:
     if kind == "length":  # a duration or a length: a time or a number still there once money and the like are gone
         rest = NOT_A_LENGTH.sub(" ", text)
         return bool(TIME.search(rest) or re.search(UNIT, rest, re.I))
+    if kind == "duration":  # a number of days, weeks...: a number or a time unit still there once dates, clock times,
+        # money and the like are gone ("20 December and 2 January" is no number of days of leave)
+        rest = NOT_A_LENGTH.sub(" ", without_times(text))
+        return bool(COUNT.search(rest) or re.search(rf"\b{TIME_UNIT}\b", rest, re.I))
     if kind == "frequency":
         return bool(FREQUENCY.search(text))
     if kind == "phone":
@@ -228,8 +237,8 @@ def kind_name(question: str) -> str:
         return f"an amount in {currency[1].lower()}"
     if asks_time_of_day(question):
         return "a time of day"
-    return {"count": "a count", "amount": "an amount", "length": "a duration or a length", "frequency": "a frequency",
-            "phone": "a phone number", "time": "a time", "reason": "a reason", "person": "someone the question does not name already"}.get(asks_for(question) or "", "an answer")
+    return {"count": "a count", "amount": "an amount", "length": "a duration or a length", "duration": "a duration",
+            "frequency": "a frequency", "phone": "a phone number", "time": "a time", "reason": "a reason", "person": "someone the question does not name already"}.get(asks_for(question) or "", "an answer")
 
 
 # What answers a question of each kind, as a sentence writes it (sole_expression). Money and shares first: what is
@@ -243,14 +252,14 @@ COUNTED = re.compile(rf"(?<![\w.,:/-])(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\w.,:/-]
 
 def expressions(kind: str | None, text: str) -> list[str]:
     """The expressions in ``text`` that say what a question of this kind asks for: dates and clock times for
-    "time", money and shares for "amount", durations and lengths for "length", numbers that are none of these for
-    "count"; none for the other kinds, which no pattern finds."""
+    "time", money and shares for "amount", durations and lengths for "length" and "duration", numbers that are none
+    of these for "count"; none for the other kinds, which no pattern finds."""
     if kind == "amount":
         return [m.group(0) for pattern in (MONEY, SHARE_OF) for m in pattern.finditer(text)]
     rest = SHARE_OF.sub(" ", MONEY.sub(" ", text))
     if kind == "time":
         return [m.group(0) for pattern in (DATE, CLOCK) for m in pattern.finditer(rest)]
-    if kind == "length":
+    if kind in ("length", "duration"):
         return [m.group(0) for m in LENGTH.finditer(rest)]
     if kind == "count":
         return [m.group(0) for m in COUNTED.finditer(LENGTH.sub(" ", without_times(rest)))]

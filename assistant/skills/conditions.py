@@ -175,7 +175,7 @@ def conditional(answer: str, question: str, passage: Passage) -> str | None:
     per month on Pro and €5 per user per month on Business" for the Business plan) or being for it (serves; for "who",
     the one person that clause names); else None."""
     kind = asks_for(question)
-    if kind not in ("amount", "length", "count", "time", "person"):
+    if kind not in ("amount", "length", "duration", "count", "time", "person"):
         return None
     units, holding = holding_units(answer, passage)
     if not holding:
