@@ -338,6 +338,13 @@ def test_answer_kinds():
     assert fits(days, "10 working days") and fits(days, "two weeks") and fits(days, "a fortnight") and fits(days, "5")
     assert not fits(days, "20 December and 2 January [1]") and not fits(days, "£40")
     count, why, when = "How many gateways were returned?", "Why was it withdrawn?", "When was it released?"
+    # A phone number is no count; "how old" asks for a duration, as "roughly how much" for an amount.
+    assert not fits("How many questions are on the placement test?", "1-888-412-7730 [1]") and fits(count, "1 200 000")
+    assert asks_for("How old was the CO2 detector?") == "length" and asks_for("Roughly how much is a point worth?") == "amount"
+    # A question that names a price, a fee or a payment asks for money, as "how much does it cost" does.
+    weekly = "What's the on-call payment per week?"
+    assert asks_for(weekly) == "amount" and fits(weekly, "€200 [1]") and not fits(weekly, "24 hours a day [1]")
+    assert asks_for("What was the bonus scheme called?") is None
     assert fits(count, "212 [1]") and fits(count, "212 gateways within four hours") and fits(count, "two") and fits(count, "the majority")
     assert not fits(count, "four hours [1]") and not fits(count, "10%") and not fits(count, "1,200 NOK") and not fits(count, "the Bergen office")
     assert not fits(count, "the K2 town service [1]") and not fits(count, "SEV1") and fits(count, "2x") and fits(count, "3rd")
@@ -511,6 +518,12 @@ def test_the_names_a_question_asks_about():
     assert unmentioned_names("When did v4.2 come out, and what follows in 2027?", [notes]) == []
     assert unmentioned_names("What changed in release 4.3 in 2025?", [notes]) == ["2025"]
     assert unmentioned_names("How many of the 2,000 sensors in 40 sites are 4.2 ready?", [notes]) == []  # counts
+    # A number after a product's name is its version ("5.2" is "5.2.0"); after an acronym it is a score, as CVSS's.
+    console = Passage("Version 4.2.0 was released on 3 May 2026; 4.3 follows.", "releases.md", "Harbor Console release notes")
+    assert unmentioned_names("When is Harbor Console 4.3 due out?", [console]) == []
+    assert unmentioned_names("When is Harbor Console 4.4 due out?", [console]) == ["4.4"]
+    assert unmentioned_names("What did Harbor Console 4.2 fix?", [console]) == []
+    assert unmentioned_names("How fast must we patch a CVSS 9.5 vulnerability?", [console]) == []
 
 
 def test_free_text_on_a_covered_topic_that_no_passage_answers_is_declined_not_chatted(tmp_path):

@@ -183,12 +183,19 @@ def asked_names(question: str) -> list[str]:
     return found
 
 
-# Numbers that name what a question is about, as names do: a version ("version 4.1", "v2.3") or a year ("in 2025").
-IDENTIFIER = re.compile(r"\b(?:version|release|v)\s?(\d+(?:\.\d+)+)\b|\b((?:19|20)\d\d)\b", re.I)
+# Numbers that name what a question is about, as names do: a version ("version 4.1", "v2.3", or after a product's name
+# inside the sentence: "SpokeDesk 5.4.1", not "CVSS 9.5", a score) or a year ("in 2025").
+IDENTIFIER = re.compile(r"(?:\b(?:version|release|v)\s?|(?<=\S )(?-i:[A-Z][a-z][\w-]*) )(\d+(?:\.\d+)+)\b|\b((?:19|20)\d\d)\b",
+                        re.I)
 
 
 def identifiers(question: str) -> list[str]:
     return [match.group(1) or match.group(2) for match in IDENTIFIER.finditer(question)]
+
+
+def version(number: str) -> str:
+    """A number as a version compares: "5.2" is "5.2.0"."""
+    return re.sub(r"(?<=\d)(?:\.0)+$", "", number)
 
 
 def unmentioned_names(question: str, passages: Sequence[Passage]) -> list[str]:
@@ -203,8 +210,8 @@ def unmentioned_names(question: str, passages: Sequence[Passage]) -> list[str]:
     # Word by word: "Harbor Console REST API" is named by passages that say "Harbor Console" and "the REST API".
     missing = [name for name in asked_names(question) if not all(_mentioned(word.lower(), evidence) for word in name.split())]
     # A version or a year exactly: release notes for 4.2 do not answer "When was version 4.1 released?".
-    stated = set(NUMBER.findall(text))
-    return missing + [number for number in identifiers(question) if number not in stated]
+    stated = {version(number) for number in NUMBER.findall(text)}
+    return missing + [number for number in identifiers(question) if version(number) not in stated]
 
 
 def _mentioned(word: str, evidence: set[str]) -> bool:
