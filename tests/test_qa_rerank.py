@@ -345,6 +345,15 @@ def test_answer_kinds():
     weekly = "What's the on-call payment per week?"
     assert asks_for(weekly) == "amount" and fits(weekly, "€200 [1]") and not fits(weekly, "24 hours a day [1]")
     assert asks_for("What was the bonus scheme called?") is None
+    charge = "What do you charge for a Microsoft 365 E3 licence?"
+    assert asks_for(charge) == "amount" and not fits(charge, "Microsoft 365 Business Basic [1]")
+    assert not fits("What do I charge them?", "14:00, two days before arrival [1]") and fits(charge, "£4.90 [1]")
+    # A temperature, a weight or a speed is said in its units: "75 min" is no weight of hops, "8 GB" no upload speed.
+    assert [asks_for(q) for q in ("What temperature is the lager fermented at?", "What weight of hops goes in?",
+                                  "What upload speed does my connection need?")] == ["temperature", "weight", "speed"]
+    assert fits("What's the coldest temperature it can measure?", "-80 °C") and fits("What's the max weight?", "35 kg")
+    assert not fits("What weight of hops goes in?", "75 min [1]") and not fits("What upload speed do I need?", "8 GB of RAM")
+    assert sole_expression("What temperature do we mash at?", "Mash in at 68 °C for 60 minutes.") == "68 °C"
     assert fits(count, "212 [1]") and fits(count, "212 gateways within four hours") and fits(count, "two") and fits(count, "the majority")
     assert not fits(count, "four hours [1]") and not fits(count, "10%") and not fits(count, "1,200 NOK") and not fits(count, "the Bergen office")
     assert not fits(count, "the K2 town service [1]") and not fits(count, "SEV1") and fits(count, "2x") and fits(count, "3rd")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from ..retrieval.base import Passage
 from ..retrieval.rerank import Reranker, under_heading
 from ..retrieval.tables import labelled, row_cells
-from .answer_kind import asks_for, expressions, fits
+from .answer_kind import DIMENSIONS, asks_for, expressions, fits
 from .conditions import Band, band_match, bands, says_only
 from .grounding import NUMBERS, content_words, restates
 from .names import is_person
@@ -33,7 +33,7 @@ from .spans import quote_units
 log = logging.getLogger(__name__)
 
 SEPARATOR = re.compile(r"^\|?\s*:?-{2,}")  # the line under a Markdown table's header
-CHECKED_KINDS = ("count", "amount", "length", "duration", "time", "phone")
+CHECKED_KINDS = ("count", "amount", "length", "duration", "time", "phone", *DIMENSIONS)
 ROW_NUMBER = re.compile(r"no\.?|nr\.?|#", re.I)  # a column that numbers the rows: no cell of it answers anything
 
 
