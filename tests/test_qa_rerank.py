@@ -352,6 +352,7 @@ def test_answer_kinds():
     assert [asks_for(q) for q in ("What temperature is the lager fermented at?", "What weight of hops goes in?",
                                   "What upload speed does my connection need?")] == ["temperature", "weight", "speed"]
     assert fits("What's the coldest temperature it can measure?", "-80 °C") and fits("What's the max weight?", "35 kg")
+    assert asks_for("Which temperature probe do we use?") is None and asks_for("What's the speed limit?") == "speed"
     assert not fits("What weight of hops goes in?", "75 min [1]") and not fits("What upload speed do I need?", "8 GB of RAM")
     assert sole_expression("What temperature do we mash at?", "Mash in at 68 °C for 60 minutes.") == "68 °C"
     assert fits(count, "212 [1]") and fits(count, "212 gateways within four hours") and fits(count, "two") and fits(count, "the majority")

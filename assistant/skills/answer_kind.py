@@ -114,9 +114,11 @@ NAMED = (r"(?:apps?|applications?|tools?|systems?|software|platforms?|portals?|p
 # about with a verb that says it is plural.
 SEVERAL = re.compile(rf"{OPENING}(?:which|what)\s+(?:of\s+(?:the|your|our|these|those)\s+[\w-]+s\b(?!\s+(?:is|was|has|does)\b)|"
                      r"(?:two|three|four|five|six)\s|[\w-]+s\s+(?:are|were|have|had|do|did|still|also|only)\b)")
-# A question for a measure ("What temperature ...?", "What's the max weight for ...?", "What upload speed ...?").
+# A question for a measure ("What temperature ...?", "What's the max weight for ...?", "What upload speed ...?"), not for
+# a thing named by one ("Which temperature probe do we use?").
 MEASURED = re.compile(rf"{OPENING}(?:what(?:'s| is| are| was| were)?|whats|which) (?:the |a |an |our |your |my )?"
-                      rf"(?:[\w-]+ ){{0,2}}({'|'.join(DIMENSIONS)})\b")
+                      rf"(?:[\w-]+ ){{0,2}}({'|'.join(DIMENSIONS)})\b(?!\s+(?:probes?|sensors?|gauges?|loggers?|meters?|"
+                      r"monitors?|testers?|controllers?|class|categor(?:y|ies)|bands?|settings?)\b)")
 # Capitalised words in a row: a name ("Daniel Rocha", "Tesla Electric Light").
 NAME = r"[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*"
 
