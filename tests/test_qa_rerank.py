@@ -353,6 +353,11 @@ def test_answer_kinds():
                                   "What upload speed does my connection need?")] == ["temperature", "weight", "speed"]
     assert fits("What's the coldest temperature it can measure?", "-80 °C") and fits("What's the max weight?", "35 kg")
     assert asks_for("Which temperature probe do we use?") is None and asks_for("What's the speed limit?") == "speed"
+    # "Which version ...?" is answered with a version number, which a sentence may hold once.
+    which = "Which SpokeDesk version brought in the 5-digit PINs?"
+    assert asks_for(which) == "version" and fits(which, "5.3.0 [1]") and not fits(which, "Tandem Software B.V [1]")
+    assert sole_expression(which, "SpokeDesk 5.3.0, out on 12 March 2025, brought in 5-digit PINs.") == "5.3.0"
+    assert asks_for("What release date is planned?") is None
     assert not fits("What weight of hops goes in?", "75 min [1]") and not fits("What upload speed do I need?", "8 GB of RAM")
     assert sole_expression("What temperature do we mash at?", "Mash in at 68 °C for 60 minutes.") == "68 °C"
     assert fits(count, "212 [1]") and fits(count, "212 gateways within four hours") and fits(count, "two") and fits(count, "the majority")

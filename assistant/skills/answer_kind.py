@@ -119,6 +119,11 @@ SEVERAL = re.compile(rf"{OPENING}(?:which|what)\s+(?:of\s+(?:the|your|our|these|
 MEASURED = re.compile(rf"{OPENING}(?:what(?:'s| is| are| was| were)?|whats|which) (?:the |a |an |our |your |my )?"
                       rf"(?:[\w-]+ ){{0,2}}({'|'.join(DIMENSIONS)})\b(?!\s+(?:probes?|sensors?|gauges?|loggers?|meters?|"
                       r"monitors?|testers?|controllers?|class|categor(?:y|ies)|bands?|settings?)\b)")
+# "Which SpokeDesk version ...?", "Which release brought ...?": answered with a version number ("5.3.0", "4.2"), not the
+# release's date, notes or schedule.
+VERSION_ASKED = re.compile(rf"{OPENING}(?:what|which) (?:[\w-]+ ){{0,2}}(?:version|release)s?\b"
+                           r"(?!\s+(?:dates?|notes?|days?|times?|windows?|schedules?|process|cycles?|plan)\b)")
+VERSION = re.compile(r"(?<![\w.])\d+(?:\.\d+)+(?![\w.]*\w)|\b\d+\b")
 # Capitalised words in a row: a name ("Daniel Rocha", "Tesla Electric Light").
 NAME = r"[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*"
 
@@ -159,7 +164,7 @@ def asking_words(question: str) -> str:
 
 def asks_for(question: str) -> str | None:
     """"count", "amount", "length" (how long), "duration" (how many days, weeks...), "frequency" (how often), "temperature",
-    "weight", "speed" (what temperature ...; DIMENSIONS), "phone", "time", "reason", "person" (who),
+    "weight", "speed" (what temperature ...; DIMENSIONS), "version", "phone", "time", "reason", "person" (who),
     "name" (which app, tool, system...: not checked), "steps" (how to do something: not checked, and no phrase answers
     it) or "yes/no" (not checked), or None when the question's kind is not one of these. The asking sentence decides
     (asking_sentence)."""
@@ -181,6 +186,8 @@ def asks_for(question: str) -> str | None:
         return "amount"
     if match := MEASURED.match(q):
         return match[1]
+    if VERSION_ASKED.match(q):
+        return "version"
     if match := re.match(rf"{OPENING}how many\s+(\w+)(?:\s+(\w+))?", q):
         # "How many days ..." asks for a number of days: a measure ("14 days", "two weeks", "10"), no date. A time unit
         # in the singular before another word names what is counted ("How many night shifts ...": not "22:00-06:00").
@@ -226,6 +233,8 @@ def fits(question: str, answer: str) -> bool:
         return bool(FREQUENCY.search(text))
     if kind in MEASURES:  # a number with a unit of it ("75 min" is no weight of hops)
         return bool(MEASURES[kind].search(text))
+    if kind == "version":  # a number ("Android 11", "5.3.0"), not a name ("Tandem Software B.V")
+        return bool(VERSION.search(without_times(text)))
     if kind == "phone":
         # Not an amount ("£46.75" has four digits too).
         return any(sum(c.isdigit() for c in number) >= 4 for number in PHONE.findall(MONEY.sub(" ", text)))
@@ -278,6 +287,7 @@ def kind_name(question: str) -> str:
         return "a time of day"
     return {"count": "a count", "amount": "an amount", "length": "a duration or a length", "duration": "a duration",
             "frequency": "a frequency", "temperature": "a temperature", "weight": "a weight", "speed": "a speed",
+            "version": "a version number",
             "phone": "a phone number", "time": "a time", "reason": "a reason", "person": "someone the question does not name already"}.get(asks_for(question) or "", "an answer")
 
 
@@ -293,8 +303,8 @@ COUNTED = re.compile(rf"(?<![\w.,:/-])(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\w.,:/-]
 def expressions(kind: str | None, text: str) -> list[str]:
     """The expressions in ``text`` that say what a question of this kind asks for: dates and clock times for
     "time", money and shares for "amount", durations and lengths for "length" and "duration", numbers that are none
-    of these for "count", measures in their units for "temperature", "weight" and "speed"; none for the other kinds,
-    which no pattern finds."""
+    of these for "count", measures in their units for "temperature", "weight" and "speed", dotted numbers for
+    "version"; none for the other kinds, which no pattern finds."""
     if kind == "amount":
         return [m.group(0) for pattern in (MONEY, SHARE_OF) for m in pattern.finditer(text)]
     rest = SHARE_OF.sub(" ", MONEY.sub(" ", text))
@@ -306,6 +316,8 @@ def expressions(kind: str | None, text: str) -> list[str]:
         return [m.group(0) for m in COUNTED.finditer(LENGTH.sub(" ", without_times(without_phone_numbers(rest))))]
     if kind in MEASURES:
         return [m.group(0) for m in MEASURES[kind].finditer(rest)]
+    if kind == "version":
+        return [m.group(0) for m in VERSION.finditer(without_times(rest)) if "." in m.group(0)]
     return []
 
 
