@@ -340,6 +340,9 @@ def test_answer_kinds():
     count, why, when = "How many gateways were returned?", "Why was it withdrawn?", "When was it released?"
     # A phone number is no count; "how old" asks for a duration, as "roughly how much" for an amount.
     assert not fits("How many questions are on the placement test?", "1-888-412-7730 [1]") and fits(count, "1 200 000")
+    # Nor a number that names what it follows: "option 1" is the menu choice, "aisle 14" where.
+    assert not fits(count, "option 1 [1]") and fits(count, "12 pallets in aisle 14")
+    assert sole_expression(count, "Call 1-888-412-7730 (option 1) about the 40 gateways returned.") == "40"
     assert asks_for("How old was the CO2 detector?") == "length" and asks_for("Roughly how much is a point worth?") == "amount"
     # A question that names a price, a fee or a payment asks for money, as "how much does it cost" does.
     weekly = "What's the on-call payment per week?"

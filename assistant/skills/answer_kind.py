@@ -89,6 +89,9 @@ FREQUENCY = re.compile(rf"\b(?:{TIME_UNIT}|{WEEKDAY}|hourly|daily|nightly|weekly
                        r"regularly|frequently)\b", re.I)
 # A telephone number or an extension: four digits or more, not part of a code ("PDS-44817", "11 appointments").
 PHONE = re.compile(r"(?<![\w-])\+?\(?\d[\d ().-]*\d(?![\w-])")
+# A number that names the thing it follows, as a label does ("option 1", "aisle 14", "Room 3", "No. 2"): no count.
+LABEL = re.compile(r"\b(?:option|aisle|room|gate|step|line|bay|door|dock|platform|zone|level|floor|extension|ext|page|"
+                   r"section|chapter|table|row|stage|phase|tier|building|block|lane|ward|route|no|nr)\.?\s?#?\d[\w.-]*", re.I)
 # A number grouped by thousands ("1 200 000"), which PHONE finds too.
 THOUSANDS = re.compile(r"\d{1,3}(?:[ .,]\d{3})+")
 # What a reason can be said with: any word that is not about when or how much.
@@ -138,14 +141,14 @@ def without_times(text: str) -> str:
 LEAD = re.compile(rf"^[^?]*?,\s*(?={TIME_PREPOSITION}(?:what|which|who|how|where|why|when)\b)", re.I)
 
 
-def without_phone_numbers(text: str) -> str:
-    """``text`` with its telephone numbers blanked out: seven digits or more ("1-888-412-7730", "085 303 7720"), not
-    grouped by thousands. Their digits are no count."""
+def without_non_counts(text: str) -> str:
+    """``text`` with the numbers that count nothing blanked out: telephone numbers, seven digits or more ("1-888-412-7730",
+    "085 303 7720") not grouped by thousands, and numbers that name what they follow ("option 1", "aisle 14")."""
     def blanked(number: re.Match[str]) -> str:
         phone = sum(c.isdigit() for c in number[0]) >= 7 and not THOUSANDS.fullmatch(number[0])
         return " " if phone else number[0]
 
-    return PHONE.sub(blanked, text)
+    return LABEL.sub(" ", PHONE.sub(blanked, text))
 
 
 def asking_sentence(question: str) -> str:
@@ -217,7 +220,7 @@ def fits(question: str, answer: str) -> bool:
         name = re.match(rf"\W*({NAME})", text)
         return name is None or name[1] not in re.findall(NAME, question)
     if kind == "count":  # a count, not only measures ("four hours", "10%" for "how many gateways"), times or phone numbers
-        return bool(COUNT.search(MEASURE.sub(" ", without_times(without_phone_numbers(text)))))
+        return bool(COUNT.search(MEASURE.sub(" ", without_times(without_non_counts(text)))))
     if kind == "amount":  # how much: a number, or words that say one ("free", "half", "a day"), not a time or a date
         # A price is not a number of something else ("up to 40 people" for what hiring the room costs, "900 Mbps").
         rest = without_times(text)  # nor a clock time ("14:00, two days before arrival")
@@ -313,7 +316,7 @@ def expressions(kind: str | None, text: str) -> list[str]:
     if kind in ("length", "duration"):
         return [m.group(0) for m in LENGTH.finditer(rest)]
     if kind == "count":
-        return [m.group(0) for m in COUNTED.finditer(LENGTH.sub(" ", without_times(without_phone_numbers(rest))))]
+        return [m.group(0) for m in COUNTED.finditer(LENGTH.sub(" ", without_times(without_non_counts(rest))))]
     if kind in MEASURES:
         return [m.group(0) for m in MEASURES[kind].finditer(rest)]
     if kind == "version":
