@@ -61,6 +61,13 @@ def is_company(folder: Path) -> bool:
     return (folder / "questions.jsonl").is_file()
 
 
+def company_folder(text: str) -> Path:
+    """A --docs argument: a training company's folder, or a one-line usage error (argparse's ``type``)."""
+    if not is_company(folder := Path(text)):
+        raise argparse.ArgumentTypeError(f"not a training company (no questions.jsonl): {text}")
+    return folder
+
+
 def standalone_questions(folder: Path) -> list[dict]:
     """A training company's questions that stand alone: a follow-up ("And for a Sunday?"), searched alone, finds the
     wrong passages."""
@@ -115,7 +122,7 @@ def example(qid: str, question: str, passages: list[Passage], target: str) -> di
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", type=Path, nargs="+", default=companies(DOCS),
+    parser.add_argument("--docs", type=company_folder, nargs="+", default=companies(DOCS),
                         help=f"training companies' folders, each with corpus/ and questions.jsonl, as train_answer_reranker.py "
                              f"takes them (default: all of {DOCS.name}/; name some to validate on the others)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write train.jsonl")
@@ -134,8 +141,6 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     rng = random.Random(args.seed)
     examples: list[dict] = []
-    if missing := [str(p) for p in args.docs if not is_company(p)]:
-        parser.error(f"not a training company (no questions.jsonl): {', '.join(missing)}")
     for folder in sorted(args.docs):
         made, counts = company_examples(folder, args.hard, args.unanswerable, rng)
         print(f"{folder.name}: {len(made)} examples ({', '.join(f'{n} {what}' for what, n in counts.items())})", flush=True)

@@ -50,7 +50,7 @@ import bm25s
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from build_doc_qa_data import DOCS, is_company, standalone_questions  # noqa: E402
+from build_doc_qa_data import DOCS, company_folder, standalone_questions  # noqa: E402
 from build_qa_data import load_articles, normalize, split_articles  # noqa: E402
 from question_swaps import KINDS, Pool, swapped  # noqa: E402
 from rerank_quality import has_answer, xquad_held_out  # noqa: E402
@@ -231,7 +231,7 @@ def main() -> None:
     parser.add_argument("--swap-kinds", type=lambda text: tuple(text.split(",")), default=KINDS,
                         help=f"what a swap may replace, of {','.join(KINDS)} (default: all)")
     parser.add_argument("--company-k", type=int, default=8, help="passages searched per development question")
-    parser.add_argument("--docs", type=Path, nargs="*", default=[],
+    parser.add_argument("--docs", type=company_folder, nargs="*", default=[],
                         help=f"training companies, e.g. {DOCS.relative_to(ROOT)}/* (default: none)")
     parser.add_argument("--docs-k", type=int, default=8, help="passages searched per training company question")
     parser.add_argument("--freeze-layers", type=int, default=0, help="lowest transformer layers kept as the embedder has them (0: all trained)")
@@ -239,8 +239,6 @@ def main() -> None:
     parser.add_argument("--eval-questions", type=int, default=120, help="held-out XQuAD questions scored after training")
     parser.add_argument("--no-eval", action="store_true")
     args = parser.parse_args()
-    if missing := [str(p) for p in args.docs if not is_company(p)]:
-        parser.error(f"not a training company (no questions.jsonl): {', '.join(missing)}")
 
     import torch
 
