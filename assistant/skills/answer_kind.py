@@ -122,6 +122,12 @@ SEVERAL = re.compile(rf"{OPENING}(?:which|what)\s+(?:of\s+(?:the|your|our|these|
 MEASURED = re.compile(rf"{OPENING}(?:what(?:'s| is| are| was| were)?|whats|which) (?:the |a |an |our |your |my )?"
                       rf"(?:[\w-]+ ){{0,2}}({'|'.join(DIMENSIONS)})\b(?!\s+(?:probes?|sensors?|gauges?|loggers?|meters?|"
                       r"monitors?|testers?|controllers?|class|categor(?:y|ies)|bands?|settings?)\b)")
+# A question for money (asks_price), as its asking words write it.
+PRICE_QUESTION = re.compile(
+    rf"{OPENING}how much\b.*\b(?:cost|costs|charge|charged|price|fee|fees|worth)\b"
+    rf"|{OPENING}(?:what(?:'s| is| are| was| were| will be)|whats) (?:the |a |an |our |your |my )?"
+    rf"(?:[\w-]+ ){{0,3}}{PRICE_NOUN}s?{PRICE_NOUN_ENDS}"
+    rf"|{OPENING}what (?:do|does|did|will|would|should) (?:[\w-]+ ){{1,3}}(?:charge|cost|be charged)\b")
 # "Which SpokeDesk version ...?", "Which release brought ...?": answered with a version number ("5.3.0", "4.2"), not the
 # release's date, notes or schedule.
 VERSION_ASKED = re.compile(rf"{OPENING}(?:what|which) (?:[\w-]+ ){{0,2}}(?:version|release)s?\b"
@@ -185,7 +191,7 @@ def asks_for(question: str) -> str | None:
         return "length"
     if re.match(rf"{OPENING}how (?:often|frequently)\b", q):
         return "frequency"
-    if re.match(rf"{OPENING}how much\b", q) or asks_price(question):
+    if re.match(rf"{OPENING}how much\b", q) or PRICE_QUESTION.match(q):
         return "amount"
     if match := MEASURED.match(q):
         return match[1]
@@ -268,11 +274,7 @@ def asks_about_named(question: str) -> bool:
 def asks_price(question: str) -> bool:
     """"How much does it cost ...?", "How much do you charge ...?", "What's the call-out fee?", "What does it cost ...?": a
     question for money (or a share of a price)."""
-    q = asking_words(question)
-    return bool(re.match(rf"{OPENING}how much\b.*\b(?:cost|costs|charge|charged|price|fee|fees|worth)\b", q)
-                or re.match(rf"{OPENING}(?:what(?:'s| is| are| was| were| will be)|whats) (?:the |a |an |our |your |my )?"
-                            rf"(?:[\w-]+ ){{0,3}}{PRICE_NOUN}s?{PRICE_NOUN_ENDS}", q)
-                or re.match(rf"{OPENING}what (?:do|does|did|will|would|should) (?:[\w-]+ ){{1,3}}(?:charge|cost|be charged)\b", q))
+    return bool(PRICE_QUESTION.match(asking_words(question)))
 
 
 def asks_time_of_day(question: str) -> bool:
