@@ -153,6 +153,12 @@ def test_an_answer_copied_from_a_sentence_that_does_not_answer_goes_to_the_secon
     assert reply.text == "a corroded antenna connector [1]" and reply.notice == SHORTENED_NOTICE and len(model.calls) == 2
     manager, model, _, _ = make(tmp_path / "unchecked", reader, phrases, source_margin=1.0)
     assert manager.handle("c", "/ask What caused the buoy 17 incident?").text == "stopped sending data [1]"
+    # A sentence scoring 0.25 below the best is another fact still (source_margin 0.2), but not at a margin of 0.3.
+    phrases = {"corroded antenna connector": 0.95, "stopped sending data": 0.7}
+    manager, model, _, _ = make(tmp_path / "close", reader, phrases)
+    assert manager.handle("c", "/ask What caused the buoy 17 incident?").text == "a corroded antenna connector [1]"
+    manager, model, _, _ = make(tmp_path / "wider", reader, phrases, source_margin=0.3)
+    assert manager.handle("c", "/ask What caused the buoy 17 incident?").text == "stopped sending data [1]"
 
 
 def test_an_answer_from_a_sentence_that_answers_with_the_one_before_it_is_kept(tmp_path):
