@@ -357,6 +357,13 @@ def test_answer_kinds():
     charge = "What do you charge for a Microsoft 365 E3 licence?"
     assert asks_for(charge) == "amount" and not fits(charge, "Microsoft 365 Business Basic [1]")
     assert not fits("What do I charge them?", "14:00, two days before arrival [1]") and fits(charge, "£4.90 [1]")
+    # "What allowance (discount, deposit, budget) do I get ...?" asks for money or a share as "What's the allowance?" does.
+    allowance = "I'm on the early shift this Saturday. What allowance do I get on top of my basic hourly wage?"
+    assert asks_for(allowance) == "amount" and fits(allowance, "35% [1]") and not fits(allowance, "Saturday early shift [1]")
+    assert sole_expression(allowance, "- Saturday early shift: 35%") == "35%"
+    budget = "What budget do I have for small items like headphones?"
+    assert sole_expression(budget, "Item: Small items (headphones, cables); Budget: €150; Renewal: every year") == "€150"
+    assert asks_for("What discount can we give a charity?") == "amount" and asks_for("What discount codes are there?") is None
     # A temperature, a weight or a speed is said in its units: "75 min" is no weight of hops, "8 GB" no upload speed.
     assert [asks_for(q) for q in ("What temperature is the lager fermented at?", "What weight of hops goes in?",
                                   "What upload speed does my connection need?")] == ["temperature", "weight", "speed"]

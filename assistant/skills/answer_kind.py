@@ -72,8 +72,8 @@ TIME = re.compile(
 PRICE = re.compile(rf"[$€£]|\b(?:{MONEY_WORDS}|{CURRENCY})\b|{SHARE}|\b(?:free|nothing|no charge|no cost|included|half)\b|"
                    r"^\W*(?:(?:about|around|roughly|approximately|up to|over|under|only|just)\s+)?(?<![\d.,])\d(?:[\d.,]*\d)?(?![.,]?\d)(?=\s*(?:$|[^\w\s]|(?:per|a|an|each|every|for|plus|ex|excl|incl|including|excluding|vat)\b))",
                    re.I)
-# What a question names when it asks for money ("What's the call-out fee?", "What is the on-call payment per week?").
-PRICE_NOUN = r"(?:price|cost|fee|charge|payment|allowance|salary|bonus|deposit|surcharge|excess)"
+# What a question names when it asks for money or a share of it ("What's the call-out fee?", "What discount ...?").
+PRICE_NOUN = r"(?:price|cost|fee|charge|payment|allowance|salary|bonus|deposit|surcharge|excess|discount|budget)"
 # The noun ends what is asked about: not "What is the bonus scheme called?".
 PRICE_NOUN_ENDS = (r"(?=\W*$|\s+(?:for|of|on|per|to|if|when|at|in|with|from|under|over|after|before|is|are|was|were|do|does|"
                    r"did|would|will|we|i|you|they|that|this|a|an|the)\b)")
@@ -122,12 +122,14 @@ SEVERAL = re.compile(rf"{OPENING}(?:which|what)\s+(?:of\s+(?:the|your|our|these|
 MEASURED = re.compile(rf"{OPENING}(?:what(?:'s| is| are| was| were)?|whats|which) (?:the |a |an |our |your |my )?"
                       rf"(?:[\w-]+ ){{0,2}}({'|'.join(DIMENSIONS)})\b(?!\s+(?:probes?|sensors?|gauges?|loggers?|meters?|"
                       r"monitors?|testers?|controllers?|class|categor(?:y|ies)|bands?|settings?)\b)")
-# A question for money (asks_price), as its asking words write it.
+# A question for money (asks_price), as its asking words write it: "How much does it cost ...?", "What's the call-out
+# fee?", "What do you charge ...?", "What allowance (discount, deposit) do I get ...?".
 PRICE_QUESTION = re.compile(
     rf"{OPENING}how much\b.*\b(?:cost|costs|charge|charged|price|fee|fees|worth)\b"
     rf"|{OPENING}(?:what(?:'s| is| are| was| were| will be)|whats) (?:the |a |an |our |your |my )?"
     rf"(?:[\w-]+ ){{0,3}}{PRICE_NOUN}s?{PRICE_NOUN_ENDS}"
-    rf"|{OPENING}what (?:do|does|did|will|would|should) (?:[\w-]+ ){{1,3}}(?:charge|cost|be charged)\b")
+    rf"|{OPENING}what (?:do|does|did|will|would|should) (?:[\w-]+ ){{1,3}}(?:charge|cost|be charged)\b"
+    rf"|{OPENING}what (?:[\w-]+ ){{0,2}}{PRICE_NOUN}s? (?:do|does|did|will|would|can|could|should|must|is|are|was|were)\b")
 # "Which SpokeDesk version ...?", "Which release brought ...?": answered with a version number ("5.3.0", "4.2"), not the
 # release's date, notes or schedule.
 VERSION_ASKED = re.compile(rf"{OPENING}(?:what|which) (?:[\w-]+ ){{0,2}}(?:version|release)s?\b"
