@@ -58,6 +58,13 @@ def test_an_amount_or_a_count_gets_its_rate_unit_or_counted_thing(question, answ
     assert completed(answer, question, passage(HANDBOOK)) == expected
 
 
+def test_a_first_name_for_who_is_the_whole_name_of_its_sentence():
+    minutes = passage("DECISION: every allergen matrix will be audited by Nadia Akhtar by 31 March. Nadia reports in April.")
+    assert completed("Nadia", "Who was given the job of auditing the allergen matrices?", minutes) == "Nadia Akhtar"
+    assert completed("Nadia", "Who reports in April?", passage("Nadia reports in April.")) == "Nadia"  # whole there
+    assert completed("Nadia", "Which matrix does Nadia Akhtar audit?", minutes) == "Nadia"  # not asked who
+
+
 @pytest.mark.parametrize("question, answer", [
     ("How much relocation support do new hires get?", "€3,000"),  # money says what it is: no "€3,000 for"
     ("How many times can I get my PIN wrong?", "five"),  # "five wrong" would cut "five wrong PIN entries"
@@ -256,3 +263,15 @@ def test_a_second_reading_that_declines_is_replaced_by_the_one_phrase_of_the_kin
     reply = manager.handle("c", "/ask By when do I have to use the days I carried over?")
     assert reply.text == "31 March 2026 [1]" and reply.notice == SHORTENED_NOTICE and not reply.declined
     assert len(model.calls) == 2 and [p.source for p in reply.sources] == [leave.source]
+
+
+def test_under_the_second_readings_score_the_one_phrase_of_the_kind_asked_for_answers_without_asking_again(tmp_path):
+    contacts = Passage("HR: Claire Dobson, hr@example.com\n\nIT helpdesk: extension 4400\n\nPayroll: the last working day.",
+                       "hr/onboarding.md", "Useful contacts")
+    for phrases, expected in (({"extension 4400": 0.34}, "extension 4400 [1]"), ({"Payroll": 0.34}, NO_ANSWER)):
+        model = ScriptedChatModel([NO_ANSWER])
+        manager = manager_over(model, tmp_path / f"{len(phrases)}{expected[:3]}.sqlite3", FakeKnowledgeStore([contacts]),
+                               reranker=ScriptedReranker(phrases))
+        reply = manager.handle("c", "/ask What number do I ring for the IT helpdesk?")
+        # 0.34 passes the gate (0.3) but not the second reading (0.4): the model is asked once.
+        assert reply.text == expected and len(model.calls) == 1

@@ -407,6 +407,31 @@ def test_answer_kinds():
     assert fits(phone, "extension 4400 [1]") and fits(phone, "+31 180 555 0140") and fits(phone, "(0113) 496 0457")
     assert not fits(phone, "PDS-44817 [1]") and not fits(phone, "11 appointments were rebooked") and not fits(phone, "the reception")
     assert not fits(phone, "£46.75 [1]") and not fits(phone, "€1,250.00")  # an amount's digits are no number to ring
+    assert not fits(phone, "22 March 2024 [1]") and not fits(phone, "08:00-18:00")  # nor a date's or a time's
+    assert asks_for("What's his mobile number?") == "phone" and asks_for("Which internal number do I call next?") == "phone"
+    assert asks_for("What's our customer number when I call support?") is None  # a number to quote, not to ring
+    extension = "There's a leak in room 9. What extension do I call for maintenance?"
+    assert asks_for(extension) == "phone" and fits(extension, "250 [1]") and not fits(phone, "250 [1]")
+    contacts = "Call the helpdesk on extension 2200 (07:00-19:00), or 0113 496 0811 if a clinic is down; 1,200 tickets, £1,250.00."
+    assert sole_expression(phone, "Log a ticket on the portal or call extension 4400.") == "extension 4400"
+    ring = "HopLedger is down completely. Who do I ring?"  # a person, else the one number to ring
+    assert sole_expression(ring, "If it is down, call HopLedger support on 01 443 9020 (08:00-18:00).") == "01 443 9020"
+    assert sole_expression(ring, "Call Priya Nair on 01 443 9020.") == "Priya Nair"
+    assert sole_expression("Who wrote the report?", "Call support on 01 443 9020.") is None
+    assert sole_expression(phone, contacts) is None and sole_expression("What's the urgent line's phone number?",
+                                                                         "If a clinic is down, call 0113 496 0811 (ref PDS-44817).") == "0113 496 0811"
+    # How quickly, soon, early, far: a duration or a distance; how hot: a temperature; how fast a thing is: a speed.
+    assert asks_for("How quickly do I have to tell IT?") == "length" and asks_for("How far ahead can I book?") == "length"
+    assert asks_for("How fast do we have to patch a CVSS 9.5 vulnerability?") == "length" and asks_for("How soon?") == "length"
+    assert asks_for("After how many days off sick do I need a note?") == "duration" and asks_for("For how long is it valid?") == "length"
+    assert asks_for("How many working days do I have?") == "duration" and asks_for("By how much did prices rise?") == "amount"
+    assert asks_for("How fast is the broadband line?") == "speed" and asks_for("How hot can the water be?") == "temperature"
+    assert not fits("How quickly do you attend an emergency?", "£289 [1]") and fits("How early do I ring in?", "at least 2 hours")
+    # With the words that bound it: a note is needed after more than 2 days, not after 2.
+    assert sole_expression("After how many days off sick do I need a note?", "A note is needed after more than 2 "
+                           "consecutive days.") == "more than 2 consecutive days"
+    assert sole_expression("How much can I offer?", "Offer up to £50.") == "up to £50"
+    assert sole_expression("How quickly will you confirm my claim?", "We confirm receipt within 2 working days by email.") == "within 2 working days"
     often = "How often does the confined space ticket need to be redone?"
     assert fits(often, "every 2 years [1]") and fits(often, "four years") and fits(often, "twice a year") and fits(often, "six-monthly")
     assert fits(often, "weekly, on Mondays") and fits(often, "rarely") and kind_name(often) == "a frequency"
@@ -555,6 +580,12 @@ def test_the_names_a_question_asks_about():
     assert unmentioned_names("When is Harbor Console 4.3 due out?", [console]) == []
     assert unmentioned_names("When is Harbor Console 4.4 due out?", [console]) == ["4.4"]
     assert unmentioned_names("What did Harbor Console 4.2 fix?", [console]) == []
+    # Quarters too ("Q1" is uppercase, so not an asked name), stated as "Q2" or "second quarter".
+    minutes = Passage("On-time delivery was 96.1% against a target of 97%.", "ops/minutes.txt", "Q2 2024 operations meeting")
+    assert unmentioned_names("What was the on-time delivery percentage in Q1 2024?", [minutes]) == ["Q1"]
+    assert unmentioned_names("What was on-time delivery in Q2?", [minutes]) == []
+    review = Passage("In the second quarter, on-time delivery was 96.1%.", "ops/review.md")
+    assert unmentioned_names("What was on-time delivery in Q2 and Q3?", [review]) == ["Q3"]
     assert unmentioned_names("How fast must we patch a CVSS 9.5 vulnerability?", [console]) == []
 
 

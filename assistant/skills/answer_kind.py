@@ -89,6 +89,15 @@ FREQUENCY = re.compile(rf"\b(?:{TIME_UNIT}|{WEEKDAY}|hourly|daily|nightly|weekly
                        r"regularly|frequently)\b", re.I)
 # A telephone number or an extension: four digits or more, not part of a code ("PDS-44817", "11 appointments").
 PHONE = re.compile(r"(?<![\w-])\+?\(?\d[\d ().-]*\d(?![\w-])")
+# An internal line, by its extension ("extension 2200", "ext. 250").
+EXTENSION = re.compile(r"\b(?:extension|ext\.?)\s?\d{2,6}\b", re.I)
+# A question for a number to ring: "What's the phone number ...?", "What's her mobile number (extension)?", "What number (extension)
+# do I call ...?", "Which internal number do I ring next?"; not "What's our customer number when I call support?".
+PHONE_ASKED = re.compile(r"\b(?:phone|telephone|mobile|cell|direct|his|her|their|your) (?:number|extension)\b|"
+                         r"\bwhat(?:'s| is) the extension\b|"
+                         r"\b(?:number|extension) (?:do|should|can|must) (?:i|we|you|they) (?:call|ring|dial|phone)\b")
+# Which days or hours a duration counts ("3 working days", "1 business hour").
+WHICH_DAYS = r"(?:working|business|calendar|consecutive|clear|school|teaching)"
 # A number that names the thing it follows, as a label does ("option 1", "aisle 14", "Room 3", "No. 2"): no count.
 LABEL = re.compile(r"\b(?:option|aisle|room|gate|step|line|bay|door|dock|platform|zone|level|floor|extension|ext|page|"
                    r"section|chapter|table|row|stage|phase|tier|building|block|lane|ward|route|no|nr)\.?\s?#?\d[\w.-]*", re.I)
@@ -102,6 +111,8 @@ NOT_A_REASON = re.compile(rf"^(?:(?:on|in|at|by|from|to|until|since|the|of|and|a
 # The question word among the first words ("And how many ...", "So why ..."), not inside a clause ("How was
 # it decided how many ...", "What happens when ...").
 OPENING = r"^\W*(?:(?:and|so|but|then|ok|okay|also)\W+)?(?:(?:roughly|approximately|about|exactly|just)\s+)?"
+# "Who do I ring?": answered by a person or by a number to ring.
+CALL_WHOM = re.compile(rf"{OPENING}who (?:do|should|can|must) (?:i|we|you|they) (?:call|ring|phone|contact)\b")
 # The verbs a question that wants a yes or a no opens with ("Can I ...?", "Is there ...?").
 AUXILIARY = (r"(?:am|is|are|was|were|do|does|did|can|could|will|would|shall|should|may|might|must|has|have|had|"
              r"isn't|aren't|wasn't|weren't|don't|doesn't|didn't|can't|won't|hasn't|haven't)")
@@ -169,8 +180,9 @@ def asking_sentence(question: str) -> str:
 
 
 def asking_words(question: str) -> str:
-    """The asking sentence lower-cased, its spaces one each: what the question-word patterns match."""
-    return " ".join(asking_sentence(question).lower().split())
+    """The asking sentence lower-cased, its spaces one each, without a preposition before "how" ("After how many days
+    ...?" asks "how many days", "For how long ...?" "how long"): what the question-word patterns match."""
+    return re.sub(r"^(\W*)(?:for|after|within|by|in|up to) (?=how\b)", r"\1", " ".join(asking_sentence(question).lower().split()))
 
 
 def asks_for(question: str) -> str | None:
@@ -185,12 +197,18 @@ def asks_for(question: str) -> str | None:
         return "yes/no"  # "Can I have my check-ups on the NHS?"; not "Is there a deposit, and how much?"
     if re.match(rf"{OPENING}(?:how (?:do|can|should|would|could|must) (?:i|we|you|one|they)|how to|what are the steps|what steps|which steps)\b", q):
         return "steps"
-    if re.search(r"\bphone number\b|\bnumber (?:do|should|can|must) (?:i|we|you|they) (?:call|ring|dial|phone)\b", q):
+    if PHONE_ASKED.search(q):
         return "phone"
     if re.match(rf"{OPENING}who\b", q):
         return "person"
     if re.match(rf"{OPENING}how (?:long\b(?! ago\b)|old\b)", q):
         return "length"
+    if re.match(rf"{OPENING}how fast (?:is|are|was|were)\b", q):
+        return "speed"  # "How fast is the broadband line?", not "How fast do we have to patch ...?"
+    if re.match(rf"{OPENING}how (?:quickly|soon|early|far|fast)\b", q):
+        return "length"  # "within 1 hour", "30 minutes before", "45 km"
+    if match := re.match(rf"{OPENING}how (hot|cold|warm|heavy)\b", q):
+        return "weight" if match[1] == "heavy" else "temperature"
     if re.match(rf"{OPENING}how (?:often|frequently)\b", q):
         return "frequency"
     if re.match(rf"{OPENING}how much\b", q) or PRICE_QUESTION.match(q):
@@ -199,7 +217,7 @@ def asks_for(question: str) -> str | None:
         return match[1]
     if VERSION_ASKED.match(q):
         return "version"
-    if match := re.match(rf"{OPENING}how many\s+(\w+)(?:\s+(\w+))?", q):
+    if match := re.match(rf"{OPENING}how many\s+(?:{WHICH_DAYS}\s+)?(\w+)(?:\s+(\w+))?", q):
         # "How many days ..." asks for a number of days: a measure ("14 days", "two weeks", "10"), no date. A time unit
         # in the singular before another word names what is counted ("How many night shifts ...": not "22:00-06:00").
         unit, after = match[1], match[2]
@@ -247,8 +265,10 @@ def fits(question: str, answer: str) -> bool:
     if kind == "version":  # a number ("Android 11", "5.3.0"), not a name ("Tandem Software B.V")
         return bool(VERSION.search(without_times(text)))
     if kind == "phone":
-        # Not an amount ("£46.75" has four digits too).
-        return any(sum(c.isdigit() for c in number) >= 4 for number in PHONE.findall(MONEY.sub(" ", text)))
+        # Not an amount ("£46.75" has four digits too) nor a date; an extension may have three ("250" for what extension
+        # to call).
+        digits = 3 if EXTENSION.search(text) or "extension" in asking_words(question) else 4
+        return any(sum(c.isdigit() for c in number) >= digits for number in PHONE.findall(MONEY.sub(" ", without_times(text))))
     if kind == "time":  # "what time" asks for a time of day: "Monday" is no answer to when the first day starts
         return bool(TIME.search(text)) and (not asks_time_of_day(question) or bool(CLOCK.search(text) or DAYPART.search(text)))
     return not NOT_A_REASON.match(text)  # a reason: more than a date or an amount
@@ -302,7 +322,9 @@ def kind_name(question: str) -> str:
 # left of a sentence once they are gone holds its counts.
 MONEY = re.compile(rf"[$€£]\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*(?:\.\d+)?\s?{CURRENCY}\b", re.I)
 SHARE_OF = re.compile(rf"\b\d[\d.,]*\s?{SHARE}", re.I)
-LENGTH = re.compile(rf"(?:\b\d[\d.,]*|\b{NUMBER_WORD})[\s-]*(?:{TIME_UNIT}|{UNIT})(?!\w)", re.I)
+LENGTH = re.compile(rf"(?:\b\d[\d.,]*|\b{NUMBER_WORD})[\s-]*(?:(?:{WHICH_DAYS}\s+)?{TIME_UNIT}|{UNIT})(?!\w)", re.I)
+# Words that bound an amount, a duration or a count, right before it ("at least 24 hours", "up to £50").
+BOUND = re.compile(r"\b(?:more than|less than|fewer than|no more than|no later than|at least|at most|up to|within)\s+$", re.I)
 # A number alone: not part of a code, a version or a range ("PDS-44817", "4.2", "3/4").
 COUNTED = re.compile(rf"(?<![\w.,:/-])(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\w.,:/-]*\w)|\b(?:{'|'.join(NUMBERS)})\b", re.I)
 
@@ -311,21 +333,33 @@ def expressions(kind: str | None, text: str) -> list[str]:
     """The expressions in ``text`` that say what a question of this kind asks for: dates and clock times for
     "time", money and shares for "amount", durations and lengths for "length" and "duration", numbers that are none
     of these for "count", measures in their units for "temperature", "weight" and "speed", dotted numbers for
-    "version"; none for the other kinds, which no pattern finds."""
+    "version", extensions and telephone numbers for "phone"; none for the other kinds, which no pattern finds."""
     if kind == "amount":
-        return [m.group(0) for pattern in (MONEY, SHARE_OF) for m in pattern.finditer(text)]
+        return [qualified(text, m) for pattern in (MONEY, SHARE_OF) for m in pattern.finditer(text)]
     rest = SHARE_OF.sub(" ", MONEY.sub(" ", text))
     if kind == "time":
         return [m.group(0) for pattern in (DATE, CLOCK) for m in pattern.finditer(rest)]
     if kind in ("length", "duration"):
-        return [m.group(0) for m in LENGTH.finditer(rest)]
+        return [qualified(rest, m) for m in LENGTH.finditer(rest)]
     if kind == "count":
-        return [m.group(0) for m in COUNTED.finditer(LENGTH.sub(" ", without_times(without_non_counts(rest))))]
+        counted = LENGTH.sub(" ", without_times(without_non_counts(rest)))
+        return [qualified(counted, m) for m in COUNTED.finditer(counted)]
     if kind in MEASURES:
         return [m.group(0) for m in MEASURES[kind].finditer(rest)]
     if kind == "version":
         return [m.group(0) for m in VERSION.finditer(without_times(rest)) if "." in m.group(0)]
+    if kind == "phone":  # an extension, or a number of seven digits or more: no amount, count or code
+        return [m.group(0) for m in EXTENSION.finditer(text)] + [
+            m.group(0) for m in PHONE.finditer(EXTENSION.sub(" ", MONEY.sub(" ", without_times(text))))
+            if sum(c.isdigit() for c in m.group(0)) >= 7 and not THOUSANDS.fullmatch(m.group(0))]
     return []
+
+
+def qualified(text: str, match: re.Match[str]) -> str:
+    """The expression ``match`` found in ``text``, with the words before it that bound it ("more than 2 consecutive
+    days": a note is needed after more than 2 days, not after 2)."""
+    bound = BOUND.search(text, 0, match.start())
+    return text[bound.start():match.end()] if bound else match.group(0)
 
 
 def sole_expression(question: str, text: str) -> str | None:
@@ -341,6 +375,8 @@ def sole_expression(question: str, text: str) -> str | None:
     if kind == "person" and asks_about_named(question):
         return None  # another name is no answer to who the one named is
     found = set(names(text, question, people=kind == "person")) if kind in ("person", "name") else unsaid(kind, question, text)
+    if not found and kind == "person" and CALL_WHOM.match(asking_words(question)):
+        found = unsaid("phone", question, text)  # "call HopLedger support on 01 443 9020" for who to ring
     return found.pop() if len(found) == 1 else None
 
 

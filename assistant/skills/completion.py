@@ -3,9 +3,9 @@
 A small reader copies the right place of a passage but stops early: "2024" for "When is the next meeting?"
 where the passage says "Next meeting: 8 October 2024", "€90" for what the company pays towards safety shoes
 "per year", "12" for how many photos the app asks for where the passage says "12 photos", "Headingley" for which
-of the clinics open on Saturdays where it says "Harrogate and Headingley also open on Saturdays". The completion
-only widens the copy to the date, rate or counted thing around it in the same sentence, so it says nothing
-the passage does not; of several sentences holding the copy, the one that answers the question best decides.
+of the clinics open on Saturdays where it says "Harrogate and Headingley also open on Saturdays", "Nadia" for who
+audits the allergen matrices where it says "audited by Nadia Akhtar". The completion only widens the copy to the
+date, rate, counted thing or name around it in the same sentence, so it says nothing the passage does not; of several sentences holding the copy, the one that answers the question best decides.
 A bare "no" to "Do they lose access straight away?" is cut short of its reason: the sentence of the passage
 that answers best follows it, so a person can check the one against the other.
 """
@@ -43,6 +43,8 @@ UNIT_AFTER = re.compile(rf"\s+(?:{TIME_UNIT}|kg|g|km|m|cm|mm|l|ml|kwh|kw|gb|mb|t
 COUNTED_WORDS = 3  # a count is completed with the thing counted up to this many words after it ("10 working days")
 SHORT_REPLY = re.compile(r"([^\[\]\n]+?)(\s*\[1\]\.?)?")  # an answer, and its one citation if any
 YES_OR_NO = re.compile(r"\s*(yes|no)\W*", re.I)
+FIRST_NAME = re.compile(r"[A-Z][a-z'-]+")
+SURNAME = re.compile(r"(?:\s+[A-Z][a-z'-]+)+")  # the capitalised words right after a first name
 
 
 def completed(answer: str, question: str, passage: Passage, reranker: Reranker | None = None) -> str:
@@ -55,6 +57,7 @@ def completed(answer: str, question: str, passage: Passage, reranker: Reranker |
         return answer
     asked = set(content_words(question))
     several = asks_for_several(question)
+    person = asks_for(question) == "person"
     # Each sentence holding the copy, with the ways it widens it there (None: it is complete there).
     holding: list[tuple[int, str]] = []
     widenings: list[set[str | None]] = []
@@ -63,7 +66,7 @@ def completed(answer: str, question: str, passage: Passage, reranker: Reranker |
         if found := copies(unit, wanted):
             holding.append((number, unit))
             lists = name_lists(unit, question) if several else []
-            widenings.append({_widened(unit, match.start(), match.end(), asked, lists) for match in found})
+            widenings.append({_widened(unit, match.start(), match.end(), asked, lists, person) for match in found})
     if not any(wider for ways in widenings for wider in ways):
         return answer  # nothing to complete: the reranker is not asked
     if reranker is not None:
@@ -75,10 +78,13 @@ def completed(answer: str, question: str, passage: Passage, reranker: Reranker |
     return answer.replace(wanted, wider, 1) if wider else answer
 
 
-def _widened(unit: str, start: int, end: int, asked: set[str], lists: list[str]) -> str | None:
+def _widened(unit: str, start: int, end: int, asked: set[str], lists: list[str], person: bool = False) -> str | None:
     """The copy unit[start:end] widened to the date holding it, or to the list of names (``lists``: those of the unit)
-    holding it, or with its amount's rate, or its count's unit or counted thing; None when it is complete as it is."""
+    holding it, or, for who (``person``), a first name to the whole name, or with its amount's rate, or its count's
+    unit or counted thing; None when it is complete as it is."""
     copy = unit[start:end]
+    if person and FIRST_NAME.fullmatch(copy) and (surname := SURNAME.match(unit, end)):
+        return unit[start:surname.end()]  # "Nadia Akhtar", not "Nadia"
     for listed in lists:
         at = unit.find(listed)
         if at <= start and end <= at + len(listed) and len(copy) < len(listed):

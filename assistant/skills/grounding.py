@@ -189,8 +189,22 @@ IDENTIFIER = re.compile(r"(?:\b(?:version|release|v)\s?|(?<=\S )(?-i:[A-Z][a-z][
                         re.I)
 
 
+# A quarter ("Q2", uppercase as reports write it), which a passage states as "Q2" or "second quarter".
+QUARTER = re.compile(r"\bQ([1-4])\b")
+QUARTER_ORDINALS = ("first", "second", "third", "fourth")
+
+
 def identifiers(question: str) -> list[str]:
     return [match.group(1) or match.group(2) for match in IDENTIFIER.finditer(question)]
+
+
+def unstated_quarters(question: str, text: str) -> list[str]:
+    """The question's quarters that ``text`` does not state: the minutes of Q2 do not answer "What was the on-time
+    delivery percentage in Q1?" (a small reader gives Q2's), and "Q1" is uppercase, so asked_names passes it over as an
+    acronym."""
+    text = text.lower()
+    return [f"Q{n}" for n in dict.fromkeys(QUARTER.findall(question))
+            if not re.search(rf"\bq{n}\b|\b(?:{QUARTER_ORDINALS[int(n) - 1]}|{n}(?:st|nd|rd|th))[ -]quarter\b", text)]
 
 
 def version(number: str) -> str:
@@ -199,7 +213,7 @@ def version(number: str) -> str:
 
 
 def unmentioned_names(question: str, passages: Sequence[Passage]) -> list[str]:
-    """The question's names, versions and years that none of the passages (text or title) mentions. "What is the
+    """The question's names, versions, years and quarters that none of the passages (text or title) mentions. "What is the
     hotel limit in the United States?" over a travel policy that lists Norway and Europe: the small reader answers
     with the Norway limit, because nothing tells it that the question is about a place the passages do not cover.
     The search is hybrid, so a name the knowledge base holds is nearly always among the passages it finds."""
@@ -211,7 +225,8 @@ def unmentioned_names(question: str, passages: Sequence[Passage]) -> list[str]:
     missing = [name for name in asked_names(question) if not all(_mentioned(word.lower(), evidence) for word in name.split())]
     # A version or a year exactly: release notes for 4.2 do not answer "When was version 4.1 released?".
     stated = {version(number) for number in NUMBER.findall(text)}
-    return missing + [number for number in identifiers(question) if version(number) not in stated]
+    return (missing + [number for number in identifiers(question) if version(number) not in stated]
+            + unstated_quarters(question, text))
 
 
 def _mentioned(word: str, evidence: set[str]) -> bool:
