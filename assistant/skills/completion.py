@@ -5,7 +5,8 @@ where the passage says "Next meeting: 8 October 2024", "€90" for what the comp
 "per year", "12" for how many photos the app asks for where the passage says "12 photos", "Headingley" for which
 of the clinics open on Saturdays where it says "Harrogate and Headingley also open on Saturdays", "Nadia" for who
 audits the allergen matrices where it says "audited by Nadia Akhtar". The completion only widens the copy to the
-date, rate, counted thing or name around it in the same sentence, so it says nothing the passage does not; of several sentences holding the copy, the one that answers the question best decides.
+date, rate, counted thing or name around it in the same sentence, so it says nothing the passage does not; of
+several sentences holding the copy, the one that answers the question best decides.
 A bare "no" to "Do they lose access straight away?" is cut short of its reason: the sentence of the passage
 that answers best follows it, so a person can check the one against the other.
 """

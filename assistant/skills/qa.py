@@ -360,16 +360,14 @@ class QASkill:
         sentence, cut_before, cut_after = span_read_again(self.reranker, question, passage)
         # A phrase copied from a sentence says neither yes nor no ("Sanne Kuipers and Ruud Bakker" for whether the
         # picker was warned): a yes-or-no question is not read again.
-        if score >= self.options.reread_score and kind not in ("steps", "yes/no") and (
-                answer := self.shorten(question, kind, sentence, passage, cancel)):
-            log.info("answered %r from the best sentence of %s: %r", question, passage.location, answer)
-            return Reply(f"{answer} [1]", "qa", sources=[passage], grounded=True, notice=SHORTENED_NOTICE)
-        # Under `reread_score` the model is not asked again, but the one phrase of the kind asked for answers
-        # ("extension 4400" in "IT helpdesk: extension 4400" for what number to ring).
-        if score < self.options.reread_score and kind not in ("steps", "yes/no") and (
-                answer := sole_expression(question, sentence)):
-            log.info("answered %r with the one phrase of %s in the sentence: %r", question, kind_name(question), answer)
-            return Reply(f"{answer} [1]", "qa", sources=[passage], grounded=True, notice=SHORTENED_NOTICE)
+        if kind not in ("steps", "yes/no"):
+            # Under `reread_score` the model is not asked again, but the one phrase of the kind asked for answers
+            # ("extension 4400" in "IT helpdesk: extension 4400" for what number to ring).
+            answer = (self.shorten(question, kind, sentence, passage, cancel) if score >= self.options.reread_score
+                      else sole_expression(question, sentence))
+            if answer:
+                log.info("answered %r from the best sentence of %s: %r", question, passage.location, answer)
+                return Reply(f"{answer} [1]", "qa", sources=[passage], grounded=True, notice=SHORTENED_NOTICE)
         # Steps are no phrase: a copy of one of them ("sign in as admin") would pass for the whole procedure, so the
         # steps the reranker finds are quoted instead (the list whole, when they are one).
         if score < (self.options.reread_score if steps else self.options.quote_score):
