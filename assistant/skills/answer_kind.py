@@ -160,14 +160,16 @@ def without_times(text: str) -> str:
 LEAD = re.compile(rf"^[^?]*?,\s*(?={TIME_PREPOSITION}(?:what|which|who|how|where|why|when)\b)", re.I)
 
 
-def without_non_counts(text: str) -> str:
-    """``text`` with the numbers that count nothing blanked out: telephone numbers, seven digits or more ("1-888-412-7730",
-    "085 303 7720") not grouped by thousands, and numbers that name what they follow ("option 1", "aisle 14")."""
-    def blanked(number: re.Match[str]) -> str:
-        phone = sum(c.isdigit() for c in number[0]) >= 7 and not THOUSANDS.fullmatch(number[0])
-        return " " if phone else number[0]
+def is_telephone_number(number: str) -> bool:
+    """Whether a number PHONE finds is a telephone number: seven digits or more ("1-888-412-7730", "085 303 7720"), not
+    grouped by thousands ("1 200 000")."""
+    return sum(c.isdigit() for c in number) >= 7 and not THOUSANDS.fullmatch(number)
 
-    return LABEL.sub(" ", PHONE.sub(blanked, text))
+
+def without_non_counts(text: str) -> str:
+    """``text`` with the numbers that count nothing blanked out: telephone numbers (is_telephone_number) and numbers
+    that name what they follow ("option 1", "aisle 14")."""
+    return LABEL.sub(" ", PHONE.sub(lambda number: " " if is_telephone_number(number[0]) else number[0], text))
 
 
 def asking_sentence(question: str) -> str:
@@ -348,10 +350,10 @@ def expressions(kind: str | None, text: str) -> list[str]:
         return [m.group(0) for m in MEASURES[kind].finditer(rest)]
     if kind == "version":
         return [m.group(0) for m in VERSION.finditer(without_times(rest)) if "." in m.group(0)]
-    if kind == "phone":  # an extension, or a number of seven digits or more: no amount, count or code
+    if kind == "phone":  # an extension or a telephone number: no amount, count, code or date
         return [m.group(0) for m in EXTENSION.finditer(text)] + [
             m.group(0) for m in PHONE.finditer(EXTENSION.sub(" ", MONEY.sub(" ", without_times(text))))
-            if sum(c.isdigit() for c in m.group(0)) >= 7 and not THOUSANDS.fullmatch(m.group(0))]
+            if is_telephone_number(m.group(0))]
     return []
 
 
