@@ -127,6 +127,24 @@ def test_a_model_that_declines_although_a_passage_answers_reads_the_best_sentenc
         "Passage: The loss of data was caused by a corroded antenna connector.\n\nQuestion: What caused the buoy 17 incident?")
 
 
+@pytest.mark.parametrize(("margin", "answered"), [(0.1, False), (0.0, True)])
+def test_a_question_of_no_known_kind_is_not_read_again_when_the_next_passage_scores_nearly_as_well(tmp_path, margin, answered):
+    # The reranker cannot tell which of the two answers; a phrase copied from the first may be a fact beside the answer.
+    phrases = {"corroded antenna connector": 0.9, "every 12 months": 0.85}
+    manager, model, _, _ = make(tmp_path, second_reading("a corroded antenna connector"), phrases, reread_margin=margin)
+    reply = manager.handle("c", "/ask What caused the buoy 17 incident?")
+    assert reply.declined != answered and len(model.calls) == (2 if answered else 1)
+    if answered:
+        assert reply.text == "a corroded antenna connector [1]"
+
+
+def test_a_question_of_a_known_kind_is_read_again_however_close_the_next_passage_scores(tmp_path):
+    phrases = {"service boat reached": 0.9, "every 12 months": 0.88}
+    manager, model, _, _ = make(tmp_path, second_reading("11 April"), phrases)
+    reply = manager.handle("c", "/ask When did a service boat reach buoy 17?")
+    assert len(model.calls) == 2 and reply.text == "11 April [1]" and not reply.declined
+
+
 @pytest.mark.parametrize("second", [
     "a broken cable",  # not in the sentence: invented
     "The loss of data was caused by a corroded antenna connector.",  # the sentence again: that is a quote

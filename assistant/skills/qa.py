@@ -94,6 +94,14 @@ class QAOptions:
     # sentence answers (answer_kind.sole_expression): on the training companies (1,276 questions), 4 more right, no
     # wrong answer and no unanswerable question more answered (bench/README.md).
     reread_score: float = 0.4
+    # With a reranker: a question of no kind answer_kind knows (not a number, date, person, place...) is not read again
+    # when the best passage scores less than this above the next: the reranker cannot tell which of two passages
+    # answers, and a phrase copied from the first is as often a fact from beside the answer ("circuit breaker lockout
+    # devices" for what goes on a danger tag). On the training companies of scripts/qa_docs (1,276 questions) 0.1 gave 1 right answer
+    # less, 4 wrong and 3 answers to unanswerable questions less, 1 right follow-up less and 2 wrong; on the held-out
+    # companies, 1 right answer and 1 right follow-up less, 4 wrong and 2 unanswerable answered less (bench/README.md).
+    # 0 turns it off.
+    reread_margin: float = 0.1
     # With a reranker: an answer copied from a sentence (with the one before it, at most) that the reranker scores
     # more than this below the best span of the passages read is a fact from the right passage that answers
     # another question ("Lars Dahl", the incident commander, for who wrote the migration): not shown, it goes to
@@ -273,7 +281,8 @@ class QASkill:
         reply = self.check(question, text.strip(), answer_from, closest or passages)
         reply = replace(reply, sources=[whole.get(p, p) for p in reply.sources])
         if reply.declined:
-            reply = self.fall_back(question, passages[0], cancel) or reply
+            runner_up = max(((p.relevance or 0.0) for p in closest if key(p) != key(passages[0])), default=0.0)
+            reply = self.fall_back(question, passages[0], cancel, runner_up) or reply
         if not (reply.declined or reply.quoted) and reply.sources:
             reply = self.finished(question, reply, closest or passages)
         yield replace(reply, usage=stream.usage, timings={**reply.timings, "generate_s": time.perf_counter() - started})
@@ -347,9 +356,11 @@ class QASkill:
                         "shown; the closest passages are listed.")
         return None
 
-    def fall_back(self, question: str, passage: Passage, cancel: threading.Event | None) -> Reply | None:
+    def fall_back(self, question: str, passage: Passage, cancel: threading.Event | None,
+                  runner_up: float = 0.0) -> Reply | None:
         """When the reader declined or was not supported, and ``passage`` (the best) is relevant enough: an answer
-        copied from its best sentence (with a reranker), else that part of it quoted; else None."""
+        copied from its best sentence (with a reranker), else that part of it quoted; else None. ``runner_up``: the
+        score of the next passage found."""
         score = passage.relevance or 0.0
         if self.reranker is None:
             return self.quote(passage, excerpt(question, passage.text)) if score >= self.options.quote_relevance else None
@@ -358,9 +369,11 @@ class QASkill:
         kind = asks_for(question)
         steps = kind == "steps"
         sentence, cut_before, cut_after = span_read_again(self.reranker, question, passage)
+        # Nor is a question of no known kind when the next passage scores nearly as well (`reread_margin`).
+        unsure_which = kind is None and 0 < self.options.reread_margin and score - runner_up < self.options.reread_margin
         # A phrase copied from a sentence says neither yes nor no ("Sanne Kuipers and Ruud Bakker" for whether the
         # picker was warned): a yes-or-no question is not read again.
-        if kind not in ("steps", "yes/no"):
+        if kind not in ("steps", "yes/no") and not unsure_which:
             # Under `reread_score` the model is not asked again, but the one phrase of the kind asked for answers
             # ("extension 4400" in "IT helpdesk: extension 4400" for what number to ring).
             answer = (self.shorten(question, kind, sentence, passage, cancel) if score >= self.options.reread_score
