@@ -70,10 +70,21 @@ def test_the_topic_of_a_question_is_the_phrase_after_its_question_word_and_verb(
     # The phrase after the same preposition that shares a word with the part, not the last one ("in one go").
     ("How long can someone stay in the blast freezer in one go?", "And in the normal freezer rooms?",
      "How long can someone stay in the normal freezer rooms in one go?"),
-    # "a" or "an" after a preposition: a thing of a kind, swapped for another.
+    # "a", "an" or "one": a thing of a kind, swapped for another; one after a preposition first.
     ("How long should I book for a new patient exam?", "And a hygiene visit?", "How long should I book for a hygiene visit?"),
     ("How much is the hotel allowance for a night in Oslo?", "And a week?", "How much is the hotel allowance for a week in Oslo?"),
-    ("How much does a night in Oslo cost?", "And a week?", None),  # no preposition before "a night": where it ends is unclear
+    ("How much does a night in Oslo cost?", "And a week?", "How much does a week in Oslo cost?"),
+    ("How much do you charge to send one pallet to the Ruhr area?", "And a full truckload?",
+     "How much do you charge to send a full truckload to the Ruhr area?"),
+    ("How much is a dog's annual booster for a cat?", "What about a rabbit?", "How much is a dog's annual booster for a rabbit?"),
+    ("Can a contractor bring a guest?", "And a visitor?", None),  # two things of a kind: which one is unclear
+    # "one" described otherwise: the thing of the previous question with the description swapped.
+    ("How much is a small service?", "And the large one?", "How much is a large service?"),
+    ("What does a 30 litre keg of Half Door cost on the trade list?", "And the 50 litre one?",
+     "What does a 50 litre keg of Half Door cost on the trade list?"),
+    ("How much is the Pro plan for a year?", "And the Business one?", "How much is the Business plan for a year?"),
+    ("How much is a box of medium gloves?", "And large ones?", None),  # "ones": a plural, and "a box" is none
+    ("How much is a small service?", "And the next one?", None),  # another thing, not another kind
 ])
 def test_an_elided_name_completes_the_previous_question(previous, follow_up, standalone):
     assert complete_ellipsis(follow_up, previous) == standalone

@@ -37,6 +37,9 @@ ELLIPSIS = re.compile(
 CONDITION_FOLLOWUP = re.compile(rf"^\s*(?:and|but|so|(?:and |but )?what)?\s*(?P<condition>{CONDITION_WORD}\b[^?,]+?)\s*\??\s*$", re.I)
 LEADING_CONDITION = re.compile(rf"^\s*{CONDITION_WORD}\b[^,?]*,\s*", re.I)  # "If the handheld breaks, what number ...?"
 TRAILING_CONDITION = re.compile(rf"\s+{CONDITION_WORD}\b[^,?]*$", re.I)  # "How long will it last if I set it to 5 minutes?"
+COUNTED = {"a", "an", "one"}  # "a night", "one pallet": one thing of a kind, which a follow-up may swap for another
+# "the next one", "the other one" point at another thing, not at the same kind described otherwise
+ORDINAL = {"other", "next", "same", "last", "previous", "first", "second", "third", "former", "latter"}
 ROLE_LABEL = re.compile(r"^(user|assistant|question|conversation)\s*:", re.I)
 PROMPT = (
     "Rewrite the last question so that it can be understood without the conversation. "
@@ -130,6 +133,11 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
         # ("And before 10:00?" after "Which bus leaves after 09:00?" does not swap "after 09:00" for it)
         start, end = runs[0]
         swapped = [*words[:start], name, *words[end:]]
+    elif head in ("one", "ones"):  # "And the large one?" after "...a small service?"
+        if (described := one_described(part, words)) is None:
+            return None
+        start, end, body = described
+        swapped = [*words[:start], *body, *words[end:]]
     elif head in lowered[1:]:  # "And the Pro plan?" after "...the Basic plan cost?": swap the phrase ending in "plan"
         end = len(lowered) - 1 - lowered[::-1].index(head)
         start = next((i for i in range(end - 1, max(end - 5, 0), -1) if lowered[i] in DETERMINERS), end)
@@ -149,21 +157,56 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
     return " ".join(swapped) + "?"
 
 
+def phrase_end(lowered: Sequence[str], at: int) -> int:
+    """Where the phrase whose first word is at ``at``, and that has one word more at least, ends: at its next
+    preposition or clause."""
+    return next((i for i in range(at + 2, len(lowered)) if lowered[i] in PREPOSITIONS | CLAUSE), len(lowered))
+
+
 def like_phrase(part: str, preposition: str, lowered: Sequence[str]) -> tuple[int, int] | None:
     """Where the previous question (its words, lower-cased) has the phrase that ``part`` stands in for (start, end),
     the end at its next preposition or clause, or None: with ``preposition``, the one phrase after it that shares a
     word with ``part`` ("in the blast freezer" for "And in the normal freezer rooms?", not "in one go"); without, the
-    one phrase after a preposition opening with "a" or "an" as ``part`` does ("for a new patient exam" for "And a
-    hygiene visit?"; "And the price?" names no phrase of "...the warranty on the buoy?")."""
+    one phrase opening with "a", "an" or "one" when ``part`` opens with one of them ("a new patient exam" for "And a
+    hygiene visit?", "one pallet" for "And a full truckload?"; "And the price?" names no phrase of "...the warranty
+    on the buoy?")."""
     words = set(part.lower().split()) - DETERMINERS
-    found = []
-    for at, word in enumerate(lowered[:-1]):
-        end = next((i for i in range(at + 2, len(lowered)) if lowered[i] in PREPOSITIONS | CLAUSE), len(lowered))
-        if preposition and word == preposition and at > 0 and words & set(lowered[at + 1 : end]):
-            found.append((at, end))
-        elif not preposition and word in PREPOSITIONS and lowered[at + 1] in ("a", "an") and part.split()[0].lower() in ("a", "an"):
-            found.append((at + 1, end))
-    return found[0] if len(found) == 1 else None
+    if preposition:
+        starts = [at for at, word in enumerate(lowered[:-1])
+                  if word == preposition and at > 0 and words & set(lowered[at + 1 : phrase_end(lowered, at)])]
+    elif part.split()[0].lower() in COUNTED:
+        counted = [at for at, word in enumerate(lowered[:-1]) if at > 0 and word in COUNTED]
+        # One after a preposition first: "for a cat" in "How much is a dog's annual booster for a cat?"
+        after_preposition = [at for at in counted if lowered[at - 1] in PREPOSITIONS]
+        starts = after_preposition if len(after_preposition) == 1 else counted
+    else:
+        return None
+    return (starts[0], phrase_end(lowered, starts[0])) if len(starts) == 1 else None
+
+
+def one_described(part: str, previous: Sequence[str]) -> tuple[int, int, list[str]] | None:
+    """For ``part`` that describes a thing of the previous question by "one" ("the 50 litre one", "the large one"):
+    where that thing's phrase is in the previous question (its words) past its determiner (start, end),
+    and its words described so ("50 litre keg" for "a 30 litre keg", "large service" for "a small service"); None when
+    ``part`` is no such description, or the previous question has no one phrase for it (two, and none shares a word
+    with the description, or more than one with words to swap). "ones" stands for a plural, "one" for a singular."""
+    words = part.split()
+    described = [w for w in words[:-1] if w.lower() not in DETERMINERS]
+    if len(words) < 2 or words[-1].lower() not in ("one", "ones") or not described or {w.lower() for w in described} & ORDINAL:
+        return None
+    plural = words[-1].lower() == "ones"
+    lowered = [w.lower().strip(",;:") for w in previous]
+    phrases = [(at + 1, end) for at, word in enumerate(lowered[:-1]) if at > 0 and word in DETERMINERS | COUNTED
+               and (end := phrase_end(lowered, at)) > at + 1 and lowered[end - 1].endswith("s") == plural]
+    shared = [(start, end) for start, end in phrases if {w.lower() for w in described} & set(lowered[start:end])]
+    chosen = shared or phrases
+    if len(chosen) > 1:  # "the Pro plan", not "a year", for "the Business one": a description swaps words
+        chosen = [(start, end) for start, end in chosen if end - start > len(described)]
+    if len(chosen) != 1:
+        return None
+    start, end = chosen[0]
+    body = list(previous[start:end])
+    return start, end, [*described, *body[min(len(described), len(body) - 1) :]]  # the thing's own word stays
 
 
 def name_runs(words: Sequence[str]) -> list[tuple[int, int]]:
