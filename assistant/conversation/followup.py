@@ -196,8 +196,8 @@ def one_described(part: str, previous: Sequence[str]) -> tuple[int, int, list[st
         return None
     plural = words[-1].lower() == "ones"
     lowered = [w.lower().strip(",;:") for w in previous]
-    phrases = [(at + 1, end) for at, word in enumerate(lowered[:-1]) if at > 0 and word in DETERMINERS | COUNTED
-               and (end := phrase_end(lowered, at)) > at + 1 and lowered[end - 1].endswith("s") == plural]
+    phrases = [(at + 1, phrase_end(lowered, at)) for at, word in enumerate(lowered[:-1]) if at > 0 and word in DETERMINERS | COUNTED]
+    phrases = [(start, end) for start, end in phrases if lowered[end - 1].endswith("s") == plural]
     shared = [(start, end) for start, end in phrases if {w.lower() for w in described} & set(lowered[start:end])]
     chosen = shared or phrases
     if len(chosen) > 1:  # "the Pro plan", not "a year", for "the Business one": a description swaps words

@@ -94,13 +94,13 @@ class QAOptions:
     # sentence answers (answer_kind.sole_expression): on the training companies (1,276 questions), 4 more right, no
     # wrong answer and no unanswerable question more answered (bench/README.md).
     reread_score: float = 0.4
-    # With a reranker: a question of no kind answer_kind knows (not a number, date, person, place...) is not read again
-    # when the best passage scores less than this above the next: the reranker cannot tell which of two passages
-    # answers, and a phrase copied from the first is as often a fact from beside the answer ("circuit breaker lockout
-    # devices" for what goes on a danger tag). On the training companies of scripts/qa_docs (1,276 questions) 0.1 gave 1 right answer
-    # less, 4 wrong and 3 answers to unanswerable questions less, 1 right follow-up less and 2 wrong; on the held-out
-    # companies, 1 right answer and 1 right follow-up less, 4 wrong and 2 unanswerable answered less (bench/README.md).
-    # 0 turns it off.
+    # With a reranker: a question of no kind answer_kind knows (not a number, date, person, place...) is not read
+    # again when the best passage scores less than this above the next: the reranker cannot tell which of the two
+    # answers, and a phrase copied from the first is as often a fact beside the answer ("circuit breaker lockout
+    # devices" for what goes on a danger tag). 0.1, on the training companies of scripts/qa_docs (1,276 questions):
+    # 1 right answer less, 4 wrong and 3 answers to unanswerable questions less, follow-ups 1 right and 2 wrong less;
+    # on the held-out companies 1 right answer and 1 right follow-up less, 4 wrong and 2 answers to unanswerable
+    # questions less (bench/README.md). 0 turns it off.
     reread_margin: float = 0.1
     # With a reranker: an answer copied from a sentence (with the one before it, at most) that the reranker scores
     # more than this below the best span of the passages read is a fact from the right passage that answers
@@ -369,7 +369,7 @@ class QASkill:
         kind = asks_for(question)
         steps = kind == "steps"
         sentence, cut_before, cut_after = span_read_again(self.reranker, question, passage)
-        # Nor is a question of no known kind when the next passage scores nearly as well (`reread_margin`).
+        # A question of no known kind is not read again when the next passage scores nearly as well (`reread_margin`).
         unsure_which = kind is None and 0 < self.options.reread_margin and score - runner_up < self.options.reread_margin
         # A phrase copied from a sentence says neither yes nor no ("Sanne Kuipers and Ruud Bakker" for whether the
         # picker was warned): a yes-or-no question is not read again.
