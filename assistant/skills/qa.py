@@ -97,10 +97,8 @@ class QAOptions:
     # With a reranker: a question of no kind answer_kind knows (not a number, date, person, place...) is not read
     # again when the best passage scores less than this above the next: the reranker cannot tell which of the two
     # answers, and a phrase copied from the first is as often a fact beside the answer ("circuit breaker lockout
-    # devices" for what goes on a danger tag). 0.1, on the training companies of scripts/qa_docs (1,276 questions):
-    # 1 right answer less, 4 wrong and 3 answers to unanswerable questions less, follow-ups 1 right and 2 wrong less;
-    # on the held-out companies 1 right answer and 1 right follow-up less, 4 wrong and 2 answers to unanswerable
-    # questions less (bench/README.md). 0 turns it off.
+    # devices" for what goes on a danger tag). 0.1: 2 right answers fewer for 9 wrong ones or answers to unanswerable
+    # questions fewer on the training companies, 2 for 6 on the held-out ones (follow-ups counted; bench/README.md). 0: off.
     reread_margin: float = 0.1
     # With a reranker: an answer copied from a sentence (with the one before it, at most) that the reranker scores
     # more than this below the best span of the passages read is a fact from the right passage that answers
