@@ -135,7 +135,8 @@ class Runtime:
         from .llm.base import BASE
         from .retrieval.rerank import LazyReranker
         from .skills.prompts import QA_ADAPTER
-        from .skills.qa import QAOptions, QASkill
+        from .skills.qa import QASkill
+        from .skills.qa_options import QAOptions
         from .skills.summarize import AbstractiveSummarizer, AutoSummarizer, ExtractiveSummarizer
         from .skills.translate import LLMTranslator, Seq2SeqTranslator, Translator
 

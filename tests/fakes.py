@@ -14,7 +14,8 @@ def manager_over(model, history_path, knowledge=None, *, qa_options=None, rerank
     from assistant.conversation.documents import Documents
     from assistant.conversation.history import HistoryStore
     from assistant.conversation.manager import ConversationManager
-    from assistant.skills.qa import QAOptions, QASkill
+    from assistant.skills.qa import QASkill
+    from assistant.skills.qa_options import QAOptions
     from assistant.skills.translate import LLMTranslator
 
     qa = QASkill(model, knowledge, adapter=None, options=qa_options or QAOptions(), reranker=reranker)

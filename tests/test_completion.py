@@ -12,7 +12,8 @@ from assistant.skills.answer_kind import expressions, sole_expression
 from assistant.skills.completion import completed, completed_reply
 from assistant.skills.names import better_described, described_person, is_person, name_lists, names
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
-from assistant.skills.qa import SHORTENED_NOTICE, QAOptions
+from assistant.skills.qa import SHORTENED_NOTICE
+from assistant.skills.qa_options import QAOptions
 
 
 def passage(text: str) -> Passage:

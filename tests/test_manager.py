@@ -15,7 +15,8 @@ from assistant.conversation.types import Reply, TextDelta
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.skills.prompts import NO_ANSWER, QA_SYSTEM
-from assistant.skills.qa import NOT_FOUND, QAOptions, QASkill
+from assistant.skills.qa import NOT_FOUND, QASkill
+from assistant.skills.qa_options import QAOptions
 from assistant.skills.spans import excerpt
 from assistant.skills.summarize import AbstractiveSummarizer, AutoSummarizer, ExtractiveSummarizer
 

@@ -27,7 +27,8 @@ from assistant.skills.grounding import (
     unstated_durations,
 )
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
-from assistant.skills.qa import QUOTE_INTRO, SHORTENED_NOTICE, QAOptions, copied_answer
+from assistant.skills.qa import QUOTE_INTRO, SHORTENED_NOTICE, copied_answer
+from assistant.skills.qa_options import QAOptions
 from assistant.skills.spans import is_list, weaker_source
 
 INCIDENT = Passage(

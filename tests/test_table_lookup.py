@@ -12,7 +12,7 @@ from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.retrieval.rerank import LazyReranker
 from assistant.retrieval.tables import labelled, labelled_rows, row_cells
-from assistant.skills.qa import QAOptions
+from assistant.skills.qa_options import QAOptions
 from assistant.skills.table_lookup import NoRow, Row, TableAnswer, answer_cell, table_answer, terms, units
 
 RATES = Passage(

@@ -43,7 +43,7 @@ def show_rerankers(settings) -> None:
     """The answer rerankers installed, and which one grounded QA uses (`[qa] reranker`)."""
     from ..config import read_table
     from ..retrieval.rerank import MANIFEST, resolve_reranker
-    from ..skills.qa import QAOptions
+    from ..skills.qa_options import QAOptions
 
     folder = settings.rerankers_dir
     found = sorted(p for p in folder.iterdir() if (p / MANIFEST).is_file()) if folder.is_dir() else []
