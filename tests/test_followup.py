@@ -3,7 +3,7 @@
 import pytest
 
 from assistant.conversation.followup import by_rule, complete_condition, complete_ellipsis, last_exchange
-from assistant.conversation.references import Exchange, named_answer, resolve, topic
+from assistant.conversation.references import Exchange, demonstrative, named_answer, resolve, topic
 from assistant.conversation.types import Turn
 
 
@@ -70,6 +70,9 @@ def test_the_topic_of_a_question_is_the_phrase_after_its_question_word_and_verb(
     # The phrase after the same preposition that shares a word with the part, not the last one ("in one go").
     ("How long can someone stay in the blast freezer in one go?", "And in the normal freezer rooms?",
      "How long can someone stay in the normal freezer rooms in one go?"),
+    # A bare name for a name after a determiner: the determiner and what follows the name stay.
+    ("What's the monthly price on the ColdTrack Standard plan?", "And on Fleet?", "What's the monthly price on the Fleet plan?"),
+    ("What's the hourly rate for a Junior teacher?", "And for a Senior Teacher?", "What's the hourly rate for a Senior Teacher?"),
     # "a", "an" or "one": a thing of a kind, swapped for another; one after a preposition first.
     ("How long should I book for a new patient exam?", "And a hygiene visit?", "How long should I book for a hygiene visit?"),
     ("How much is the hotel allowance for a night in Oslo?", "And a week?", "How much is the hotel allowance for a week in Oslo?"),
@@ -140,3 +143,29 @@ def test_a_declined_answer_or_another_command_gives_nothing_to_refer_to():
     assert by_rule("Which days is she there?", last_exchange(declined)) is None
     translated = [*declined, Turn(2, "c", "user", "/translate French Good morning"), Turn(3, "c", "assistant", "Bonjour", "translate")]
     assert last_exchange(translated) is None
+
+
+@pytest.mark.parametrize(("previous", "answer", "follow_up", "standalone"), [
+    # The previous question's phrase ending in the same word, with "the" for "a".
+    ("What's the monthly price on the ColdTrack Fleet plan?", "£12 [1]", "How many users can we add on that plan?",
+     "How many users can we add on the ColdTrack Fleet plan?"),
+    ("How much is a deep clean of a three-bed house?", "£180 [1]", "How long does this clean take?",
+     "How long does the deep clean take?"),
+    # The previous answer, when the question asked which one and the answer is short.
+    ("In which version of Hub will SMS codes be withdrawn?", "version 4.0 [1]", "And when is that version due to come out?",
+     "And when is version 4.0 due to come out?"),
+    ("Which plan has phone support?", "Business [1]", "How much does that plan cost?", "How much does Business cost?"),
+])
+def test_that_thing_is_the_thing_the_previous_exchange_named(previous, answer, follow_up, standalone):
+    assert demonstrative(follow_up, Exchange(previous, answer)) == standalone
+    assert by_rule(follow_up, Exchange(previous, answer)) == (standalone, None)
+
+
+@pytest.mark.parametrize(("previous", "answer", "follow_up"), [
+    ("How many API requests per minute does a Business key allow?", "1,200 [1]", "How much does that plan cost?"),  # no plan
+    ("Which plan has phone support?", None, "How much does that plan cost?"),  # declined: nothing named
+    ("What did the meeting decide?", "to move the office to Leeds by June [1]", "Who proposed that move?"),  # not short
+    ("Why did the server go down?", "an expired certificate [1]", "Who tracked that down?"),  # "that" is no thing's name
+])
+def test_that_thing_is_left_as_asked_when_the_previous_exchange_does_not_name_it(previous, answer, follow_up):
+    assert demonstrative(follow_up, Exchange(previous, answer)) is None

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
 from .commands import parse
-from .references import CLAUSE, DETERMINERS, PREPOSITIONS, Exchange, is_name, resolve
+from .references import CLAUSE, DETERMINERS, PREPOSITIONS, Exchange, demonstrative, is_name, resolve
 from .types import Turn
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,9 @@ def by_rule(question: str, before: Exchange | None) -> tuple[str, str | None] | 
         return None
     if completed := complete_condition(question, before.question) or complete_ellipsis(question, before.question):
         return completed, before.thing
-    return resolve(question, before)
+    if resolved := resolve(question, before):
+        return resolved
+    return (named, before.thing) if (named := demonstrative(question, before)) else None
 
 
 def complete_condition(question: str, previous: str) -> str | None:
@@ -128,7 +130,10 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
     head = part.split()[-1].lower()
     runs = name_runs(words)
     name = part.split(" ", 1)[1] if part.split()[0].lower() in DETERMINERS and " " in part else part
-    if len(runs) == 1 and all(is_name(w) for w in name.split()) and preposition in ("", lowered[runs[0][0] - 1]):
+    start = runs[0][0] if len(runs) == 1 else 0
+    # A bare name may stand for one after a determiner ("And on Fleet?" after "...on the ColdTrack Standard plan?").
+    after = before_name(lowered, start) if name == part else (lowered[start - 1],)
+    if len(runs) == 1 and all(is_name(w) for w in name.split()) and preposition in ("", *after):
         # "What about Business?" after "How much is the Pro plan a month?": the one name the question has is swapped
         # ("And before 10:00?" after "Which bus leaves after 09:00?" does not swap "after 09:00" for it)
         start, end = runs[0]
@@ -207,6 +212,11 @@ def one_described(part: str, previous: Sequence[str]) -> tuple[int, int, list[st
     start, end = chosen[0]
     body = list(previous[start:end])
     return start, end, [*described, *body[min(len(described), len(body) - 1) :]]  # the thing's own word stays
+
+
+def before_name(lowered: Sequence[str], start: int) -> tuple[str, ...]:
+    """The word before a name at ``start``, and before its determiner too ("on" of "on the ColdTrack Standard plan")."""
+    return (lowered[start - 1], lowered[start - 2]) if start > 1 and lowered[start - 1] in DETERMINERS else (lowered[start - 1],)
 
 
 def name_runs(words: Sequence[str]) -> list[tuple[int, int]]:

@@ -89,6 +89,38 @@ def resolve(question: str, before: Exchange) -> tuple[str, str | None] | None:
     return resolved + ("?" if question.rstrip().endswith("?") else ""), referent.get("thing")
 
 
+def demonstrative(question: str, before: Exchange) -> str | None:
+    """``question`` with its one "that <thing>" or "this <thing>" replaced by the phrase that names that thing in the
+    exchange ``before`` it: the previous question's phrase ending in the same word ("How many users can we add on that
+    plan?" after "What's the price on the ColdTrack Fleet plan?"), else the previous answer when it is short and names it
+    ("And when is that version due?" after "In which version ...?" answered "version 4.0"); None otherwise."""
+    words = question.rstrip(" ?").split()
+    lowered = [w.lower().strip(",;:") for w in words]
+    at = [i for i, w in enumerate(lowered[:-1]) if w in {"that", "this"} and lowered[i + 1].isalpha()]
+    if len(at) != 1:
+        return None
+    i = at[0]
+    thing = lowered[i + 1]
+    if thing in PARTICLES | PREPOSITIONS | AUXILIARY | CLAUSE:  # "Who tracked that down?": "that" is no thing's name
+        return None
+    previous = before.question.rstrip(" ?").split()
+    said = [w.lower().strip(",;:") for w in previous]
+    phrase = None
+    if thing in said[1:]:
+        end = len(said) - 1 - said[::-1].index(thing)
+        start = next((j for j in range(end - 1, max(end - 5, 0), -1) if said[j] in DETERMINERS), None)
+        if start is not None and said[start] not in {"that", "this", "these", "those"}:
+            phrase = " ".join(["the" if said[start] in {"a", "an"} else previous[start], *previous[start + 1 : end + 1]])
+    # The answer to "In which version ...?" or "Which plan ...?" is that version or that plan when it is short.
+    answer = CITATION.sub("", before.answer or "").strip().rstrip(".")
+    asked_which = bool(re.search(rf"\b(?:which|what) {re.escape(thing)}\b", before.question, re.I))
+    if phrase is None and answer and len(answer.split()) <= 4 and (asked_which or thing in answer.lower().split()):
+        phrase = named_answer(answer) or (answer if thing in answer.lower().split() else None)
+    if phrase is None:
+        return None
+    return " ".join([*words[:i], phrase.strip(",;:"), *words[i + 2 :]]) + ("?" if question.rstrip().endswith("?") else "")
+
+
 def named_answer(answer: str | None) -> str | None:
     """The answer when it names someone or something ("Ingrid Holm", "the HB-1", "R-07", "Harrogate and Headingley"):
     a few words, each a capitalised name, a code or a joining word, and no date or amount."""
