@@ -166,6 +166,7 @@ def test_that_thing_is_the_thing_the_previous_exchange_named(previous, answer, f
     ("Which plan has phone support?", None, "How much does that plan cost?"),  # declined: nothing named
     ("What did the meeting decide?", "to move the office to Leeds by June [1]", "Who proposed that move?"),  # not short
     ("Why did the server go down?", "an expired certificate [1]", "Who tracked that down?"),  # "that" is no thing's name
+    ("How many shifts did I work in the week of 3 May?", "5 [1]", "How many shifts do I have this week?"),  # now, not then
 ])
 def test_that_thing_is_left_as_asked_when_the_previous_exchange_does_not_name_it(previous, answer, follow_up):
     assert demonstrative(follow_up, Exchange(previous, answer)) is None

@@ -32,6 +32,8 @@ PREPOSITIONS = {"on", "for", "in", "at", "of", "with", "about", "to", "from", "b
 CLAUSE = {"that", "which", "who", "whom", "whose", "when", "where", "if", "because", "while", "so", "going", "than"}
 SUBORDINATE = {"if", "once", "whenever", "unless", "while"}
 PARTICLES = {"out", "up", "down", "off", "back", "over", "in", "on"}
+DEICTIC_TIME = {"year", "month", "week", "day", "time", "morning", "afternoon", "evening", "night", "weekend", "season",
+                "quarter", "term", "summer", "winter", "spring", "autumn"}
 MONTHS = re.compile(rf"\b{MONTH}\b", re.I)
 CITATION = re.compile(r"\s*\[\d+\]")
 CONTRACTED = re.compile(r"\b(what|who|where|when|how)['’]s\b", re.I)  # "What's the ...?"
@@ -101,7 +103,8 @@ def demonstrative(question: str, before: Exchange) -> str | None:
         return None
     i = at[0]
     thing = lowered[i + 1]
-    if thing in PARTICLES | PREPOSITIONS | AUXILIARY | CLAUSE:  # "Who tracked that down?": "that" is no thing's name
+    # "Who tracked that down?": "that" is no thing's name; "this year", "that evening": the time of asking or telling
+    if thing in PARTICLES | PREPOSITIONS | AUXILIARY | CLAUSE | DEICTIC_TIME:
         return None
     previous = before.question.rstrip(" ?").split()
     said = [w.lower().strip(",;:") for w in previous]
@@ -114,7 +117,7 @@ def demonstrative(question: str, before: Exchange) -> str | None:
     # The answer to "In which version ...?" or "Which plan ...?" is that version or that plan when it is short.
     answer = CITATION.sub("", before.answer or "").strip().rstrip(".")
     asked_which = bool(re.search(rf"\b(?:which|what) {re.escape(thing)}\b", before.question, re.I))
-    if phrase is None and answer and len(answer.split()) <= 4 and (asked_which or thing in answer.lower().split()):
+    if phrase is None and asked_which and answer and len(answer.split()) <= 4:
         phrase = named_answer(answer) or (answer if thing in answer.lower().split() else None)
     if phrase is None:
         return None
