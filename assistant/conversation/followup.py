@@ -100,7 +100,7 @@ def by_rule(question: str, before: Exchange | None) -> tuple[str, str | None] | 
         return completed, before.thing
     if resolved := resolve(question, before):
         return resolved
-    return (named, before.thing) if (named := demonstrative(question, before)) else None
+    return (standalone, before.thing) if (standalone := demonstrative(question, before)) else None
 
 
 def complete_condition(question: str, previous: str) -> str | None:
@@ -130,9 +130,9 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
     head = part.split()[-1].lower()
     runs = name_runs(words)
     name = part.split(" ", 1)[1] if part.split()[0].lower() in DETERMINERS and " " in part else part
-    start = runs[0][0] if len(runs) == 1 else 0
+    first = runs[0][0] if len(runs) == 1 else 0
     # A bare name may stand for one after a determiner ("And on Fleet?" after "...on the ColdTrack Standard plan?").
-    after = before_name(lowered, start) if name == part else (lowered[start - 1],)
+    after = before_name(lowered, first) if name == part else (lowered[first - 1],)
     if len(runs) == 1 and all(is_name(w) for w in name.split()) and preposition in ("", *after):
         # "What about Business?" after "How much is the Pro plan a month?": the one name the question has is swapped
         # ("And before 10:00?" after "Which bus leaves after 09:00?" does not swap "after 09:00" for it)
