@@ -9,7 +9,17 @@ from dataclasses import dataclass
 
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
 from .commands import parse
-from .references import CLAUSE, DETERMINERS, PREPOSITIONS, Exchange, demonstrative, is_name, resolve
+from .references import (
+    CLAUSE,
+    DETERMINERS,
+    PREPOSITIONS,
+    Exchange,
+    demonstrative,
+    determiner_before,
+    is_name,
+    last_index,
+    resolve,
+)
 from .types import Turn
 
 log = logging.getLogger(__name__)
@@ -130,23 +140,21 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
     head = part.split()[-1].lower()
     runs = name_runs(words)
     name = part.split(" ", 1)[1] if part.split()[0].lower() in DETERMINERS and " " in part else part
-    first = runs[0][0] if len(runs) == 1 else 0
-    # A bare name may stand for one after a determiner ("And on Fleet?" after "...on the ColdTrack Standard plan?").
-    after = before_name(lowered, first) if name == part else (lowered[first - 1],)
+    after = before_name(lowered, runs[0][0], bare=name == part) if len(runs) == 1 else ()
     if len(runs) == 1 and all(is_name(w) for w in name.split()) and preposition in ("", *after):
         # "What about Business?" after "How much is the Pro plan a month?": the one name the question has is swapped
         # ("And before 10:00?" after "Which bus leaves after 09:00?" does not swap "after 09:00" for it)
         start, end = runs[0]
         swapped = [*words[:start], name, *words[end:]]
     elif head in ("one", "ones"):  # "And the large one?" after "...a small service?"
-        if (described := one_described(part, words)) is None:
+        if (described := one_described(part, words, lowered)) is None:
             return None
         start, end, body = described
         swapped = [*words[:start], *body, *words[end:]]
     elif head in lowered[1:]:  # "And the Pro plan?" after "...the Basic plan cost?": swap the phrase ending in "plan"
-        end = len(lowered) - 1 - lowered[::-1].index(head)
-        start = next((i for i in range(end - 1, max(end - 5, 0), -1) if lowered[i] in DETERMINERS), end)
-        swapped = [*words[:start], part, *words[end + 1 :]]
+        end = last_index(lowered, head)
+        determiner = determiner_before(lowered, end)
+        swapped = [*words[: end if determiner is None else determiner], part, *words[end + 1 :]]
     elif (phrase := like_phrase(part, preposition, lowered)) is not None:
         start, end = phrase
         swapped = [*words[:start], *([preposition] if preposition else []), part, *words[end:]]
@@ -189,9 +197,9 @@ def like_phrase(part: str, preposition: str, lowered: Sequence[str]) -> tuple[in
     return (starts[0], phrase_end(lowered, starts[0])) if len(starts) == 1 else None
 
 
-def one_described(part: str, previous: Sequence[str]) -> tuple[int, int, list[str]] | None:
+def one_described(part: str, previous: Sequence[str], lowered: Sequence[str]) -> tuple[int, int, list[str]] | None:
     """For ``part`` that describes a thing of the previous question by "one" ("the 50 litre one", "the large one"):
-    where that thing's phrase is in the previous question (its words) past its determiner (start, end),
+    where that thing's phrase is in the previous question (its words, and ``lowered``) past its determiner (start, end),
     and its words described so ("50 litre keg" for "a 30 litre keg", "large service" for "a small service"); None when
     ``part`` is no such description, or the previous question has no one phrase for it (two, and none shares a word
     with the description, or more than one with words to swap). "ones" stands for a plural, "one" for a singular."""
@@ -200,7 +208,6 @@ def one_described(part: str, previous: Sequence[str]) -> tuple[int, int, list[st
     if len(words) < 2 or words[-1].lower() not in ("one", "ones") or not described or {w.lower() for w in described} & ORDINAL:
         return None
     plural = words[-1].lower() == "ones"
-    lowered = [w.lower().strip(",;:") for w in previous]
     phrases = [(at + 1, phrase_end(lowered, at)) for at, word in enumerate(lowered[:-1]) if at > 0 and word in DETERMINERS | COUNTED]
     phrases = [(start, end) for start, end in phrases if lowered[end - 1].endswith("s") == plural]
     shared = [(start, end) for start, end in phrases if {w.lower() for w in described} & set(lowered[start:end])]
@@ -214,9 +221,13 @@ def one_described(part: str, previous: Sequence[str]) -> tuple[int, int, list[st
     return start, end, [*described, *body[min(len(described), len(body) - 1) :]]  # the thing's own word stays
 
 
-def before_name(lowered: Sequence[str], start: int) -> tuple[str, ...]:
-    """The word before a name at ``start``, and before its determiner too ("on" of "on the ColdTrack Standard plan")."""
-    return (lowered[start - 1], lowered[start - 2]) if start > 1 and lowered[start - 1] in DETERMINERS else (lowered[start - 1],)
+def before_name(lowered: Sequence[str], start: int, bare: bool) -> tuple[str, ...]:
+    """The word before a name at ``start``; for a ``bare`` name (a follow-up's, with no determiner of its own), the one
+    before its determiner too: a bare name may stand for one after a determiner ("And on Fleet?" after "...on the
+    ColdTrack Standard plan?")."""
+    if bare and start > 1 and lowered[start - 1] in DETERMINERS:
+        return lowered[start - 1], lowered[start - 2]
+    return (lowered[start - 1],)
 
 
 def name_runs(words: Sequence[str]) -> list[tuple[int, int]]:

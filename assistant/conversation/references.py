@@ -11,6 +11,7 @@ named answer), the question is left as asked.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..skills.grounding import MONTH
@@ -110,8 +111,8 @@ def demonstrative(question: str, before: Exchange) -> str | None:
     said = [w.lower().strip(",;:") for w in previous]
     phrase = None
     if thing in said[1:]:
-        end = len(said) - 1 - said[::-1].index(thing)
-        start = next((j for j in range(end - 1, max(end - 5, 0), -1) if said[j] in DETERMINERS), None)
+        end = last_index(said, thing)
+        start = determiner_before(said, end)
         if start is not None and said[start] not in {"that", "this", "these", "those"}:
             phrase = " ".join(["the" if said[start] in {"a", "an"} else previous[start], *previous[start + 1 : end + 1]])
     # The answer to "In which version ...?" or "Which plan ...?" is that version or that plan when it is short.
@@ -122,6 +123,17 @@ def demonstrative(question: str, before: Exchange) -> str | None:
     if phrase is None:
         return None
     return " ".join([*words[:i], phrase.strip(",;:"), *words[i + 2 :]]) + ("?" if question.rstrip().endswith("?") else "")
+
+
+def last_index(lowered: Sequence[str], word: str) -> int:
+    """Where ``word`` last is among ``lowered``."""
+    return len(lowered) - 1 - list(lowered)[::-1].index(word)
+
+
+def determiner_before(lowered: Sequence[str], end: int) -> int | None:
+    """Where the determiner of the phrase ending at ``end`` is ("the" of "the ColdTrack Fleet plan"), four words back at
+    most and not the first word; None when there is none."""
+    return next((i for i in range(end - 1, max(end - 5, 0), -1) if lowered[i] in DETERMINERS), None)
 
 
 def named_answer(answer: str | None) -> str | None:
