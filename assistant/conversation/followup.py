@@ -19,6 +19,7 @@ from .references import (
     is_name,
     last_index,
     resolve,
+    split_words,
 )
 from .types import Turn
 
@@ -135,8 +136,7 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
     if not match or not previous or NOT_A_PART.match(match["part"]) or len(match["part"].split()) > 6:
         return None
     part, preposition = match["part"].strip(), (match.group(1) or "").lower()
-    words = previous.rstrip(" ?").split()
-    lowered = [w.lower().strip(",;:") for w in words]
+    words, lowered = split_words(previous)
     head = part.split()[-1].lower()
     runs = name_runs(words)
     name = part.split(" ", 1)[1] if part.split()[0].lower() in DETERMINERS and " " in part else part

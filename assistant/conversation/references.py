@@ -49,12 +49,18 @@ class Exchange:
     thing: str | None = None  # what "it" stood for in the question: the next "it" stands for it too
 
 
+def split_words(question: str) -> tuple[list[str], list[str]]:
+    """The words of ``question`` without its question mark, and each of them lower-cased without the comma, semicolon or
+    colon after it: what the rules compare."""
+    words = question.rstrip(" ?").split()
+    return words, [w.lower().strip(",;:") for w in words]
+
+
 def resolve(question: str, before: Exchange) -> tuple[str, str | None] | None:
     """``question`` with its pronouns replaced by what they refer to in the exchange ``before`` it, and what "it"
     stood for (None if it has no "it"); None when nothing is replaced."""
     previous, answer = before.question, before.answer
-    words = question.rstrip(" ?").split()
-    lowered = [w.lower().strip(",;:") for w in words]
+    words, lowered = split_words(question)
     # In "What rate is overtime paid at if I work it on a Sunday?" the clause's "it" is the question's own overtime.
     clause = next((i for i, w in enumerate(lowered) if w in SUBORDINATE and i > 0), len(words))
     found = [KIND[w] for w in lowered[:clause] if w in KIND]
@@ -97,8 +103,7 @@ def demonstrative(question: str, before: Exchange) -> str | None:
     exchange ``before`` it: the previous question's phrase ending in the same word ("How many users can we add on that
     plan?" after "What's the price on the ColdTrack Fleet plan?"), else the previous answer when it is short and names it
     ("And when is that version due?" after "In which version ...?" answered "version 4.0"); None otherwise."""
-    words = question.rstrip(" ?").split()
-    lowered = [w.lower().strip(",;:") for w in words]
+    words, lowered = split_words(question)
     at = [i for i, w in enumerate(lowered[:-1]) if w in {"that", "this"} and lowered[i + 1].isalpha()]
     if len(at) != 1:
         return None
@@ -107,8 +112,7 @@ def demonstrative(question: str, before: Exchange) -> str | None:
     # "Who tracked that down?": "that" is no thing's name; "this year", "that evening": the time of asking or telling
     if thing in PARTICLES | PREPOSITIONS | AUXILIARY | CLAUSE | DEICTIC_TIME:
         return None
-    previous = before.question.rstrip(" ?").split()
-    said = [w.lower().strip(",;:") for w in previous]
+    previous, said = split_words(before.question)
     phrase = None
     if thing in said[1:]:
         end = last_index(said, thing)
@@ -161,8 +165,7 @@ def topic(previous: str) -> str | None:
     """What ``previous`` asked about: the phrase after its question word and verb ("the Harbor Console outage on 14
     March" of "What caused the Harbor Console outage on 14 March?", "version 4.3" of "When did version 4.3 come
     out?"), or None when it has none that is clear."""
-    words = CONTRACTED.sub(r"\1 is", previous.strip()).rstrip(" ?").split()
-    lowered = [w.lower().strip(",;:") for w in words]
+    words, lowered = split_words(CONTRACTED.sub(r"\1 is", previous.strip()))
     wh = next((i for i, w in enumerate(lowered) if w in WH), None)
     if wh is None:
         return None
