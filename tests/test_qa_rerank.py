@@ -17,7 +17,7 @@ from assistant.errors import ModelError
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.retrieval.rerank import LazyReranker, passage_text, rerank, resolve_reranker
-from assistant.skills.answer_kind import asks_for, fits, kind_name, sole_expression
+from assistant.skills.answer_kind import asks_for, fits, kind_name, mismatch, sole_expression
 from assistant.skills.grounding import (
     asked_names,
     code_spans,
@@ -258,6 +258,14 @@ def test_when_no_reading_gives_the_kind_asked_for_the_reply_is_i_dont_know_and_s
     assert reply.sources[0].source == ROLLBACK.source
 
 
+def test_a_bound_the_other_way_round_is_no_answer_and_the_notice_says_so(tmp_path):
+    admins = Passage("Every company needs at least one Admin in Hub. Admins can add users and approve quotes.",
+                     "it/hub-guide.md", "Hub roles", relevance=0.5)
+    manager, _, _, _ = make(tmp_path, ["at least one [1]"] * 2, {"at least one Admin": 0.9}, passages=(admins, TRAVEL))
+    reply = manager.handle("c", "/ask What's the maximum number of Admins a company can have in Hub?")
+    assert reply.declined and reply.text == NO_ANSWER and "a lower bound, where the question asks for the most" in reply.notice
+
+
 PAIRING = Passage("Pairing takes a minute.\n\nTo pair a buoy:\n1. Open the TideLink web page and sign in as admin.\n"
                   "2. Choose Add buoy and type its serial number.\n\nA paired buoy reports every ten minutes.",
                   "products/tidelink.md", "TideLink", relevance=0.5)
@@ -392,7 +400,7 @@ def test_answer_kinds():
     which = "Which SpokeDesk version brought in the 5-digit PINs?"
     assert asks_for(which) == "version" and fits(which, "5.3.0 [1]") and not fits(which, "Tandem Software B.V [1]")
     assert sole_expression(which, "SpokeDesk 5.3.0, out on 12 March 2025, brought in 5-digit PINs.") == "5.3.0"
-    assert asks_for("What release date is planned?") is None
+    assert asks_for("What release date is planned?") == "time"  # a date, not a version
     assert not fits("What weight of hops goes in?", "75 min [1]") and not fits("What upload speed do I need?", "8 GB of RAM")
     assert sole_expression("What temperature do we mash at?", "Mash in at 68 °C for 60 minutes.") == "68 °C"
     assert fits(count, "212 [1]") and fits(count, "212 gateways within four hours") and fits(count, "two") and fits(count, "the majority")
@@ -456,6 +464,47 @@ def test_answer_kinds():
     assert fits(often, "weekly, on Mondays") and fits(often, "rarely") and kind_name(often) == "a frequency"
     assert not fits(often, "2 [1]") and not fits(often, "Only workers with a current Confined Space Entry ticket")
     assert fits("Where is the office?", "four hours") and fits(count, "")  # unchecked kinds, and no answer, pass
+
+
+def test_kinds_a_question_names_by_its_noun():
+    # An email address, a number or a code that names something, a size of data: each is written in a way a few
+    # characters show ("99.5% monthly availability" is no account number, "24 months" no storage).
+    email = "What's the email address for Tillwell support?"
+    assert asks_for(email) == "email" and kind_name(email) == "an email address"
+    assert fits(email, "support@tillwell.example [1]") and not fits(email, "24 hours, 7 days [1]")
+    assert sole_expression(email, "Write to support@tillwell.example (24 hours, 7 days).") == "support@tillwell.example"
+    assert asks_for("Which email do I send my timesheet to?") == "email" and asks_for("Which rule caught the email?") is None
+    account = "What's our account number with Brackenfield Digital?"
+    assert asks_for(account) == "identifier" and kind_name(account) == "a number or a code"
+    assert fits(account, "BD-40917 [1]") and fits(account, "40917") and fits("Which category code do I pick?", "DM")
+    assert not fits(account, "99.5% monthly availability [1]") and not fits(account, "£40") and not fits(account, "Brackenfield")
+    assert asks_for("What is the dress code?") is None and asks_for("What's the code of conduct about?") is None
+    assert asks_for("What's the maximum number of admins a company can have?") == "count"
+    ram = "How much RAM do the Nordbook 14 Pro laptops have?"
+    assert asks_for(ram) == "storage" and fits(ram, "16 GB [1]") and fits(ram, "32GB") and not fits(ram, "4 years [1]")
+    assert asks_for("How big can an attachment be?") == "storage" and asks_for("What's the storage location for keys?") is None
+    assert sole_expression(ram, "Nordbook 14 Pro: 16 GB RAM, 512 GB SSD, replaced every 4 years.") is None  # two sizes
+    high = "How high off the floor is the CO2 sensor mounted now?"  # a height, in units of length
+    assert asks_for(high) == "size" and fits(high, "300 mm [1]") and not fits(high, "1. 2.6% [1]") and fits(high, "2.4 m")
+    assert sole_expression(high, "The sensor is now mounted 300 mm above the floor, as CO2 sinks.") == "300 mm"
+    assert asks_for("What's the maximum mooring depth?") == "size" and asks_for("How high is the excess on the van?") is None
+    # A deadline or a cut-off is a time; a check-in or cut-off time is a time of day.
+    cut_off = "What's the cut-off time for getting departure rooms released to reception?"
+    assert asks_for(cut_off) == "time" and kind_name(cut_off) == "a time of day"
+    assert fits(cut_off, "by 14:30 [1]") and not fits(cut_off, "£20 / £40 / 50% [1]")
+    assert asks_for("What's the deadline for using them?") == "time" and asks_for("What's the response time for a P1?") is None
+    # A price is no frequency, and a number of other things no number of weeks.
+    often = "How often are the fire extinguishers on the buses replaced?"
+    assert not fits(often, "£1,850 per bus [1]") and fits(often, "once per year") and fits(often, "after every batch")
+    # A bound the other way round is no answer: "at least one" for the most admins a company can have.
+    admins = "What's the maximum number of admins a company can have in Hub?"
+    assert not fits(admins, "at least one [1]") and fits(admins, "up to 5") and fits(admins, "5")
+    assert mismatch(admins, "at least one [1]") == "a lower bound, where the question asks for the most" and mismatch(admins, "5") is None
+    assert mismatch(admins, "the Hub portal") == "not a count, which the question asks for"
+    assert not fits("What's the most a patient can borrow?", "£1,000 or more") and fits("What's the least I can borrow?", "£1,000 or more")
+    assert not fits("What's the shortest shift I can be put on?", "less than 24 hours' notice") and fits("What is the most common cause?", "rust")
+    weeks = "How many weeks of paid neonatal care leave can I take?"
+    assert not fits(weeks, "five adoption appointments [1]") and fits(weeks, "up to 12") and fits(weeks, "12, on full pay")
 
 
 def test_an_amount_asked_in_one_currency_is_not_answered_in_another():

@@ -79,14 +79,16 @@ PRICE_NOUN_ENDS = (r"(?=\W*$|\s+(?:for|of|on|per|to|if|when|at|in|with|from|unde
                    r"did|would|will|we|i|you|they|that|this|a|an|the)\b)")
 # What a measure of each of these is said in ("-80 °C", "35 kg", "5 Mbps").
 DIMENSIONS = {"temperature": TEMPERATURE, "weight": r"(?:kg|grams?|g|kilos?|kilograms?|tonnes?|tons?|lbs?|pounds|ounces|oz)",
-              "speed": r"(?:km/h|kph|mph|knots?|m/s|[kmg]bps|[kmg]b/s|rpm|revolutions per minute)"}
+              "speed": r"(?:km/h|kph|mph|knots?|m/s|[kmg]bps|[kmg]b/s|rpm|revolutions per minute)",
+              "storage": r"(?:[kmgtp]i?b|bytes?|(?:kilo|mega|giga|tera|peta)bytes?)",
+              "size": r"(?:mm|cm|m|km|(?:milli|centi|kilo)?met(?:re|er)s?|feet|foot|ft|inch(?:es)?|yards?|miles?)"}
 # A measure in one of them: "-80 °C", "134 to 137 degrees C", "3–5 °C", "35 kg".
 MEASURES = {kind: re.compile(rf"(?<![\w.])(?:-|−|minus\s)?\d[\d.,]*(?:\s*(?:-|–|to)\s*-?\d[\d.,]*)?\s*{unit}(?:\s*[cf]\b)?(?!\w)", re.I)
             for kind, unit in DIMENSIONS.items()}
 # How often: a period ("every 2 years", "four years", "on Mondays") or a word that says how often ("twice", "six-monthly").
 FREQUENCY = re.compile(rf"\b(?:{TIME_UNIT}|{WEEKDAY}|hourly|daily|nightly|weekly|fortnightly|monthly|quarterly|yearly|annually|"
-                       r"once|twice|every|each|per|times|always|never|rarely|seldom|sometimes|occasionally|usually|often|"
-                       r"regularly|frequently)\b", re.I)
+                       rf"once|twice|every|each|per\s+{TIME_UNIT}|times|always|never|rarely|seldom|sometimes|occasionally|"
+                       r"usually|often|regularly|frequently)\b", re.I)
 # A telephone number or an extension: four digits or more, not part of a code ("PDS-44817", "11 appointments").
 PHONE = re.compile(r"(?<![\w-])\+?\(?\d[\d ().-]*\d(?![\w-])")
 # An internal line, by its extension ("extension 2200", "ext. 250").
@@ -131,8 +133,40 @@ SEVERAL = re.compile(rf"{OPENING}(?:which|what)\s+(?:of\s+(?:the|your|our|these|
 # A question for a measure ("What temperature ...?", "What's the max weight for ...?", "What upload speed ...?"), not for
 # a thing named by one ("Which temperature probe do we use?").
 MEASURED = re.compile(rf"{OPENING}(?:what(?:'s| is| are| was| were)?|whats|which) (?:the |a |an |our |your |my )?"
-                      rf"(?:[\w-]+ ){{0,2}}({'|'.join(DIMENSIONS)})\b(?!\s+(?:probes?|sensors?|gauges?|loggers?|meters?|"
+                      r"(?:[\w-]+ ){0,2}(temperature|weight|speed)\b(?!\s+(?:probes?|sensors?|gauges?|loggers?|meters?|"
                       r"monitors?|testers?|controllers?|class|categor(?:y|ies)|bands?|settings?)\b)")
+# A question for a size of data ("How much RAM ...?", "What's the mailbox storage?", "How big can an attachment be?"), said
+# in bytes ("16 GB"), not a duration ("24 months" for how much storage a file server has).
+STORAGE_ASKED = re.compile(
+    rf"{OPENING}how much (?:[\w-]+ )?(?:ram|memory|storage|disk space|disk)\b"
+    rf"|{OPENING}(?:what(?:'s| is| are| was| were)?|whats|which) (?:the |a |an |our |your |my )?(?:[\w-]+ ){{0,2}}"
+    r"(?:ram|memory|storage|disk space|disk size)(?=\W*$|\s+(?:do|does|is|are|on|of|in|for|have|has)\b)"
+    rf"|{OPENING}how (?:big|large) (?:is|are|can|may|should) (?:the |a |an |our |your |my )?(?:[\w-]+ ){{0,2}}"
+    r"(?:files?|attachments?|downloads?|uploads?|mailbox(?:es)?|backups?|updates?|installers?)\b")
+# A question for a height, a width or a depth ("How high off the floor ...?", "What's the maximum mooring depth ...?"),
+# said in units of length ("300 mm"); not "How high is the excess?".
+SIZE_ASKED = re.compile(rf"{OPENING}how (?:high|tall|wide|deep|thick)\b(?!(?: [\w-]+){{0,3}} (?:{PRICE_NOUN}|excess|rate|risk|score)s?\b)"
+                        rf"|{OPENING}(?:what(?:'s| is| are| was| were)?|whats) (?:the |a |an |our |your |my |its )?(?:[\w-]+ ){{0,2}}"
+                        r"(?:height|width|depth|thickness)\b")
+# A question for an email address ("What's the email address for support?", "Which email do I send it to?").
+EMAIL_ASKED = re.compile(rf"{OPENING}(?:what(?:'s| is| are| was| were)?|whats|which) (?:the |a |an |our |your |my |his |her |their )?"
+                         r"(?:[\w-]+ ){0,3}(?:e-?mail address(?:es)?\b|e-?mail (?=for|of|do|does|should|can|must|is)\b)")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A question for a number or a code that names something ("What's our account number with ...?", "What's the discount
+# code?", "What's the full EAN barcode ...?"), not for a count ("the number of deploys") or a number to ring (PHONE_ASKED).
+IDENTIFIER_ASKED = re.compile(
+    rf"{OPENING}(?:what(?:'s| is| are| was| were)?|whats|which) (?:the |a |an |our |your |my |his |her |their |its )?"
+    r"(?:[\w-]+ ){0,3}(?<!dress )(?:number|code|barcode|reference|postcode|zip code|iban|account|serial)"
+    r"(?=\W*$|\s+(?:for|on|to|at|with|do|does|should|can|must|is|are|i|we)\b)")
+# Digits, or a code in capitals ("WELCOME15", "AB-2291", "DM").
+IDENTIFIER = re.compile(r"\d|\b[A-Z][A-Z-]*[A-Z]\b")
+# "What's the maximum number of deploys ...?", "What number of ...?": a count.
+NUMBER_OF = re.compile(rf"{OPENING}(?:what(?:'s| is| are| was| were)?|whats) (?:the )?(?:[\w-]+ ){{0,2}}number of\b")
+# "What's the cut-off (deadline, start date, check-in time) ...?": a time; "... time" of these a time of day.
+TIME_NOUN = re.compile(rf"{OPENING}(?:what(?:'s| is| are| was| were| will be)?|whats|when's|which) (?:the |a |an |our |your |my |its )?"
+                       r"(?:[\w-]+ ){0,3}(?:(deadline|cut-?off|due date|(?:start|end|closing|expiry|renewal|release|launch) date)"
+                       r"|(?:cut-?off|start|starting|finish|finishing|closing|opening|check-?in|check-?out|arrival|departure|"
+                       r"collection|latest|earliest) (time))(?=\W*$|\s+(?:for|of|on|to|at|in|is|are|do|does)\b)")
 # A question for money (asks_price), as its asking words write it: "How much does it cost ...?", "What's the call-out
 # fee?", "What do you charge ...?", "What allowance (discount, deposit) do I get ...?".
 PRICE_QUESTION = re.compile(
@@ -189,7 +223,8 @@ def asking_words(question: str) -> str:
 
 def asks_for(question: str) -> str | None:
     """"count", "amount", "length" (how long), "duration" (how many days, weeks...), "frequency" (how often), "temperature",
-    "weight", "speed" (what temperature ...; DIMENSIONS), "version", "phone", "time", "reason", "person" (who),
+    "weight", "speed" (what temperature ...; DIMENSIONS), "storage" (how much RAM), "size" (how high), "version", "phone", "email",
+    "identifier" (an account number, a code), "time", "reason", "person" (who),
     "name" (which app, tool, system...: not checked), "steps" (how to do something: not checked, and no phrase answers
     it) or "yes/no" (not checked), or None when the question's kind is not one of these. The asking sentence decides
     (asking_sentence)."""
@@ -209,16 +244,28 @@ def asks_for(question: str) -> str | None:
         return "speed"  # "How fast is the broadband line?", not "How fast do we have to patch ...?"
     if re.match(rf"{OPENING}how (?:quickly|soon|early|far|fast)\b", q):
         return "length"  # "within 1 hour", "30 minutes before", "45 km"
+    if SIZE_ASKED.match(q):
+        return "size"
     if match := re.match(rf"{OPENING}how (hot|cold|warm|heavy)\b", q):
         return "weight" if match[1] == "heavy" else "temperature"
     if re.match(rf"{OPENING}how (?:often|frequently)\b", q):
         return "frequency"
+    if STORAGE_ASKED.match(q):
+        return "storage"
+    if EMAIL_ASKED.match(q):
+        return "email"
+    if NUMBER_OF.match(q):
+        return "count"
+    if TIME_NOUN.match(q):
+        return "time"
     if re.match(rf"{OPENING}how much\b", q) or PRICE_QUESTION.match(q):
         return "amount"
     if match := MEASURED.match(q):
         return match[1]
     if VERSION_ASKED.match(q):
         return "version"
+    if IDENTIFIER_ASKED.match(q):
+        return "identifier"
     if match := re.match(rf"{OPENING}how many\s+(?:{WHICH_DAYS}\s+)?(\w+)(?:\s+(\w+))?", q):
         # "How many days ..." asks for a number of days: a measure ("14 days", "two weeks", "10"), no date. A time unit
         # in the singular before another word names what is counted ("How many night shifts ...": not "22:00-06:00").
@@ -238,7 +285,7 @@ def fits(question: str, answer: str) -> bool:
     """Whether ``answer`` says the kind of thing ``question`` asks for (True when the kind is not checked)."""
     kind = asks_for(question)
     text = strip_citations(answer).strip()
-    if other_currency(question, text):
+    if other_currency(question, text) or opposite_bound(question, text):
         return False
     if kind in (None, "name", "steps", "yes/no") or not text:
         return True
@@ -256,14 +303,22 @@ def fits(question: str, answer: str) -> bool:
     if kind == "length":  # a duration or a length: a time or a number still there once money and the like are gone
         rest = NOT_A_LENGTH.sub(" ", text)
         return bool(TIME.search(rest) or re.search(UNIT, rest, re.I))
-    if kind == "duration":  # a number of days, weeks...: a number or a time unit still there once dates, clock times,
-        # money and the like are gone ("20 December and 2 January" is no number of days of leave)
+    if kind == "duration":  # a number of days, weeks...: a time unit, or a number of nothing else, still there once
+        # dates, clock times, money and the like are gone ("20 December and 2 January" is no number of days of leave,
+        # "five adoption appointments" none of weeks)
         rest = NOT_A_LENGTH.sub(" ", without_times(text))
-        return bool(COUNT.search(rest) or re.search(rf"\b{TIME_UNIT}\b", rest, re.I))
-    if kind == "frequency":
-        return bool(FREQUENCY.search(text))
+        if re.search(rf"\b{TIME_UNIT}\b", rest, re.I):
+            return True
+        return any(not (word := re.match(r"\s+([a-z][\w'-]*)", rest[count.end():], re.I)) or word[1].lower() in STOPWORDS
+                   for count in COUNT.finditer(rest))
+    if kind == "frequency":  # not a price ("£1,850 per bus" for how often extinguishers are replaced)
+        return bool(FREQUENCY.search(MONEY.sub(" ", text)))
     if kind in MEASURES:  # a number with a unit of it ("75 min" is no weight of hops)
         return bool(MEASURES[kind].search(text))
+    if kind == "email":
+        return bool(EMAIL.search(text))
+    if kind == "identifier":  # digits or a code, once money, shares and dates are gone ("99.5% monthly availability")
+        return bool(IDENTIFIER.search(SHARE_OF.sub(" ", MONEY.sub(" ", without_times(text)))))
     if kind == "version":  # a number ("Android 11", "5.3.0"), not a name ("Tandem Software B.V")
         return bool(VERSION.search(without_times(text)))
     if kind == "phone":
@@ -274,6 +329,22 @@ def fits(question: str, answer: str) -> bool:
     if kind == "time":  # "what time" asks for a time of day: "Monday" is no answer to when the first day starts
         return bool(TIME.search(text)) and (not asks_time_of_day(question) or bool(CLOCK.search(text) or DAYPART.search(text)))
     return not NOT_A_REASON.match(text)  # a reason: more than a date or an amount
+
+
+# A question for an upper bound ("What's the most a patient can borrow?", "the maximum number of admins") and one for a
+# lower bound ("the shortest shift"); an answer that gives a bound says which it is ("£1,000 or more", "at least one").
+ASKS_MOST = re.compile(r"\b(?:maximum|max|the most|largest|highest|longest|latest|at most|up to)\b", re.I)
+ASKS_LEAST = re.compile(r"\b(?:minimum|min|the least|smallest|lowest|shortest|earliest|at least)\b", re.I)
+AT_LEAST = re.compile(r"\b(?:at least|no less than|no fewer than|or more|minimum of|more than)\b", re.I)
+AT_MOST = re.compile(r"\b(?:at most|up to|no more than|not more than|maximum of|less than|fewer than|or less|or fewer)\b", re.I)
+
+
+def opposite_bound(question: str, answer: str) -> bool:
+    """Whether ``answer`` bounds from below what ``question`` asks the most of, or from above what it asks the least
+    of: "£1,000 or more" is no answer to the most a patient can borrow, but the sentence about the least one can."""
+    asked = asking_sentence(question)
+    most, least = bool(ASKS_MOST.search(asked)), bool(ASKS_LEAST.search(asked))
+    return most != least and bool((AT_LEAST if most else AT_MOST).search(answer))
 
 
 def other_currency(question: str, answer: str) -> bool:
@@ -305,7 +376,20 @@ def asks_time_of_day(question: str) -> bool:
     """"What time ...?" ("By what time ...", "From what time ..."), not "What time of year ...?" or "What time frame
     ...?"."""
     q = asking_words(question)
+    if (named := TIME_NOUN.match(q)) and named[2]:
+        return True  # "What's the check-in time?"
     return bool(re.match(rf"{OPENING}{TIME_PREPOSITION}what time\b(?! of (?:the )?year\b| (?:fram|period|window|limit|span|zone))", q))
+
+
+def mismatch(question: str, answer: str) -> str | None:
+    """What ``answer`` is, as a notice says, when it is no answer to ``question`` (fits): "not a count, which the
+    question asks for"; None when it is one."""
+    if fits(question, answer):
+        return None
+    if opposite_bound(question, strip_citations(answer)):
+        bound, asked = ("a lower", "most") if ASKS_MOST.search(asking_sentence(question)) else ("an upper", "least")
+        return f"{bound} bound, where the question asks for the {asked}"
+    return f"not {kind_name(question)}, which the question asks for"
 
 
 def kind_name(question: str) -> str:
@@ -316,7 +400,8 @@ def kind_name(question: str) -> str:
         return "a time of day"
     return {"count": "a count", "amount": "an amount", "length": "a duration or a length", "duration": "a duration",
             "frequency": "a frequency", "temperature": "a temperature", "weight": "a weight", "speed": "a speed",
-            "version": "a version number",
+            "version": "a version number", "storage": "a size of data", "size": "a size in units of length", "email": "an email address",
+            "identifier": "a number or a code",
             "phone": "a phone number", "time": "a time", "reason": "a reason", "person": "someone the question does not name already"}.get(asks_for(question) or "", "an answer")
 
 
@@ -335,7 +420,7 @@ def expressions(kind: str | None, text: str) -> list[str]:
     """The expressions in ``text`` that say what a question of this kind asks for: dates and clock times for
     "time", money and shares for "amount", durations and lengths for "length" and "duration", numbers that are none
     of these for "count", measures in their units for "temperature", "weight" and "speed", dotted numbers for
-    "version", extensions and telephone numbers for "phone"; none for the other kinds, which no pattern finds."""
+    "version", extensions and telephone numbers for "phone", addresses for "email"; none for the other kinds, which no pattern finds."""
     if kind == "amount":
         return [qualified(text, m) for pattern in (MONEY, SHARE_OF) for m in pattern.finditer(text)]
     rest = SHARE_OF.sub(" ", MONEY.sub(" ", text))
@@ -350,6 +435,8 @@ def expressions(kind: str | None, text: str) -> list[str]:
         return [m.group(0) for m in MEASURES[kind].finditer(rest)]
     if kind == "version":
         return [m.group(0) for m in VERSION.finditer(without_times(rest)) if "." in m.group(0)]
+    if kind == "email":
+        return EMAIL.findall(text)
     if kind == "phone":  # an extension or a telephone number: no amount, count, code or date
         return [m.group(0) for m in EXTENSION.finditer(text)] + [
             m.group(0) for m in PHONE.finditer(EXTENSION.sub(" ", MONEY.sub(" ", without_times(text))))

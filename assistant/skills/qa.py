@@ -16,7 +16,7 @@ from ..retrieval.base import Passage, Retriever
 from ..retrieval.rerank import Reranker, rerank
 from ..retrieval.tables import row_cells
 from ..text import without_loop
-from .answer_kind import asks_for, fits, kind_name, sole_expression
+from .answer_kind import asks_for, kind_name, mismatch, sole_expression
 from .completion import completed_reply
 from .conditions import conditional_reply
 from .counts import recounted
@@ -268,10 +268,9 @@ class QASkill:
     def withheld(self, question: str, text: str, passages: Sequence[Passage]) -> str | None:
         """Why a supported answer is still not shown (the reply's notice), or None: it is not of the kind
         ``question`` asks for, or it comes from a sentence that answers another question."""
-        if not fits(question, text):
-            log.info("the answer %r is not %s, which %r asks for", text[:100], kind_name(question), question)
-            return (f"The model's answer was not {kind_name(question)}, which the question asks for, so it is not shown; "
-                    "the closest passages are listed.")
+        if unfit := mismatch(question, text):
+            log.info("the answer %r to %r is %s", text[:100], question, unfit)
+            return f"The model's answer was {unfit}, so it is not shown; the closest passages are listed."
         if self.reranker is not None and self.options.source_margin < 1.0:
             answer = strip_citations(text).strip(" .")
             if (gap := weaker_source(self.reranker, question, answer, passages)) is not None and gap > self.options.source_margin:
@@ -323,8 +322,8 @@ class QASkill:
         answer = copied_answer(text, sentence, question)
         if answer is None:
             log.info("the second reading %r is not copied from the sentence %r", text[:100], sentence[:200])
-        elif not fits(question, answer):
-            log.info("the second reading %r is not %s, which %r asks for", answer, kind_name(question), question)
+        elif unfit := mismatch(question, answer):
+            log.info("the second reading %r of %r is %s", answer, question, unfit)
             answer = None
         # The small model declines or echoes the question with the date or amount asked for in front of it.
         if answer is None and (answer := sole_expression(question, sentence)) is not None:
