@@ -8,9 +8,9 @@ from fakes import ScriptedChatModel, ScriptedReranker, ask_over, manager_over
 
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
-from assistant.skills.answer_kind import expressions, sole_expression
 from assistant.skills.completion import completed, completed_reply
 from assistant.skills.names import better_described, described_person, is_person, name_lists, names
+from assistant.skills.phrases import expressions, sole_expression
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
 from assistant.skills.qa import SHORTENED_NOTICE
 from assistant.skills.qa_options import QAOptions

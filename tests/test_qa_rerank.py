@@ -17,7 +17,7 @@ from assistant.errors import ModelError
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.retrieval.rerank import LazyReranker, passage_text, rerank, resolve_reranker
-from assistant.skills.answer_kind import asks_for, fits, kind_name, mismatch, sole_expression
+from assistant.skills.answer_kind import asks_for, fits, kind_name, mismatch
 from assistant.skills.grounding import (
     asked_names,
     code_spans,
@@ -26,6 +26,7 @@ from assistant.skills.grounding import (
     unstated_code,
     unstated_durations,
 )
+from assistant.skills.phrases import sole_expression
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
 from assistant.skills.qa import QUOTE_INTRO, SHORTENED_NOTICE, copied_answer
 from assistant.skills.qa_options import QAOptions

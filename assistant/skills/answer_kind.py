@@ -12,9 +12,7 @@ a test flight, "vast areas" for how much of a region) and of one training questi
 length for how long a student must stay). "How often" wants a period or a word that says how often: people answer it with
 a bare period ("four years"), so a wrong period passes, but not "2" or a sentence about who may do the task.
 
-The same kinds find, in a sentence, the phrases that could answer (expressions, and names.py for who and which
-app): when the second reading of a sentence gives nothing, the one phrase of the kind asked for is the answer
-(sole_expression).
+phrases.py finds, in a sentence, the phrases of these kinds.
 """
 
 from __future__ import annotations
@@ -23,7 +21,6 @@ import re
 
 from ..text import sentences
 from .grounding import MONTH, NUMBERS, STOPWORDS, TIME_UNIT, WEEKDAY, strip_citations
-from .names import name_lists, names
 
 # Words that say how many: the numbers ("two", "ninety"), and words like "dozens", "twice" or "most".
 NUMBER_WORD = (rf"(?:{'|'.join(NUMBERS)}|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|single|both|several|"
@@ -41,6 +38,9 @@ MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:{SHARE}|{TIME_UNIT}\b
 # long an appointment is, "134 to 137 degrees C" for how long the autoclave holds its temperature).
 NOT_A_LENGTH = re.compile(rf"[$€£]\s*\d[\d.,]*|\d[\d.,]*(?:\s*(?:-|–|to)\s*\d[\d.,]*)?\s*(?:{SHARE}|{CURRENCY}\b|{TEMPERATURE}\b)",
                           re.I)
+# Money and shares as a sentence writes them ("£1,850", "650 NOK", "35%").
+MONEY = re.compile(rf"[$€£]\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*(?:\.\d+)?\s?{CURRENCY}\b", re.I)
+SHARE_OF = re.compile(rf"\b\d[\d.,]*\s?{SHARE}", re.I)
 # A digit, not after a letter: one after a letter is part of a name ("K2", "SEV1", "B2 and C1"), no count or amount.
 DIGIT = r"(?<![^\W\d_])\d"
 COUNT = re.compile(rf"{DIGIT}|\b{NUMBER_WORD}\b", re.I)
@@ -403,76 +403,3 @@ def kind_name(question: str) -> str:
             "version": "a version number", "storage": "a size of data", "size": "a size in units of length", "email": "an email address",
             "identifier": "a number or a code",
             "phone": "a phone number", "time": "a time", "reason": "a reason", "person": "someone the question does not name already"}.get(asks_for(question) or "", "an answer")
-
-
-# What answers a question of each kind, as a sentence writes it (sole_expression). Money and shares first: what is
-# left of a sentence once they are gone holds its counts.
-MONEY = re.compile(rf"[$€£]\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*(?:\.\d+)?\s?{CURRENCY}\b", re.I)
-SHARE_OF = re.compile(rf"\b\d[\d.,]*\s?{SHARE}", re.I)
-LENGTH = re.compile(rf"(?:\b\d[\d.,]*|\b{NUMBER_WORD})[\s-]*(?:(?:{WHICH_DAYS}\s+)?{TIME_UNIT}|{UNIT})(?!\w)", re.I)
-# Words that bound an amount, a duration or a count, right before it ("at least 24 hours", "up to £50").
-BOUND = re.compile(r"\b(?:more than|less than|fewer than|no more than|no later than|at least|at most|up to|within)\s+$", re.I)
-# A number alone: not part of a code, a version or a range ("PDS-44817", "4.2", "3/4").
-COUNTED = re.compile(rf"(?<![\w.,:/-])(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\w.,:/-]*\w)|\b(?:{'|'.join(NUMBERS)})\b", re.I)
-
-
-def expressions(kind: str | None, text: str) -> list[str]:
-    """The expressions in ``text`` that say what a question of this kind asks for: dates and clock times for
-    "time", money and shares for "amount", durations and lengths for "length" and "duration", numbers that are none
-    of these for "count", measures in their units for "temperature", "weight" and "speed", dotted numbers for
-    "version", extensions and telephone numbers for "phone", addresses for "email"; none for the other kinds, which no pattern finds."""
-    if kind == "amount":
-        return [qualified(text, m) for pattern in (MONEY, SHARE_OF) for m in pattern.finditer(text)]
-    rest = SHARE_OF.sub(" ", MONEY.sub(" ", text))
-    if kind == "time":
-        return [m.group(0) for pattern in (DATE, CLOCK) for m in pattern.finditer(rest)]
-    if kind in ("length", "duration"):
-        return [qualified(rest, m) for m in LENGTH.finditer(rest)]
-    if kind == "count":
-        counted = LENGTH.sub(" ", without_times(without_non_counts(rest)))
-        return [qualified(counted, m) for m in COUNTED.finditer(counted)]
-    if kind in MEASURES:
-        return [m.group(0) for m in MEASURES[kind].finditer(rest)]
-    if kind == "version":
-        return [m.group(0) for m in VERSION.finditer(without_times(rest)) if "." in m.group(0)]
-    if kind == "email":
-        return EMAIL.findall(text)
-    if kind == "phone":  # an extension or a telephone number: no amount, count, code or date
-        return [m.group(0) for m in EXTENSION.finditer(text)] + [
-            m.group(0) for m in PHONE.finditer(EXTENSION.sub(" ", MONEY.sub(" ", without_times(text))))
-            if is_telephone_number(m.group(0))]
-    return []
-
-
-def qualified(text: str, match: re.Match[str]) -> str:
-    """The expression ``match`` found in ``text``, with the words before it that bound it ("more than 2 consecutive
-    days": a note is needed after more than 2 days, not after 2)."""
-    bound = BOUND.search(text, 0, match.start())
-    return text[bound.start():match.end()] if bound else match.group(0)
-
-
-def sole_expression(question: str, text: str) -> str | None:
-    """The one expression in ``text`` of the kind ``question`` asks for (expressions; names, for who and which app)
-    that the question does not state itself, if there is exactly one: "31 March" in "Carried-over days must be taken
-    by 31 March or they are lost." for "By when do I have to use holiday I carried over?"; for a question that several
-    things may answer (asks_for_several), the one list of names."""
-    if re.search(r"\band (?:who|what|when|where|which|how|why)\b", question.lower()):
-        return None  # two questions in one ("When did it stop and who investigated?"): one phrase answers half
-    kind, text = asks_for(question), " ".join(text.split())
-    if asks_for_several(question) and len(lists := name_lists(text, question)) == 1:
-        return lists[0]  # "Skipton, Wakefield and Darlington" for which of the clinics have free parking
-    if kind == "person" and asks_about_named(question):
-        return None  # another name is no answer to who the one named is
-    found = set(names(text, question, people=kind == "person")) if kind in ("person", "name") else unsaid(kind, question, text)
-    if not found and kind == "person" and CALL_WHOM.match(asking_words(question)):
-        found = unsaid("phone", question, text)  # "call HopLedger support on 01 443 9020" for who to ring
-    return found.pop() if len(found) == 1 else None
-
-
-def unsaid(kind: str | None, question: str, text: str, *, measures: bool = False) -> set[str]:
-    """The expressions of ``kind`` in ``text`` that ``question`` does not say itself and that pass the check an answer
-    passes too ("60 °C" is a unit, but no duration); with ``measures``, durations and lengths besides ("How much leave"
-    is said in days)."""
-    asked = " ".join(question.lower().split())
-    found = expressions(kind, text) + (expressions("length", text) if measures else [])
-    return {e for e in found if e.lower() not in asked and fits(question, e)}

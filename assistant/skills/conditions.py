@@ -25,10 +25,11 @@ import re
 from dataclasses import dataclass
 
 from ..retrieval.base import Passage
-from .answer_kind import SYMBOL, asks_for, unsaid
+from .answer_kind import SYMBOL, asks_for
 from .completion import SHORT_REPLY
 from .grounding import MONTH, NUMBERS, STOPWORDS, TIME_UNIT, WEEKDAY, asked_names, content_words
 from .names import names
+from .phrases import unsaid
 from .spans import copies, quote_units
 
 _NUMBER = rf"\d+(?:,\d{{3}})*(?:\.\d+)?|\b(?:{'|'.join(NUMBERS)})\b"
@@ -223,7 +224,7 @@ def names_other(clause: str, question: str) -> bool:
 
 def sole_phrase(kind: str, text: str, question: str, asked: list[Band]) -> str | None:
     """The one phrase of ``kind`` in ``text`` that the question does not say nor states as its condition (unlike
-    answer_kind.sole_expression, "how much" takes a measure too: "How much leave" is said in days)."""
+    phrases.sole_expression, "how much" takes a measure too: "How much leave" is said in days)."""
     phrases = {phrase for phrase in unsaid(kind, question, text, measures=kind == "amount") if not states(phrase, asked)}
     return phrases.pop() if len(phrases) == 1 else None
 

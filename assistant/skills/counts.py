@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 
 from ..text import sentences
-from .answer_kind import COUNTED, OPENING, asking_sentence
+from .answer_kind import OPENING, asking_sentence
 from .grounding import content_words, strip_citations
+from .phrases import COUNTED
 from .spans import copies
 
 COUNTED_THING = re.compile(rf"{OPENING}how many\s+([\w'-]+)", re.I)

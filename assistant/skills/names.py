@@ -2,7 +2,7 @@
 
 When the small reader declines a sentence that answers ("Beatriz Lopes (Site Reliability Engineer) maintains the
 schedule in Opsgenie" for who puts the on-call schedule together), the one name of the kind asked for that the
-question does not already use is the answer, as the one date is for "when" (answer_kind.sole_expression). A name is
+question does not already use is the answer, as the one date is for "when" (phrases.sole_expression). A name is
 a run of capitalised words ("Inês Marques", "Joost van Dijk", "Northern Mutual"), a word with a capital inside it
 ("BambooHR") or a code ("OUT-01", "ZT230"), with any words in capitals among them ("HR Portal"). What is not one:
 words in capitals alone (a heading, "FIRST AIDERS", or an acronym, "IT"), a word that only opens a sentence ("Call",

@@ -16,7 +16,7 @@ from ..retrieval.base import Passage, Retriever
 from ..retrieval.rerank import Reranker, rerank
 from ..retrieval.tables import row_cells
 from ..text import without_loop
-from .answer_kind import asks_for, kind_name, mismatch, sole_expression
+from .answer_kind import asks_for, kind_name, mismatch
 from .completion import completed_reply
 from .conditions import conditional_reply
 from .counts import recounted
@@ -35,6 +35,7 @@ from .grounding import (
     unstated_durations,
 )
 from .names import better_described, described_person
+from .phrases import sole_expression
 from .prompts import NO_ANSWER, qa_messages, shorten_messages
 from .qa_options import QAOptions
 from .spans import best_span, by_best_sentence, copy_in, excerpt, weaker_source

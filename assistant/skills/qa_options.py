@@ -43,7 +43,7 @@ class QAOptions:
     # is one) from a passage scoring this much: on the training companies of scripts/qa_docs, 7 of 19 such questions
     # got the right steps quoted instead of "I don't know", 2 the wrong ones, and 1 of 116 unanswerable questions a quote.
     # Under it (from `answer_score`), the model is not asked again, but the one phrase of the kind asked for in the best
-    # sentence answers (answer_kind.sole_expression): on the training companies (1,276 questions), 4 more right, no
+    # sentence answers (phrases.sole_expression): on the training companies (1,276 questions), 4 more right, no
     # wrong answer and no unanswerable question more answered (bench/README.md).
     reread_score: float = 0.4
     # With a reranker: a question of no kind answer_kind knows (not a number, date, person, place...) is not read

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from ..retrieval.base import Passage
 from ..retrieval.rerank import Reranker, under_heading
 from ..retrieval.tables import labelled, row_cells
-from .answer_kind import DIMENSIONS, asks_for, expressions, fits
+from .answer_kind import DIMENSIONS, asks_for, fits
 from .conditions import Band, band_match, bands, says_only
 from .grounding import NUMBERS, content_words, restates
 from .names import is_person
+from .phrases import expressions
 from .spans import quote_units
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,106 @@
+"""The phrases of a sentence that could answer a question of a kind (answer_kind): dates and clock times for "when",
+money for "how much", durations, counts, measures, version numbers, numbers to ring, email addresses, and names
+(names.py) for who and which app. When the second reading of a sentence gives nothing, the one phrase of the kind
+asked for that the question does not state is the answer (sole_expression): "31 March" in "Carried-over days must be
+taken by 31 March or they are lost." for "By when do I have to use holiday I carried over?".
+"""
+
+from __future__ import annotations
+
+import re
+
+from .answer_kind import (
+    CALL_WHOM,
+    CLOCK,
+    DATE,
+    EMAIL,
+    EXTENSION,
+    MEASURES,
+    MONEY,
+    NUMBER_WORD,
+    PHONE,
+    SHARE_OF,
+    UNIT,
+    VERSION,
+    WHICH_DAYS,
+    asking_words,
+    asks_about_named,
+    asks_for,
+    asks_for_several,
+    fits,
+    is_telephone_number,
+    without_non_counts,
+    without_times,
+)
+from .grounding import NUMBERS, TIME_UNIT
+from .names import name_lists, names
+
+# A duration or a length ("3 working days", "45 km"): what is left of a sentence once they, money and shares are gone
+# holds its counts.
+LENGTH = re.compile(rf"(?:\b\d[\d.,]*|\b{NUMBER_WORD})[\s-]*(?:(?:{WHICH_DAYS}\s+)?{TIME_UNIT}|{UNIT})(?!\w)", re.I)
+# Words that bound an amount, a duration or a count, right before it ("at least 24 hours", "up to £50").
+BOUND = re.compile(r"\b(?:more than|less than|fewer than|no more than|no later than|at least|at most|up to|within)\s+$", re.I)
+# A number alone: not part of a code, a version or a range ("PDS-44817", "4.2", "3/4").
+COUNTED = re.compile(rf"(?<![\w.,:/-])(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\w.,:/-]*\w)|\b(?:{'|'.join(NUMBERS)})\b", re.I)
+
+
+def expressions(kind: str | None, text: str) -> list[str]:
+    """The expressions in ``text`` that say what a question of this kind asks for: dates and clock times for
+    "time", money and shares for "amount", durations and lengths for "length" and "duration", numbers that are none
+    of these for "count", measures in their units for "temperature", "weight" and "speed", dotted numbers for
+    "version", extensions and telephone numbers for "phone", addresses for "email"; none for the other kinds, which no pattern finds."""
+    if kind == "amount":
+        return [qualified(text, m) for pattern in (MONEY, SHARE_OF) for m in pattern.finditer(text)]
+    rest = SHARE_OF.sub(" ", MONEY.sub(" ", text))
+    if kind == "time":
+        return [m.group(0) for pattern in (DATE, CLOCK) for m in pattern.finditer(rest)]
+    if kind in ("length", "duration"):
+        return [qualified(rest, m) for m in LENGTH.finditer(rest)]
+    if kind == "count":
+        counted = LENGTH.sub(" ", without_times(without_non_counts(rest)))
+        return [qualified(counted, m) for m in COUNTED.finditer(counted)]
+    if kind in MEASURES:
+        return [m.group(0) for m in MEASURES[kind].finditer(rest)]
+    if kind == "version":
+        return [m.group(0) for m in VERSION.finditer(without_times(rest)) if "." in m.group(0)]
+    if kind == "email":
+        return EMAIL.findall(text)
+    if kind == "phone":  # an extension or a telephone number: no amount, count, code or date
+        return [m.group(0) for m in EXTENSION.finditer(text)] + [
+            m.group(0) for m in PHONE.finditer(EXTENSION.sub(" ", MONEY.sub(" ", without_times(text))))
+            if is_telephone_number(m.group(0))]
+    return []
+
+
+def qualified(text: str, match: re.Match[str]) -> str:
+    """The expression ``match`` found in ``text``, with the words before it that bound it ("more than 2 consecutive
+    days": a note is needed after more than 2 days, not after 2)."""
+    bound = BOUND.search(text, 0, match.start())
+    return text[bound.start():match.end()] if bound else match.group(0)
+
+
+def sole_expression(question: str, text: str) -> str | None:
+    """The one expression in ``text`` of the kind ``question`` asks for (expressions; names, for who and which app)
+    that the question does not state itself, if there is exactly one: "31 March" in "Carried-over days must be taken
+    by 31 March or they are lost." for "By when do I have to use holiday I carried over?"; for a question that several
+    things may answer (asks_for_several), the one list of names."""
+    if re.search(r"\band (?:who|what|when|where|which|how|why)\b", question.lower()):
+        return None  # two questions in one ("When did it stop and who investigated?"): one phrase answers half
+    kind, text = asks_for(question), " ".join(text.split())
+    if asks_for_several(question) and len(lists := name_lists(text, question)) == 1:
+        return lists[0]  # "Skipton, Wakefield and Darlington" for which of the clinics have free parking
+    if kind == "person" and asks_about_named(question):
+        return None  # another name is no answer to who the one named is
+    found = set(names(text, question, people=kind == "person")) if kind in ("person", "name") else unsaid(kind, question, text)
+    if not found and kind == "person" and CALL_WHOM.match(asking_words(question)):
+        found = unsaid("phone", question, text)  # "call HopLedger support on 01 443 9020" for who to ring
+    return found.pop() if len(found) == 1 else None
+
+
+def unsaid(kind: str | None, question: str, text: str, *, measures: bool = False) -> set[str]:
+    """The expressions of ``kind`` in ``text`` that ``question`` does not say itself and that pass the check an answer
+    passes too ("60 °C" is a unit, but no duration); with ``measures``, durations and lengths besides ("How much leave"
+    is said in days)."""
+    asked = " ".join(question.lower().split())
+    found = expressions(kind, text) + (expressions("length", text) if measures else [])
+    return {e for e in found if e.lower() not in asked and fits(question, e)}
