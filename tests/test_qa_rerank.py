@@ -502,6 +502,7 @@ def test_kinds_a_question_names_by_its_noun():
     assert not fits(admins, "at least one [1]") and fits(admins, "up to 5") and fits(admins, "5")
     assert mismatch(admins, "at least one [1]") == "a lower bound, where the question asks for the most" and mismatch(admins, "5") is None
     assert mismatch(admins, "the Hub portal") == "not a count, which the question asks for"
+    assert mismatch("What's the shortest shift I can be put on?", "less than 4 hours") == "an upper bound, where the question asks for the least"
     assert not fits("What's the most a patient can borrow?", "£1,000 or more") and fits("What's the least I can borrow?", "£1,000 or more")
     assert not fits("What's the shortest shift I can be put on?", "less than 24 hours' notice") and fits("What is the most common cause?", "rust")
     weeks = "How many weeks of paid neonatal care leave can I take?"

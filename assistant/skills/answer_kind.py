@@ -285,7 +285,7 @@ def fits(question: str, answer: str) -> bool:
     """Whether ``answer`` says the kind of thing ``question`` asks for (True when the kind is not checked)."""
     kind = asks_for(question)
     text = strip_citations(answer).strip()
-    if other_currency(question, text) or opposite_bound(question, text):
+    if other_currency(question, text) or opposite_bound(question, text) is not None:
         return False
     if kind in (None, "name", "steps", "yes/no") or not text:
         return True
@@ -339,12 +339,15 @@ AT_LEAST = re.compile(r"\b(?:at least|no less than|no fewer than|or more|minimum
 AT_MOST = re.compile(r"\b(?:at most|up to|no more than|not more than|maximum of|less than|fewer than|or less|or fewer)\b", re.I)
 
 
-def opposite_bound(question: str, answer: str) -> bool:
-    """Whether ``answer`` bounds from below what ``question`` asks the most of, or from above what it asks the least
-    of: "£1,000 or more" is no answer to the most a patient can borrow, but the sentence about the least one can."""
+def opposite_bound(question: str, answer: str) -> str | None:
+    """"most" when ``answer`` bounds from below what ``question`` asks the most of, "least" when it bounds from above
+    what it asks the least of, else None: "£1,000 or more" is no answer to the most a patient can borrow, but the
+    sentence about the least one can."""
     asked = asking_sentence(question)
     most, least = bool(ASKS_MOST.search(asked)), bool(ASKS_LEAST.search(asked))
-    return most != least and bool((AT_LEAST if most else AT_MOST).search(answer))
+    if most == least or not (AT_LEAST if most else AT_MOST).search(answer):
+        return None
+    return "most" if most else "least"
 
 
 def other_currency(question: str, answer: str) -> bool:
@@ -386,9 +389,8 @@ def mismatch(question: str, answer: str) -> str | None:
     question asks for"; None when it is one."""
     if fits(question, answer):
         return None
-    if opposite_bound(question, strip_citations(answer)):
-        bound, asked = ("a lower", "most") if ASKS_MOST.search(asking_sentence(question)) else ("an upper", "least")
-        return f"{bound} bound, where the question asks for the {asked}"
+    if asked := opposite_bound(question, strip_citations(answer)):
+        return f"{'a lower' if asked == 'most' else 'an upper'} bound, where the question asks for the {asked}"
     return f"not {kind_name(question)}, which the question asks for"
 
 
