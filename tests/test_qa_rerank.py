@@ -459,6 +459,7 @@ def test_answer_kinds():
     assert sole_expression("After how many days off sick do I need a note?", "A note is needed after more than 2 "
                            "consecutive days.") == "more than 2 consecutive days"
     assert sole_expression("How much can I offer?", "Offer up to £50.") == "up to £50"
+    assert sole_expression("How long can a call last?", "Calls last a maximum of 45 minutes.") == "maximum of 45 minutes"
     assert sole_expression("How quickly will you confirm my claim?", "We confirm receipt within 2 working days by email.") == "within 2 working days"
     often = "How often does the confined space ticket need to be redone?"
     assert fits(often, "every 2 years [1]") and fits(often, "four years") and fits(often, "twice a year") and fits(often, "six-monthly")
@@ -470,6 +471,8 @@ def test_answer_kinds():
 def test_kinds_a_question_names_by_its_noun():
     # An email address, a number or a code that names something, a size of data: each is written in a way a few
     # characters show ("99.5% monthly availability" is no account number, "24 months" no storage).
+    # Named after the question word with or without a verb ("What discount ... do members get?").
+    assert kind_name("What discount on other treatment do Care Essential members get?") == "an amount"
     email = "What's the email address for Tillwell support?"
     assert asks_for(email) == "email" and kind_name(email) == "an email address"
     assert fits(email, "support@tillwell.example [1]") and not fits(email, "24 hours, 7 days [1]")

@@ -113,6 +113,9 @@ NOT_A_REASON = re.compile(rf"^(?:(?:on|in|at|by|from|to|until|since|the|of|and|a
 # The question word among the first words ("And how many ...", "So why ..."), not inside a clause ("How was
 # it decided how many ...", "What happens when ...").
 OPENING = r"^\W*(?:(?:and|so|but|then|ok|okay|also)\W+)?(?:(?:roughly|approximately|about|exactly|just)\s+)?"
+# "What's the ...", "Which of your ...", "When's the ...": a question that names what it asks for by a noun after it.
+WHAT_THE = (rf"{OPENING}(?:what(?:'s| is| are| was| were| will be)?|whats|when's|which) "
+            r"(?:the |a |an |our |your |my |his |her |their |its )?")
 # "Who do I ring?": answered by a person or by a number to ring.
 CALL_WHOM = re.compile(rf"{OPENING}who (?:do|should|can|must) (?:i|we|you|they) (?:call|ring|phone|contact)\b")
 # The verbs a question that wants a yes or a no opens with ("Can I ...?", "Is there ...?").
@@ -132,38 +135,37 @@ SEVERAL = re.compile(rf"{OPENING}(?:which|what)\s+(?:of\s+(?:the|your|our|these|
                      r"(?:two|three|four|five|six)\s|[\w-]+s\s+(?:are|were|have|had|do|did|still|also|only)\b)")
 # A question for a measure ("What temperature ...?", "What's the max weight for ...?", "What upload speed ...?"), not for
 # a thing named by one ("Which temperature probe do we use?").
-MEASURED = re.compile(rf"{OPENING}(?:what(?:'s| is| are| was| were)?|whats|which) (?:the |a |an |our |your |my )?"
+MEASURED = re.compile(rf"{WHAT_THE}"
                       r"(?:[\w-]+ ){0,2}(temperature|weight|speed)\b(?!\s+(?:probes?|sensors?|gauges?|loggers?|meters?|"
                       r"monitors?|testers?|controllers?|class|categor(?:y|ies)|bands?|settings?)\b)")
 # A question for a size of data ("How much RAM ...?", "What's the mailbox storage?", "How big can an attachment be?"), said
 # in bytes ("16 GB"), not a duration ("24 months" for how much storage a file server has).
 STORAGE_ASKED = re.compile(
     rf"{OPENING}how much (?:[\w-]+ )?(?:ram|memory|storage|disk space|disk)\b"
-    rf"|{OPENING}(?:what(?:'s| is| are| was| were)?|whats|which) (?:the |a |an |our |your |my )?(?:[\w-]+ ){{0,2}}"
+    rf"|{WHAT_THE}(?:[\w-]+ ){{0,2}}"
     r"(?:ram|memory|storage|disk space|disk size)(?=\W*$|\s+(?:do|does|is|are|on|of|in|for|have|has)\b)"
     rf"|{OPENING}how (?:big|large) (?:is|are|can|may|should) (?:the |a |an |our |your |my )?(?:[\w-]+ ){{0,2}}"
     r"(?:files?|attachments?|downloads?|uploads?|mailbox(?:es)?|backups?|updates?|installers?)\b")
 # A question for a height, a width or a depth ("How high off the floor ...?", "What's the maximum mooring depth ...?"),
 # said in units of length ("300 mm"); not "How high is the excess?".
 SIZE_ASKED = re.compile(rf"{OPENING}how (?:high|tall|wide|deep|thick)\b(?!(?: [\w-]+){{0,3}} (?:{PRICE_NOUN}|excess|rate|risk|score)s?\b)"
-                        rf"|{OPENING}(?:what(?:'s| is| are| was| were)?|whats) (?:the |a |an |our |your |my |its )?(?:[\w-]+ ){{0,2}}"
+                        rf"|{WHAT_THE}(?:[\w-]+ ){{0,2}}"
                         r"(?:height|width|depth|thickness)\b")
 # A question for an email address ("What's the email address for support?", "Which email do I send it to?").
-EMAIL_ASKED = re.compile(rf"{OPENING}(?:what(?:'s| is| are| was| were)?|whats|which) (?:the |a |an |our |your |my |his |her |their )?"
+EMAIL_ASKED = re.compile(rf"{WHAT_THE}"
                          r"(?:[\w-]+ ){0,3}(?:e-?mail address(?:es)?\b|e-?mail (?=for|of|do|does|should|can|must|is)\b)")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A question for a number or a code that names something ("What's our account number with ...?", "What's the discount
 # code?", "What's the full EAN barcode ...?"), not for a count ("the number of deploys") or a number to ring (PHONE_ASKED).
 IDENTIFIER_ASKED = re.compile(
-    rf"{OPENING}(?:what(?:'s| is| are| was| were)?|whats|which) (?:the |a |an |our |your |my |his |her |their |its )?"
-    r"(?:[\w-]+ ){0,3}(?<!dress )(?:number|code|barcode|reference|postcode|zip code|iban|account|serial)"
+    rf"{WHAT_THE}(?:[\w-]+ ){{0,3}}(?<!dress )(?:number|code|barcode|reference|postcode|zip code|iban|account|serial)"
     r"(?=\W*$|\s+(?:for|on|to|at|with|do|does|should|can|must|is|are|i|we)\b)")
 # Digits, or a code in capitals ("WELCOME15", "AB-2291", "DM").
 IDENTIFIER = re.compile(r"\d|\b[A-Z][A-Z-]*[A-Z]\b")
 # "What's the maximum number of deploys ...?", "What number of ...?": a count.
-NUMBER_OF = re.compile(rf"{OPENING}(?:what(?:'s| is| are| was| were)?|whats) (?:the )?(?:[\w-]+ ){{0,2}}number of\b")
+NUMBER_OF = re.compile(rf"{WHAT_THE}(?:[\w-]+ ){{0,2}}number of\b")
 # "What's the cut-off (deadline, start date, check-in time) ...?": a time; "... time" of these a time of day.
-TIME_NOUN = re.compile(rf"{OPENING}(?:what(?:'s| is| are| was| were| will be)?|whats|when's|which) (?:the |a |an |our |your |my |its )?"
+TIME_NOUN = re.compile(rf"{WHAT_THE}"
                        r"(?:[\w-]+ ){0,3}(?:(deadline|cut-?off|due date|(?:start|end|closing|expiry|renewal|release|launch) date)"
                        r"|(?:cut-?off|start|starting|finish|finishing|closing|opening|check-?in|check-?out|arrival|departure|"
                        r"collection|latest|earliest) (time))(?=\W*$|\s+(?:for|of|on|to|at|in|is|are|do|does)\b)")
@@ -171,8 +173,7 @@ TIME_NOUN = re.compile(rf"{OPENING}(?:what(?:'s| is| are| was| were| will be)?|w
 # fee?", "What do you charge ...?", "What allowance (discount, deposit) do I get ...?".
 PRICE_QUESTION = re.compile(
     rf"{OPENING}how much\b.*\b(?:cost|costs|charge|charged|price|fee|fees|worth)\b"
-    rf"|{OPENING}(?:what(?:'s| is| are| was| were| will be)|whats) (?:the |a |an |our |your |my )?"
-    rf"(?:[\w-]+ ){{0,3}}{PRICE_NOUN}s?{PRICE_NOUN_ENDS}"
+    rf"|{WHAT_THE}(?:[\w-]+ ){{0,3}}{PRICE_NOUN}s?{PRICE_NOUN_ENDS}"
     rf"|{OPENING}what (?:do|does|did|will|would|should) (?:[\w-]+ ){{1,3}}(?:charge|cost|be charged)\b"
     rf"|{OPENING}what (?:[\w-]+ ){{0,2}}{PRICE_NOUN}s? (?:do|does|did|will|would|can|could|should|must|is|are|was|were)\b")
 # "Which SpokeDesk version ...?", "Which release brought ...?": answered with a version number ("5.3.0", "4.2"), not the
@@ -335,8 +336,11 @@ def fits(question: str, answer: str) -> bool:
 # lower bound ("the shortest shift"); an answer that gives a bound says which it is ("£1,000 or more", "at least one").
 ASKS_MOST = re.compile(r"\b(?:maximum|max|the most|largest|highest|longest|latest|at most|up to)\b", re.I)
 ASKS_LEAST = re.compile(r"\b(?:minimum|min|the least|smallest|lowest|shortest|earliest|at least)\b", re.I)
-AT_LEAST = re.compile(r"\b(?:at least|no less than|no fewer than|or more|minimum of|more than)\b", re.I)
-AT_MOST = re.compile(r"\b(?:at most|up to|no more than|not more than|maximum of|less than|fewer than|or less|or fewer)\b", re.I)
+# The words before an amount that bound it from below and from above ("at least 2", "up to £50"); phrases.BOUND keeps them.
+LOWER_BOUND = r"(?:at least|no less than|no fewer than|minimum of|more than)"
+UPPER_BOUND = r"(?:at most|up to|no more than|not more than|maximum of|less than|fewer than)"
+AT_LEAST = re.compile(rf"\b(?:{LOWER_BOUND}|or more)\b", re.I)
+AT_MOST = re.compile(rf"\b(?:{UPPER_BOUND}|or less|or fewer)\b", re.I)
 
 
 def opposite_bound(question: str, answer: str) -> str | None:

@@ -15,12 +15,14 @@ from .answer_kind import (
     DATE,
     EMAIL,
     EXTENSION,
+    LOWER_BOUND,
     MEASURES,
     MONEY,
     NUMBER_WORD,
     PHONE,
     SHARE_OF,
     UNIT,
+    UPPER_BOUND,
     VERSION,
     WHICH_DAYS,
     asking_words,
@@ -39,7 +41,7 @@ from .names import name_lists, names
 # holds its counts.
 LENGTH = re.compile(rf"(?:\b\d[\d.,]*|\b{NUMBER_WORD})[\s-]*(?:(?:{WHICH_DAYS}\s+)?{TIME_UNIT}|{UNIT})(?!\w)", re.I)
 # Words that bound an amount, a duration or a count, right before it ("at least 24 hours", "up to £50").
-BOUND = re.compile(r"\b(?:more than|less than|fewer than|no more than|no later than|at least|at most|up to|within)\s+$", re.I)
+BOUND = re.compile(rf"\b(?:{LOWER_BOUND}|{UPPER_BOUND}|no later than|within)\s+$", re.I)
 # A number alone: not part of a code, a version or a range ("PDS-44817", "4.2", "3/4").
 COUNTED = re.compile(rf"(?<![\w.,:/-])(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\w.,:/-]*\w)|\b(?:{'|'.join(NUMBERS)})\b", re.I)
 
