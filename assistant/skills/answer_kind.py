@@ -113,7 +113,7 @@ NOT_A_REASON = re.compile(rf"^(?:(?:on|in|at|by|from|to|until|since|the|of|and|a
 # The question word among the first words ("And how many ...", "So why ..."), not inside a clause ("How was
 # it decided how many ...", "What happens when ...").
 OPENING = r"^\W*(?:(?:and|so|but|then|ok|okay|also)\W+)?(?:(?:roughly|approximately|about|exactly|just)\s+)?"
-# "What's the ...", "Which of your ...", "When's the ...": a question that names what it asks for by a noun after it.
+# "What's the ...", "Which email ...", "When's our ...": a question that names what it asks for by a noun after it.
 WHAT_THE = (rf"{OPENING}(?:what(?:'s| is| are| was| were| will be)?|whats|when's|which) "
             r"(?:the |a |an |our |your |my |his |her |their |its )?")
 # "Who do I ring?": answered by a person or by a number to ring.
