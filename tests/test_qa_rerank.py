@@ -487,6 +487,7 @@ def test_kinds_a_question_names_by_its_noun():
     ram = "How much RAM do the Nordbook 14 Pro laptops have?"
     assert asks_for(ram) == "storage" and fits(ram, "16 GB [1]") and fits(ram, "32GB") and not fits(ram, "4 years [1]")
     assert asks_for("How big can an attachment be?") == "storage" and asks_for("What's the storage location for keys?") is None
+    assert asks_for("How big is their mailbox?") == "storage"  # the determiners of "What's the ...", "What's their ..."
     assert sole_expression(ram, "Nordbook 14 Pro: 16 GB RAM, 512 GB SSD, replaced every 4 years.") is None  # two sizes
     high = "How high off the floor is the CO2 sensor mounted now?"  # a height, in units of length
     assert asks_for(high) == "size" and fits(high, "300 mm [1]") and not fits(high, "1. 2.6% [1]") and fits(high, "2.4 m")
@@ -510,6 +511,13 @@ def test_kinds_a_question_names_by_its_noun():
     assert not fits("What's the shortest shift I can be put on?", "less than 24 hours' notice") and fits("What is the most common cause?", "rust")
     weeks = "How many weeks of paid neonatal care leave can I take?"
     assert not fits(weeks, "five adoption appointments [1]") and fits(weeks, "up to 12") and fits(weeks, "12, on full pay")
+    # A share is a percentage or a fraction, not the money it comes to ("$690" for what share of the tuition comes back).
+    share = "I'm booked on online French but I have to pull out. What share of the tuition do I get back?"
+    assert asks_for(share) == "share" and kind_name(share) == "a share" and mismatch(share, "$690 [1]") == "not a share, which the question asks for"
+    assert sole_expression(share, "Online courses: 80% of the tuition ($690) is refunded up to 7 days before.") == "80%"
+    assert fits(share, "80% [1]") and fits(share, "half") and fits(share, "a full refund") and fits(share, "80 per cent")
+    assert asks_for("What percentage of the vote was in favour?") == "share" and asks_for("What is the percentage of stations closed?") == "share"
+    assert asks_for("What does an MSP share with the House of Commons?") is None and asks_for("What share price did it open at?") != "share"
 
 
 def test_an_amount_asked_in_one_currency_is_not_answered_in_another():

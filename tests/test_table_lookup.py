@@ -134,6 +134,9 @@ def test_a_cell_that_says_no_more_than_the_question_is_no_answer():
     # A bare share says more than the years the question states.
     row = Row(RATES, (("Years of service", "6 or more"), ("Vacation pay", "6%")))
     assert answer_cell("I've been a teacher here for 6 years. What percentage vacation pay do I get?", row) == "6%"
+    # A share asked for is the cell that says one, not the money it comes to.
+    row = Row(RATES, (("Course", "Online French"), ("Amount", "$690"), ("Part", "80%")))
+    assert answer_cell("I have to pull out of online French. What share of the tuition do I get back?", row) == "80%"
 
 
 @pytest.mark.parametrize("question", [

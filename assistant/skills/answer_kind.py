@@ -114,8 +114,8 @@ NOT_A_REASON = re.compile(rf"^(?:(?:on|in|at|by|from|to|until|since|the|of|and|a
 # it decided how many ...", "What happens when ...").
 OPENING = r"^\W*(?:(?:and|so|but|then|ok|okay|also)\W+)?(?:(?:roughly|approximately|about|exactly|just)\s+)?"
 # "What's the ...", "Which email ...", "When's our ...": a question that names what it asks for by a noun after it.
-WHAT_THE = (rf"{OPENING}(?:what(?:'s| is| are| was| were| will be)?|whats|when's|which) "
-            r"(?:the |a |an |our |your |my |his |her |their |its )?")
+DETERMINER = r"(?:the |a |an |our |your |my |his |her |their |its )"
+WHAT_THE = rf"{OPENING}(?:what(?:'s| is| are| was| were| will be)?|whats|when's|which) {DETERMINER}?"
 # "Who do I ring?": answered by a person or by a number to ring.
 CALL_WHOM = re.compile(rf"{OPENING}who (?:do|should|can|must) (?:i|we|you|they) (?:call|ring|phone|contact)\b")
 # The verbs a question that wants a yes or a no opens with ("Can I ...?", "Is there ...?").
@@ -138,13 +138,17 @@ SEVERAL = re.compile(rf"{OPENING}(?:which|what)\s+(?:of\s+(?:the|your|our|these|
 MEASURED = re.compile(rf"{WHAT_THE}"
                       r"(?:[\w-]+ ){0,2}(temperature|weight|speed)\b(?!\s+(?:probes?|sensors?|gauges?|loggers?|meters?|"
                       r"monitors?|testers?|controllers?|class|categor(?:y|ies)|bands?|settings?)\b)")
+# A question for a share ("What percentage of ...?", "What share of the tuition do I get back?"): a percentage or a
+# fraction answers it, not the money it comes to ("$690").
+SHARE_ASKED = re.compile(rf"{WHAT_THE}(?:share|percentage|proportion|percent|fraction)\b(?! price)")
+SHARE_SAID = re.compile(rf"{SHARE}|\b(?:half|halves|thirds?|quarters?|fifths?|tenths?|all|none|nothing|full|whole)\b", re.I)
 # A question for a size of data ("How much RAM ...?", "What's the mailbox storage?", "How big can an attachment be?"), said
 # in bytes ("16 GB"), not a duration ("24 months" for how much storage a file server has).
 STORAGE_ASKED = re.compile(
     rf"{OPENING}how much (?:[\w-]+ )?(?:ram|memory|storage|disk space|disk)\b"
     rf"|{WHAT_THE}(?:[\w-]+ ){{0,2}}"
     r"(?:ram|memory|storage|disk space|disk size)(?=\W*$|\s+(?:do|does|is|are|on|of|in|for|have|has)\b)"
-    rf"|{OPENING}how (?:big|large) (?:is|are|can|may|should) (?:the |a |an |our |your |my )?(?:[\w-]+ ){{0,2}}"
+    rf"|{OPENING}how (?:big|large) (?:is|are|can|may|should) {DETERMINER}?(?:[\w-]+ ){{0,2}}"
     r"(?:files?|attachments?|downloads?|uploads?|mailbox(?:es)?|backups?|updates?|installers?)\b")
 # A question for a height, a width or a depth ("How high off the floor ...?", "What's the maximum mooring depth ...?"),
 # said in units of length ("300 mm"); not "How high is the excess?".
@@ -225,7 +229,7 @@ def asking_words(question: str) -> str:
 def asks_for(question: str) -> str | None:
     """"count", "amount", "length" (how long), "duration" (how many days, weeks...), "frequency" (how often), "temperature",
     "weight", "speed" (what temperature ...; DIMENSIONS), "storage" (how much RAM), "size" (how high), "version", "phone", "email",
-    "identifier" (an account number, a code), "time", "reason", "person" (who),
+    "identifier" (an account number, a code), "share" (a percentage), "time", "reason", "person" (who),
     "name" (which app, tool, system...: not checked), "steps" (how to do something: not checked, and no phrase answers
     it) or "yes/no" (not checked), or None when the question's kind is not one of these. The asking sentence decides
     (asking_sentence)."""
@@ -259,6 +263,8 @@ def asks_for(question: str) -> str | None:
         return "count"
     if TIME_NOUN.match(q):
         return "time"
+    if SHARE_ASKED.match(q):
+        return "share"
     if re.match(rf"{OPENING}how much\b", q) or PRICE_QUESTION.match(q):
         return "amount"
     if match := MEASURED.match(q):
@@ -316,6 +322,8 @@ def fits(question: str, answer: str) -> bool:
         return bool(FREQUENCY.search(MONEY.sub(" ", text)))
     if kind in MEASURES:  # a number with a unit of it ("75 min" is no weight of hops)
         return bool(MEASURES[kind].search(text))
+    if kind == "share":
+        return bool(SHARE_SAID.search(text))
     if kind == "email":
         return bool(EMAIL.search(text))
     if kind == "identifier":  # digits or a code, once money, shares and dates are gone ("99.5% monthly availability")
@@ -407,5 +415,5 @@ def kind_name(question: str) -> str:
     return {"count": "a count", "amount": "an amount", "length": "a duration or a length", "duration": "a duration",
             "frequency": "a frequency", "temperature": "a temperature", "weight": "a weight", "speed": "a speed",
             "version": "a version number", "storage": "a size of data", "size": "a size in units of length", "email": "an email address",
-            "identifier": "a number or a code",
+            "identifier": "a number or a code", "share": "a share",
             "phone": "a phone number", "time": "a time", "reason": "a reason", "person": "someone the question does not name already"}.get(asks_for(question) or "", "an answer")

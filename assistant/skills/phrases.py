@@ -48,11 +48,13 @@ COUNTED = re.compile(rf"(?<![\w.,:/-])(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\w.,:/-]
 
 def expressions(kind: str | None, text: str) -> list[str]:
     """The expressions in ``text`` that say what a question of this kind asks for: dates and clock times for
-    "time", money and shares for "amount", durations and lengths for "length" and "duration", numbers that are none
-    of these for "count", measures in their units for "temperature", "weight" and "speed", dotted numbers for
+    "time", money and shares for "amount", shares for "share", durations and lengths for "length" and "duration",
+    numbers that are none of these for "count", measures in their units for "temperature", "weight" and "speed", dotted numbers for
     "version", extensions and telephone numbers for "phone", addresses for "email"; none for the other kinds, which no pattern finds."""
     if kind == "amount":
         return [qualified(text, m) for pattern in (MONEY, SHARE_OF) for m in pattern.finditer(text)]
+    if kind == "share":
+        return [qualified(text, m) for m in SHARE_OF.finditer(text)]
     rest = SHARE_OF.sub(" ", MONEY.sub(" ", text))
     if kind == "time":
         return [m.group(0) for pattern in (DATE, CLOCK) for m in pattern.finditer(rest)]

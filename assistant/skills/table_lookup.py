@@ -34,7 +34,7 @@ from .spans import quote_units
 log = logging.getLogger(__name__)
 
 SEPARATOR = re.compile(r"^\|?\s*:?-{2,}")  # the line under a Markdown table's header
-CHECKED_KINDS = ("count", "amount", "length", "duration", "time", "phone", "version", *DIMENSIONS)
+CHECKED_KINDS = ("count", "amount", "share", "length", "duration", "time", "phone", "version", *DIMENSIONS)
 ROW_NUMBER = re.compile(r"no\.?|nr\.?|#", re.I)  # a column that numbers the rows: no cell of it answers anything
 
 
