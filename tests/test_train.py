@@ -119,6 +119,24 @@ def test_tiny_training_lowers_the_loss_and_writes_an_adapter_the_engine_uses(mon
     assert model.generate(prompt, options, adapter="counting") != model.generate(prompt, options, adapter=BASE)
 
 
+def test_the_adapters_weights_are_taken_without_asking_the_hugging_face_hub(monkeypatch, tiny):
+    import peft.utils.save_and_load
+    from peft import LoraConfig, get_peft_model
+    from peft.utils import get_peft_model_state_dict
+    from transformers import AutoModelForCausalLM
+
+    from assistant.training.checkpoints import adapter_weights
+
+    asked: list = []
+    monkeypatch.setattr(peft.utils.save_and_load, "check_file_exists_on_hf_hub", lambda *args, **kwargs: asked.append(args))
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny), LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
+    model.peft_config["default"].base_model_name_or_path = "HuggingFaceTB/SmolLM2-135M-Instruct"  # as the embedded model's
+    weights = adapter_weights(model)
+    assert weights and all("lora_" in name for name in weights) and asked == []
+    get_peft_model_state_dict(model)  # peft's default would have asked
+    assert asked
+
+
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_same_run(monkeypatch, capsys, tmp_path, tiny):
     from safetensors.torch import load_file
 

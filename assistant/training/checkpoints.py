@@ -32,16 +32,23 @@ def check_out(out: Path, overwrite: bool, resume: bool) -> None:
         )
 
 
+def adapter_weights(model) -> dict:
+    """The adapter's own weights. Not the base model's embeddings as well: training never resizes the vocabulary, and
+    peft's default ("auto") asks the Hugging Face Hub for the base model's config to find out, at every save."""
+    from peft.utils import get_peft_model_state_dict
+
+    return get_peft_model_state_dict(model, save_embedding_layers=False)
+
+
 def save_checkpoint(out: Path, model, optimizer, scheduler, config: TrainConfig, state: TrainState, best, rng) -> None:
     """Everything needed to go on as if never stopped; ``rng`` is the random state at the next step's start."""
     import torch
-    from peft.utils import get_peft_model_state_dict
     from safetensors.torch import save_file
 
     out.mkdir(parents=True, exist_ok=True)
     staging = staging_dir(out / CHECKPOINT)
     try:
-        save_file(get_peft_model_state_dict(model), str(staging / "adapter.safetensors"))
+        save_file(adapter_weights(model), str(staging / "adapter.safetensors"))
         if best is not None:
             save_file(best, str(staging / "best.safetensors"))
         torch.save(

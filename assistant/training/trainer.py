@@ -26,7 +26,7 @@ from ..llm.models import ModelSource, load_pretrained, materialize, resolve_devi
 from ..torch_threads import torch_threads
 from . import card
 from .batches import collate, eval_loss, loss_sum, micro_batches
-from .checkpoints import check_out, load_checkpoint, save_checkpoint
+from .checkpoints import adapter_weights, check_out, load_checkpoint, save_checkpoint
 from .data import IGNORE, load_examples, split_eval, tokenize_all
 from .state import TrainConfig, TrainResult, TrainState
 
@@ -52,9 +52,7 @@ def model_hash(source: ModelSource, cache_dir: Path) -> str:
 
 
 def _trainable(model) -> dict:
-    from peft.utils import get_peft_model_state_dict
-
-    return {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
+    return {k: v.detach().clone() for k, v in adapter_weights(model).items()}
 
 
 def train(
@@ -290,7 +288,7 @@ def _write_adapter(model, out: Path, config: TrainConfig, metadata: dict) -> Non
     model.to(getattr(torch, config.save_dtype))
     staging = staging_dir(out)
     try:
-        model.save_pretrained(str(staging))
+        model.save_pretrained(str(staging), save_embedding_layers=False)  # as adapter_weights: no Hub lookup
         (staging / card.METADATA_FILE).write_text(json.dumps(metadata, indent=1))
         (staging / "README.md").write_text(card.render(out.name, metadata), encoding="utf-8")
         replace_dir(staging, out)  # the checkpoint goes with the old folder: training is complete
