@@ -128,7 +128,7 @@ def test_the_adapters_weights_are_taken_without_asking_the_hugging_face_hub(monk
     from assistant.training.checkpoints import adapter_weights
 
     asked: list = []
-    monkeypatch.setattr(peft.utils.save_and_load, "check_file_exists_on_hf_hub", lambda *args, **kwargs: asked.append(args))
+    monkeypatch.setattr(peft.utils.save_and_load, "check_file_exists_on_hf_hub", lambda *args, **kwargs: asked.append(args) or False)
     model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny), LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
     model.peft_config["default"].base_model_name_or_path = "HuggingFaceTB/SmolLM2-135M-Instruct"  # as the embedded model's
     weights = adapter_weights(model)
