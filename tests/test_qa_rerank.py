@@ -539,6 +539,10 @@ def test_the_asking_sentence_decides_the_kind():
     # A condition first: the question after it decides ("When I cancel" asks no time).
     assert asks_for("If I roll back a release, do my migrations get undone too?") == "yes/no"
     assert asks_for("When I cancel, do I lose access?") == "yes/no" and asks_for("If it breaks, who fixes it?") == "person"
+    # A preposition before "how" after the condition changes nothing, as at the start ("After how long ...?").
+    idle = "If the primary doesn't pick up a SEV2 page, after how long does it come to me?"
+    assert asks_for(idle) == "length" and asks_for("After how long does it come to me?") == "length"
+    assert sole_expression(idle, "If the primary does not acknowledge a SEV2 page within 10 minutes, it escalates.") == "within 10 minutes"
 
 
 def test_who_wants_someone_the_question_does_not_name():

@@ -196,7 +196,9 @@ def without_times(text: str) -> str:
 
 # A phrase before the question word that says under what or about what the question asks ("If the CO2 alarm goes off,
 # what do I do?", "In the aisle 14 near miss, which reach truck ...", "When X happens, what is it called?").
-LEAD = re.compile(rf"^[^?]*?,\s*(?={TIME_PREPOSITION}(?:what|which|who|how|where|why|when)\b)", re.I)
+# A preposition before "how" that changes nothing of what it asks ("After how many days ...?" asks "how many days").
+HOW_PREPOSITION = r"(?:for|after|within|by|in|up to) (?=how\b)"
+LEAD = re.compile(rf"^[^?]*?,\s*(?={TIME_PREPOSITION}(?:what|which|who|how|where|why|when)\b|{HOW_PREPOSITION})", re.I)
 
 
 def is_telephone_number(number: str) -> bool:
@@ -223,7 +225,7 @@ def asking_sentence(question: str) -> str:
 def asking_words(question: str) -> str:
     """The asking sentence lower-cased, its spaces one each, without a preposition before "how" ("After how many days
     ...?" asks "how many days", "For how long ...?" "how long"): what the question-word patterns match."""
-    return re.sub(r"^(\W*)(?:for|after|within|by|in|up to) (?=how\b)", r"\1", " ".join(asking_sentence(question).lower().split()))
+    return re.sub(rf"^(\W*){HOW_PREPOSITION}", r"\1", " ".join(asking_sentence(question).lower().split()))
 
 
 def asks_for(question: str) -> str | None:
