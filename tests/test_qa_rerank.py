@@ -385,6 +385,10 @@ def test_answer_kinds():
     charge = "What do you charge for a Microsoft 365 E3 licence?"
     assert asks_for(charge) == "amount" and not fits(charge, "Microsoft 365 Business Basic [1]")
     assert not fits("What do I charge them?", "14:00, two days before arrival [1]") and fits(charge, "£4.90 [1]")
+    # However many words name what is priced ("What will the online group courses cost from the fall term?").
+    courses = "What will the online group courses cost from the fall term?"
+    assert asks_for(courses) == "amount" and not fits(courses, "tuition [1]") and fits(courses, "$520 [1]")
+    assert asks_for("What did the Freezer Room B incident cost in total?") == "amount"
     # "What allowance (discount, deposit, budget) do I get ...?" asks for money or a share as "What's the allowance?" does.
     allowance = "I'm on the early shift this Saturday. What allowance do I get on top of my basic hourly wage?"
     assert asks_for(allowance) == "amount" and fits(allowance, "35% [1]") and not fits(allowance, "Saturday early shift [1]")

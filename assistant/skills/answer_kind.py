@@ -178,7 +178,7 @@ TIME_NOUN = re.compile(rf"{WHAT_THE}"
 PRICE_QUESTION = re.compile(
     rf"{OPENING}how much\b.*\b(?:cost|costs|charge|charged|price|fee|fees|worth)\b"
     rf"|{WHAT_THE}(?:[\w-]+ ){{0,3}}{PRICE_NOUN}s?{PRICE_NOUN_ENDS}"
-    rf"|{OPENING}what (?:do|does|did|will|would|should) (?:[\w-]+ ){{1,3}}(?:charge|cost|be charged)\b"
+    rf"|{OPENING}what (?:do|does|did|will|would|should) (?:[\w-]+ ){{1,6}}(?:charge|cost|be charged)\b"
     rf"|{OPENING}what (?:[\w-]+ ){{0,2}}{PRICE_NOUN}s? (?:do|does|did|will|would|can|could|should|must|is|are|was|were)\b")
 # "Which SpokeDesk version ...?", "Which release brought ...?": answered with a version number ("5.3.0", "4.2"), not the
 # release's date, notes or schedule.
