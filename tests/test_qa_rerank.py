@@ -389,6 +389,14 @@ def test_answer_kinds():
     courses = "What will the online group courses cost from the fall term?"
     assert asks_for(courses) == "amount" and not fits(courses, "tuition [1]") and fits(courses, "$520 [1]")
     assert asks_for("What did the Freezer Room B incident cost in total?") == "amount"
+    # A superlative before who does it: "the longest I ..." asks for a duration, "the latest I ..." for a time, and
+    # "the most I can spend (claim, be paid)" for money; "the maximum I can drive" may be hours or kilometres.
+    assert asks_for("What's the longest I'm allowed to work in one shift?") == "length"
+    assert asks_for("What's the latest I can book a private lesson before it starts?") == "time"
+    spend = "What's the most I can spend per night on a hotel in London?"
+    assert asks_for(spend) == "amount" and not fits(spend, "the Premier Inn [1]") and fits(spend, "£165 [1]")
+    assert asks_for("What's the most a tenant can be paid for improvements?") == "amount"
+    assert asks_for("What's the maximum I can drive over two weeks in a row?") is None
     # "What allowance (discount, deposit, budget) do I get ...?" asks for money or a share as "What's the allowance?" does.
     allowance = "I'm on the early shift this Saturday. What allowance do I get on top of my basic hourly wage?"
     assert asks_for(allowance) == "amount" and fits(allowance, "35% [1]") and not fits(allowance, "Saturday early shift [1]")

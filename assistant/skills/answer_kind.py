@@ -142,6 +142,11 @@ MEASURED = re.compile(rf"{WHAT_THE}"
 # fraction answers it, not the money it comes to ("$690").
 SHARE_ASKED = re.compile(rf"{WHAT_THE}(?:share|percentage|proportion|percent|fraction)\b(?! price)")
 SHARE_SAID = re.compile(rf"{SHARE}|\b(?:half|halves|thirds?|quarters?|fifths?|tenths?|all|none|nothing|full|whole)\b", re.I)
+# "What's the longest I can work ...?", "What's the most a patient can borrow?": a superlative before who or what does
+# it asks for a duration (longest, shortest), a time (latest, earliest) or, with a verb of paying, an amount.
+SUPERLATIVE_OF = re.compile(rf"{WHAT_THE}(longest|shortest|latest|earliest|most|maximum|max|least|minimum|min) "
+                            r"(?:i|i'm|you|you're|we|we're|they|one|someone|a|an)\b")
+PAYING = re.compile(r"(?:\s+[\w'-]+){0,4}?\s+(?:spend|pay|claim|borrow|charge|earn|cost|get back|be paid|be charged)\b")
 # A question for a size of data ("How much RAM ...?", "What's the mailbox storage?", "How big can an attachment be?"), said
 # in bytes ("16 GB"), not a duration ("24 months" for how much storage a file server has).
 STORAGE_ASKED = re.compile(
@@ -285,6 +290,13 @@ def asks_for(question: str) -> str | None:
         return "reason"
     if re.match(rf"{OPENING}{TIME_PREPOSITION}(?:when|what time|what date|which date|which day|what day)\b", q):
         return "time"
+    if match := SUPERLATIVE_OF.match(q):
+        if match[1] in ("longest", "shortest"):
+            return "length"
+        if match[1] in ("latest", "earliest"):
+            return "time"
+        if PAYING.match(q, match.end()):
+            return "amount"
     if re.match(rf"{OPENING}(?:which|what)\s+(?:[\w-]+\s+)?{NAMED}\b", q):
         return "name"
     return None
