@@ -74,6 +74,8 @@ PRICE = re.compile(rf"[$€£]|\b(?:{MONEY_WORDS}|{CURRENCY})\b|{SHARE}|\b(?:fre
                    re.I)
 # What a question names when it asks for money or a share of it ("What's the call-out fee?", "What discount ...?").
 PRICE_NOUN = r"(?:price|cost|fee|charge|payment|allowance|salary|bonus|deposit|surcharge|excess|discount|budget)"
+# The verbs that price something ("What does the plan cost?", "What do you charge for ...?").
+PRICE_VERB = r"(?:charge|cost|be charged)"
 # The noun ends what is asked about: not "What is the bonus scheme called?".
 PRICE_NOUN_ENDS = (r"(?=\W*$|\s+(?:for|of|on|per|to|if|when|at|in|with|from|under|over|after|before|is|are|was|were|do|does|"
                    r"did|would|will|we|i|you|they|that|this|a|an|the)\b)")
@@ -146,7 +148,7 @@ SHARE_SAID = re.compile(rf"{SHARE}|\b(?:half|halves|thirds?|quarters?|fifths?|te
 # it asks for a duration (longest, shortest), a time (latest, earliest) or, with a verb of paying, an amount.
 SUPERLATIVE_OF = re.compile(rf"{WHAT_THE}(longest|shortest|latest|earliest|most|maximum|max|least|minimum|min) "
                             r"(?:i|i'm|you|you're|we|we're|they|one|someone|a|an)\b")
-PAYING = re.compile(r"(?:\s+[\w'-]+){0,4}?\s+(?:spend|pay|claim|borrow|charge|earn|cost|get back|be paid|be charged)\b")
+PAYING = re.compile(rf"(?:\s+[\w'-]+){{0,4}}?\s+(?:spend|pay|claim|borrow|earn|get back|be paid|{PRICE_VERB})\b")
 # A question for a size of data ("How much RAM ...?", "What's the mailbox storage?", "How big can an attachment be?"), said
 # in bytes ("16 GB"), not a duration ("24 months" for how much storage a file server has).
 STORAGE_ASKED = re.compile(
@@ -183,7 +185,7 @@ TIME_NOUN = re.compile(rf"{WHAT_THE}"
 PRICE_QUESTION = re.compile(
     rf"{OPENING}how much\b.*\b(?:cost|costs|charge|charged|price|fee|fees|worth)\b"
     rf"|{WHAT_THE}(?:[\w-]+ ){{0,3}}{PRICE_NOUN}s?{PRICE_NOUN_ENDS}"
-    rf"|{OPENING}what (?:do|does|did|will|would|should) (?:[\w-]+ ){{1,6}}(?:charge|cost|be charged)\b"
+    rf"|{OPENING}what (?:do|does|did|will|would|should) (?:[\w-]+ ){{1,6}}{PRICE_VERB}\b"
     rf"|{OPENING}what (?:[\w-]+ ){{0,2}}{PRICE_NOUN}s? (?:do|does|did|will|would|can|could|should|must|is|are|was|were)\b")
 # "Which SpokeDesk version ...?", "Which release brought ...?": answered with a version number ("5.3.0", "4.2"), not the
 # release's date, notes or schedule.
