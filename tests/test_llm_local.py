@@ -228,6 +228,38 @@ def test_gguf_conversion_is_cached_and_a_changed_file_invalidates_it(tmp_path, m
         materialize(source, tmp_path / "cache")
 
 
+def test_a_linked_path_shares_the_conversion_and_conversions_of_gone_or_older_files_are_removed(tmp_path):
+    from assistant.llm.models import ModelSource
+
+    real = tmp_path / "venv" / "model.gguf"
+    real.parent.mkdir()
+    real.write_bytes(b"GGUF")
+    (tmp_path / "linked-venv").symlink_to(real.parent)
+    cache = tmp_path / "cache"
+
+    def gguf_source(path: Path) -> ModelSource:
+        return ModelSource(spec=str(path), kind="gguf", location=str(path), base_id="org/model")
+
+    def converted(name: str, gguf: Path) -> Path:
+        folder = cache / "models" / name
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+        (folder / "assistant_model.json").write_text(json.dumps({"base_id": "org/model", "gguf": str(gguf)}))
+        return folder
+
+    current = gguf_cache_dir(gguf_source(real), cache)
+    assert gguf_cache_dir(gguf_source(tmp_path / "linked-venv" / "model.gguf"), cache) == current
+    converted(current.name, real)
+    other = tmp_path / "other-checkout.gguf"
+    other.write_bytes(b"GGUF")
+    kept = converted("model-0000000000000001", other)
+    gone = converted("model-0000000000000002", tmp_path / "deleted-venv" / "model.gguf")
+    older = converted("model-0000000000000003", tmp_path / "linked-venv" / "model.gguf")
+
+    assert materialize(gguf_source(tmp_path / "linked-venv" / "model.gguf"), cache) == str(current)
+    assert kept.is_dir() and not gone.exists() and not older.exists()
+
+
 # --- the fast decoder against transformers -------------------------------------------------------
 
 

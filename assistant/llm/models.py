@@ -122,16 +122,30 @@ def _weights_size(folder: Path) -> int:
 
 
 def gguf_cache_dir(source: ModelSource, cache_root: Path) -> Path:
-    stat = Path(source.location).stat()
-    key = hashlib.sha256(f"{source.location}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    return cache_root / "models" / f"{Path(source.location).stem}-{key}"
+    # Resolved, so one file reached through a symlinked folder (a venv linked into checkouts) is converted once.
+    gguf = Path(source.location).resolve()
+    stat = gguf.stat()
+    key = hashlib.sha256(f"{gguf}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    return cache_root / "models" / f"{gguf.stem}-{key}"
 
 
-def _converted_from(folder: Path) -> str:
+def _superseded(folder: Path, gguf: Path) -> bool:
+    """An older conversion of this very file, or of a file that is gone (a deleted venv's copy of the model).
+
+    Another existing file's conversion is kept: another checkout may be using it now.
+    """
     try:
-        return str(json.loads((folder / "assistant_model.json").read_text())["gguf"])
-    except (OSError, ValueError, KeyError):
-        return ""
+        converted_from = Path(json.loads((folder / "assistant_model.json").read_text())["gguf"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return not converted_from.is_file() or converted_from.resolve() == gguf
+
+
+def _remove_superseded(target: Path, gguf: Path) -> None:
+    for folder in target.parent.glob(f"{gguf.stem}-*"):
+        if folder != target and _superseded(folder, gguf):
+            log.info("removing %s, a conversion no longer used", folder)
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def materialize(source: ModelSource, cache_root: Path) -> str:
@@ -139,15 +153,16 @@ def materialize(source: ModelSource, cache_root: Path) -> str:
     if source.kind != "gguf":
         return source.location
     target = gguf_cache_dir(source, cache_root)
+    gguf = Path(source.location).resolve()
     if (target / "config.json").is_file():
         log.debug("using converted weights in %s", target)
+        _remove_superseded(target, gguf)
         return str(target)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    gguf = Path(source.location)
     # Dequantizing goes through float32: about 8 bytes for each 4-bit weight byte, briefly.
     check_fits_in_memory(gguf.stat().st_size * 8, f"Converting {gguf.name}")
     log.info("converting %s to safetensors in %s (first start only)", gguf.name, target)
@@ -165,10 +180,7 @@ def materialize(source: ModelSource, cache_root: Path) -> str:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         (staging / "assistant_model.json").write_text(json.dumps({"base_id": source.base_id, "gguf": str(gguf)}))
-        for stale in target.parent.glob(f"{gguf.stem}-*"):
-            # Only older conversions of this very file: another checkout's copy has its own entry.
-            if stale != target and _converted_from(stale) == str(gguf):
-                shutil.rmtree(stale, ignore_errors=True)
+        _remove_superseded(target, gguf)
         replace_dir(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
