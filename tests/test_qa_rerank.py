@@ -404,6 +404,18 @@ def test_answer_kinds():
     budget = "What budget do I have for small items like headphones?"
     assert sole_expression(budget, "Item: Small items (headphones, cables); Budget: €150; Renewal: every year") == "€150"
     assert asks_for("What discount can we give a charity?") == "amount" and asks_for("What discount codes are there?") is None
+    # A rate of pay or a price per unit is money ("£12.40", "25p per mile", "double time"); an error, fix or exchange rate
+    # and a rate limit are not.
+    hourly = "What's the hourly rate for shift leaders from April 2025?"
+    assert asks_for(hourly) == "amount" and fits(hourly, "£12.40 an hour [1]") and not fits(hourly, "shift leaders [1]")
+    mileage = "I drive my own car to client sites. What do I get per mile now?"
+    assert asks_for(mileage) == "amount" and fits(mileage, "25p per mile [1]") and fits(mileage, "21 cents")
+    assert sole_expression(mileage, "After 10,000 business miles in a tax year the rate drops to 25p per mile.") == "25p"
+    assert fits("What's the pay rate for hours worked on a bank holiday?", "double time [1]")
+    assert [asks_for(q) for q in ("What mileage rate do I get on a motorbike?", "What's the rate per km?",
+                                  "What does a sous chef earn per hour?", "What extra do we get per hour on Sundays?")] == ["amount"] * 4
+    assert [asks_for(q) for q in ("What error rate does the canary have to stay below?", "What's the rate limit for the API?",
+                                  "What first-time fix rate do contractors have to achieve?")] == [None] * 3
     # A temperature, a weight or a speed is said in its units: "75 min" is no weight of hops, "8 GB" no upload speed.
     assert [asks_for(q) for q in ("What temperature is the lager fermented at?", "What weight of hops goes in?",
                                   "What upload speed does my connection need?")] == ["temperature", "weight", "speed"]

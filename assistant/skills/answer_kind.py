@@ -27,6 +27,8 @@ NUMBER_WORD = (rf"(?:{'|'.join(NUMBERS)}|hundreds?|thousands?|millions?|billions
                r"few|many|no|none|once|twice|thrice|couple|multiple|numerous|all|most|some|majority|minority)")
 
 CURRENCY = r"(?:nok|eur|usd|gbp|sek|dkk|kr)"  # written after the amount ("650 NOK"); $, € and £ before it
+# Pence and cents: "25p per mile", "21 cents"; not "720p" (a video resolution).
+SMALL_CHANGE = r"(?:\d{1,2}(?:\.\d+)?\s?p|\d[\d,]*(?:\.\d+)?\s?(?:pence|cents?))\b"
 SHARE = r"(?:%|percent\b|per cent\b)"
 TEMPERATURE = r"(?:°\s*[cf]|degrees?)"
 # Units of length, weight, temperature, speed, volume and data ("2 mm", "-40 °C", "5 mph").
@@ -39,7 +41,7 @@ MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:{SHARE}|{TIME_UNIT}\b
 NOT_A_LENGTH = re.compile(rf"[$€£]\s*\d[\d.,]*|\d[\d.,]*(?:\s*(?:-|–|to)\s*\d[\d.,]*)?\s*(?:{SHARE}|{CURRENCY}\b|{TEMPERATURE}\b)",
                           re.I)
 # Money and shares as a sentence writes them ("£1,850", "650 NOK", "35%").
-MONEY = re.compile(rf"[$€£]\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*(?:\.\d+)?\s?{CURRENCY}\b", re.I)
+MONEY = re.compile(rf"[$€£]\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*(?:\.\d+)?\s?{CURRENCY}\b|\b{SMALL_CHANGE}", re.I)
 SHARE_OF = re.compile(rf"\b\d[\d.,]*\s?{SHARE}", re.I)
 # A digit, not after a letter: one after a letter is part of a name ("K2", "SEV1", "B2 and C1"), no count or amount.
 DIGIT = r"(?<![^\W\d_])\d"
@@ -61,7 +63,7 @@ DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 # A date, or as much of one as a sentence gives: "21-22 September 2024", "8 Oct", "June 7, 2024", "March 2025".
 DATE = re.compile(rf"\b{DAY}(?:\s?[-–]\s?{DAY})?\s+{MONTH}\b(?:,?\s+{YEAR}\b)?|\b{MONTH}\.?\s+{DAY}\b(?:,?\s+{YEAR}\b)?"
                   rf"|\b{MONTH}\.?\s+{YEAR}\b", re.I)
-AMOUNT = re.compile(rf"{DIGIT}|\b(?:{NUMBER_WORD}|free|nothing|a|an)\b", re.I)
+AMOUNT = re.compile(rf"{DIGIT}|\b(?:{NUMBER_WORD}|free|nothing|a|an|double|triple)\b", re.I)
 TIME = re.compile(
     rf"\d|\b(?:{MONTH}|{WEEKDAY}|{TIME_UNIT}|spring|summer|autumn|fall|winter|morning|afternoon|evening|noon|midnight|"
     rf"midday|today|tomorrow|yesterday|tonight|now|era|age|period|reign|war|dynasty|before|after|during|until|till|"
@@ -69,13 +71,19 @@ TIME = re.compile(
     rf"later|earlier|previous|following|time|as soon as)\b", re.I)
 # What says a price: money, a share ("8%" of the price), no charge, or a number as such ("189,000") or per something
 # ("3 per kWh") as the answer, not one of people, points or megabits, nor the number a phrase ends with ("aisle 14").
-PRICE = re.compile(rf"[$€£]|\b(?:{MONEY_WORDS}|{CURRENCY})\b|{SHARE}|\b(?:free|nothing|no charge|no cost|included|half)\b|"
+PRICE = re.compile(rf"[$€£]|\b(?:{MONEY_WORDS}|{CURRENCY})\b|\b{SMALL_CHANGE}|{SHARE}|"
+                   r"\b(?:free|nothing|no charge|no cost|included|half|double|triple)\b|"
                    r"^\W*(?:(?:about|around|roughly|approximately|up to|over|under|only|just)\s+)?(?<![\d.,])\d(?:[\d.,]*\d)?(?![.,]?\d)(?=\s*(?:$|[^\w\s]|(?:per|a|an|each|every|for|plus|ex|excl|incl|including|excluding|vat)\b))",
                    re.I)
 # What a question names when it asks for money or a share of it ("What's the call-out fee?", "What discount ...?").
 PRICE_NOUN = r"(?:price|cost|fee|charge|payment|allowance|salary|bonus|deposit|surcharge|excess|discount|budget)"
 # The verbs that price something ("What does the plan cost?", "What do you charge for ...?").
 PRICE_VERB = r"(?:charge|cost|be charged)"
+# A rate that is money ("What's the hourly rate for ...?", "What mileage rate do I get?", "the rate per km"); not an error,
+# fix or exchange rate, nor a rate limit.
+PAY_RATE = r"(?:(?:hourly|mileage|daily|weekly|nightly|pay|room|labou?r)(?: [\w-]+){0,2} rates?|rates? per [\w-]+)"
+# What someone is paid per something ("What do we get per mile ...?", "What does a sous chef earn per hour?").
+PAID_PER = r"(?:get|earn|receive|make|be paid)(?: back)? per\b"
 # The noun ends what is asked about: not "What is the bonus scheme called?".
 PRICE_NOUN_ENDS = (r"(?=\W*$|\s+(?:for|of|on|per|to|if|when|at|in|with|from|under|over|after|before|is|are|was|were|do|does|"
                    r"did|would|will|we|i|you|they|that|this|a|an|the)\b)")
@@ -184,9 +192,10 @@ TIME_NOUN = re.compile(rf"{WHAT_THE}"
 # fee?", "What do you charge ...?", "What allowance (discount, deposit) do I get ...?".
 PRICE_QUESTION = re.compile(
     rf"{OPENING}how much\b.*\b(?:cost|costs|charge|charged|price|fee|fees|worth)\b"
-    rf"|{WHAT_THE}(?:[\w-]+ ){{0,3}}{PRICE_NOUN}s?{PRICE_NOUN_ENDS}"
+    rf"|{WHAT_THE}(?:[\w-]+ ){{0,3}}(?:{PRICE_NOUN}s?|{PAY_RATE}){PRICE_NOUN_ENDS}"
     rf"|{OPENING}what (?:do|does|did|will|would|should) (?:[\w-]+ ){{1,6}}{PRICE_VERB}\b"
-    rf"|{OPENING}what (?:[\w-]+ ){{0,2}}{PRICE_NOUN}s? (?:do|does|did|will|would|can|could|should|must|is|are|was|were)\b")
+    rf"|{OPENING}what (?:[\w-]+ )?(?:do|does|did|will|would|should) (?:[\w-]+ ){{1,6}}{PAID_PER}"
+    rf"|{OPENING}what (?:[\w-]+ ){{0,2}}(?:{PRICE_NOUN}s?|{PAY_RATE}) (?:do|does|did|will|would|can|could|should|must|is|are|was|were)\b")
 # "Which SpokeDesk version ...?", "Which release brought ...?": answered with a version number ("5.3.0", "4.2"), not the
 # release's date, notes or schedule.
 VERSION_ASKED = re.compile(rf"{OPENING}(?:what|which) (?:[\w-]+ ){{0,2}}(?:version|release)s?\b"
