@@ -68,6 +68,8 @@ def test_company_scoring_finds_a_time_in_a_range_written_with_a_dash():
     assert qa_company.has_fact("22:00–06:00", question)
     assert qa_company.has_fact("Monday—Friday, from 22:00", question)
     assert not qa_company.has_fact("12:00–16:00", question)
+    hours = qa_company.Question("q", "shop.md", "time", "What are the Sunday opening hours?", ("12:30 – 21:00",))
+    assert qa_company.has_fact("12:30 – 21:00 [1]", hours) and qa_company.has_fact("12:30–21:00", hours)
 
 
 def test_company_questions_may_name_other_files_that_state_the_fact(tmp_path):
