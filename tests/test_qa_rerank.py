@@ -438,6 +438,13 @@ def test_answer_kinds():
     assert asks_for(what_time) == "time" and kind_name(what_time) == "a time of day" and asks_for("From what time can I check in?") == "time"
     assert fits(what_time, "08:45 [1]") and fits(what_time, "9.30 am") and fits(what_time, "at noon") and fits("What time of year is it?", "March")
     assert not fits(what_time, "Monday [1]") and not fits(what_time, "23 August 2024")  # a day is no time of day
+    assert fits(what_time, "half past nine") and fits(what_time, "nine o'clock")
+    # Opening (office) hours are times of day: a range ("11 to 5", "9am to 1pm"), "closed" or "24/7"; not the days open.
+    sunday = "What are the Sunday opening hours in Haarlem?"
+    assert asks_for(sunday) == "time" and kind_name(sunday) == "a time of day" and kind_name("What are your office hours?") == "a time of day"
+    assert all(fits(sunday, a) for a in ("11:00–17:00 [1]", "11 to 5", "9am to 1pm", "closed on Sundays", "24/7"))
+    assert not fits(sunday, "Wednesday and Thursday [1]") and not fits(sunday, "7 to 10 days") and not fits(sunday, "9-12 kg")
+    assert sole_expression(sunday, "On Sundays the Haarlem shop opens 11:00–17:00.") == "11:00–17:00"
     assert fits("What time frame does the warranty cover?", "1 January 2024 to 31 December 2025")  # a time frame is no time of day
     assert sole_expression(what_time, "Monday 3 March: please be at reception at 08:45.") == "08:45"
     assert not fits(when, "Priya Raman [1]") and not fits(when, "the rescue services")

@@ -56,8 +56,11 @@ MONEY_SAID = re.compile(rf"[$€£]|\b(?:{MONEY_WORDS})\b", re.I)
 # A clock time or a date: numbers that are no count or amount ("22:00-06:00" for how many shifts in a row, "30 April
 # 2024" for how much a part cost).
 CLOCK = re.compile(r"\b\d{1,2}:\d\d(?:\s?[ap]m\b)?(?:\s?(?:-|–|to)\s?\d{1,2}:\d\d(?:\s?[ap]m\b)?)?|\b\d{1,2}\s?[ap]m\b", re.I)
-# A time of day said in words ("at noon", "in the evening", "nine o'clock").
-DAYPART = re.compile(r"\b(?:noon|midday|midnight|morning|afternoon|evening|night|o'clock|half past|quarter (?:past|to))\b", re.I)
+# A time of day said in words ("at noon", "in the evening", "nine o'clock"), or the hours of a place that opens ("11 to
+# 5", "24/7", "closed on Sundays").
+DAYPART = re.compile(r"\b(?:noon|midday|midnight|morning|afternoon|evening|night|o'clock|half past|quarter (?:past|to)|closed|"
+                     r"24/7|24 hours a day|around the clock|round the clock)\b"
+                     rf"|\b\d{{1,2}}\s?(?:-|–|to|until|till)\s?\d{{1,2}}\b(?![.,:]\d|\s*(?:%|(?:{TIME_UNIT}|{UNIT})\b))", re.I)
 YEAR = r"(?:19|20)\d\d"
 DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 # A date, or as much of one as a sentence gives: "21-22 September 2024", "8 Oct", "June 7, 2024", "March 2025".
@@ -183,11 +186,13 @@ IDENTIFIER_ASKED = re.compile(
 IDENTIFIER = re.compile(r"\d|\b[A-Z][A-Z-]*[A-Z]\b")
 # "What's the maximum number of deploys ...?", "What number of ...?": a count.
 NUMBER_OF = re.compile(rf"{WHAT_THE}(?:[\w-]+ ){{0,2}}number of\b")
-# "What's the cut-off (deadline, start date, check-in time) ...?": a time; "... time" of these a time of day.
+# "What's the cut-off (deadline, start date, check-in time) ...?": a time; "... time" of these, and opening (office,
+# business) hours, a time of day.
 TIME_NOUN = re.compile(rf"{WHAT_THE}"
                        r"(?:[\w-]+ ){0,3}(?:(deadline|cut-?off|due date|(?:start|end|closing|expiry|renewal|release|launch) date)"
                        r"|(?:cut-?off|start|starting|finish|finishing|closing|opening|check-?in|check-?out|arrival|departure|"
-                       r"collection|latest|earliest) (time))(?=\W*$|\s+(?:for|of|on|to|at|in|is|are|do|does)\b)")
+                       r"collection|latest|earliest) (time)s?|(?:opening|office|business|visiting) (hours))"
+                       r"(?=\W*$|\s+(?:for|of|on|to|at|in|is|are|do|does)\b)")
 # A question for money (asks_price), as its asking words write it: "How much does it cost ...?", "What's the call-out
 # fee?", "What do you charge ...?", "What allowance (discount, deposit) do I get ...?".
 PRICE_QUESTION = re.compile(
@@ -361,7 +366,7 @@ def fits(question: str, answer: str) -> bool:
         digits = 3 if EXTENSION.search(text) or "extension" in asking_words(question) else 4
         return any(sum(c.isdigit() for c in number) >= digits for number in PHONE.findall(MONEY.sub(" ", without_times(text))))
     if kind == "time":  # "what time" asks for a time of day: "Monday" is no answer to when the first day starts
-        return bool(TIME.search(text)) and (not asks_time_of_day(question) or bool(CLOCK.search(text) or DAYPART.search(text)))
+        return bool(CLOCK.search(text) or DAYPART.search(text)) if asks_time_of_day(question) else bool(TIME.search(text))
     return not NOT_A_REASON.match(text)  # a reason: more than a date or an amount
 
 
@@ -416,8 +421,8 @@ def asks_time_of_day(question: str) -> bool:
     """"What time ...?" ("By what time ...", "From what time ..."), not "What time of year ...?" or "What time frame
     ...?"."""
     q = asking_words(question)
-    if (named := TIME_NOUN.match(q)) and named[2]:
-        return True  # "What's the check-in time?"
+    if (named := TIME_NOUN.match(q)) and (named[2] or named[3]):
+        return True  # "What's the check-in time?", "What are the Sunday opening hours?"
     return bool(re.match(rf"{OPENING}{TIME_PREPOSITION}what time\b(?! of (?:the )?year\b| (?:fram|period|window|limit|span|zone))", q))
 
 
