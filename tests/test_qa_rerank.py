@@ -426,6 +426,17 @@ def test_answer_kinds():
     assert asks_for(which) == "version" and fits(which, "5.3.0 [1]") and not fits(which, "Tandem Software B.V [1]")
     assert sole_expression(which, "SpokeDesk 5.3.0, out on 12 March 2025, brought in 5-digit PINs.") == "5.3.0"
     assert asks_for("What release date is planned?") == "time"  # a date, not a version
+    oldest = "What's the oldest Android version the Hub app still supports?"
+    assert asks_for(oldest) == "version" and fits(oldest, "Android 10 [1]") and not fits(oldest, "the Hub app [1]")
+    # The biggest (maximum) file or attachment is a size of data: "25 MB", not "two weeks"; a download speed is a speed.
+    biggest = "What's the biggest attachment I can upload to a ticket in Hub?"
+    assert asks_for(biggest) == "storage" and fits(biggest, "25 MB per file [1]") and not fits(biggest, "two weeks [1]")
+    assert asks_for("What's the max file size for homework uploads now?") == "storage"
+    assert asks_for("What is the maximum download speed over the VPN?") == "speed"
+    # The most (least) leave, overtime or notice is counted in days, hours or weeks.
+    overtime = "What's the most overtime I can do in a single week?"
+    assert asks_for(overtime) == "duration" and fits(overtime, "10 hours [1]") and not fits(overtime, "£300 [1]")
+    assert asks_for("What is the minimum notice period for resigning?") == "duration"
     assert not fits("What weight of hops goes in?", "75 min [1]") and not fits("What upload speed do I need?", "8 GB of RAM")
     assert sole_expression("What temperature do we mash at?", "Mash in at 68 °C for 60 minutes.") == "68 °C"
     assert fits(count, "212 [1]") and fits(count, "212 gateways within four hours") and fits(count, "two") and fits(count, "the majority")
@@ -549,6 +560,8 @@ def test_kinds_a_question_names_by_its_noun():
     assert fits(share, "80% [1]") and fits(share, "half") and fits(share, "a full refund") and fits(share, "80 per cent")
     assert asks_for("What percentage of the vote was in favour?") == "share" and asks_for("What is the percentage of stations closed?") == "share"
     assert asks_for("What does an MSP share with the House of Commons?") is None and asks_for("What share price did it open at?") != "share"
+    full = "How full is the Bristol warehouse at the moment?"
+    assert asks_for(full) == "share" and fits(full, "78% [1]") and fits(full, "half full") and not fits(full, "4,200 pallets [1]")
 
 
 def test_an_amount_asked_in_one_currency_is_not_answered_in_another():

@@ -151,23 +151,31 @@ SEVERAL = re.compile(rf"{OPENING}(?:which|what)\s+(?:of\s+(?:the|your|our|these|
 MEASURED = re.compile(rf"{WHAT_THE}"
                       r"(?:[\w-]+ ){0,2}(temperature|weight|speed)\b(?!\s+(?:probes?|sensors?|gauges?|loggers?|meters?|"
                       r"monitors?|testers?|controllers?|class|categor(?:y|ies)|bands?|settings?)\b)")
-# A question for a share ("What percentage of ...?", "What share of the tuition do I get back?"): a percentage or a
-# fraction answers it, not the money it comes to ("$690").
-SHARE_ASKED = re.compile(rf"{WHAT_THE}(?:share|percentage|proportion|percent|fraction)\b(?! price)")
+# A question for a share ("What percentage of ...?", "What share of the tuition do I get back?", "How full is the
+# warehouse?"): a percentage or a fraction answers it, not the money it comes to ("$690").
+SHARE_ASKED = re.compile(rf"{WHAT_THE}(?:share|percentage|proportion|percent|fraction)\b(?! price)|{OPENING}how full\b")
 SHARE_SAID = re.compile(rf"{SHARE}|\b(?:half|halves|thirds?|quarters?|fifths?|tenths?|all|none|nothing|full|whole)\b", re.I)
 # "What's the longest I can work ...?", "What's the most a patient can borrow?": a superlative before who or what does
 # it asks for a duration (longest, shortest), a time (latest, earliest) or, with a verb of paying, an amount.
 SUPERLATIVE_OF = re.compile(rf"{WHAT_THE}(longest|shortest|latest|earliest|most|maximum|max|least|minimum|min) "
                             r"(?:i|i'm|you|you're|we|we're|they|one|someone|a|an)\b")
+# "What's the most overtime I can do in a week?", "What's the minimum notice period?": time off, overtime or notice, counted
+# in days, hours or weeks.
+MOST_TIME = re.compile(rf"{WHAT_THE}(?:most|maximum|max|least|minimum|min) (?:[\w-]+ ){{0,2}}(?:leave|overtime|holidays?|"
+                       r"time off|notice(?: period)?)(?=\W*$|\s+(?:i|we|you|they|one|a|an|for|in|on|per|that|is|are|do|does|can)\b)")
 PAYING = re.compile(rf"(?:\s+[\w'-]+){{0,4}}?\s+(?:spend|pay|claim|borrow|earn|get back|be paid|{PRICE_VERB})\b")
-# A question for a size of data ("How much RAM ...?", "What's the mailbox storage?", "How big can an attachment be?"), said
+# What has a size in bytes.
+DATA_THING = r"(?:files?|attachments?|downloads?|uploads?|mailbox(?:es)?|backups?|updates?|installers?)"
+# A question for a size of data ("How much RAM ...?", "What's the mailbox storage?", "How big can an attachment be?",
+# "What's the biggest attachment I can upload?", "What's the maximum file size?"), said
 # in bytes ("16 GB"), not a duration ("24 months" for how much storage a file server has).
 STORAGE_ASKED = re.compile(
     rf"{OPENING}how much (?:[\w-]+ )?(?:ram|memory|storage|disk space|disk)\b"
     rf"|{WHAT_THE}(?:[\w-]+ ){{0,2}}"
     r"(?:ram|memory|storage|disk space|disk size)(?=\W*$|\s+(?:do|does|is|are|on|of|in|for|have|has)\b)"
-    rf"|{OPENING}how (?:big|large) (?:is|are|can|may|should) {DETERMINER}?(?:[\w-]+ ){{0,2}}"
-    r"(?:files?|attachments?|downloads?|uploads?|mailbox(?:es)?|backups?|updates?|installers?)\b")
+    rf"|{OPENING}how (?:big|large) (?:is|are|can|may|should) {DETERMINER}?(?:[\w-]+ ){{0,2}}{DATA_THING}\b"
+    rf"|{WHAT_THE}(?:(?:max(?:imum)?|biggest|largest) (?:[\w-]+ ){{0,2}}{DATA_THING}\b(?! (?:speed|time|rate|count|number)s?\b)"
+    rf"|(?:[\w-]+ ){{0,2}}{DATA_THING} size\b)")
 # A question for a height, a width or a depth ("How high off the floor ...?", "What's the maximum mooring depth ...?"),
 # said in units of length ("300 mm"); not "How high is the excess?".
 SIZE_ASKED = re.compile(rf"{OPENING}how (?:high|tall|wide|deep|thick)\b(?!(?: [\w-]+){{0,3}} (?:{PRICE_NOUN}|excess|rate|risk|score)s?\b)"
@@ -203,7 +211,7 @@ PRICE_QUESTION = re.compile(
     rf"|{OPENING}what (?:[\w-]+ ){{0,2}}(?:{PRICE_NOUN}s?|{PAY_RATE}) (?:do|does|did|will|would|can|could|should|must|is|are|was|were)\b")
 # "Which SpokeDesk version ...?", "Which release brought ...?": answered with a version number ("5.3.0", "4.2"), not the
 # release's date, notes or schedule.
-VERSION_ASKED = re.compile(rf"{OPENING}(?:what|which) (?:[\w-]+ ){{0,2}}(?:version|release)s?\b"
+VERSION_ASKED = re.compile(rf"{WHAT_THE}(?:[\w-]+ ){{0,2}}(?:version|release)s?\b"
                            r"(?!\s+(?:dates?|notes?|days?|times?|windows?|schedules?|process|cycles?|plan)\b)")
 VERSION = re.compile(r"(?<![\w.])\d+(?:\.\d+)+(?![\w.]*\w)|\b\d+\b")
 # Capitalised words in a row: a name ("Daniel Rocha", "Tesla Electric Light").
@@ -306,6 +314,8 @@ def asks_for(question: str) -> str | None:
         return "reason"
     if re.match(rf"{OPENING}{TIME_PREPOSITION}(?:when|what time|what date|which date|which day|what day)\b", q):
         return "time"
+    if MOST_TIME.match(q):
+        return "duration"
     if match := SUPERLATIVE_OF.match(q):
         if match[1] in ("longest", "shortest"):
             return "length"
