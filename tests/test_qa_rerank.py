@@ -415,7 +415,7 @@ def test_answer_kinds():
     assert [asks_for(q) for q in ("What mileage rate do I get on a motorbike?", "What's the rate per km?",
                                   "What does a sous chef earn per hour?", "What extra do we get per hour on Sundays?")] == ["amount"] * 4
     assert [asks_for(q) for q in ("What error rate does the canary have to stay below?", "What's the rate limit for the API?",
-                                  "What first-time fix rate do contractors have to achieve?")] == [None] * 3
+                                  "What first-time fix rate do contractors have to achieve?", "What's the daily error rate?")] == [None] * 4
     # A temperature, a weight or a speed is said in its units: "75 min" is no weight of hops, "8 GB" no upload speed.
     assert [asks_for(q) for q in ("What temperature is the lager fermented at?", "What weight of hops goes in?",
                                   "What upload speed does my connection need?")] == ["temperature", "weight", "speed"]

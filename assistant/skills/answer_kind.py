@@ -84,7 +84,9 @@ PRICE_NOUN = r"(?:price|cost|fee|charge|payment|allowance|salary|bonus|deposit|s
 PRICE_VERB = r"(?:charge|cost|be charged)"
 # A rate that is money ("What's the hourly rate for ...?", "What mileage rate do I get?", "the rate per km"); not an error,
 # fix or exchange rate, nor a rate limit.
-PAY_RATE = r"(?:(?:hourly|mileage|daily|weekly|nightly|pay|room|labou?r)(?: [\w-]+){0,2} rates?|rates? per [\w-]+)"
+PAY_RATE = (r"(?:(?:hourly|mileage|daily|weekly|nightly|pay|room|labou?r)"
+            r"(?: (?!(?:error|failure|success|fix|conversion|churn|response|click|interest|exchange)\b)[\w-]+){0,2} rates?"
+            r"|rates? per [\w-]+)")
 # What someone is paid per something ("What do we get per mile ...?", "What does a sous chef earn per hour?").
 PAID_PER = r"(?:get|earn|receive|make|be paid)(?: back)? per\b"
 # The noun ends what is asked about: not "What is the bonus scheme called?".
