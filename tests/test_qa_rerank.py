@@ -412,6 +412,9 @@ def test_answer_kinds():
     assert asks_for(mileage) == "amount" and fits(mileage, "25p per mile [1]") and fits(mileage, "21 cents")
     assert sole_expression(mileage, "After 10,000 business miles in a tax year the rate drops to 25p per mile.") == "25p"
     assert fits("What's the pay rate for hours worked on a bank holiday?", "double time [1]")
+    assert sole_expression(hourly, "From April 2025 shift leaders are paid £12.40 an hour until 4 p.m. and £13.10 after.") is None
+    assert sole_expression(hourly, "Shift leaders start at 6 a.m. or 4 p.m. and earn £12.40 an hour.") == "£12.40"
+    assert asks_for("What points do I get per visit?") is None
     assert [asks_for(q) for q in ("What mileage rate do I get on a motorbike?", "What's the rate per km?",
                                   "What does a sous chef earn per hour?", "What extra do we get per hour on Sundays?")] == ["amount"] * 4
     assert [asks_for(q) for q in ("What error rate does the canary have to stay below?", "What's the rate limit for the API?",

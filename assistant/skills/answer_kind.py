@@ -27,8 +27,8 @@ NUMBER_WORD = (rf"(?:{'|'.join(NUMBERS)}|hundreds?|thousands?|millions?|billions
                r"few|many|no|none|once|twice|thrice|couple|multiple|numerous|all|most|some|majority|minority)")
 
 CURRENCY = r"(?:nok|eur|usd|gbp|sek|dkk|kr)"  # written after the amount ("650 NOK"); $, € and £ before it
-# Pence and cents: "25p per mile", "21 cents"; not "720p" (a video resolution).
-SMALL_CHANGE = r"(?:\d{1,2}(?:\.\d+)?\s?p|\d[\d,]*(?:\.\d+)?\s?(?:pence|cents?))\b"
+# Pence and cents: "25p per mile", "21 cents"; not "720p" (a video resolution) nor "4 p.m.".
+SMALL_CHANGE = r"(?:\d{1,2}(?:\.\d+)?\s?p\b(?![.\s]?m\b)|\d[\d,]*(?:\.\d+)?\s?(?:pence|cents?)\b)"
 SHARE = r"(?:%|percent\b|per cent\b)"
 TEMPERATURE = r"(?:°\s*[cf]|degrees?)"
 # Units of length, weight, temperature, speed, volume and data ("2 mm", "-40 °C", "5 mph").
@@ -209,7 +209,7 @@ PRICE_QUESTION = re.compile(
     rf"{OPENING}how much\b.*\b(?:cost|costs|charge|charged|price|fee|fees|worth)\b"
     rf"|{WHAT_THE}(?:[\w-]+ ){{0,3}}(?:{PRICE_NOUN}s?|{PAY_RATE}){PRICE_NOUN_ENDS}"
     rf"|{OPENING}what (?:do|does|did|will|would|should) (?:[\w-]+ ){{1,6}}{PRICE_VERB}\b"
-    rf"|{OPENING}what (?:[\w-]+ )?(?:do|does|did|will|would|should) (?:[\w-]+ ){{1,6}}{PAID_PER}"
+    rf"|{OPENING}what (?:extra |more |else )?(?:do|does|did|will|would|should) (?:[\w-]+ ){{1,6}}{PAID_PER}"
     rf"|{OPENING}what (?:[\w-]+ ){{0,2}}(?:{PRICE_NOUN}s?|{PAY_RATE}) (?:do|does|did|will|would|can|could|should|must|is|are|was|were)\b")
 # "Which SpokeDesk version ...?", "Which release brought ...?": answered with a version number ("5.3.0", "4.2"), not the
 # release's date, notes or schedule.
