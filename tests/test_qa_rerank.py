@@ -475,6 +475,9 @@ def test_answer_kinds():
     assert asks_for(long) == "length" and asks_for("How long ago was it?") is None and not fits(count, "2 mm [1]")
     assert fits(long, "30 minutes [1]") and fits(long, "three-day") and fits(long, "until the end of the month") and fits(long, "1.5 m")
     assert not fits(long, "£30 [1]") and not fits(long, "134 to 137 degrees C") and not fits(long, "10%") and not fits(long, "the nurse")
+    # Money or a share by the period is a rate, no length: "£5 per month" for how long a warranty lasts.
+    assert not fits(long, "£5 per month [1]") and not fits(long, "15% a month") and fits(long, "24 months, then £5 a month")
+    assert not fits("How many days of leave do I get?", "£40 per day [1]") and fits("How many days of leave do I get?", "10 days a year")
     phone = "What number do I ring for the IT helpdesk?"
     assert asks_for(phone) == "phone" and asks_for("What is Ingrid's phone number?") == "phone"
     assert fits(phone, "extension 4400 [1]") and fits(phone, "+31 180 555 0140") and fits(phone, "(0113) 496 0457")

@@ -38,8 +38,8 @@ UNIT = (rf"(?:mm|cm|km|met(?:re|er)s?|miles?|inch(?:es)?|feet|foot|kg|grams?|kil
 MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:{SHARE}|{TIME_UNIT}\b|{CURRENCY}\b|{UNIT}(?!\w))|[$€£]\s*\d", re.I)
 # What says neither how long something lasts nor how long it is: money, a share, a temperature ("£30" for how
 # long an appointment is, "134 to 137 degrees C" for how long the autoclave holds its temperature).
-NOT_A_LENGTH = re.compile(rf"[$€£]\s*\d[\d.,]*|\d[\d.,]*(?:\s*(?:-|–|to)\s*\d[\d.,]*)?\s*(?:{SHARE}|{CURRENCY}\b|{TEMPERATURE}\b)",
-                          re.I)
+NOT_A_LENGTH = re.compile(rf"(?:[$€£]\s*\d[\d.,]*|\d[\d.,]*(?:\s*(?:-|–|to)\s*\d[\d.,]*)?\s*(?:{SHARE}|{CURRENCY}\b|{TEMPERATURE}\b))"
+                          rf"(?:\s+(?:per|a|an|each|every)\s+{TIME_UNIT}\b)?", re.I)  # with its period: "£40 per day", "15% a month"
 # Money and shares as a sentence writes them ("£1,850", "650 NOK", "35%").
 MONEY = re.compile(rf"[$€£]\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*(?:\.\d+)?\s?{CURRENCY}\b|\b{SMALL_CHANGE}", re.I)
 SHARE_OF = re.compile(rf"\b\d[\d.,]*\s?{SHARE}", re.I)
