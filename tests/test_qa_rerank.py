@@ -459,6 +459,7 @@ def test_answer_kinds():
     assert all(fits(sunday, a) for a in ("11:00–17:00 [1]", "11 to 5", "9am to 1pm", "closed on Sundays", "24/7"))
     assert not fits(sunday, "Wednesday and Thursday [1]") and not fits(sunday, "7 to 10 days") and not fits(sunday, "9-12 kg")
     assert sole_expression(sunday, "On Sundays the Haarlem shop opens 11:00–17:00.") == "11:00–17:00"
+    assert kind_name("What hours are you open on Saturday?") == "a time of day" and asks_for("What hours do I work?") is None
     assert fits("What time frame does the warranty cover?", "1 January 2024 to 31 December 2025")  # a time frame is no time of day
     assert sole_expression(what_time, "Monday 3 March: please be at reception at 08:45.") == "08:45"
     assert not fits(when, "Priya Raman [1]") and not fits(when, "the rescue services")

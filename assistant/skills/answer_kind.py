@@ -203,6 +203,8 @@ TIME_NOUN = re.compile(rf"{WHAT_THE}"
                        r"|(?:cut-?off|start|starting|finish|finishing|closing|opening|check-?in|check-?out|arrival|departure|"
                        r"collection|latest|earliest) (time)s?|(?:opening|office|business|visiting) (hours))"
                        r"(?=\W*$|\s+(?:for|of|on|to|at|in|is|are|do|does)\b)")
+# "What hours are you open on Saturday?", "What hours is the taproom open?": a time of day, as opening hours are.
+HOURS_OPEN = re.compile(rf"{OPENING}what hours (?:is|are|do|does|will|would|can) [^?]*?\bopen\b(?!-)")
 # A question for money (asks_price), as its asking words write it: "How much does it cost ...?", "What's the call-out
 # fee?", "What do you charge ...?", "What allowance (discount, deposit) do I get ...?".
 PRICE_QUESTION = re.compile(
@@ -294,7 +296,7 @@ def asks_for(question: str) -> str | None:
         return "email"
     if NUMBER_OF.match(q):
         return "count"
-    if TIME_NOUN.match(q):
+    if TIME_NOUN.match(q) or HOURS_OPEN.match(q):
         return "time"
     if SHARE_ASKED.match(q):
         return "share"
@@ -433,8 +435,8 @@ def asks_time_of_day(question: str) -> bool:
     """"What time ...?" ("By what time ...", "From what time ..."), not "What time of year ...?" or "What time frame
     ...?"."""
     q = asking_words(question)
-    if (named := TIME_NOUN.match(q)) and (named[2] or named[3]):
-        return True  # "What's the check-in time?", "What are the Sunday opening hours?"
+    if (named := TIME_NOUN.match(q)) and (named[2] or named[3]) or HOURS_OPEN.match(q):
+        return True  # "What's the check-in time?", "What are the Sunday opening hours?", "What hours are you open?"
     return bool(re.match(rf"{OPENING}{TIME_PREPOSITION}what time\b(?! of (?:the )?year\b| (?:fram|period|window|limit|span|zone))", q))
 
 
