@@ -157,13 +157,15 @@ MEASURED = re.compile(rf"{WHAT_THE}"
 # warehouse?"): a percentage or a fraction answers it, not the money it comes to ("$690").
 SHARE_ASKED = re.compile(rf"{WHAT_THE}(?:share|percentage|proportion|percent|fraction)\b(?! price)|{OPENING}how full\b")
 SHARE_SAID = re.compile(rf"{SHARE}|\b(?:half|halves|thirds?|quarters?|fifths?|tenths?|all|none|nothing|full|whole)\b", re.I)
+# The words that ask for the most or the least of something, as "What's the ... I can ...?" writes them.
+MOST_OR_LEAST = r"(?:most|maximum|max|least|minimum|min)"
 # "What's the longest I can work ...?", "What's the most a patient can borrow?": a superlative before who or what does
 # it asks for a duration (longest, shortest), a time (latest, earliest) or, with a verb of paying, an amount.
-SUPERLATIVE_OF = re.compile(rf"{WHAT_THE}(longest|shortest|latest|earliest|most|maximum|max|least|minimum|min) "
+SUPERLATIVE_OF = re.compile(rf"{WHAT_THE}(longest|shortest|latest|earliest|{MOST_OR_LEAST}) "
                             r"(?:i|i'm|you|you're|we|we're|they|one|someone|a|an)\b")
 # "What's the most overtime I can do in a week?", "What's the minimum notice period?": time off, overtime or notice, counted
 # in days, hours or weeks.
-MOST_TIME = re.compile(rf"{WHAT_THE}(?:most|maximum|max|least|minimum|min) (?:[\w-]+ ){{0,2}}(?:leave|overtime|holidays?|"
+MOST_TIME = re.compile(rf"{WHAT_THE}{MOST_OR_LEAST} (?:[\w-]+ ){{0,2}}(?:leave|overtime|holidays?|"
                        r"time off|notice(?: period)?)(?=\W*$|\s+(?:i|we|you|they|one|a|an|for|in|on|per|that|is|are|do|does|can)\b)")
 PAYING = re.compile(rf"(?:\s+[\w'-]+){{0,4}}?\s+(?:spend|pay|claim|borrow|earn|get back|be paid|{PRICE_VERB})\b")
 # What has a size in bytes.
