@@ -203,11 +203,19 @@ class Outcome:
     turn: int = 0
 
 
+# A month's short name beside a day's number ("18 Nov 2024", "Sept. 3"): the date as the expected answer writes it.
+SHORT_MONTH = re.compile(r"(?<=\d )(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?(?!\w)|"
+                         r"(?<!\w)(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?(?= \d)")
+MONTHS = {month[:3]: month for month in ("January February March April June July August September October November "
+                                         "December").split()}
+
+
 def has_fact(text: str, question: Question) -> bool:
     # A dash between two times or days parts words ("22:00–06:00" holds "22:00"); SQuAD's normalisation, which
     # `contains` keeps, drops only ASCII punctuation and would join them. Alike in the expected answer ("12:30 – 21:00").
+    # A date is the same date with its month's name short.
     def parted(words: str) -> str:
-        return re.sub(r"[–—]", " ", words)
+        return SHORT_MONTH.sub(lambda m: MONTHS[(m[1] or m[2])[:3]], re.sub(r"[–—]", " ", words))
 
     found = [bool(contains(parted(text), parted(answer))) for answer in question.answers]
     return all(found) if question.all else any(found)

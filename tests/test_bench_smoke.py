@@ -72,6 +72,15 @@ def test_company_scoring_finds_a_time_in_a_range_written_with_a_dash():
     assert qa_company.has_fact("12:30 – 21:00 [1]", hours) and qa_company.has_fact("12:30–21:00", hours)
 
 
+def test_company_scoring_reads_a_month_written_short_as_the_same_date():
+    release = qa_company.Question("q", "minutes.txt", "date", "When is version 4.0 due?", ("18 November 2024",))
+    assert qa_company.has_fact("18 Nov 2024 [1]", release) and qa_company.has_fact("18 Nov. 2024", release)
+    assert not qa_company.has_fact("18 Oct 2024", release) and not qa_company.has_fact("8 Nov 2024", release)
+    assert qa_company.has_fact("Sept 3", qa_company.Question("q", "a.md", "date", "When?", ("September 3",)))
+    # Not a month: "Mar" and "Dec" inside words, or with no day beside them.
+    assert not qa_company.has_fact("the Dec team", qa_company.Question("q", "a.md", "fact", "Who?", ("the December team",)))
+
+
 def test_company_questions_may_name_other_files_that_state_the_fact(tmp_path):
     row = {"id": "q", "source": "product/spec.html", "kind": "number", "question": "How many sensors per gateway?",
            "answers": ["150"], "split": "dev", "also": ["sales/prices.md"]}
