@@ -12,6 +12,7 @@ import pytest
 from conftest import SHARED_CACHE
 from tiny_lm import make_tiny_model
 
+from assistant import files
 from assistant.errors import AdapterError
 from assistant.llm.base import BASE, ChatModel, GenerationOptions
 from assistant.llm.local import LocalChatModel
@@ -223,41 +224,83 @@ def test_gguf_conversion_is_cached_and_a_changed_file_invalidates_it(tmp_path, m
     assert materialize(source, tmp_path / "cache") == first and len(dequantized) == 1
     stat = gguf.stat()
     os.utime(gguf, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert materialize(source, tmp_path / "cache") == first  # touched, not changed: the same conversion
+    with gguf.open("r+b") as data:  # a changed weight in the last tensor
+        data.seek(-1, os.SEEK_END)
+        last = data.read(1)
+        data.seek(-1, os.SEEK_END)
+        data.write(bytes([last[0] ^ 1]))
     assert gguf_cache_dir(source, tmp_path / "cache") != Path(first)
     with pytest.raises(Exception, match="dequantizing again"):
         materialize(source, tmp_path / "cache")
 
 
-def test_a_linked_path_shares_the_conversion_and_conversions_of_gone_or_older_files_are_removed(tmp_path):
+def gguf_file(path: Path, data: bytes = b"GGUF weights") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def gguf_source(path: Path):
     from assistant.llm.models import ModelSource
 
-    real = tmp_path / "venv" / "model.gguf"
-    real.parent.mkdir()
-    real.write_bytes(b"GGUF")
-    (tmp_path / "linked-venv").symlink_to(real.parent)
+    return ModelSource(spec=str(path), kind="gguf", location=str(path), base_id="org/model")
+
+
+def conversion_folder(cache: Path, name: str, gguf: Path) -> Path:
+    """A folder as materialize leaves a conversion of ``gguf``."""
+    folder = cache / "models" / name
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    (folder / "assistant_model.json").write_text(json.dumps({"base_id": "org/model", "gguf": str(gguf)}))
+    return folder
+
+
+def test_copies_of_one_file_share_the_conversion_and_conversions_no_file_needs_are_removed(tmp_path, monkeypatch):
+    from assistant.llm import models
+
     cache = tmp_path / "cache"
+    hashed: list[Path] = []
+    monkeypatch.setattr(models, "sha256_file", lambda path: hashed.append(path) or files.sha256_file(path))
+    venv = gguf_file(tmp_path / "venv" / "model.gguf")
+    (tmp_path / "linked-venv").symlink_to(venv.parent)
+    second_venv = gguf_file(tmp_path / "second-venv" / "model.gguf")
+    current = conversion_folder(cache, gguf_cache_dir(gguf_source(venv), cache).name, venv)
+    # The same bytes, wherever they are, share one conversion; each path is read once.
+    for path in (tmp_path / "linked-venv" / "model.gguf", second_venv, second_venv):
+        assert gguf_cache_dir(gguf_source(path), cache) == current
+    assert hashed == [venv, second_venv]
 
-    def gguf_source(path: Path) -> ModelSource:
-        return ModelSource(spec=str(path), kind="gguf", location=str(path), base_id="org/model")
+    other = gguf_file(tmp_path / "other-checkout" / "model.gguf", b"GGUF other weights")
+    kept = conversion_folder(cache, gguf_cache_dir(gguf_source(other), cache).name, other)
+    gone_venv = gguf_file(tmp_path / "deleted-venv" / "model.gguf", b"GGUF old weights")
+    gone = conversion_folder(cache, gguf_cache_dir(gguf_source(gone_venv), cache).name, gone_venv)
+    shutil.rmtree(gone_venv.parent)
+    keyed_by_path = conversion_folder(cache, "model-0000000000000003", second_venv)  # named by path as before, of an older version
+    not_ours = cache / "models" / "model-notes"  # no record of a conversion: not touched
+    not_ours.mkdir()
 
-    def converted(name: str, gguf: Path) -> Path:
-        folder = cache / "models" / name
-        folder.mkdir(parents=True)
-        (folder / "config.json").write_text("{}")
-        (folder / "assistant_model.json").write_text(json.dumps({"base_id": "org/model", "gguf": str(gguf)}))
-        return folder
+    assert materialize(gguf_source(second_venv), cache) == str(current)
+    assert kept.is_dir() and not_ours.is_dir() and not gone.exists() and not keyed_by_path.exists()
+    # The venv that converted it is gone: the conversion stays while a copy of the file still needs it.
+    shutil.rmtree(venv.parent)
+    assert materialize(gguf_source(second_venv), cache) == str(current) and current.is_dir()
+    # A newer version of the file replaces its conversion.
+    gguf_file(second_venv, b"GGUF new weights")
+    newer = conversion_folder(cache, gguf_cache_dir(gguf_source(second_venv), cache).name, second_venv)
+    assert materialize(gguf_source(second_venv), cache) == str(newer) and not current.exists() and kept.is_dir()
 
-    current = gguf_cache_dir(gguf_source(real), cache)
-    assert gguf_cache_dir(gguf_source(tmp_path / "linked-venv" / "model.gguf"), cache) == current
-    converted(current.name, real)
-    other = tmp_path / "other-checkout.gguf"
-    other.write_bytes(b"GGUF")
-    kept = converted("model-0000000000000001", other)
-    gone = converted("model-0000000000000002", tmp_path / "deleted-venv" / "model.gguf")
-    older = converted("model-0000000000000003", tmp_path / "linked-venv" / "model.gguf")
 
-    assert materialize(gguf_source(tmp_path / "linked-venv" / "model.gguf"), cache) == str(current)
-    assert kept.is_dir() and not gone.exists() and not older.exists()
+def test_a_conversion_keyed_by_path_as_before_is_renamed_not_converted_again(tmp_path):
+    import hashlib
+
+    cache = tmp_path / "cache"
+    gguf = gguf_file(tmp_path / "venv" / "model.gguf")  # no real GGUF: converting it would fail
+    stat = gguf.stat()
+    before = conversion_folder(cache, f"model-{hashlib.sha256(f'{gguf}|{stat.st_size}|{stat.st_mtime_ns}'.encode()).hexdigest()[:16]}", gguf)
+    target = gguf_cache_dir(gguf_source(gguf), cache)
+    assert materialize(gguf_source(gguf), cache) == str(target)
+    assert (target / "config.json").is_file() and not before.exists()
 
 
 # --- the fast decoder against transformers -------------------------------------------------------

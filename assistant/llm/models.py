@@ -2,7 +2,8 @@
 
 A model spec is one of: an embedded name (``smollm2-135m``), a ``.gguf`` file, a local model
 folder, or a Hugging Face model id. GGUF weights are dequantized once and cached as safetensors
-under the cache folder, keyed by the file's path, size and modification time.
+under the cache folder, keyed by the file's contents: the copies of one model in several venvs share
+one conversion.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelError, ModelTooLargeError
-from ..files import replace_dir, staging_dir
+from ..files import atomic_write_text, replace_dir, sha256_file, staging_dir
 
 log = logging.getLogger(__name__)
+
+MODEL_RECORD = "assistant_model.json"  # in a model folder: the model adapters record as its base (and a conversion's GGUF)
+SOURCES = "sources"  # under the cache's models/: what each GGUF file read holds (_content_key)
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def resolve_model(spec: str) -> ModelSource:
 def _recorded_name(folder: Path) -> str:
     """A merged model records the base it came from; other folders are known by their path."""
     try:
-        recorded = json.loads((folder / "assistant_model.json").read_text())["base_id"]
+        recorded = json.loads((folder / MODEL_RECORD).read_text())["base_id"]
         return str(recorded)
     except (OSError, ValueError, KeyError):
         return str(folder.resolve())
@@ -122,30 +126,59 @@ def _weights_size(folder: Path) -> int:
 
 
 def gguf_cache_dir(source: ModelSource, cache_root: Path) -> Path:
-    # Resolved, so one file reached through a symlinked folder (a venv linked into checkouts) is converted once.
     gguf = Path(source.location).resolve()
+    return cache_root / "models" / f"{gguf.stem}-{_content_key(gguf, cache_root)[:16]}"
+
+
+def _content_key(gguf: Path, cache_root: Path) -> str:
+    """The SHA-256 of the file's bytes, read once for each path, size and modification time and kept in a record
+    under models/sources/: the same model in two venvs shares a conversion, and a start does not read 100 MB."""
     stat = gguf.stat()
-    key = hashlib.sha256(f"{gguf}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    return cache_root / "models" / f"{gguf.stem}-{key}"
-
-
-def _superseded(folder: Path, gguf: Path) -> bool:
-    """An older conversion of this very file, or of a file that is gone (a deleted venv's copy of the model).
-
-    Another existing file's conversion is kept: another checkout may be using it now.
-    """
+    record = cache_root / "models" / SOURCES / f"{_path_key(gguf)}.json"
     try:
-        converted_from = Path(json.loads((folder / "assistant_model.json").read_text())["gguf"])
+        return str(json.loads(record.read_text())["sha256"])
     except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return not converted_from.is_file() or converted_from.resolve() == gguf
+        pass
+    digest = sha256_file(gguf)
+    atomic_write_text(record, json.dumps({"gguf": str(gguf), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}))
+    return digest
 
 
-def _remove_superseded(target: Path, gguf: Path) -> None:
-    for folder in target.parent.glob(f"{gguf.stem}-*"):
-        if folder != target and _superseded(folder, gguf):
+def _path_key(gguf: Path) -> str:
+    """What names the record of a file as it is now (its path, size and modification time)."""
+    stat = gguf.stat()
+    return hashlib.sha256(f"{gguf}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+
+
+def _remove_unused(cache_root: Path, stem: str) -> None:
+    """Forget the files that are gone or have changed since they were read (their records), then remove the
+    conversions named ``stem`` that no file needs any more: a deleted venv's copy of the model, an older version of
+    it, or one keyed by path as before. A conversion another existing file needs stays: another checkout may be
+    using it now."""
+    models = cache_root / "models"
+    needed = set()
+    for record in (models / SOURCES).glob("*.json"):
+        try:
+            entry = json.loads(record.read_text())
+            stat = Path(entry["gguf"]).stat()
+            if (stat.st_size, stat.st_mtime_ns) == (entry["size"], entry["mtime_ns"]):
+                needed.add(f"{Path(entry['gguf']).stem}-{entry['sha256'][:16]}")
+                continue
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        record.unlink(missing_ok=True)
+    for folder in models.glob(f"{stem}-*"):
+        if folder.name not in needed and _is_conversion(folder):
             log.info("removing %s, a conversion no longer used", folder)
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _is_conversion(folder: Path) -> bool:
+    """A folder materialize wrote (its record names the GGUF file it was converted from)."""
+    try:
+        return "gguf" in json.loads((folder / MODEL_RECORD).read_text())
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def materialize(source: ModelSource, cache_root: Path) -> str:
@@ -154,9 +187,13 @@ def materialize(source: ModelSource, cache_root: Path) -> str:
         return source.location
     target = gguf_cache_dir(source, cache_root)
     gguf = Path(source.location).resolve()
+    keyed_by_path = target.with_name(f"{gguf.stem}-{_path_key(gguf)}")
+    if not target.exists() and _is_conversion(keyed_by_path):
+        # Converted before conversions were keyed by the file's contents, under this name: renamed, not converted again.
+        os.replace(keyed_by_path, target)
     if (target / "config.json").is_file():
         log.debug("using converted weights in %s", target)
-        _remove_superseded(target, gguf)
+        _remove_unused(cache_root, gguf.stem)
         return str(target)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -179,8 +216,8 @@ def materialize(source: ModelSource, cache_root: Path) -> str:
     try:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        (staging / "assistant_model.json").write_text(json.dumps({"base_id": source.base_id, "gguf": str(gguf)}))
-        _remove_superseded(target, gguf)
+        (staging / MODEL_RECORD).write_text(json.dumps({"base_id": source.base_id, "gguf": str(gguf)}))
+        _remove_unused(cache_root, gguf.stem)
         replace_dir(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

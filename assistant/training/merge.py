@@ -10,11 +10,9 @@ from pathlib import Path
 from ..errors import AdapterError, UsageError
 from ..files import replace_dir, staging_dir
 from ..llm.adapters import check_base, read_adapter
-from ..llm.models import ModelSource, load_pretrained
+from ..llm.models import MODEL_RECORD, ModelSource, load_pretrained
 
 log = logging.getLogger(__name__)
-
-MODEL_RECORD = "assistant_model.json"  # read by assistant.llm.models to know the base of a folder
 
 
 def merge_adapter(
