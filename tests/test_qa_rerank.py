@@ -30,7 +30,7 @@ from assistant.skills.phrases import sole_expression
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
 from assistant.skills.qa import QUOTE_INTRO, SHORTENED_NOTICE, copied_answer
 from assistant.skills.qa_options import QAOptions
-from assistant.skills.spans import is_list, weaker_source
+from assistant.skills.spans import is_instruction, is_list, weaker_source
 
 INCIDENT = Passage(
     "Buoy 17 stopped sending data on 9 April. The investigation was led by Priya Raman. "
@@ -281,6 +281,29 @@ def test_a_question_about_steps_that_the_model_declines_gets_the_steps_quoted_no
     assert "> To pair a buoy:\n> 1. Open the TideLink web page" in reply.text and "> 2. Choose Add buoy" in reply.text
     assert "Pairing takes a minute" not in reply.text and "every ten minutes" not in reply.text
     assert [p.source for p in reply.sources] == [PAIRING.source]
+
+
+EXPORT = Passage("PDF reports include the calibration certificate numbers, which auditors usually ask for.\n\n"
+                 "Open Reports, pick the sensors and date range, then click Export.", "products/coldtrack.md", "ColdTrack",
+                 relevance=0.5)
+
+
+def test_a_question_about_steps_gets_the_sentence_that_tells_what_to_do_quoted(tmp_path):
+    # The reranker likes the sentence sharing the question's words best; the step that answers comes second.
+    manager, _, _, _ = make(tmp_path, second_reading("PDF reports"), {"PDF reports": 0.9, "click Export": 0.6},
+                            passages=(EXPORT, TRAVEL))
+    reply = manager.handle("c", "/ask How do I get a PDF of my temperature records for an audit?")
+    assert reply.quoted and "> Open Reports, pick the sensors and date range, then click Export." in reply.text
+    assert "auditors" not in reply.text
+
+
+def test_an_instruction_opens_with_what_to_do():
+    for told in ("Open Reports, then click Export.", "1. Log in and choose \"Open day\".", "- Tick the box",
+                 "Then type /deploy rollback in #deploys.", "Pairing takes a minute. Right-click the buoy and choose Pair."):
+        assert is_instruction(told), told
+    for said in ("PDF reports include the certificate numbers.", "Note: the float is EUR 150.", "Reports are sent monthly.",
+                 "That is why every migration must stay compatible.", "2. OPENING THE TILL"):
+        assert not is_instruction(said), said
 
 
 def test_a_list_is_its_items_after_one_introducing_line_and_a_wrapped_line_goes_on_the_item_before():

@@ -343,9 +343,9 @@ class QASkill:
 
 def span_read_again(reranker: Reranker, question: str, passage: Passage) -> tuple[str, bool, bool]:
     """What the second reading reads of ``passage`` (or quotes, for steps): the span the reranker finds answers
-    ``question`` best, the list whole for a question about steps (spans.best_span); and whether text was cut before
-    and after it."""
-    return best_span(reranker, question, passage, whole_list=asks_for(question) == "steps")
+    ``question`` best; for a question about steps, the best that tells what to do, the list whole (spans.best_span); and
+    whether text was cut before and after it."""
+    return best_span(reranker, question, passage, steps=asks_for(question) == "steps")
 
 
 def declined(closest: Sequence[Passage], notice: str) -> Reply:

@@ -28,6 +28,22 @@ BULLET_MARK = r"[-*•]"
 LIST_WORDS = 150
 LIST_ITEM = re.compile(rf"^\s*(?:{ITEM_NUMBER}|{BULLET_MARK})\s")
 
+# Verbs the steps of a procedure open with ("Open Reports, then click Export.", "1. Log in and choose Open day."): what a
+# span must tell, for a question about how to do something, when a span of the passage does.
+INSTRUCTION_VERBS = frozenset("""
+    add allow apply approve archive ask assign attach book bring call cancel carry change charge check choose clean clear
+    click close collect complete configure confirm connect contact continue copy count create delete deliver dial disable
+    disconnect double-click download drag drive drop edit email empty enable enter escalate export fax file fill find finish
+    fit follow forward get give go hand hang hold inform install keep label leave let lift load lock log lodge make mark
+    measure message move navigate note notify open order pay phone photograph pick place plug post power press print pull
+    push put raise read reboot record refresh refund register reject reload remove rename reopen repair replace reply report
+    request reserve reset restart return review right-click rinse ring run save scan schedule scroll search select send set
+    share show sign stack start stay stop store submit swipe switch sync take tap tell test text tick top turn type unload
+    unlock unplug update upgrade upload use verify visit wait wash wear weigh wipe wrap write""".split())
+# A sentence's first word after a list item's number or bullet and words that order steps ("Then", "First,"); not a
+# label ("Note: ...").
+FIRST_WORD = re.compile(rf"^\s*(?:(?:{ITEM_NUMBER}|{BULLET_MARK})\s+)?(?:(?:first|then|next|finally|please|now|also),?\s+)*"
+                        r"([\w-]+)(?![\w-]|:)", re.I)
 # A sentence that opens by pointing back says little without the one before it ("That is why every migration ...").
 POINTS_BACK = re.compile(r"^(?:that|this|these|those|it|they|so|therefore|thus|hence)\b", re.I)
 # A sentence that ends in a list item's number ("Steps:\n1.") or is only one or two words says nothing alone.
@@ -95,17 +111,28 @@ def is_list(block: str) -> bool:
     return first <= 1 and len(items) >= 2 and all(line[:1].isspace() or line.lstrip()[:1].islower() for line in wrapped)
 
 
+def is_instruction(text: str) -> bool:
+    """Whether a sentence (or line) of ``text`` tells what to do: it opens with one of INSTRUCTION_VERBS."""
+    return any((first := FIRST_WORD.match(sentence)) and first[1].lower() in INSTRUCTION_VERBS
+               for line in text.splitlines() for sentence in sentences(line))
+
+
 def best_span(reranker: Reranker, question: str, passage: Passage, most: int = 2,
-              whole_list: bool = False, self_contained: bool = False) -> tuple[str, bool, bool]:
+              steps: bool = False, self_contained: bool = False) -> tuple[str, bool, bool]:
     """The one sentence (or table row, with the table's header; or a short table whole), or run of up to `most`
     consecutive ones in a paragraph, that the reranker finds answers the question best; and whether text was cut
-    before and after it. With ``whole_list``, a span in a list is the list whole (if short): a step of a procedure
-    ("1. Open StaffHub") is no answer to how to do it. With ``self_contained``, a span that opens by pointing back
-    ("That is why ...") comes with the sentence before it in its paragraph."""
+    before and after it. With ``steps`` (the question asks how to do something), the best span that tells what to do
+    (is_instruction), when one does: the reranker likes a sentence that shares the question's words ("PDF reports
+    include ..." for how to get a PDF) as much as the step that answers ("Open Reports, ..., then click Export."); and a
+    span in a list is the list whole (if short): a step of a procedure ("1. Open StaffHub") is no answer to how to do
+    it. With ``self_contained``, a span that opens by pointing back ("That is why ...") comes with the sentence before it
+    in its paragraph."""
     blocks, tables, units = quote_units(passage.text)
     if not units:
         return passage.text.strip(), False, False
     spans = scored_spans(reranker, question, units, passage.title, most)
+    if steps:
+        spans = [span for span in spans if is_instruction(span.text)] or spans
     # The shorter span unless the longer one scores clearly better: a second sentence must earn its place.
     best = max(spans, key=lambda span: span.score - SECOND_UNIT * (span.end - span.start))
     start, end = best.start, best.end
@@ -115,7 +142,7 @@ def best_span(reranker: Reranker, question: str, passage: Passage, most: int = 2
         if len(rows) - 2 <= WHOLE_TABLE_ROWS:
             return blocks[number], False, False
         return "\n".join([*rows[:2], *(unit for _, unit in units[start:end] if unit not in rows[:2])]), False, False
-    if whole_list and is_list(blocks[number]) and len(blocks[number].split()) <= LIST_WORDS:
+    if steps and is_list(blocks[number]) and len(blocks[number].split()) <= LIST_WORDS:
         return blocks[number], False, False
     if self_contained and start > 0 and units[start - 1][0] == number and POINTS_BACK.match(units[start][1]):
         start -= 1
