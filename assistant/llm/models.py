@@ -134,7 +134,7 @@ def _content_key(gguf: Path, cache_root: Path) -> str:
     """The SHA-256 of the file's bytes, read once for each path, size and modification time and kept in a record
     under models/sources/: the same model in two venvs shares a conversion, and a start does not read 100 MB."""
     stat = gguf.stat()
-    record = cache_root / "models" / SOURCES / f"{_path_key(gguf)}.json"
+    record = cache_root / "models" / SOURCES / f"{_path_key(gguf, stat)}.json"
     try:
         return str(json.loads(record.read_text())["sha256"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -144,9 +144,8 @@ def _content_key(gguf: Path, cache_root: Path) -> str:
     return digest
 
 
-def _path_key(gguf: Path) -> str:
-    """What names the record of a file as it is now (its path, size and modification time)."""
-    stat = gguf.stat()
+def _path_key(gguf: Path, stat: os.stat_result) -> str:
+    """What names the record of a file as it is now (its path, size and modification time, as ``stat`` gives them)."""
     return hashlib.sha256(f"{gguf}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
 
 
@@ -187,7 +186,7 @@ def materialize(source: ModelSource, cache_root: Path) -> str:
         return source.location
     target = gguf_cache_dir(source, cache_root)
     gguf = Path(source.location).resolve()
-    keyed_by_path = target.with_name(f"{gguf.stem}-{_path_key(gguf)}")
+    keyed_by_path = target.with_name(f"{gguf.stem}-{_path_key(gguf, gguf.stat())}")
     if not target.exists() and _is_conversion(keyed_by_path):
         # Converted before conversions were keyed by the file's contents, under this name: renamed, not converted again.
         os.replace(keyed_by_path, target)
