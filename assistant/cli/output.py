@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import sys
 import threading
+import unicodedata
 from collections.abc import Iterator
 
 import click
@@ -50,14 +52,19 @@ def print_stream(events: Iterator[ReplyEvent], cancel: threading.Event) -> Reply
     if reply is None:
         click.echo()
         return Reply(shown, "error", error=True)
-    if reply.text.strip() != shown:
-        if shown:
-            click.echo()
-            click.secho("(replaced: " + (reply.notice or "the answer changed") + ")", fg="yellow", err=reply.error)
+    replaced = reply.text.strip() != shown
+    if not replaced:
+        click.echo()
+    elif not shown or (not reply.error and erased("".join(streamed))):
+        # A one-line answer is rewritten where it stands ("90 days [2]" becomes "90 days [1]" once only the
+        # passage it cites is listed), so the terminal shows the answer once.
         click.secho(reply.text, fg="red" if reply.error else None, err=reply.error)
+        replaced = False
     else:
         click.echo()
-    if reply.notice and reply.text.strip() == shown:
+        click.secho("(replaced: " + (reply.notice or "the answer changed") + ")", fg="yellow", err=reply.error)
+        click.secho(reply.text, fg="red" if reply.error else None, err=reply.error)
+    if reply.notice and not replaced:
         click.secho(reply.notice, dim=True)
     if reply.sources and reply.skill != "sources":
         title = "Closest passages:" if reply.declined else "Sources:"
@@ -65,3 +72,16 @@ def print_stream(events: Iterator[ReplyEvent], cancel: threading.Event) -> Reply
         for number, passage in enumerate(reply.sources, 1):
             click.secho(f"  [{number}] {passage.location}", dim=True)
     return reply
+
+
+def erased(streamed: str) -> bool:
+    """Clear ``streamed`` from the terminal, if it is all on the line the cursor is on; False where it cannot be
+    (not a terminal, several lines, or wrapped past the terminal's width)."""
+    if not sys.stdout.isatty() or "\n" in streamed:
+        return False
+    # East Asian wide characters take two columns each.
+    columns = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in streamed)
+    if columns >= shutil.get_terminal_size().columns:
+        return False
+    click.echo("\r\033[K", nl=False)
+    return True
