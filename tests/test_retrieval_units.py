@@ -82,6 +82,19 @@ def test_html_keeps_visible_text_only(tmp_path):
     assert any(b.text == "code line 1\ncode line 2" for b in doc.blocks)
 
 
+def test_html_a_menu_of_links_is_furniture_a_menu_of_dishes_is_content(tmp_path):
+    page = tmp_path / "cafe.html"
+    page.write_text(
+        "<html><body><ul class='menu'><li><a href='/'>Home</a></li><li><a href='/cafe'>Cafe</a></li></ul>"
+        "<div id='main-menu'><a href='/shop'>Shoplink</a> | <a href='/visit'>Visitlink</a></div>"
+        "<main><h1>Our cafe</h1><h2>Hot drinks</h2><table class='menu'><tr><th>Drink</th><th>Large</th></tr>"
+        "<tr><td>Latte</td><td>£3.70</td></tr></table>"
+        "<div class='food-menu'><p>Soup of the day with bread: £5.50</p></div></main></body></html>")
+    text = load_document(page).text
+    assert "Drink: Latte; Large: £3.70" in text and "Soup of the day with bread: £5.50" in text
+    assert "Home" not in text and "Shoplink" not in text
+
+
 def test_html_table_rows_carry_their_column_headers(tmp_path):
     page = tmp_path / "limits.html"
     page.write_text(

@@ -18,6 +18,9 @@ _INVISIBLE = ["script", "style", "noscript", "template", "svg", "canvas", "ifram
               "nav", "footer", "aside", "form", "button", "select", "dialog", "menu"]
 _BOILERPLATE_ROLES = {"navigation", "banner", "contentinfo", "search", "complementary", "menu", "menubar"}
 _BOILERPLATE_NAMES = re.compile(r"(^|[-_ ])(nav|navbar|menu|sidebar|breadcrumbs?|cookie|footer|skip-link|toc)([-_ ]|$)", re.I)
+# A table is content whatever its class says, and a "menu" is a site's only when it is mostly links: a café's or a
+# restaurant's ("<table class="menu">" of drinks and prices, "<div class="food-menu">") is what the page is about.
+_TABLE_TAGS = {"table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption"}
 # A table laid out with headings or tables in its cells is a page's layout: each cell is read as a block of its own.
 _BLOCK_TAGS = {"p", "div", "section", "article", "main", "header", "li", "ul", "ol", "dl", "dt", "dd", "blockquote",
                "figure", "figcaption", "details", "summary", "address", "hr", "body", "html", "table", "tr", "td", "th"}
@@ -39,9 +42,20 @@ def _attribute(tag: Tag, name: str) -> str:
 
 
 def _is_boilerplate(tag: Tag) -> bool:
-    return (tag.get("hidden") is not None or _attribute(tag, "aria-hidden") == "true"
-            or _attribute(tag, "role").lower() in _BOILERPLATE_ROLES
-            or bool(_BOILERPLATE_NAMES.search(_attribute(tag, "class") + " " + _attribute(tag, "id"))))
+    if (tag.get("hidden") is not None or _attribute(tag, "aria-hidden") == "true"
+            or _attribute(tag, "role").lower() in _BOILERPLATE_ROLES):
+        return True
+    named = {match[2].lower() for match in _BOILERPLATE_NAMES.finditer(_attribute(tag, "class") + " " + _attribute(tag, "id"))}
+    if not named or tag.name in _TABLE_TAGS:
+        return False
+    return named != {"menu"} or _mostly_links(tag)
+
+
+def _mostly_links(tag: Tag) -> bool:
+    """Whether at least half of the tag's text is the text of links, as in a site's menu."""
+    text = len("".join(tag.get_text().split()))
+    linked = sum(len("".join(link.get_text().split())) for link in tag.find_all("a"))
+    return linked * 2 >= text
 
 
 def load_html(path: Path, data: bytes) -> Document:
