@@ -212,10 +212,11 @@ MONTHS = {month[:3]: month for month in ("January February March April June July
 
 def has_fact(text: str, question: Question) -> bool:
     # A dash between two times or days parts words ("22:00–06:00" holds "22:00"); SQuAD's normalisation, which
-    # `contains` keeps, drops only ASCII punctuation and would join them. Alike in the expected answer ("12:30 – 21:00").
+    # `contains` keeps, drops only ASCII punctuation and would join them. Alike in the expected answer ("12:30 – 21:00"),
+    # and a hyphen between numbers is the same dash ("10:00-13:00" is "10:00–13:00").
     # A date is the same date with its month's name short.
     def parted(words: str) -> str:
-        return SHORT_MONTH.sub(lambda m: MONTHS[(m[1] or m[2])[:3]], re.sub(r"[–—]", " ", words))
+        return SHORT_MONTH.sub(lambda m: MONTHS[(m[1] or m[2])[:3]], re.sub(r"[–—]|(?<=\d)-(?=\d)", " ", words))
 
     found = [bool(contains(parted(text), parted(answer))) for answer in question.answers]
     return all(found) if question.all else any(found)

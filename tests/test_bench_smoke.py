@@ -70,6 +70,8 @@ def test_company_scoring_finds_a_time_in_a_range_written_with_a_dash():
     assert not qa_company.has_fact("12:00–16:00", question)
     hours = qa_company.Question("q", "shop.md", "time", "What are the Sunday opening hours?", ("12:30 – 21:00",))
     assert qa_company.has_fact("12:30 – 21:00 [1]", hours) and qa_company.has_fact("12:30–21:00", hours)
+    assert qa_company.has_fact("12:30-21:00 [1]", hours)  # a hyphen for the dash
+    assert not qa_company.has_fact("12:30-22:00", hours)
 
 
 def test_company_scoring_reads_a_month_written_short_as_the_same_date():
