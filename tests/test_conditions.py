@@ -30,12 +30,16 @@ SICK_PAY = Passage(
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("I've been here more than two years.", [("year", 2.0, math.inf)]),
-    ("End of probation to 2 years", [("year", -math.inf, 2.0)]),
-    ("After 5 years of service this rises to 27 days.", [("year", 5.0, math.inf), ("day", 27.0, 27.0)]),  # a value, not "up to"
+    # Years are compared as months: "After 12 months" is a band that "just over a year" falls in.
+    ("I've been here more than two years.", [("month", 24.0, math.inf)]),
+    ("End of probation to 2 years", [("month", -math.inf, 24.0)]),
+    ("After 5 years of service this rises to 27 days.", [("month", 60.0, math.inf), ("day", 27.0, 27.0)]),  # a value, not "up to"
+    ("I've been here just over a year; more than an hour, within a week", [("month", 12.0, math.inf), ("hour", 1.0, math.inf),
+                                                                        ("week", -math.inf, 1.0)]),
+    ("€40 a day, a year ago, up to a maximum of 5 kg", [("€", 40.0, 40.0), ("kg", 5.0, 5.0)]),  # "a" is one after a comparison, of time
     ("Any refund above €500 needs approval; up to 300 EUR agents decide.", [("€", 500.0, math.inf), ("€", -math.inf, 300.0)]),
     ("Delivery takes 2–3 working days for 50 or more pallets, 5+ years", [("day", 2.0, 3.0), ("pallet", 50.0, math.inf),
-                                                                          ("year", 5.0, math.inf)]),
+                                                                          ("month", 60.0, math.inf)]),
     ("Parcels between 10 and 20 kg, or under 3 kg", [("kg", 10.0, 20.0), ("kg", -math.inf, 3.0)]),
     ("The meeting on 12 March 2024 starts at 10:00 with 4 of us.", []),  # dates, clock times and bare numbers are no band
     ("One G10 gateway serves up to 150 sensors, one per floor; B-52 bombers", [("sensor", -math.inf, 150.0)]),  # nor codes

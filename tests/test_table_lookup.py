@@ -269,3 +269,48 @@ def test_a_row_the_question_names_by_its_bracket_is_not_refused():
     answer = table_answer(ScriptedReranker({"Critical": 0.9, "Other": 0.3}), "How fast do we have to patch a CVSS 9.5 vulnerability?",
                           [PATCHING])
     assert not isinstance(answer, NoRow)
+
+
+PAY_SCALE = Passage(
+    "| Role | Starting rate | After 12 months | After 24 months |\n|---|---|---|---|\n"
+    "| Bar staff | €13.20 | €13.60 | €14.10 |\n| Senior bar staff | €14.50 | €15.00 | €15.60 |",
+    "hr/pay.md", "Hourly pay")
+
+
+@pytest.mark.parametrize("question, cell", [
+    ("I've been senior bar staff for just over a year now. What should my hourly rate be?", "€15.00"),
+    ("I've been senior bar staff for three years. What's my hourly rate?", "€15.60"),  # the band starting latest
+    ("I've been senior bar staff for 18 months. What's my hourly rate?", "€15.00"),
+    ("What's the starting rate for senior bar staff?", "€14.50"),  # no quantity stated: the header's words decide
+])
+def test_the_column_whose_band_holds_the_quantity_the_question_states(question, cell):
+    found = table_answer(ScriptedReranker({"Senior": 0.9}), question, [PAY_SCALE])
+    assert isinstance(found, TableAnswer) and found.cell == cell
+
+
+ON_CALL = Passage(
+    "| Week | Dates | Manager on call |\n|---|---|---|\n| Week 35 | 25–31 August 2025 | Joost Brinkhuis |\n"
+    "| Week 36 | 1–7 September 2025 | Ilse Dekkerman |", "ops/on-call.md", "Manager on call")
+LATE_PAYMENT = Passage(
+    "| Day | Action | Fee added |\n|---|---|---|\n| 3 | Second payment attempt, SMS reminder | none |\n"
+    "| 14 | Late fee and letter | £25 |\n| 28 | Lock cut notice | £50 |", "ops/late-payment.md", "Late payment")
+
+
+@pytest.mark.parametrize("question, table, found", [
+    ("Who is the manager on call in week 37?", ON_CALL, None),  # "Week 35" is another week
+    ("Who is the manager on call in week 36?", ON_CALL, "Ilse Dekkerman"),
+    ("What's the second late payment fee at 21 days?", LATE_PAYMENT, None),  # "3" under "Day" is day 3
+    ("What fee is added at 14 days?", LATE_PAYMENT, "£25"),
+])
+def test_a_row_numbered_as_another_of_the_things_asked_about_is_no_row_for_it(question, table, found):
+    answer = table_answer(ScriptedReranker({"Week 35": 0.9, "Week 36": 0.5, "Second payment": 0.9, "Late fee": 0.5}),
+                          question, [table])
+    assert isinstance(answer, NoRow) if found is None else (isinstance(answer, TableAnswer) and answer.cell == found)
+
+
+def test_a_cell_that_mentions_nothing_is_no_price():
+    checks = Passage("| Item | Standard | If not met |\n|---|---|---|\n"
+                     "| Windscreen | no chip larger than 2 cm, nothing in the driver's view | Book a glass repair |",
+                     "ops/checks.md", "Vehicle checks")
+    question = "What do we charge for repairing a stone chip in the windscreen?"
+    assert table_answer(ScriptedReranker({"Windscreen": 0.9}), question, [checks]) is None  # the reader reads on

@@ -33,13 +33,14 @@ from .phrases import unsaid
 from .spans import copies, quote_units
 
 _NUMBER = rf"\d+(?:,\d{{3}})*(?:\.\d+)?|\b(?:{'|'.join(NUMBERS)})\b"
+ONE = ("a", "an")  # "over a year" is over one year; only after a comparison, of time ("€40 a day" states no band)
 ABOVE = "more than|greater than|longer than|older than|over|above|beyond|exceeding"  # the number itself excluded
 FROM = "at least|from|after|starting at"
 BELOW = "less than|fewer than|shorter than|under|below"
 UP_TO = "up to|at most|no more than|not more than|within|until|to|the first|first"
 BAND = re.compile(
     rf"(?:\b(?P<compare>{ABOVE}|{FROM}|{BELOW}|{UP_TO}|between)\s+)?"
-    rf"(?P<currency>[€$£])?\s?(?<![\w.])(?<![^\W\d_]-)(?P<low>{_NUMBER})"  # not of a code or a version ("G10", "B-52", "v4.2")
+    rf"(?P<currency>[€$£])?\s?(?<![\w.])(?<![^\W\d_]-)(?P<low>{_NUMBER}|\b(?:{'|'.join(ONE)})\b)"  # not of a code or a version ("G10", "B-52", "v4.2")
     rf"(?:\s*(?:-|–|to|and)\s*[€$£]?\s?(?P<high>{_NUMBER}))?(?P<plus>\+)?"
     rf"(?:\s+or\s+(?P<open>more|over|longer|above|less|fewer|under|below|shorter)\b)?(?:-|\s*)(?P<unit>%|[a-z]+\b)?"
     rf"(?:\s+or\s+(?P<open_after>more|over|longer|above|less|fewer|under|below|shorter)\b)?",
@@ -77,8 +78,20 @@ class Band:
         return self.unit == other.unit and other.low <= self.low and self.high <= other.high
 
 
+# Units compared as another: "After 12 months" is a band of service that "just over a year" falls in.
+SAME_UNIT = {"year": ("month", 12.0)}
+
+
 def value(number: str) -> float:
-    return float(NUMBERS.get(number.lower(), number.replace(",", "")))
+    return 1.0 if number.lower() in ONE else float(NUMBERS.get(number.lower(), number.replace(",", "")))
+
+
+def band(unit: str, low: float, high: float, values: tuple[float, ...]) -> Band:
+    """A band in the unit it is compared in (years as months)."""
+    if unit in SAME_UNIT:
+        unit, factor = SAME_UNIT[unit]
+        low, high, values = low * factor, high * factor, tuple(v * factor for v in values)
+    return Band(unit, low, high, values)
 
 
 def bands(text: str) -> list[Band]:
@@ -89,6 +102,9 @@ def bands(text: str) -> list[Band]:
     for match in BAND.finditer(text):
         unit = match["currency"] or _unit(match, text)
         if unit is None or AFTER_MONTH.search(text[: match.start()]):
+            continue
+        if match["low"].lower() in ONE and (match["high"] or not match["compare"] or match["compare"].lower() == "to"
+                                            or not re.fullmatch(TIME_UNIT, unit)):
             continue
         low = high = value(match["low"])
         values: tuple[float, ...] = (low,)
@@ -109,8 +125,8 @@ def bands(text: str) -> list[Band]:
             low, high = -math.inf, high - EPSILON
         elif compare in UP_TO.split("|") or opened:
             low = -math.inf
-        found.append(Band(unit, low, high, values))
-    return found + [Band(singular(match["unit"].lower()), 1.0, 1.0, (1.0,)) for match in EVERY.finditer(text)]
+        found.append(band(unit, low, high, values))
+    return found + [band(singular(match["unit"].lower()), 1.0, 1.0, (1.0,)) for match in EVERY.finditer(text)]
 
 
 def _unit(match: re.Match[str], text: str) -> str | None:

@@ -26,7 +26,7 @@ from ..retrieval.rerank import Reranker, under_heading
 from ..retrieval.tables import labelled, row_cells
 from .answer_kind import DIMENSIONS, asks_for, fits
 from .conditions import Band, band_match, bands, says_only
-from .grounding import NUMBERS, content_words, restates
+from .grounding import NUMBERS, STOPWORDS, content_words, restates
 from .names import is_person
 from .phrases import expressions
 from .spans import quote_units
@@ -158,7 +158,8 @@ def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage])
     closeness = [0 if n is None or None in extra else -n for n in extra]
     (band, _, _), row = max((((band_rank(stated, row), close, score), row) for (row, score), close in zip(tied, closeness)),
                             key=lambda ranked: ranked[0])
-    if (stated and band == 0) or names_another(question, row):  # "90 x 230 mm" for the 135 x 280 mm pouches
+    # "90 x 230 mm" for the 135 x 280 mm pouches, "Paternity leave" for adoption leave, "Week 35" for week 37.
+    if (stated and band == 0) or names_another(question, row) or numbered_another(question, row):
         return NoRow(row)
     if (cell := answer_cell(question, row)) is None:
         return None
@@ -182,12 +183,38 @@ def names_another(question: str, row: Row) -> bool:
                               and before.split("-")[0] not in NUMBERS for before, word in zip(asked, asked[1:]))
 
 
+# A thing named by a word and its number ("Week 35", "Room 12", "Bay 4"); in a row's name, not a quantity ("Over 2
+# years", "Orders 10 pallets or more").
+NUMBERED = re.compile(r"\b([^\W\d_]{2,})\s+(\d+)\b(?![.,]?\d)")
+NUMBERED_NAME = re.compile(NUMBERED.pattern + r"(?!\s*(?:%|[^\W\d_]))")
+
+
+def numbered_another(question: str, row: Row) -> bool:
+    """Whether the row's name (first cell) is another thing of those the question numbers: "Week 35" for week 37."""
+    if not row.cells:
+        return False
+    asked = {(word.lower(), number) for word, number in NUMBERED.findall(question)}
+    numbered = {word for word, _ in asked}
+    return any(word.lower() in numbered and word.lower() not in STOPWORDS and (word.lower(), number) not in asked
+               for word, number in NUMBERED_NAME.findall(row.cells[0][1]))
+
+
 def band_rank(stated: list[Band], row: Row) -> int:
     """Rows whose name (first cell) states a band holding the one stated first, then those overlapping it, those
-    stating none, those missing it. Not the other cells: "Settlement period | 4 weeks" is no band of four-week periods."""
+    stating none, those missing it. Not the other cells: "Settlement period | 4 weeks" is no band of four-week periods.
+    A bare number is of the unit its column names ("3" under "Day" is day 3)."""
     if not stated:
         return 0
-    return {2: 3, 1: 2, None: 1, 0: 0}[band_match(stated, row.cells[0][1]) if row.cells else None]
+    return {2: 3, 1: 2, None: 1, 0: 0}[band_match(stated, row_name(row)) if row.cells else None]
+
+
+BARE_NUMBER = re.compile(r"[\d.,]+(?:\s*[-–]\s*[\d.,]+)?\+?")
+
+
+def row_name(row: Row) -> str:
+    """The row's first cell, with its column's header after it when the cell is a bare number ("3 Day")."""
+    header, cell = row.cells[0]
+    return f"{cell} {header}" if header and BARE_NUMBER.fullmatch(cell.strip()) else cell
 
 
 def text_of(unit: str | Row) -> str:
@@ -214,6 +241,11 @@ def answer_cell(question: str, row: Row) -> str | None:
         cells = [(name, cell) for name, cell in cells if is_person(cell)]
     if len(cells) == 1:
         return cells[0][1]
+    # Columns of bands ("Starting rate | After 12 months | After 24 months"): the one holding the quantity the question
+    # states ("just over a year"); of several ("three years" is after 12 and after 24 months), the one starting latest.
+    fit = [(band_match(stated, name) or 0, max((b.low for b in bands(name)), default=0.0)) for name, _ in cells] if stated else []
+    if fit and max(fit)[0] > 0 and fit.count(max(fit)) == 1:
+        return cells[fit.index(max(fit))][1]
     # The question's words that another cell of the row holds name the row, not this column: "failing for some
     # customers" (its Example cell) does not point at "Update customers every" for how quickly to acknowledge a page;
     # "Category B" may hold the "category" asked for under "Category".
