@@ -72,14 +72,15 @@ TIME = re.compile(
     rf"midday|today|tomorrow|yesterday|tonight|now|era|age|period|reign|war|dynasty|before|after|during|until|till|"
     rf"since|when|while|once|within|by|ago|end|start|beginning|middle|early|late|first|last|next|immediately|soon|"
     rf"later|earlier|previous|following|time|as soon as)\b", re.I)
-# What says a price: money, a share ("8%" of the price), no charge, or a number as such ("189,000") or per something
-# ("3 per kWh") as the answer, not one of people, points or megabits, nor the number a phrase ends with ("aisle 14").
+# What says a price: money, a share ("8%" of the price), no charge ("nothing" as the answer, not "nothing in the
+# driver's view"), or a number as such ("189,000") or per something ("3 per kWh") as the answer, not one of people,
+# points or megabits, nor the number a phrase ends with ("aisle 14").
 PRICE = re.compile(rf"[$€£]|\b(?:{MONEY_WORDS}|{CURRENCY})\b|\b{SMALL_CHANGE}|{SHARE}|"
-                   r"\b(?:free|nothing|no charge|no cost|included|half|double|triple)\b|"
+                   r"\b(?:free|no charge|no cost|included|half|double|triple)\b|^\W*nothing\b|"
                    r"^\W*(?:(?:about|around|roughly|approximately|up to|over|under|only|just)\s+)?(?<![\d.,])\d(?:[\d.,]*\d)?(?![.,]?\d)(?=\s*(?:$|[^\w\s]|(?:per|a|an|each|every|for|plus|ex|excl|incl|including|excluding|vat)\b))",
                    re.I)
 # What a question names when it asks for money or a share of it ("What's the call-out fee?", "What discount ...?").
-PRICE_NOUN = r"(?:price|cost|fee|charge|payment|allowance|salary|bonus|deposit|surcharge|excess|discount|budget)"
+PRICE_NOUN = r"(?:price|cost|fee|charge|payment|allowance|salary|bonus|deposit|surcharge|supplement|excess|discount|budget)"
 # The verbs that price something ("What does the plan cost?", "What do you charge for ...?").
 PRICE_VERB = r"(?:charge|cost|be charged)"
 # A rate that is money ("What's the hourly rate for ...?", "What mileage rate do I get?", "the rate per km"); not an error,
@@ -87,8 +88,9 @@ PRICE_VERB = r"(?:charge|cost|be charged)"
 PAY_RATE = (r"(?:(?:hourly|mileage|daily|weekly|nightly|pay|room|labou?r)"
             r"(?: (?!(?:error|failure|success|fix|conversion|churn|response|click|interest|exchange)\b)[\w-]+){0,2} rates?"
             r"|rates? per [\w-]+)")
-# What someone is paid per something ("What do we get per mile ...?", "What does a sous chef earn per hour?").
-PAID_PER = r"(?:get|earn|receive|make|be paid)(?: back)? per\b"
+# What someone is paid (per something): "What do we get per mile ...?", "What does a sous chef earn per hour?", "What do
+# examiners get paid?".
+PAID_PER = r"(?:(?:get|earn|receive|make|be paid)(?: back)? per|get paid)\b"
 # The noun ends what is asked about: not "What is the bonus scheme called?".
 PRICE_NOUN_ENDS = (r"(?=\W*$|\s+(?:for|of|on|per|to|if|when|at|in|with|from|under|over|after|before|is|are|was|were|do|does|"
                    r"did|would|will|we|i|you|they|that|this|a|an|the)\b)")
@@ -120,6 +122,9 @@ LABEL = re.compile(r"\b(?:option|aisle|room|gate|step|line|bay|door|dock|platfor
                    r"section|chapter|table|row|stage|phase|tier|building|block|lane|ward|route|no|nr)\.?\s?#?\d[\w.-]*", re.I)
 # A number grouped by thousands ("1 200 000"), which PHONE finds too.
 THOUSANDS = re.compile(r"\d{1,3}(?:[ .,]\d{3})+")
+# "What caused ...?", "What was behind ...?", "What made the compressor trip?": a reason, as "why" asks.
+CAUSE_ASKED = (r"what (?:caused|causes|led to|leads to|made|makes|(?:was|is|were|are) (?:behind|the (?:causes?|reasons?) (?:of|for)))"
+               r"\b")
 # What a reason can be said with: any word that is not about when or how much.
 NOT_A_REASON = re.compile(rf"^(?:(?:on|in|at|by|from|to|until|since|the|of|and|about|around|approximately|\W|\d[\d.,:]*|"
                           rf"{MONTH}|{WEEKDAY}|{TIME_UNIT}|{NUMBER_WORD}|%|percent|{CURRENCY}|am|pm)\b\s*)+$", re.I)
@@ -233,7 +238,14 @@ def without_times(text: str) -> str:
 # what do I do?", "In the aisle 14 near miss, which reach truck ...", "When X happens, what is it called?").
 # A preposition before "how" that changes nothing of what it asks ("After how many days ...?" asks "how many days").
 HOW_PREPOSITION = r"(?:for|after|within|by|in|up to) (?=how\b)"
-LEAD = re.compile(rf"^[^?]*?,\s*(?={TIME_PREPOSITION}(?:what|which|who|how|where|why|when)\b|{HOW_PREPOSITION})", re.I)
+LEAD = re.compile(rf"^[^?]*?(?:,|\s[-–—])\s*(?={TIME_PREPOSITION}(?:what|which|who|how|where|why|when)\b|{HOW_PREPOSITION})", re.I)
+# A question written as the thing it asks about ("excess on premier cover?", "Deadline for a discharge summary?"): it
+# asks what that is. Not one opening with a question word, a verb, a pronoun, a conjunction or a preposition.
+NAMED_ONLY = re.compile(rf"^(?!\W*(?:what|what's|whats|which|who|who's|whom|whose|when|when's|where|where's|why|how|how's|"
+                        rf"{AUXILIARY}|and|or|so|but|then|also|ok|okay|yes|no|if|i|i'm|i've|i'd|we|we're|you|it|it's|they|"
+                        rf"there|there's|this|that|these|those|my|our|your|his|her|their|please|tell|show|give|list|explain|"
+                        rf"any|by|until|till|from|to|at|in|on|for|after|before|since|within|up|above|below|under|over|"
+                        rf"roughly|approximately|about|exactly|just)\b)\W*[^\W\d_][^?]*\?$")
 
 
 def is_telephone_number(number: str) -> bool:
@@ -260,7 +272,8 @@ def asking_sentence(question: str) -> str:
 def asking_words(question: str) -> str:
     """The asking sentence lower-cased, its spaces one each, without a preposition before "how" ("After how many days
     ...?" asks "how many days", "For how long ...?" "how long"): what the question-word patterns match."""
-    return re.sub(rf"^(\W*){HOW_PREPOSITION}", r"\1", " ".join(asking_sentence(question).lower().split()))
+    words = re.sub(rf"^(\W*){HOW_PREPOSITION}", r"\1", " ".join(asking_sentence(question).lower().split()))
+    return f"what is the {words}" if NAMED_ONLY.match(words) else words
 
 
 def asks_for(question: str) -> str | None:
@@ -316,7 +329,7 @@ def asks_for(question: str) -> str | None:
         unit, after = match[1], match[2]
         qualifies = after is not None and not unit.endswith("s") and after not in STOPWORDS
         return "duration" if re.fullmatch(TIME_UNIT, unit) and not qualifies else "count"
-    if re.match(rf"{OPENING}why\b(?! not\b)", q):
+    if re.match(rf"{OPENING}(?:why\b(?! not\b)|{CAUSE_ASKED})", q):
         return "reason"
     if re.match(rf"{OPENING}{TIME_PREPOSITION}(?:when|what time|what date|which date|which day|what day)\b", q):
         return "time"
