@@ -49,7 +49,7 @@ def test_the_training_documents_share_nothing_with_the_evaluation_corpus():
     trained = set().union(*map(asked, COMPANIES))
     assert len(COMPANIES) >= 4 and len(HELD_OUT) >= 2 and not evaluated & trained
     evaluation_names = ("skerry", "tidelink", "harbor console", "solas solar", "kestrel transit", "pinecrest", "marrow roasters",
-                        "larkspur", "ravensworth")
+                        "larkspur", "ravensworth", "brambleford", "copperleaf", "ironmere")
     for path in DOCS.rglob("*"):
         if path.is_file():
             text = path.read_text(encoding="utf-8").lower()
