@@ -127,13 +127,17 @@ def _weights_size(folder: Path) -> int:
 
 def gguf_cache_dir(source: ModelSource, cache_root: Path) -> Path:
     gguf = Path(source.location).resolve()
-    return cache_root / "models" / f"{gguf.stem}-{_content_key(gguf, cache_root)[:16]}"
+    return _conversion_dir(gguf, gguf.stat(), cache_root)
 
 
-def _content_key(gguf: Path, cache_root: Path) -> str:
+def _conversion_dir(gguf: Path, stat: os.stat_result, cache_root: Path) -> Path:
+    """Where the conversion of ``gguf`` (resolved; ``stat`` its stat) lives: named by its contents."""
+    return cache_root / "models" / f"{gguf.stem}-{_content_key(gguf, stat, cache_root)[:16]}"
+
+
+def _content_key(gguf: Path, stat: os.stat_result, cache_root: Path) -> str:
     """The SHA-256 of the file's bytes, read once for each path, size and modification time and kept in a record
     under models/sources/: the same model in two venvs shares a conversion, and a start does not read 100 MB."""
-    stat = gguf.stat()
     record = cache_root / "models" / SOURCES / f"{_path_key(gguf, stat)}.json"
     try:
         return str(json.loads(record.read_text())["sha256"])
@@ -184,9 +188,10 @@ def materialize(source: ModelSource, cache_root: Path) -> str:
     """A folder or hub id that `from_pretrained` loads directly, converting a GGUF file on first use."""
     if source.kind != "gguf":
         return source.location
-    target = gguf_cache_dir(source, cache_root)
     gguf = Path(source.location).resolve()
-    keyed_by_path = target.with_name(f"{gguf.stem}-{_path_key(gguf, gguf.stat())}")
+    stat = gguf.stat()
+    target = _conversion_dir(gguf, stat, cache_root)
+    keyed_by_path = target.with_name(f"{gguf.stem}-{_path_key(gguf, stat)}")
     if not target.exists() and _is_conversion(keyed_by_path):
         # Converted before conversions were keyed by the file's contents, under this name: renamed, not converted again.
         os.replace(keyed_by_path, target)
