@@ -12,6 +12,7 @@ from test_retrieval_units import make_pdf
 from assistant.config import load_settings
 from assistant.errors import KnowledgeBaseError
 from assistant.retrieval import KnowledgeBase, KnowledgeOptions, Passage, Retriever, open_knowledge_base
+from assistant.retrieval.loaders import READINGS, reading
 from assistant.retrieval.store import Store
 
 pytestmark = pytest.mark.real_model
@@ -246,6 +247,27 @@ def test_an_index_of_the_previous_format_is_read_and_upgraded_by_its_next_write(
     upgraded = json.loads((kb.folder / "manifest.json").read_text())
     assert upgraded["format"] == 2 and "embedder" not in upgraded and upgraded["roots"][0]["exclude"] == ["/guide.md"]
     assert not old.sync().added and str(docs / "guide.md") not in {d.path for d in old.documents()}
+
+
+def test_sync_reads_again_the_documents_an_earlier_reading_of_their_format_indexed(kb, docs, monkeypatch):
+    """A loader fix reaches the indexes people already have: `sync` reads again, changed or not, the documents of a
+    format whose reading changed since they were indexed, and only those; a store from before readings were
+    numbered gets the column at its next write, its documents at each format's first reading."""
+    manifest = json.loads((kb.folder / "manifest.json").read_text())
+    store = Store(kb.folder / f"{manifest['store']}.sqlite3")
+    store.conn.execute("ALTER TABLE documents DROP COLUMN reading")
+    store.close()
+    kb.close()
+
+    old = KnowledgeBase(kb.folder)
+    assert top_source(old, "ERR-4521") == "guide.md"  # searched as it was
+    report = old.sync()  # HTML is read now as its second reading says (a table named "menu" kept)
+    assert report.updated == [str(docs / "page.html")] and len(report.unchanged) == 5 and not report.added
+    assert not old.sync().updated  # once
+    monkeypatch.setitem(READINGS, "markdown", reading("markdown") + 1)
+    assert old.sync().updated == [str(docs / "guide.md")]
+    assert top_source(old, "ERR-4521") == "guide.md" and old.stats()["documents"] == 6
+    old.close()
 
 
 def test_a_second_writer_is_told_to_wait(kb, docs):

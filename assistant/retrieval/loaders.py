@@ -286,6 +286,20 @@ LOADERS: dict[str, Loader] = {
 }
 
 
+# Which reading of its format a document was indexed with: a change to a loader that gives a format's files other text
+# or other blocks takes the next number here, and `index add` and `sync` read the documents indexed with an earlier one
+# again, changed or not (writer.ingest), so that a fix reaches the indexes people already have. A format not named is at
+# its first reading.
+READINGS = {
+    "html": 2,  # 2: a table named "menu" is the page's content, not its navigation (html_loader)
+}
+
+
+def reading(format: str) -> int:
+    """The number of the reading this version gives files of ``format`` (Document.format)."""
+    return READINGS.get(format, 1)
+
+
 def loader_for(path: Path) -> Loader | None:
     suffix = path.suffix.lower()
     if suffix in LOADERS:

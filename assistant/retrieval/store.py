@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS documents (
     sha256 TEXT NOT NULL,
     text TEXT NOT NULL,
     chunks INTEGER NOT NULL,
-    indexed_at REAL NOT NULL
+    indexed_at REAL NOT NULL,
+    reading INTEGER NOT NULL DEFAULT 1  -- loaders.reading of its format when it was read
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: it is the chunk's id in FAISS too
@@ -83,6 +84,13 @@ class Store:
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 
+    def add_new_columns(self) -> None:
+        """Add the columns a store written by an earlier version lacks (in the write transaction open)."""
+        columns = {row["name"] for row in self.conn.execute("PRAGMA table_info(documents)")}
+        if "reading" not in columns:
+            # Readings were first numbered at 1, so a document indexed before is at each format's first.
+            self.conn.execute("ALTER TABLE documents ADD COLUMN reading INTEGER NOT NULL DEFAULT 1")
+
     # ---------------------------------------------------------------- meta
 
     def get(self, key: str, default: str = "") -> str:
@@ -128,12 +136,12 @@ class Store:
         return ids
 
     def insert_document(self, path: str, title: str, format: str, size: int, mtime_ns: int, sha256: str,
-                        text: str, chunks: Sequence[Chunk], terms: Sequence[list[str]]) -> list[int]:
+                        text: str, chunks: Sequence[Chunk], terms: Sequence[list[str]], reading: int) -> list[int]:
         """Insert a document and its chunks; the new chunk ids, in order."""
         cursor = self.conn.execute(
-            "INSERT INTO documents (path, title, format, size, mtime_ns, sha256, text, chunks, indexed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (path, title, format, size, mtime_ns, sha256, text, len(chunks), time.time()),
+            "INSERT INTO documents (path, title, format, size, mtime_ns, sha256, text, chunks, indexed_at, reading)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (path, title, format, size, mtime_ns, sha256, text, len(chunks), time.time(), reading),
         )
         document_id = _inserted_id(cursor)
         ids = []

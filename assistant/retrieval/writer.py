@@ -43,7 +43,7 @@ from .layout import (
     write_manifest,
 )
 from .lexical import terms
-from .loaders import load_document
+from .loaders import load_document, reading
 from .options import KnowledgeOptions
 from .snapshot import Reader
 from .store import Store
@@ -143,6 +143,7 @@ class Writer:
         store = self._store = open_store(self.folder, self.manifest)
         try:
             store.begin(write=True)
+            store.add_new_columns()
             self.generation = store.generation
             count = store.chunk_count()
             self._state = read_state(self.folder, self.manifest, store).copy()
@@ -306,7 +307,8 @@ class Writer:
                 if old_id is not None:
                     self._delete(old_id)
                 ids = self.store.insert_document(path, document.title, document.format, stat.st_size, stat.st_mtime_ns,
-                                                 digest, document.text, chunks, chunk_terms[offset : offset + len(chunks)])
+                                                 digest, document.text, chunks, chunk_terms[offset : offset + len(chunks)],
+                                                 reading(document.format))
                 self.vector_index().add(np.asarray(ids, dtype=np.int64), vectors[offset : offset + len(chunks)])
                 crash_point("document stored, not committed")
                 offset += len(chunks)
@@ -333,15 +335,21 @@ class Writer:
                     raise Skipped(f"{stat.st_size / 2**20:.1f} MB, over the limit of {self.options.max_file_mb:g} MB "
                                   "(raise max_file_mb under [knowledge] in assistant.toml to index it)")
                 row = self.store.document(path)
-                if row is not None and row["size"] == stat.st_size and row["mtime_ns"] == stat.st_mtime_ns:
+                unchanged_if = row  # the record that an unchanged file is recognised by
+                if row is not None and row["reading"] < reading(row["format"]):
+                    # Read with an earlier reading of its format: read again, changed or not.
+                    log.info("reading %s again: it was indexed with reading %d of %s files, this version gives %d",
+                             path, row["reading"], row["format"], reading(row["format"]))
+                    unchanged_if = None
+                if unchanged_if is not None and unchanged_if["size"] == stat.st_size and unchanged_if["mtime_ns"] == stat.st_mtime_ns:
                     report.unchanged.append(path)
                     done += 1
                     tell()
                     continue
                 data = file.read_bytes()
                 digest = hashlib.sha256(data).hexdigest()
-                if row is not None and row["sha256"] == digest:
-                    self.store.touch(row["id"], stat.st_size, stat.st_mtime_ns)
+                if unchanged_if is not None and unchanged_if["sha256"] == digest:
+                    self.store.touch(unchanged_if["id"], stat.st_size, stat.st_mtime_ns)
                     report.unchanged.append(path)
                     done += 1
                     tell()
