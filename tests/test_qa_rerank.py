@@ -398,6 +398,10 @@ def test_answer_kinds():
     days = "How many days of paternity leave can I take?"
     assert fits(days, "10 working days") and fits(days, "two weeks") and fits(days, "a fortnight") and fits(days, "5")
     assert not fits(days, "20 December and 2 January [1]") and not fits(days, "£40")
+    # Days counted after the words that say which are days too; money counts nothing, however many digits it has.
+    assert asks_for("How many study leave days do I get?") == "duration" and fits("How many study leave days do I get?", "2 days")
+    assert asks_for("How many physio visits a year does my plan cover?") == "count"
+    assert not fits("How many physio visits a year does my plan cover?", "€45") and not fits("How many gateways?", "$1,200 [1]")
     count, why, when = "How many gateways were returned?", "Why was it withdrawn?", "When was it released?"
     # A supplement is a price, and what someone gets paid is money.
     assert asks_for("What's the supplement for a Sunday massage?") == asks_for("What do examiners get paid?") == "amount"

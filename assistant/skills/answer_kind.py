@@ -17,6 +17,7 @@ phrases.py finds, in a sentence, the phrases of these kinds.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from ..text import sentences
@@ -35,7 +36,7 @@ TEMPERATURE = r"(?:°\s*[cf]|degrees?)"
 UNIT = (rf"(?:mm|cm|km|met(?:re|er)s?|miles?|inch(?:es)?|feet|foot|kg|grams?|kilos?|tonnes?|tons?|lbs?|{TEMPERATURE}|mph|"
         r"km/h|lit(?:re|er)s?|ml|gb|mb|tb|kb|kwh|kw|watts?|volts?)")
 # A number with what makes it a measure rather than a count: a time unit, money, a percentage, a unit.
-MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:{SHARE}|{TIME_UNIT}\b|{CURRENCY}\b|{UNIT}(?!\w))|[$€£]\s*\d", re.I)
+MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:{SHARE}|{TIME_UNIT}\b|{CURRENCY}\b|{UNIT}(?!\w))|[$€£]\s*\d[\d.,]*", re.I)
 # What says neither how long something lasts nor how long it is: money, a share, a temperature ("£30" for how
 # long an appointment is, "134 to 137 degrees C" for how long the autoclave holds its temperature).
 NOT_A_LENGTH = re.compile(rf"(?:[$€£]\s*\d[\d.,]*|\d[\d.,]*(?:\s*(?:-|–|to)\s*\d[\d.,]*)?\s*(?:{SHARE}|{CURRENCY}\b|{TEMPERATURE}\b))"
@@ -326,9 +327,11 @@ def asks_for(question: str) -> str | None:
     if match := re.match(rf"{OPENING}how many\s+(?:{WHICH_DAYS}\s+)?(\w+)(?:\s+(\w+))?", q):
         # "How many days ..." asks for a number of days: a measure ("14 days", "two weeks", "10"), no date. A time unit
         # in the singular before another word names what is counted ("How many night shifts ...": not "22:00-06:00").
+        # Nor does a time unit after the words that say which ("How many study leave days ...?": "2 days").
         unit, after = match[1], match[2]
         qualifies = after is not None and not unit.endswith("s") and after not in STOPWORDS
-        return "duration" if re.fullmatch(TIME_UNIT, unit) and not qualifies else "count"
+        head = counted_words(q[match.start(1):])[-1]
+        return "duration" if re.fullmatch(TIME_UNIT, unit) and not qualifies or is_time_units(head) else "count"
     if re.match(rf"{OPENING}(?:why\b(?! not\b)|{CAUSE_ASKED})", q):
         return "reason"
     if re.match(rf"{OPENING}{TIME_PREPOSITION}(?:when|what time|what date|which date|which day|what day)\b", q):
@@ -345,6 +348,18 @@ def asks_for(question: str) -> str | None:
     if re.match(rf"{OPENING}(?:which|what)\s+(?:[\w-]+\s+)?{NAMED}\b", q):
         return "name"
     return None
+
+
+def counted_words(words: str) -> list[str]:
+    """What "how many" counts: the words after it up to the first that is no part of a name ("study leave days" of
+    "study leave days do i get?"), three at most."""
+    counted = list(itertools.takewhile(lambda word: word not in STOPWORDS, re.findall(r"[\w'-]+", words)[:3]))
+    return counted or [""]
+
+
+def is_time_units(word: str) -> bool:
+    """A time unit in the plural ("days", not "day" of "day shifts")."""
+    return word.endswith("s") and re.fullmatch(TIME_UNIT, word) is not None
 
 
 def fits(question: str, answer: str) -> bool:
