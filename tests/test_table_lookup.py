@@ -85,6 +85,15 @@ def test_numbers_name_rows_and_columns_however_they_are_written():
     assert terms("SEV1 on 4.2, 8% of pay, 250gsm, 1,200 NOK") == ["sev1", "pay", "250gsm", "nok", "4.2", "8", "1,200"]
 
 
+def test_a_time_of_day_names_its_row_on_either_clock():
+    late = Passage("| Late check-out | Charge |\n|---|---|\n| Until 13:00 | £20 |\n| Until 15:00 | £40 |\n| After 18:00 | "
+                   "Full night's rate |", "front-desk.md", "Arrival and departure times")
+    reranker = ScriptedReranker({"15:00": 0.8, "13:00": 0.7})  # liking the wrong row for "1pm"
+    assert [table_answer(reranker, f"What's the charge for late check-out until {time}?", [late]).cell  # type: ignore[union-attr]
+            for time in ("1pm", "1 p.m.", "13:00", "3 PM")] == ["£20", "£20", "£20", "£40"]
+    assert terms("Open 9.30am-5:45 pm, 12 am, 12:15 pm") == ["open", "09:30", "17:45", "00:00", "12:15"]
+
+
 def test_no_lookup_when_a_sentence_answers_better_than_any_row():
     passage = Passage(RATES.text + "\n\nA full truckload to the Ruhr area costs €950 from 1 July.", "customers/rates.md")
     reranker = ScriptedReranker({"costs €950": 0.9, "Ruhr area": 0.6})

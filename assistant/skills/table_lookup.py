@@ -104,10 +104,24 @@ NOT_KINDS = frozenset("much many more most less least few enough next last first
 SAME_AS_YEAR = frozenset({"annual", "annum"})
 
 
+# A time of day, on a 12-hour clock ("1pm", "1:30 p.m.") or a 24-hour one ("13:00").
+TIME_OF_DAY = re.compile(r"\b(\d{1,2})(?:[:.](\d\d))?\s?([ap])\.?m\b\.?|\b(\d{1,2}):(\d\d)\b", re.I)
+
+
+def clock(time: re.Match[str]) -> str:
+    """A time of day as the 24-hour clock writes it: "1pm" is "13:00", "12:30 am" "00:30"."""
+    if time[3]:
+        return f"{int(time[1]) % 12 + (12 if time[3].lower() == 'p' else 0):02d}:{time[2] or '00'}"
+    return f"{int(time[4]):02d}:{time[5]}"
+
+
 def terms(text: str) -> list[str]:
-    """What a question and a row are matched on: content words, and numbers as digits ("two-bedroom" holds "2")."""
+    """What a question and a row are matched on: content words, numbers as digits ("two-bedroom" holds "2"), and times
+    of day as the 24-hour clock writes them ("until 1pm" names the row "Until 13:00")."""
+    times = [clock(time) for time in TIME_OF_DAY.finditer(text)]
+    text = TIME_OF_DAY.sub(" ", text)
     words = ["year" if word in SAME_AS_YEAR else word for word in content_words(text)]
-    return words + STANDALONE_NUMBER.findall(text) + [NUMBERS[word] for word in words if word in NUMBERS]
+    return words + STANDALONE_NUMBER.findall(text) + [NUMBERS[word] for word in words if word in NUMBERS] + times
 
 
 def same_term(a: str, b: str) -> bool:
@@ -193,10 +207,11 @@ def numbered_another(question: str, row: Row) -> bool:
     """Whether the row's name (first cell) is another thing of those the question numbers: "Week 35" for week 37."""
     if not row.cells:
         return False
-    asked = {(word.lower(), number) for word, number in NUMBERED.findall(question)}
+    # A time of day numbers nothing: "until 3 pm" is no "Until" numbered 3.
+    asked = {(word.lower(), number) for word, number in NUMBERED.findall(TIME_OF_DAY.sub(" ", question))}
     numbered = {word for word, _ in asked}
     return any(word.lower() in numbered and word.lower() not in STOPWORDS and (word.lower(), number) not in asked
-               for word, number in NUMBERED_NAME.findall(row.cells[0][1]))
+               for word, number in NUMBERED_NAME.findall(TIME_OF_DAY.sub(" ", row.cells[0][1])))
 
 
 def band_rank(stated: list[Band], row: Row) -> int:
