@@ -88,6 +88,8 @@ def test_the_topic_of_a_question_is_the_phrase_after_its_question_word_and_verb(
     ("How much is the Pro plan for a year?", "And the Business one?", "How much is the Business plan for a year?"),
     ("How much is a box of medium gloves?", "And large ones?", None),  # "ones": a plural, and "a box" is none
     ("How much is a small service?", "And the next one?", None),  # another thing, not another kind
+    # "until" is a preposition like "after": its time swapped, not one put after "for".
+    ("What's the charge for late check-out until 1pm?", "And until 3pm?", "What's the charge for late check-out until 3pm?"),
 ])
 def test_an_elided_name_completes_the_previous_question(previous, follow_up, standalone):
     assert complete_ellipsis(follow_up, previous) == standalone

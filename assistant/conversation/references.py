@@ -28,7 +28,7 @@ HOW_MUCH = {"long", "much", "many", "often", "far", "old", "soon", "big", "fast"
 DO = {"do", "does", "did", "can", "could", "will", "would", "should", "must", "may"}
 AUXILIARY = DO | {"is", "are", "was", "were", "has", "have", "had", "be", "been"}
 DETERMINERS = {"the", "a", "an", "our", "your", "my", "this", "that", "these", "those"}
-PREPOSITIONS = {"on", "for", "in", "at", "of", "with", "about", "to", "from", "by", "after", "before", "during", "per"}
+PREPOSITIONS = {"on", "for", "in", "at", "of", "with", "about", "to", "from", "by", "after", "before", "during", "per", "until", "till"}
 # Words that end the phrase a question is about: a clause or a verb starts there.
 CLAUSE = {"that", "which", "who", "whom", "whose", "when", "where", "if", "because", "while", "so", "going", "than"}
 SUBORDINATE = {"if", "once", "whenever", "unless", "while"}
