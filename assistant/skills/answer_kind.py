@@ -331,7 +331,7 @@ def asks_for(question: str) -> str | None:
         unit, after = match[1], match[2]
         qualifies = after is not None and not unit.endswith("s") and after not in STOPWORDS
         head = counted_words(q[match.start(1):])[-1]
-        return "duration" if re.fullmatch(TIME_UNIT, unit) and not qualifies or is_time_units(head) else "count"
+        return "duration" if (re.fullmatch(TIME_UNIT, unit) and not qualifies) or is_time_units(head) else "count"
     if re.match(rf"{OPENING}(?:why\b(?! not\b)|{CAUSE_ASKED})", q):
         return "reason"
     if re.match(rf"{OPENING}{TIME_PREPOSITION}(?:when|what time|what date|which date|which day|what day)\b", q):
