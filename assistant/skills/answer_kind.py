@@ -330,7 +330,7 @@ def asks_for(question: str) -> str | None:
         # Nor does a time unit after the words that say which ("How many study leave days ...?": "2 days").
         unit, after = match[1], match[2]
         qualifies = after is not None and not unit.endswith("s") and after not in STOPWORDS
-        head = counted_words(q[match.start(1):])[-1]
+        head = counted_noun(q[match.start(1):])
         return "duration" if (re.fullmatch(TIME_UNIT, unit) and not qualifies) or is_time_units(head) else "count"
     if re.match(rf"{OPENING}(?:why\b(?! not\b)|{CAUSE_ASKED})", q):
         return "reason"
@@ -350,11 +350,11 @@ def asks_for(question: str) -> str | None:
     return None
 
 
-def counted_words(words: str) -> list[str]:
-    """What "how many" counts: the words after it up to the first that is no part of a name ("study leave days" of
-    "study leave days do i get?"), three at most."""
+def counted_noun(words: str) -> str:
+    """The last word of what "how many" counts, of the words after it up to the first that is no part of a name, three
+    at most ("days" of "study leave days do i get?"); "" when there is none."""
     counted = list(itertools.takewhile(lambda word: word not in STOPWORDS, re.findall(r"[\w'-]+", words)[:3]))
-    return counted or [""]
+    return counted[-1] if counted else ""
 
 
 def is_time_units(word: str) -> bool:
