@@ -127,6 +127,11 @@ def test_a_bare_yes_or_no_gets_the_sentence_that_answers_as_its_reason():
     # The best part being a table, no sentence says why: the answer stays as it is.
     table = passage("| Plan | Access after cancelling |\n|---|---|\n| Monthly | until the end of the paid month |")
     assert completed_reply("no [1]", question, table, ScriptedReranker({"Monthly": 0.9})) == "no [1]"
+    # A sentence over two lines of a hard-wrapped paragraph is prose.
+    uploads = passage("- Adding documents (admins): send a file (text, Markdown, PDF, HTML, Word .docx, and other\n"
+                      "plain-text formats). The bot saves it under uploads/.")
+    assert completed_reply("no [1]", "Can the bot read .docx files?", uploads, ScriptedReranker({"Word .docx": 0.9})) == (
+        "No. Adding documents (admins): send a file (text, Markdown, PDF, HTML, Word .docx, and other plain-text formats) [1].")
 
 
 def test_the_qa_skill_shows_the_completed_answer_and_cites_the_same_passage(tmp_path):

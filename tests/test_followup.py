@@ -90,6 +90,7 @@ def test_the_topic_of_a_question_is_the_phrase_after_its_question_word_and_verb(
     ("How much is a small service?", "And the next one?", None),  # another thing, not another kind
     # "until" is a preposition like "after": its time swapped, not one put after "for".
     ("What's the charge for late check-out until 1pm?", "And until 3pm?", "What's the charge for late check-out until 3pm?"),
+    ("What's the charge for late check-out until 1pm?", "And till 3pm?", "What's the charge for late check-out until 3pm?"),
 ])
 def test_an_elided_name_completes_the_previous_question(previous, follow_up, standalone):
     assert complete_ellipsis(follow_up, previous) == standalone
@@ -110,6 +111,12 @@ def test_a_condition_or_a_new_question_is_no_elided_part(follow_up):
      "How long will the battery last if it reports every minute?"),
     ("If I live in Inverness, how much is the travel allowance?", "What if I live on Skye?",
      "How much is the travel allowance if I live on Skye?"),
+    # A condition that restates a phrase of the question replaces it, not "until 1pm ... until 6".
+    ("What's the charge for late check-out until 1pm?", "And if they want to stay on until 6?",
+     "What's the charge for late check-out until 6?"),
+    ("Which bus leaves after 09:00 from Leeds?", "And if I'm coming from York?", "Which bus leaves after 09:00 from York?"),
+    # A time is no place: "at 6pm" goes after "at the Zwolle branch".
+    ("How much is parking at the Zwolle branch?", "And if I arrive at 6pm?", "How much is parking at the Zwolle branch if I arrive at 6pm?"),
 ])
 def test_a_condition_asks_the_previous_question_under_it(previous, follow_up, standalone):
     assert complete_condition(follow_up, previous) == standalone

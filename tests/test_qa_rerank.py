@@ -21,14 +21,14 @@ from assistant.skills.answer_kind import asks_for, fits, kind_name, mismatch
 from assistant.skills.grounding import (
     asked_names,
     code_spans,
-    durations,
+    quantities,
     unmentioned_names,
     unstated_code,
-    unstated_durations,
+    unstated_quantities,
 )
 from assistant.skills.phrases import sole_expression
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
-from assistant.skills.qa import QUOTE_INTRO, SHORTENED_NOTICE, copied_answer
+from assistant.skills.qa import QUOTE_INTRO, SHORTENED_NOTICE, UNSUPPORTED, copied_answer
 from assistant.skills.qa_options import QAOptions
 from assistant.skills.spans import is_instruction, is_list, weaker_source
 
@@ -263,6 +263,40 @@ def test_when_no_reading_gives_the_kind_asked_for_the_reply_is_i_dont_know_and_s
     assert reply.sources[0].source == ROLLBACK.source
 
 
+UPLOADS = Passage("Admins can send a file (text, Markdown, PDF, HTML, Word .docx) to index. Messages longer than 20,000 "
+                  "characters are refused; Telegram allows ~20 messages a minute.", "docs/telegram.md", "Telegram", relevance=0.5)
+
+
+def test_a_number_whose_thousands_the_reader_dropped_is_not_shown(tmp_path):
+    def reader(messages):  # the second reading declines
+        return NO_ANSWER if messages[0]["content"] == SHORTEN_SYSTEM else "20 characters [1]"
+
+    manager, _, _, _ = make(tmp_path, reader, {"20,000 characters": 0.9}, passages=(UPLOADS, TRAVEL))
+    reply = manager.handle("c", "/ask How long may a message be?")
+    assert reply.declined and reply.text == UNSUPPORTED
+    manager, _, _, _ = make(tmp_path / "2", ["20,000 characters [1]"], {"20,000 characters": 0.9}, passages=(UPLOADS, TRAVEL))
+    assert manager.handle("c", "/ask How long may a message be?").text == "20,000 characters [1]"
+
+
+def test_a_date_is_no_quantity_and_a_miscounted_citation_is_mended(tmp_path):
+    notes = Passage("Next meeting: Thursday 20 June 2024, 14:00, Teams only.", "ops/minutes.txt", "Minutes", relevance=0.5)
+    audit = Passage("The autoclave audit ran on 10 June and 1 June.", "ops/audit.txt", "Audit", relevance=0.5)
+    manager, _, _, _ = make(tmp_path, ["Thursday 20 June 2024 [2]"], {"Next meeting": 0.9, "audit": 0.5}, passages=(notes, audit))
+    reply = manager.handle("c", "/ask When is the next meeting?")
+    assert reply.text == "Thursday 20 June 2024 [1]" and [p.source for p in reply.sources] == [notes.source]
+
+
+def test_a_quantity_is_checked_against_the_passage_the_answer_cites(tmp_path):
+    """"four minutes" is the pairing's, in passage 2: the rollback the answer cites took four hours."""
+    def reader(messages):
+        return "within four hours [1]" if messages[0]["content"] == SHORTEN_SYSTEM else "four minutes [1]"
+
+    pairing = Passage("Pairing a buoy takes four minutes.", "products/pairing.md", "Pairing", relevance=0.5)
+    manager, _, _, _ = make(tmp_path, reader, {"within four hours": 0.9, "Pairing": 0.4}, passages=(ROLLBACK, pairing))
+    reply = manager.handle("c", "/ask How long did the firmware 3.7 rollback take?")
+    assert reply.text == "within four hours [1]" and reply.notice == SHORTENED_NOTICE
+
+
 def test_a_bound_the_other_way_round_is_no_answer_and_the_notice_says_so(tmp_path):
     admins = Passage("Every company needs at least one Admin in Hub. Admins can add users and approve quotes.",
                      "it/hub-guide.md", "Hub roles", relevance=0.5)
@@ -352,11 +386,23 @@ def test_a_duration_that_no_passage_it_cites_states_is_not_an_answer(tmp_path):
     assert [p.source for p in reply.sources] == [ROLLBACK.source]
 
 
-def test_durations():
-    assert durations("It took four hours [1], then 48-hour checks, for 90 days and two centuries.") == {
+def test_quantities():
+    assert quantities("It took four hours [1], then 48-hour checks, for 90 days and two centuries.") == {
         ("4", "hour"), ("48", "hour"), ("90", "day"), ("2", "century")}
-    assert unstated_durations("four minutes [1]", [ROLLBACK]) == {("4", "minute")}
-    assert unstated_durations("4 hours", [ROLLBACK]) == set() and unstated_durations("212 gateways", [ROLLBACK]) == set()
+    assert quantities("Up to 20,000 characters, 8 chats at once, £20 per night, from 10:00 hours, 24/7 support, v4.2 beta") == {
+        ("20000", "character"), ("8", "chat")}
+    assert quantities("35 kg by 6 pm, 25 MB per file") == {("35", "kg"), ("25", "mb")}
+
+
+def test_quantities_that_no_passage_states():
+    assert unstated_quantities("four minutes [1]", [ROLLBACK]) == {("4", "minute")}  # the unit of another number
+    assert unstated_quantities("4 hours", [ROLLBACK]) == set() and unstated_quantities("212 gateways", [ROLLBACK]) == set()
+    assert unstated_quantities("300 gateways", [ROLLBACK]) == {("300", "gateway")}
+    limits = Passage("Messages longer than max_input_chars (20,000 characters) are refused; Telegram allows ~20 messages "
+                     "a minute.", "docs/telegram.md", "Limits", relevance=0.5)
+    assert unstated_quantities("20 characters [1]", [limits]) == {("20", "character")}  # its thousands dropped
+    assert unstated_quantities("20,000 characters [1]", [limits]) == set()
+    assert unstated_quantities("3 large rooms", [limits]) == set()  # words never written after a number are not checked
 
 
 def test_code_that_no_passage_states_is_found_inline_and_in_fenced_blocks():
@@ -484,6 +530,12 @@ def test_answer_kinds():
     assert asks_for(overtime) == "duration" and fits(overtime, "10 hours [1]") and not fits(overtime, "£300 [1]")
     assert asks_for("What is the minimum notice period for resigning?") == "duration"
     assert not fits("What weight of hops goes in?", "75 min [1]") and not fits("What upload speed do I need?", "8 GB of RAM")
+    # "What day ...?", "Which days ...?" ask for a day: its name, a date, a day of the month; not a time of day.
+    day = "I'm 20 weeks pregnant. What day is the postnatal Pilates class?"
+    assert asks_for(day) == asks_for("On which days is she there?") == "time" and kind_name(day) == "a day"
+    assert not fits(day, "18:15 [1]") and [fits("Which day of the month is payday?", a) for a in
+                                           ("the 25th", "25", "the last working day of the month", "Wednesday", "1 April")] == [True] * 5
+    assert asks_for("What day rate do contractors get?") != "time" and asks_for("Which day shift pays more?") is None
     assert sole_expression("What temperature do we mash at?", "Mash in at 68 °C for 60 minutes.") == "68 °C"
     assert fits(count, "212 [1]") and fits(count, "212 gateways within four hours") and fits(count, "two") and fits(count, "the majority")
     assert not fits(count, "four hours [1]") and not fits(count, "10%") and not fits(count, "1,200 NOK") and not fits(count, "the Bergen office")

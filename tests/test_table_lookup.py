@@ -42,6 +42,10 @@ DEFECTS = Passage(
     "drivers/defects.html", "Defect categories")
 
 
+CLASSES = Passage("| Class | Clinic | Day | Time | Places |\n|---|---|---|---|---|\n| Postnatal Pilates | Galway | Wednesday | 18:15 | 12 |\n"
+                  "| Back care Pilates | Galway | Monday | 19:00 | 10 |", "clinics/classes.md", "Classes")
+
+
 def scored_by_words(question: str, texts) -> list[float]:
     """A stand-in reranker: the share of the question's longer words a text holds."""
     words = {w.strip("?,.").lower() for w in question.split() if len(w) > 3}
@@ -67,6 +71,9 @@ class WordReranker:
     ("How quickly do I acknowledge a page when exports are failing for some customers?", SEVERITY, "15 minutes"),
     # "category" is in the cell asked for as well as in its header.
     ("What defect category is a broken wheelchair ramp?", DEFECTS, "Category B (fix within 24 hours)"),
+    # A day is its name, not the class's time of day.
+    ("What day is the postnatal Pilates class in Galway?", CLASSES, "Wednesday"),
+    ("What time is the postnatal Pilates class in Galway?", CLASSES, "18:15"),
 ])
 def test_the_cell_of_the_row_the_question_names(question, passage, cell):
     found = table_answer(WordReranker(), question, [passage])
@@ -91,6 +98,10 @@ def test_a_time_of_day_names_its_row_on_either_clock():
     reranker = ScriptedReranker({"15:00": 0.8, "13:00": 0.7})  # liking the wrong row for "1pm"
     assert [table_answer(reranker, f"What's the charge for late check-out until {time}?", [late]).cell  # type: ignore[union-attr]
             for time in ("1pm", "1 p.m.", "13:00", "3 PM")] == ["£20", "£20", "£20", "£40"]
+    # An hour alone after "until" is one on either half of the clock: "until 6" for 18:00, the only 6 o'clock there is.
+    late = Passage(late.text.replace("After 18:00 | Full night's rate", "Until 18:00 | 50% of the room rate"), late.source, late.title)
+    assert table_answer(reranker, "What's the charge for late check-out until 6?", [late]).cell == "50% of the room rate"  # type: ignore[union-attr]
+    assert "18:00" not in terms("How much for 6 nights?") and terms("Open until 12?")[-1] == "12:00"
     assert terms("Open 9.30am-5:45 pm, 12 am, 12:15 pm") == ["open", "09:30", "17:45", "00:00", "12:15"]
 
 

@@ -13,6 +13,7 @@ from .references import (
     CLAUSE,
     DETERMINERS,
     PREPOSITIONS,
+    SAME_WORD,
     Exchange,
     demonstrative,
     determiner_before,
@@ -48,6 +49,7 @@ ELLIPSIS = re.compile(
 CONDITION_FOLLOWUP = re.compile(rf"^\s*(?:and|but|so|(?:and |but )?what)?\s*(?P<condition>{CONDITION_WORD}\b[^?,]+?)\s*\??\s*$", re.I)
 LEADING_CONDITION = re.compile(rf"^\s*{CONDITION_WORD}\b[^,?]*,\s*", re.I)  # "If the handheld breaks, what number ...?"
 TRAILING_CONDITION = re.compile(rf"\s+{CONDITION_WORD}\b[^,?]*$", re.I)  # "How long will it last if I set it to 5 minutes?"
+VALUE_PREPOSITIONS = PREPOSITIONS - {"of", "to"}  # a condition restating a phrase after one of these replaces it
 COUNTED = {"a", "an", "one"}  # "a night", "one pallet": one thing of a kind, which a follow-up may swap for another
 # "the next one", "the other one" point at another thing, not at the same kind described otherwise
 ORDINAL = {"other", "next", "same", "last", "previous", "first", "second", "third", "former", "latter"}
@@ -125,7 +127,44 @@ def complete_condition(question: str, previous: str) -> str | None:
     if LEADING_CONDITION.match(asked):
         rest = LEADING_CONDITION.sub("", asked, count=1)
         return f"{rest[:1].upper()}{rest[1:]} {condition}?"
+    if not TRAILING_CONDITION.search(asked) and (restated := swap_restated(condition, asked)):
+        return restated
     return f"{TRAILING_CONDITION.sub('', asked)} {condition}?"
+
+
+def swap_restated(condition: str, asked: str) -> str | None:
+    """The question ``asked`` with the value its phrase after a preposition names swapped for the one the condition's
+    phrase after the same preposition names ("What's the charge for late check-out until 1pm?" + "if they want to stay
+    on until 6" -> "What's the charge for late check-out until 6?"): a condition that restates a phrase of the question
+    replaces it, where one put after it would leave both ("until 1pm ... until 6"). None when they share no such
+    preposition, or more than one, or the question has it twice, or one names a number and the other none."""
+    words, lowered = split_words(asked)
+    said, said_lowered = split_words(condition)
+    ours, theirs = valued_phrases(words, lowered), valued_phrases(said, said_lowered)
+    common = [p for p in ours if p in theirs]
+    if len(common) != 1 or len(ours[common[0]]) != 1 or len(theirs[common[0]]) != 1:
+        return None
+    (start, end), (their_start, their_end) = ours[common[0]][0], theirs[common[0]][0]
+    if has_digit(words[start:end]) != has_digit(said[their_start:their_end]):
+        return None  # a time for a place: "at 6pm" states when, not instead of "at the Zwolle branch"
+    return " ".join([*words[:start], *said[their_start:their_end], *words[end:]]) + "?"
+
+
+def has_digit(words: Sequence[str]) -> bool:
+    return any(c.isdigit() for word in words for c in word)
+
+
+def valued_phrases(words: Sequence[str], lowered: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
+    """Where each phrase after a preposition that names a value (a number, a time, a name: "until 1pm", "in Norway")
+    is, by its preposition: (start, end), from the preposition to the next preposition or clause. Not "of" or "to",
+    which join words more than they state a value ("cost to park")."""
+    found: dict[str, list[tuple[int, int]]] = {}
+    for at, word in enumerate(lowered[:-1]):
+        if word in VALUE_PREPOSITIONS and lowered[at + 1] not in PREPOSITIONS | CLAUSE:
+            end = phrase_end(lowered, at)
+            if NAMED.search(" " + " ".join(words[at + 1 : end])):
+                found.setdefault(word, []).append((at, end))
+    return found
 
 
 def complete_ellipsis(question: str, previous: str) -> str | None:
@@ -135,7 +174,7 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
     match = ELLIPSIS.match(question)
     if not match or not previous or NOT_A_PART.match(match["part"]) or len(match["part"].split()) > 6:
         return None
-    part, preposition = match["part"].strip(), (match.group(1) or "").lower()
+    part, preposition = match["part"].strip(), SAME_WORD.get(low := (match.group(1) or "").lower(), low)
     words, lowered = split_words(previous)
     head = part.split()[-1].lower()
     runs = name_runs(words)

@@ -29,6 +29,7 @@ DO = {"do", "does", "did", "can", "could", "will", "would", "should", "must", "m
 AUXILIARY = DO | {"is", "are", "was", "were", "has", "have", "had", "be", "been"}
 DETERMINERS = {"the", "a", "an", "our", "your", "my", "this", "that", "these", "those"}
 PREPOSITIONS = {"on", "for", "in", "at", "of", "with", "about", "to", "from", "by", "after", "before", "during", "per", "until", "till"}
+SAME_WORD = {"till": "until"}  # compared as one
 # Words that end the phrase a question is about: a clause or a verb starts there.
 CLAUSE = {"that", "which", "who", "whom", "whose", "when", "where", "if", "because", "while", "so", "going", "than"}
 SUBORDINATE = {"if", "once", "whenever", "unless", "while"}
@@ -51,9 +52,9 @@ class Exchange:
 
 def split_words(question: str) -> tuple[list[str], list[str]]:
     """The words of ``question`` without its question mark, and each of them lower-cased without the comma, semicolon or
-    colon after it: what the rules compare."""
+    colon after it, "till" as "until": what the rules compare."""
     words = question.rstrip(" ?").split()
-    return words, [w.lower().strip(",;:") for w in words]
+    return words, [SAME_WORD.get(low := w.lower().strip(",;:"), low) for w in words]
 
 
 def resolve(question: str, before: Exchange) -> tuple[str, str | None] | None:

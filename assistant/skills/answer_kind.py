@@ -334,7 +334,7 @@ def asks_for(question: str) -> str | None:
         return "duration" if (re.fullmatch(TIME_UNIT, unit) and not qualifies) or is_time_units(head) else "count"
     if re.match(rf"{OPENING}(?:why\b(?! not\b)|{CAUSE_ASKED})", q):
         return "reason"
-    if re.match(rf"{OPENING}{TIME_PREPOSITION}(?:when|what time|what date|which date|which day|what day)\b", q):
+    if re.match(rf"{OPENING}{TIME_PREPOSITION}(?:when|what time|what date|which date)\b", q) or DAY_ASKED.match(q):
         return "time"
     if MOST_TIME.match(q):
         return "duration"
@@ -410,6 +410,8 @@ def fits(question: str, answer: str) -> bool:
         digits = 3 if EXTENSION.search(text) or "extension" in asking_words(question) else 4
         return any(sum(c.isdigit() for c in number) >= digits for number in PHONE.findall(MONEY.sub(" ", without_times(text))))
     if kind == "time":  # "what time" asks for a time of day: "Monday" is no answer to when the first day starts
+        if asks_day(question):
+            return bool(DAY_SAID.search(text))
         return bool(CLOCK.search(text) or DAYPART.search(text)) if asks_time_of_day(question) else bool(TIME.search(text))
     return not NOT_A_REASON.match(text)  # a reason: more than a date or an amount
 
@@ -461,6 +463,18 @@ def asks_price(question: str) -> bool:
     return bool(PRICE_QUESTION.match(asking_words(question)))
 
 
+# "What day ...?", "On which days ...?" asks for a day, not a time of day ("18:15" for what day a class is).
+DAY_ASKED = re.compile(rf"{OPENING}{TIME_PREPOSITION}(?:on )?(?:what|which) days?"
+                       r"(?= (?:is|are|was|were|will|would|do|does|did|can|could|should|must|of)\b|\W*$)")
+# A day: its name, a date or a day of the month ("the 25th", "25"), or words for days ("every day", "weekdays").
+DAY_SAID = re.compile(rf"\b(?:{WEEKDAY}|{MONTH}|\d{{1,2}}(?:st|nd|rd|th)|days?|daily|today|tomorrow|yesterday|tonight|"
+                      r"christmas|easter|holidays?)\b|(?<![\d:.,£$€])\b\d{1,2}\b(?![:.,]?\d|\s?[ap]\.?m\b)", re.I)
+
+
+def asks_day(question: str) -> bool:
+    return bool(DAY_ASKED.match(asking_words(question)))
+
+
 def asks_time_of_day(question: str) -> bool:
     """"What time ...?" ("By what time ...", "From what time ..."), not "What time of year ...?" or "What time frame
     ...?"."""
@@ -486,6 +500,8 @@ def kind_name(question: str) -> str:
         return f"an amount in {currency[1].lower()}"
     if asks_time_of_day(question):
         return "a time of day"
+    if asks_day(question):
+        return "a day"
     return {"count": "a count", "amount": "an amount", "length": "a duration or a length", "duration": "a duration",
             "frequency": "a frequency", "temperature": "a temperature", "weight": "a weight", "speed": "a speed",
             "version": "a version number", "storage": "a size of data", "size": "a size in units of length", "email": "an email address",

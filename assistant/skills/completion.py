@@ -141,9 +141,11 @@ def completed_reply(text: str, question: str, source: Passage, reranker: Reranke
 def with_reason(yes_or_no: str, question: str, source: Passage, reranker: Reranker) -> str | None:
     """"No. Claim amounts may not be deducted from invoices [1]." for a bare "no": the answer followed by the
     sentence of ``source`` that the reranker finds answers ``question`` best (with the one before, when it opens by
-    pointing back); None when that is no sentence of prose (a table, a list)."""
+    pointing back); None when that is no sentence of prose (a table, a list). A sentence over several lines of a
+    hard-wrapped paragraph is one."""
     sentence, _, _ = best_span(reranker, question, source, most=1, self_contained=True)
-    if "\n" in sentence.strip():
+    lines = [line.strip() for line in sentence.strip().splitlines()]
+    if "|" in lines[0] or any(line.startswith("|") or LIST_ITEM.match(line) for line in lines[1:]):
         return None
-    sentence = LIST_ITEM.sub("", sentence.strip(), count=1)  # "4. If the measurements ...": the item, not its number
+    sentence = LIST_ITEM.sub("", " ".join(lines), count=1)  # "4. If the measurements ...": the item, not its number
     return f"{yes_or_no.capitalize()}. {sentence.rstrip('.')} [1]."

@@ -27,7 +27,13 @@ WEEKDAY = r"(?:mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sun
 NUMBERS = {word: str(value) for value, word in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
     "eighteen nineteen twenty".split())} | {word: str(10 * tens) for tens, word in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)}
-DURATION = re.compile(rf"\b(\d[\d.,]*|{'|'.join(NUMBERS)})[\s-]+({TIME_UNIT})\b", re.I)
+# A number and the word after it ("four hours", "48-hour", "20,000 characters"); not a number inside a time, a date,
+# a version or a code ("10:00", "24/7", "v4.2", "2024-25").
+QUANTITY = re.compile(rf"(?<![\w.,:/-])(\d(?:[\d.,]*\d)?|{'|'.join(NUMBERS)})(?![\d:])[\s-]+([a-z][a-z'-]*)", re.I)
+# A date ("20 June 2024") is no quantity: its day counts no months.
+DAY_NAME = re.compile(rf"{MONTH}|{WEEKDAY}", re.I)
+# "£20 per night", "6 pm", "the 3 rd": no word of what a number counts
+NOT_UNITS = frozenset("per every plus less fewer extra including excluding incl excl times am pm st nd rd th".split())
 STOPWORDS = frozenset(
     "a an the and or but if of to in on at by for with from as is are was were be been being it its this that these "
     "those there here which who whom whose what when where why how not no yes do does did done has have had can could "
@@ -111,22 +117,29 @@ def is_grounded(answer: str, passages: Sequence[Passage]) -> bool:
     return bool(passages) and support(answer, passages) >= SUPPORTED_AT
 
 
-def durations(text: str) -> set[tuple[str, str]]:
-    """Each number with the time unit after it ("four hours", "48-hour", "90 days"), as (digits, unit in the singular)."""
+def quantities(text: str) -> set[tuple[str, str]]:
+    """Each number with the word after it that says what it counts or measures ("four hours", "48-hour", "20,000
+    characters"), as (digits, the word in the singular); not a number followed by a word like "per" or "of"."""
     found = set()
-    for number, unit in DURATION.findall(text):
-        unit = unit.lower()
-        found.add((NUMBERS.get(number.lower(), number.replace(",", "")), unit[:-3] + "y" if unit.endswith("ies") else unit.rstrip("s")))
+    for number, word in QUANTITY.findall(text):
+        word = word.lower().rstrip("'-")
+        if word in STOPWORDS or word in NOT_UNITS or len(word) < 2 or DAY_NAME.fullmatch(word):
+            continue
+        found.add((NUMBERS.get(number.lower(), number.replace(",", "")), word[:-3] + "y" if word.endswith("ies") else word.rstrip("s")))
     return found
 
 
-def unstated_durations(answer: str, passages: Sequence[Passage]) -> set[tuple[str, str]]:
-    """The answer's durations that none of the passages states. A small reader joins the number of one to the unit
-    of another: "four minutes" for a rollback that "took four hours", "four" and "minutes" both being in the
-    passages. Of the 17 durations in the right answers of bench/company_qa's development half, none is unstated in
-    its document; those of 2 wrong answers are ("four minutes", "five years")."""
-    stated = set().union(*(durations(p.text) for p in passages)) if passages else set()
-    return durations(strip_citations(answer)) - stated
+def unstated_quantities(answer: str, passages: Sequence[Passage]) -> set[tuple[str, str]]:
+    """The answer's quantities that none of the passages states, of a time unit or of a word the passages state only
+    with other numbers. A small reader joins the number of one to the unit of another ("four minutes" for a rollback
+    that "took four hours", "four" and "minutes" both being in the passages) or drops a number's thousands ("20
+    characters" for "20,000 characters"). A word the passages never write after a number is not checked: "3 large
+    rooms" may be the passage's "3 rooms". Of the 17 durations in the right answers of bench/company_qa's development
+    half, none is unstated in its document; those of 2 wrong answers are ("four minutes", "five years")."""
+    stated = set().union(*(quantities(p.text) for p in passages)) if passages else set()
+    units = {word for _, word in stated}
+    return {(number, word) for number, word in quantities(strip_citations(answer)) - stated
+            if word in units or re.fullmatch(TIME_UNIT, word, re.I)}
 
 
 FENCED = re.compile(r"```[^\n]*\n(.*?)(?:```|$)", re.S)

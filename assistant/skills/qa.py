@@ -32,7 +32,7 @@ from .grounding import (
     support,
     unmentioned_names,
     unstated_code,
-    unstated_durations,
+    unstated_quantities,
 )
 from .names import better_described, described_person
 from .phrases import sole_expression
@@ -354,16 +354,19 @@ def declined(closest: Sequence[Passage], notice: str) -> Reply:
 
 
 def supported(text: str, passages: Sequence[Passage]) -> tuple[str, bool]:
-    """The answer to show and whether the passages support it: the grounding check, a duration stated by a passage
-    it cites, a code some passage states. Of an unsupported answer, its supported first paragraph is kept."""
+    """The answer to show and whether the passages support it: the grounding check, its quantities as a passage it
+    cites states them (unstated_quantities), a code some passage states. Of an unsupported answer, its supported first
+    paragraph is kept."""
     grounded = is_grounded(text, passages)
     first_paragraph = text.split("\n\n", 1)[0].strip()
     if not grounded and is_grounded(first_paragraph, passages):
         # Small models follow a supported answer with invented commentary: keep the answer.
         log.info("kept the supported first paragraph of an answer, dropped %r", text[len(first_paragraph):][:200])
         text, grounded = first_paragraph, True
+    # The passages it cites, even where cited_reply then cites another: "four minutes [1]" joins the number of another
+    # passage to passage 1's rollback, which took four hours.
     cited = [passages[n - 1] for n in cited_numbers(text)]
-    if grounded and (unstated := unstated_durations(text, cited or passages)):
+    if grounded and (unstated := unstated_quantities(text, cited or passages)):
         log.info("no passage it cites states %s: %r", ", ".join(" ".join(d) for d in sorted(unstated)), text[:200])
         grounded = False
     if grounded and (invented := unstated_code(text, passages)):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from ..retrieval.base import Passage
 from ..retrieval.rerank import Reranker, under_heading
 from ..retrieval.tables import labelled, row_cells
-from .answer_kind import DIMENSIONS, asks_for, fits
+from .answer_kind import DIMENSIONS, asks_day, asks_for, fits
 from .conditions import Band, band_match, bands, says_only
 from .grounding import NUMBERS, STOPWORDS, content_words, restates
 from .names import is_person
@@ -108,6 +108,10 @@ SAME_AS_YEAR = frozenset({"annual", "annum"})
 TIME_OF_DAY = re.compile(r"\b(\d{1,2})(?:[:.](\d\d))?\s?([ap])\.?m\b\.?|\b(\d{1,2}):(\d\d)\b", re.I)
 
 
+# An hour alone after a word that bounds a time ("until 6?", "by 11"): a time of day, on either half of the clock.
+BARE_HOUR = re.compile(r"\b(?:until|till|by|before|after|from|at)\s+(1[0-2]|[1-9])(?=\s*(?:$|[?!.,;)]|o'?clock\b))", re.I)
+
+
 def clock(time: re.Match[str]) -> str:
     """A time of day as the 24-hour clock writes it: "1pm" is "13:00", "12:30 am" "00:30"."""
     if time[3]:
@@ -117,8 +121,10 @@ def clock(time: re.Match[str]) -> str:
 
 def terms(text: str) -> list[str]:
     """What a question and a row are matched on: content words, numbers as digits ("two-bedroom" holds "2"), and times
-    of day as the 24-hour clock writes them ("until 1pm" names the row "Until 13:00")."""
+    of day as the 24-hour clock writes them ("until 1pm" names the row "Until 13:00", "until 6" the row "Until 18:00"
+    as well as "Until 06:00")."""
     times = [clock(time) for time in TIME_OF_DAY.finditer(text)]
+    times += [f"{int(hour) + half:02d}:00" for hour in BARE_HOUR.findall(text) for half in ((0, 12) if hour != "12" else (0,))]
     text = TIME_OF_DAY.sub(" ", text)
     words = ["year" if word in SAME_AS_YEAR else word for word in content_words(text)]
     return words + STANDALONE_NUMBER.findall(text) + [NUMBERS[word] for word in words if word in NUMBERS] + times
@@ -249,8 +255,9 @@ def answer_cell(question: str, row: Row) -> str | None:
     if kind in CHECKED_KINDS:
         # A count is any number, a phone number any digits (fits); the others say themselves in a cell ("30 minutes").
         # "How much" is said in any unit too ("20 days at full pay" for how much sick pay): then the header decides.
+        # A day is said by its name too ("Wednesday"), which no expression of a time finds.
         fitting = [(name, cell) for name, cell in cells if fits(question, cell)]
-        cells = [(name, cell) for name, cell in fitting if kind in ("count", "phone") or expressions(kind, cell)] or (
+        cells = [(name, cell) for name, cell in fitting if kind in ("count", "phone") or asks_day(question) or expressions(kind, cell)] or (
             fitting if kind == "amount" else [])
     elif kind == "person":
         cells = [(name, cell) for name, cell in cells if is_person(cell)]
