@@ -1,16 +1,15 @@
-"""Does an answer say the kind of thing its question asks for? "How many" wants a count, "how much" an
-amount, "how long" a duration or a length, "when" a time, "why" a reason, a phone number one to call.
+"""Does an answer say the kind of thing its question asks for? "How many" wants a count, "how much" an amount, "how
+long" a duration or a length, "when" a time, "why" a reason, a phone number one to call.
 
-The small reader sometimes copies the wrong fact from the right passage: "four hours" for how many
-gateways were returned to the old firmware, "on 2 June 2026" for why the firmware was withdrawn.
-Each is in the passage, so the grounding check passes it; its kind is wrong, which a few words show.
-Only what the first words of the asking sentence make plain is checked (or its asking for a phone
-number), and only in a way that answers people write pass: of the 933 questions they check among
-XQuAD's, the training companies' of scripts/qa_docs and the development half's of bench/company_qa,
-these rules turn away the expected answers of 4 XQuAD questions ("unmanned" for how many people were on
-a test flight, "vast areas" for how much of a region) and of one training question ("75%" of a class's
-length for how long a student must stay). "How often" wants a period or a word that says how often: people answer it with
-a bare period ("four years"), so a wrong period passes, but not "2" or a sentence about who may do the task.
+The small reader sometimes copies the wrong fact from the right passage: "four hours" for how many gateways were
+returned to the old firmware, "on 2 June 2026" for why the firmware was withdrawn. Each is in the passage, so the
+grounding check passes it; its kind is wrong, which a few words show. Only what the first words of the asking sentence
+make plain is checked (or its asking for a phone number), and only in a way that answers people write pass: of the 933
+questions they check among XQuAD's, the training companies' of scripts/qa_docs and the development half's of
+bench/company_qa, these rules turn away the expected answers of 4 XQuAD questions ("unmanned" for how many people were
+on a test flight, "vast areas" for how much of a region) and of one training question ("75%" of a class's length for how
+long a student must stay). "How often" wants a period or a word that says how often: people answer it with a bare period
+("four years"), so a wrong period passes, but not "2" or a sentence about who may do the task.
 
 phrases.py finds, in a sentence, the phrases of these kinds.
 """
@@ -20,7 +19,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from ..text import sentences
+from .asking import AUXILIARY, OPENING, TIME_PREPOSITION, asking_sentence, asking_words
 from .grounding import MONTH, NUMBERS, STOPWORDS, TIME_UNIT, WEEKDAY, strip_citations
 
 # Words that say how many: the numbers ("two", "ninety"), and words like "dozens", "twice" or "most".
@@ -131,19 +130,11 @@ NOT_A_REASON = re.compile(rf"^(?:(?:on|in|at|by|from|to|until|since|the|of|and|a
                           rf"{MONTH}|{WEEKDAY}|{TIME_UNIT}|{NUMBER_WORD}|%|percent|{CURRENCY}|am|pm)\b\s*)+$", re.I)
 
 
-# The question word among the first words ("And how many ...", "So why ..."), not inside a clause ("How was
-# it decided how many ...", "What happens when ...").
-OPENING = r"^\W*(?:(?:and|so|but|then|ok|okay|also)\W+)?(?:(?:roughly|approximately|about|exactly|just)\s+)?"
 # "What's the ...", "Which email ...", "When's our ...": a question that names what it asks for by a noun after it.
 DETERMINER = r"(?:the |a |an |our |your |my |his |her |their |its )"
 WHAT_THE = rf"{OPENING}(?:what(?:'s| is| are| was| were| will be)?|whats|when's|which) {DETERMINER}?"
 # "Who do I ring?": answered by a person or by a number to ring.
 CALL_WHOM = re.compile(rf"{OPENING}who (?:do|should|can|must) (?:i|we|you|they) (?:call|ring|phone|contact)\b")
-# The verbs a question that wants a yes or a no opens with ("Can I ...?", "Is there ...?").
-AUXILIARY = (r"(?:am|is|are|was|were|do|does|did|can|could|will|would|shall|should|may|might|must|has|have|had|"
-             r"isn't|aren't|wasn't|weren't|don't|doesn't|didn't|can't|won't|hasn't|haven't)")
-# Before a question for a time: "By when ...?", "From what time ...?".
-TIME_PREPOSITION = r"(?:(?:since|until|till|by|from|at) )?"
 # A condition before the question itself ("If I roll back a release, do my migrations get undone too?").
 CONDITION = r"(?:(?:if|when|once|after|before|while|since)\b[^,?]*,\s*)?"
 # What is called by its name: a "Which app ...?" question is answered with one ("SafetyHub", "LP-11"). Not a company:
@@ -235,18 +226,6 @@ def without_times(text: str) -> str:
     return CLOCK.sub(" ", DATE.sub(" ", text))
 
 
-# A phrase before the question word that says under what or about what the question asks ("If the CO2 alarm goes off,
-# what do I do?", "In the aisle 14 near miss, which reach truck ...", "When X happens, what is it called?").
-# A preposition before "how" that changes nothing of what it asks ("After how many days ...?" asks "how many days").
-HOW_PREPOSITION = r"(?:for|after|within|by|in|up to) (?=how\b)"
-LEAD = re.compile(rf"^[^?]*?(?:,|\s[-–—])\s*(?={TIME_PREPOSITION}(?:what|which|who|how|where|why|when)\b|{HOW_PREPOSITION})", re.I)
-# A question written as the thing it asks about ("excess on premier cover?", "Deadline for a discharge summary?"): it
-# asks what that is. Not one opening with a question word, a verb, a pronoun, a conjunction or a preposition.
-NAMED_ONLY = re.compile(rf"^(?!\W*(?:what|what's|whats|which|who|who's|whom|whose|when|when's|where|where's|why|how|how's|"
-                        rf"{AUXILIARY}|and|or|so|but|then|also|ok|okay|yes|no|if|i|i'm|i've|i'd|we|we're|you|it|it's|they|"
-                        rf"there|there's|this|that|these|those|my|our|your|his|her|their|please|tell|show|give|list|explain|"
-                        rf"any|by|until|till|from|to|at|in|on|for|after|before|since|within|up|above|below|under|over|"
-                        rf"roughly|approximately|about|exactly|just)\b)\W*[^\W\d_][^?]*\?$")
 
 
 def is_telephone_number(number: str) -> bool:
@@ -259,22 +238,6 @@ def without_non_counts(text: str) -> str:
     """``text`` with the numbers that count nothing blanked out: telephone numbers (is_telephone_number) and numbers
     that name what they follow ("option 1", "aisle 14")."""
     return LABEL.sub(" ", PHONE.sub(lambda number: " " if is_telephone_number(number[0]) else number[0], text))
-
-
-def asking_sentence(question: str) -> str:
-    """The sentence that asks, from its question word: the last sentence of a question that first says what it is about
-    ("I carried some holiday over from last year. When do I have to use it by?"), without a phrase before its question
-    word ("If I carry some over, by when ...?" asks "by when"; LEAD)."""
-    parts = sentences(question)
-    sentence = ([s for s in parts if s.endswith("?")] or parts or [question])[-1]
-    return LEAD.sub("", sentence, count=1)
-
-
-def asking_words(question: str) -> str:
-    """The asking sentence lower-cased, its spaces one each, without a preposition before "how" ("After how many days
-    ...?" asks "how many days", "For how long ...?" "how long"): what the question-word patterns match."""
-    words = re.sub(rf"^(\W*){HOW_PREPOSITION}", r"\1", " ".join(asking_sentence(question).lower().split()))
-    return f"what is the {words}" if NAMED_ONLY.match(words) else words
 
 
 def asks_for(question: str) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ..text import sentences
-from .answer_kind import OPENING, asking_sentence
+from .asking import OPENING, asking_sentence
 from .grounding import content_words, strip_citations
 from .phrases import COUNTED
 from .spans import copies

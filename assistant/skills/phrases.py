@@ -25,7 +25,6 @@ from .answer_kind import (
     UPPER_BOUND,
     VERSION,
     WHICH_DAYS,
-    asking_words,
     asks_about_named,
     asks_for,
     asks_for_several,
@@ -34,6 +33,7 @@ from .answer_kind import (
     without_non_counts,
     without_times,
 )
+from .asking import asking_words
 from .grounding import NUMBERS, TIME_UNIT
 from .names import name_lists, names
 
