@@ -226,8 +226,6 @@ def without_times(text: str) -> str:
     return CLOCK.sub(" ", DATE.sub(" ", text))
 
 
-
-
 def is_telephone_number(number: str) -> bool:
     """Whether a number PHONE finds is a telephone number: seven digits or more ("1-888-412-7730", "085 303 7720"), not
     grouped by thousands ("1 200 000")."""

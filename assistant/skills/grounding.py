@@ -32,7 +32,7 @@ NUMBERS = {word: str(value) for value, word in enumerate(
 QUANTITY = re.compile(rf"(?<![\w.,:/-])(\d(?:[\d.,]*\d)?|{'|'.join(NUMBERS)})(?![\d:])[\s-]+([a-z][a-z'-]*)", re.I)
 # A date ("20 June 2024") is no quantity: its day counts no months.
 DAY_NAME = re.compile(rf"{MONTH}|{WEEKDAY}", re.I)
-# "£20 per night", "6 pm", "the 3 rd": no word of what a number counts
+# Words after a number that say nothing of what it counts ("£20 per night", "6 pm").
 NOT_UNITS = frozenset("per every plus less fewer extra including excluding incl excl times am pm st nd rd th".split())
 STOPWORDS = frozenset(
     "a an the and or but if of to in on at by for with from as is are was were be been being it its this that these "

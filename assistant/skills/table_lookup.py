@@ -257,7 +257,8 @@ def answer_cell(question: str, row: Row) -> str | None:
         # "How much" is said in any unit too ("20 days at full pay" for how much sick pay): then the header decides.
         # A day is said by its name too ("Wednesday"), which no expression of a time finds.
         fitting = [(name, cell) for name, cell in cells if fits(question, cell)]
-        cells = [(name, cell) for name, cell in fitting if kind in ("count", "phone") or asks_day(question) or expressions(kind, cell)] or (
+        said_whole = kind in ("count", "phone") or asks_day(question)
+        cells = [(name, cell) for name, cell in fitting if said_whole or expressions(kind, cell)] or (
             fitting if kind == "amount" else [])
     elif kind == "person":
         cells = [(name, cell) for name, cell in cells if is_person(cell)]
