@@ -162,7 +162,7 @@ def valued_phrases(words: Sequence[str], lowered: Sequence[str]) -> dict[str, li
     for at, word in enumerate(lowered[:-1]):
         if word in VALUE_PREPOSITIONS and lowered[at + 1] not in PREPOSITIONS | CLAUSE:
             end = phrase_end(lowered, at)
-            if NAMED.search(" " + " ".join(words[at + 1 : end])):
+            if NAMED.search(" ".join(words[at + 1 : end])):
                 found.setdefault(word, []).append((at, end))
     return found
 
