@@ -205,6 +205,7 @@ def test_the_names_a_sentence_holds():
     ("Bram", False), ("Site Manager", False), ("HR Team", False), ("Ask Bram Dekker", False),
     ("Type B", False), ("StockLine WMS", False),  # a word in capitals alone is no part of a person's name
     ("Denver's Executive Vice President", False),  # a possessive names whose, not who
+    ("Shop Manager Haarlem", False),  # a role at a place
 ])
 def test_a_cell_is_a_person_when_it_is_one_name_and_nothing_else(cell, person):
     assert is_person(cell) == person
@@ -239,6 +240,9 @@ def test_a_name_answer_is_replaced_by_the_person_described_as_the_question_does(
     assert better_described("the site manager", "Who manages the Rotterdam site?", ATTENDEES) is None  # not a name alone
     # An answer the passage describes with the question's words stands, though another is described with more of them:
     # the reader chose between two fitting people.
+    # A role named after the person is no other person: "Fleur Jansen" stands as who the key user is.
+    maintainer = "Maintained by: Fleur Jansen, Shop Manager Haarlem and SpokeDesk key user"
+    assert better_described("Fleur Jansen", "Who is our SpokeDesk key user?", maintainer) is None
     complaints = "Complaints are reviewed by Anouk Meijer. If the customer is still unhappy, it is reviewed again by Tom Hale."
     assert described_person("Who reviews a complaint from an unhappy customer?", complaints) == "Tom Hale"
     assert better_described("Anouk Meijer", "Who reviews a complaint from an unhappy customer?", complaints) is None

@@ -26,7 +26,7 @@ from assistant.skills.grounding import (
     unstated_code,
     unstated_quantities,
 )
-from assistant.skills.phrases import sole_expression
+from assistant.skills.phrases import first_of_several, sole_expression
 from assistant.skills.prompts import NO_ANSWER, SHORTEN_SYSTEM
 from assistant.skills.qa import QUOTE_INTRO, SHORTENED_NOTICE, UNSUPPORTED, copied_answer
 from assistant.skills.qa_options import QAOptions
@@ -586,6 +586,14 @@ def test_answer_kinds():
     assert asks_for(extension) == "phone" and fits(extension, "250 [1]") and not fits(phone, "250 [1]")
     contacts = "Call the helpdesk on extension 2200 (07:00-19:00), or 0113 496 0811 if a clinic is down; 1,200 tickets, £1,250.00."
     assert sole_expression(phone, "Log a ticket on the portal or call extension 4400.") == "extension 4400"
+    # A follow-up's "her extension" asked with her name asks for a number to ring as well; a copy that runs on to another
+    # number is cut to the first.
+    named = "What's Fleur Jansen's extension?"
+    assert asks_for(named) == "phone" and asks_for("What's the customer's account number?") != "phone"
+    assert first_of_several(named, "203, or the Tandem emergency line 085 303 7799 for a complete outage") == "203"
+    assert first_of_several(named, "extension 203, or 085 303 7799") == "extension 203"
+    assert first_of_several(named, "085 303 7799 (Monday to Friday)") == "085 303 7799 (Monday to Friday)"
+    assert first_of_several("How much is a day's hire?", "€45, or €60 at weekends") == "€45, or €60 at weekends"
     ring = "HopLedger is down completely. Who do I ring?"  # a person, else the one number to ring
     assert sole_expression(ring, "If it is down, call HopLedger support on 01 443 9020 (08:00-18:00).") == "01 443 9020"
     assert sole_expression(ring, "Call Priya Nair on 01 443 9020.") == "Priya Nair"

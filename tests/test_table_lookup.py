@@ -111,6 +111,29 @@ def test_no_lookup_when_a_sentence_answers_better_than_any_row():
     assert table_answer(reranker, "What does a full truckload to the Ruhr area cost?", [passage]) is None
 
 
+SLA = Passage("| Priority | Meaning | Essentials | Business | Business Plus |\n|---|---|---|---|---|\n"
+              "| P1 – Critical | Server down | 2 hours | 1 hour | 30 minutes |\n"
+              "| P2 – High | Several users affected | 4 hours | 2 hours | 1 hour |\n\n"
+              "96.2% of P1 and P2 tickets met their response target.", "customers/sla.md", "Priorities and response times")
+
+
+def test_a_cell_named_by_its_row_and_its_column_is_looked_up_though_a_sentence_scores_higher():
+    question = "What's the response time for a P2 ticket on Essentials?"
+    reranker = ScriptedReranker({"96.2%": 0.74, "P2 – High": 0.72, "P1 – Critical": 0.5})
+    found = table_answer(reranker, question, [SLA], 0.3, 0.2)
+    assert isinstance(found, TableAnswer) and found.cell == "4 hours"
+    # Not a row the reranker finds does not answer, nor with no column named, nor with two rows named.
+    assert table_answer(ScriptedReranker({"96.2%": 0.74, "P2 – High": 0.2}), question, [SLA], 0.3, 0.2) is None
+    assert table_answer(reranker, "What's the response time for a P2 ticket?", [SLA], 0.3, 0.2) is None
+    assert table_answer(reranker, "What's the response time for P1 and P2 tickets on Essentials?", [SLA], 0.3, 0.2) is None
+    # Nor a row the reranker scores far below the sentence, nor one named by a situation the question tells first.
+    assert table_answer(ScriptedReranker({"96.2%": 0.95, "P2 – High": 0.72}), question, [SLA], 0.3, 0.2) is None
+    assert table_answer(reranker, "I'm not on Business. What's the response time for a P2 ticket?", [SLA], 0.3, 0.2) is None
+    # A sentence scoring higher that names the same row and column is about that cell: the reader answers.
+    changed = Passage(SLA.text + "\n\nFrom May, P2 tickets on Essentials get a response within 3 hours.", "customers/sla.md")
+    assert table_answer(ScriptedReranker({"From May": 0.9, "P2 – High": 0.72}), question, [changed], 0.3, 0.2) is None
+
+
 def test_no_lookup_when_no_row_names_what_the_question_asks_about():
     # "full" is a header's word, not a cell's: no row is about the warehouse, however the reranker likes them.
     reranker = ScriptedReranker({"Zone 1": 0.8})

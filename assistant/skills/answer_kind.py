@@ -111,8 +111,9 @@ PHONE = re.compile(r"(?<![\w-])\+?\(?\d[\d ().-]*\d(?![\w-])")
 # An internal line, by its extension ("extension 2200", "ext. 250").
 EXTENSION = re.compile(r"\b(?:extension|ext\.?)\s?\d{2,6}\b", re.I)
 # A question for a number to ring: "What's the phone number ...?", "What's her mobile number (extension)?", "What number (extension)
-# do I call ...?", "Which internal number do I ring next?"; not "What's our customer number when I call support?".
-PHONE_ASKED = re.compile(r"\b(?:phone|telephone|mobile|cell|direct|his|her|their|your) (?:number|extension)\b|"
+# do I call ...?", "Which internal number do I ring next?"; not "What's our customer number when I call support?". A name
+# in the possessive asks as "her" does: a follow-up's "What's her extension?" is asked as "What's Fleur Jansen's extension?".
+PHONE_ASKED = re.compile(r"(?:\b(?:phone|telephone|mobile|cell|direct|his|her|their|your)|['’]s) (?:number|extension)\b|"
                          r"\bwhat(?:'s| is) the extension\b|"
                          r"\b(?:number|extension) (?:do|should|can|must) (?:i|we|you|they) (?:call|ring|dial|phone)\b")
 # Which days or hours a duration counts ("3 working days", "1 business hour").

@@ -31,6 +31,9 @@ NOT_A_PERSON = frozenset("engineer manager director officer lead head partner as
                          "specialist supervisor president team department service services operations logistics ltd limited inc plc gmbh group "
                          "clinic centre center office site hospital street road house room company systems solutions "
                          "desk portal policy guide meeting".split())
+# Of those, the words that are no one's name anywhere in it: "Shop Manager Haarlem" is a role at a place (a surname may
+# be Head, Lead, House or Street).
+ROLE_WORDS = NOT_A_PERSON - frozenset("lead head partner group house street road room site service services".split())
 MONTH_OR_DAY = re.compile(rf"{MONTH}|{WEEKDAY}", re.I)
 SENTENCE_END = frozenset(".!?:;•*-–|\n")  # what the first word of a sentence, a list item or a cell follows
 
@@ -91,7 +94,8 @@ def names(text: str, question: str, *, people: bool = False) -> list[str]:
                 run = run[1:]
         words = {w.lower() for w in run}
         if any(map(is_name_word, run)) and not words & asked and not (words - PARTICLES) & STOPWORDS and (
-                not people or (len(run) >= 2 and run[-1].lower() not in NOT_A_PERSON and all(map(in_persons_name, run)))):
+                not people or (len(run) >= 2 and run[-1].lower() not in NOT_A_PERSON and not words & ROLE_WORDS
+                             and all(map(in_persons_name, run)))):
             found.append(" ".join(run))
         i = j
     return found

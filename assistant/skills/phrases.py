@@ -108,3 +108,14 @@ def unsaid(kind: str | None, question: str, text: str, *, measures: bool = False
     asked = " ".join(question.lower().split())
     found = expressions(kind, text) + (expressions("length", text) if measures else [])
     return {e for e in found if e.lower() not in asked and fits(question, e)}
+
+
+def first_of_several(question: str, answer: str) -> str:
+    """``answer`` cut to the number to ring (or the address) it opens with, when another one follows: the copy "203, or
+    the Tandem emergency line 085 303 7799 for a complete outage" answers what Fleur Jansen's extension is with "203".
+    Other kinds are left whole: a second amount or date may be the first one's condition."""
+    kind = asks_for(question)
+    opening = (EXTENSION.match(answer) or PHONE.match(answer)) if kind == "phone" else EMAIL.match(answer) if kind == "email" else None
+    if opening is None or not expressions(kind, answer[opening.end():]):
+        return answer
+    return opening.group(0)

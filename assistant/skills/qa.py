@@ -35,7 +35,7 @@ from .grounding import (
     unstated_quantities,
 )
 from .names import better_described, described_person
-from .phrases import sole_expression
+from .phrases import first_of_several, sole_expression
 from .prompts import NO_ANSWER, qa_messages, shorten_messages
 from .qa_options import QAOptions
 from .spans import best_span, by_best_sentence, copy_in, excerpt, weaker_source
@@ -173,7 +173,8 @@ class QASkill:
             yield declined(closest, f"The documents that seem to answer this do not mention {' or '.join(map(repr, missing))}; "
                                     "the closest passages are listed.")
             return
-        found = table_answer(self.reranker, question, passages) if self.reranker is not None and self.options.table_lookup else None
+        found = (table_answer(self.reranker, question, passages, self.options.answer_score, self.options.source_margin)
+                 if self.reranker is not None and self.options.table_lookup else None)
         if isinstance(found, NoRow):
             log.info("no row of the table is for what %r asks about; the closest: %r", question, found.row.text[:200])
             yield declined(closest, "The table that answers this in your documents has no row for what you asked about; "
@@ -326,6 +327,9 @@ class QASkill:
         elif unfit := mismatch(question, answer):
             log.info("the second reading %r of %r is %s", answer, question, unfit)
             answer = None
+        elif (first := first_of_several(question, answer)) != answer:
+            log.info("cut the second reading %r to the first number to ring (address) it gives: %r", answer, first)
+            answer = first
         # The small model declines or echoes the question with the date or amount asked for in front of it.
         if answer is None and (answer := sole_expression(question, sentence)) is not None:
             log.info("answered %r with the one phrase of %s in the sentence: %r", question, kind_name(question), answer)

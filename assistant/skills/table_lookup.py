@@ -8,7 +8,9 @@ name states a band holding the quantity the question states, conditions.py, then
 besides, then to the reranker), and the cell is the one of the kind asked for ("how much": money or a share), of a
 person's name ("who"), or under the column whose header shares most words with the question ("Full truckload
 (FTL)" for "a full truckload"). When no cell is plainly the one, or the row's name states another band than the
-question's, there is no lookup and the reader answers as before.
+question's, there is no lookup and the reader answers as before. When a sentence answers best, a cell the asking
+sentence names by its row and its column is still looked up (addressed_cell): the reranker reads a row as a sentence,
+and "96.2% of P1 and P2 tickets met their response target." scores above the row of P2 tickets' response times.
 
 Rows come as Markdown writes them ("| Bristol | 25 March |" under a header row) or as the HTML, Word and
 plain-text loaders do ("Site: Bristol; Go-live date: 25 March", retrieval.tables and retrieval.text_tables).
@@ -25,6 +27,7 @@ from ..retrieval.base import Passage
 from ..retrieval.rerank import Reranker, under_heading
 from ..retrieval.tables import labelled, row_cells
 from .answer_kind import DIMENSIONS, asks_day, asks_for, fits
+from .asking import asking_sentence
 from .conditions import Band, band_match, bands, says_only
 from .grounding import NUMBERS, STOPWORDS, content_words, restates
 from .names import is_person
@@ -150,10 +153,13 @@ def unasked(question_terms: Sequence[str], row: Row) -> int | None:
     return missing if missing < len(name) else None
 
 
-def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage]) -> TableAnswer | NoRow | None:
+def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage], least: float = 0.0,
+                 margin: float = 0.0) -> TableAnswer | NoRow | None:
     """The cell of a table row among ``passages`` that answers ``question``, when the reranker finds a table row
     answers best and one cell of the row the question names is plainly the one asked for; NoRow when that row is for
-    another quantity than the one the question states; else None (the reader answers)."""
+    another quantity than the one the question states. When a sentence answers best, the cell the question names by
+    its row and its column (addressed_cell), of the rows the reranker scores at least ``least`` and no more than
+    ``margin`` below that sentence. Else None (the reader answers)."""
     if asks_for(question) == "yes/no":
         return None  # no cell says yes or no: the reader answers
     found = [(passage, unit) for passage in passages for unit in units(passage)]
@@ -162,7 +168,9 @@ def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage])
     scores = reranker.score(question, [under_heading(p.title, text_of(u)) for p, u in found])
     best_passage, best = found[max(range(len(found)), key=scores.__getitem__)]
     if not isinstance(best, Row):
-        return None
+        rows = [(unit, score) for (_, unit), score in zip(found, scores) if isinstance(unit, Row)]
+        sentences = [(unit, score) for (_, unit), score in zip(found, scores) if not isinstance(unit, Row)]
+        return addressed_cell(question, rows, sentences, max(least, max(scores) - margin))
     asked = terms(question)
     rows = [(unit, score, shared(asked, " ".join(cell for _, cell in unit.cells)))
             for (passage, unit), score in zip(found, scores) if passage is best_passage and isinstance(unit, Row)]
@@ -184,6 +192,34 @@ def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage])
     if (cell := answer_cell(question, row)) is None:
         return None
     log.info("looked %r up in the table row %r: %r", question, row.text[:200], cell)
+    return TableAnswer(cell, row)
+
+
+def addressed_cell(question: str, rows: Sequence[tuple[Row, float]], sentences: Sequence[tuple[str, float]],
+                   least: float) -> TableAnswer | None:
+    """The cell of the one row of ``rows`` (with the reranker's scores) whose name (first cell) the question states,
+    under the column whose header it names: "4 hours" under "Essentials" in the row "P2 – High" for the response time
+    of a P2 ticket on Essentials, though the reranker scores "96.2% of P1 and P2 tickets met their response target."
+    higher. A person looks a cell up by its row and its column; the reranker reads a row as a sentence. None when no row
+    or several are named, when it scores under ``least``, when the cell is not chosen by its header (answer_cell), when
+    the row is for another thing or quantity (table_answer), or when one of ``sentences`` (with their scores) that scores
+    higher names the same row and column: it is about that cell, and may say what changed ("costs €950 from 1 July")."""
+    # The asking sentence names the cell: a situation before it tells who asks ("I'm not a member. What do I pay ...?").
+    asked = terms(asking_sentence(question))
+    named = [(row, score) for row, score in rows if row.cells and shared(asked, row.cells[0][1])]
+    if len(named) != 1 or named[0][1] < least:
+        return None
+    row, score = named[0]
+    if names_another(question, row) or numbered_another(question, row) or ((stated := bands(question)) and band_rank(stated, row) == 0):
+        return None
+    cell = answer_cell(question, row)
+    header = next((name for name, value in row.cells if value == cell), "")
+    if cell is None or not shared(asked, header):
+        return None
+    address = [term for term in asked if any(same_term(term, word) for word in terms(f"{row.cells[0][1]} {header}"))]
+    if any(shared(address, text) == len(set(address)) for text, higher in sentences if higher > score):
+        return None
+    log.info("looked %r up in the table row %r by its name and the column %r: %r", question, row.text[:200], header, cell)
     return TableAnswer(cell, row)
 
 
