@@ -168,9 +168,9 @@ def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage],
     scores = reranker.score(question, [under_heading(p.title, text_of(u)) for p, u in found])
     best_passage, best = found[max(range(len(found)), key=scores.__getitem__)]
     if not isinstance(best, Row):
-        rows = [(unit, score) for (_, unit), score in zip(found, scores) if isinstance(unit, Row)]
-        sentences = [(unit, score) for (_, unit), score in zip(found, scores) if not isinstance(unit, Row)]
-        return addressed_cell(question, rows, sentences, max(least, max(scores) - margin))
+        scored_rows = [(unit, score) for (_, unit), score in zip(found, scores) if isinstance(unit, Row)]
+        scored_sentences = [(unit, score) for (_, unit), score in zip(found, scores) if not isinstance(unit, Row)]
+        return addressed_cell(question, scored_rows, scored_sentences, max(least, max(scores) - margin))
     asked = terms(question)
     rows = [(unit, score, shared(asked, " ".join(cell for _, cell in unit.cells)))
             for (passage, unit), score in zip(found, scores) if passage is best_passage and isinstance(unit, Row)]
