@@ -238,11 +238,11 @@ def test_a_name_answer_is_replaced_by_the_person_described_as_the_question_does(
     assert better_described("Dan Whitcombe", "Who manages the Rotterdam site?", ATTENDEES) == "Joost van Dijk"
     assert better_described("Joost van Dijk", "Who manages the Rotterdam site?", ATTENDEES) is None
     assert better_described("the site manager", "Who manages the Rotterdam site?", ATTENDEES) is None  # not a name alone
-    # An answer the passage describes with the question's words stands, though another is described with more of them:
-    # the reader chose between two fitting people.
     # A role named after the person is no other person: "Fleur Jansen" stands as who the key user is.
     maintainer = "Maintained by: Fleur Jansen, Shop Manager Haarlem and SpokeDesk key user"
     assert better_described("Fleur Jansen", "Who is our SpokeDesk key user?", maintainer) is None
+    # An answer the passage describes with the question's words stands, though another is described with more of them:
+    # the reader chose between two fitting people.
     complaints = "Complaints are reviewed by Anouk Meijer. If the customer is still unhappy, it is reviewed again by Tom Hale."
     assert described_person("Who reviews a complaint from an unhappy customer?", complaints) == "Tom Hale"
     assert better_described("Anouk Meijer", "Who reviews a complaint from an unhappy customer?", complaints) is None

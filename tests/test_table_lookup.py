@@ -128,7 +128,7 @@ def test_a_cell_named_by_its_row_and_its_column_is_looked_up_though_a_sentence_s
     assert table_answer(reranker, "What's the response time for P1 and P2 tickets on Essentials?", [SLA], 0.3, 0.2) is None
     # Nor a row the reranker scores far below the sentence, nor one named by a situation the question tells first.
     assert table_answer(ScriptedReranker({"96.2%": 0.95, "P2 – High": 0.72}), question, [SLA], 0.3, 0.2) is None
-    assert table_answer(reranker, "I'm not on Business. What's the response time for a P2 ticket?", [SLA], 0.3, 0.2) is None
+    assert table_answer(reranker, "I'm not on Essentials. What's the response time for a P2 ticket?", [SLA], 0.3, 0.2) is None
     # A sentence scoring higher that names the same row and column is about that cell: the reader answers.
     changed = Passage(SLA.text + "\n\nFrom May, P2 tickets on Essentials get a response within 3 hours.", "customers/sla.md")
     assert table_answer(ScriptedReranker({"From May": 0.9, "P2 – High": 0.72}), question, [changed], 0.3, 0.2) is None
@@ -226,6 +226,19 @@ def test_the_qa_skill_answers_from_the_row_without_asking_the_model(tmp_path):
     reply = manager.handle("c", "/ask What do you charge for a full truckload to the Ruhr area?")
     assert reply.text == "€890 [1]" and reply.sources[0].source == RATES.source and not reply.declined
     assert reply.notice == "Answered from a row of a table in your documents." and model.calls == []
+
+
+def test_the_qa_skill_looks_up_the_cell_named_by_its_row_and_column_with_its_own_thresholds(tmp_path):
+    question = "/ask What's the response time for a P2 ticket on Essentials?"
+    model = ScriptedChatModel(["2 hours [1]", "2 hours [1]"])  # the cell beside the one asked for
+    reranker = ScriptedReranker({"96.2%": 0.74, "P2 – High": 0.6})
+    manager = manager_over(model, tmp_path / "history.sqlite3", FakeKnowledgeStore([SLA]), reranker=reranker)
+    reply = manager.handle("c", question)
+    assert reply.text == "4 hours [1]" and reply.notice == "Answered from a row of a table in your documents." and model.calls == []
+    # A row further than `source_margin` below the best sentence is left to the reader.
+    strict = manager_over(model, tmp_path / "strict.sqlite3", FakeKnowledgeStore([SLA]), reranker=reranker,
+                          qa_options=QAOptions(source_margin=0.1))
+    assert strict.handle("c", question).text != "4 hours [1]" and len(model.calls) == 1
 
 
 def test_the_qa_skill_asks_the_model_when_the_table_gives_no_plain_cell(tmp_path):
