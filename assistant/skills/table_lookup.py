@@ -184,10 +184,9 @@ def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage],
     stated = bands(question)
     extra = [unasked(asked, row) for row, _ in tied]
     closeness = [0 if n is None or None in extra else -n for n in extra]
-    (band, _, _), row = max((((band_rank(stated, row), close, score), row) for (row, score), close in zip(tied, closeness)),
-                            key=lambda ranked: ranked[0])
-    # "90 x 230 mm" for the 135 x 280 mm pouches, "Paternity leave" for adoption leave, "Week 35" for week 37.
-    if (stated and band == 0) or names_another(question, row) or numbered_another(question, row):
+    _, row = max((((band_rank(stated, row), close, score), row) for (row, score), close in zip(tied, closeness)),
+                 key=lambda ranked: ranked[0])
+    if for_another(question, row, stated):
         return NoRow(row)
     if (cell := answer_cell(question, row)) is None:
         return None
@@ -210,7 +209,7 @@ def addressed_cell(question: str, rows: Sequence[tuple[Row, float]], sentences: 
     if len(named) != 1 or named[0][1] < least:
         return None
     row, score = named[0]
-    if names_another(question, row) or numbered_another(question, row) or ((stated := bands(question)) and band_rank(stated, row) == 0):
+    if for_another(question, row, bands(question)):
         return None
     cell = answer_cell(question, row)
     header = next((name for name, value in row.cells if value == cell), "")
@@ -221,6 +220,13 @@ def addressed_cell(question: str, rows: Sequence[tuple[Row, float]], sentences: 
         return None
     log.info("looked %r up in the table row %r by its name and the column %r: %r", question, row.text[:200], header, cell)
     return TableAnswer(cell, row)
+
+
+def for_another(question: str, row: Row, stated: list[Band]) -> bool:
+    """Whether the row is for another quantity than the one the question states (``stated``, its bands: the row's name's
+    band misses it, "90 x 230 mm" for the 135 x 280 mm pouches) or for another thing of the kind it names ("Paternity
+    leave" for adoption leave, "Week 35" for week 37)."""
+    return (bool(stated) and band_rank(stated, row) == 0) or names_another(question, row) or numbered_another(question, row)
 
 
 def names_another(question: str, row: Row) -> bool:
