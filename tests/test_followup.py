@@ -2,9 +2,10 @@
 
 import pytest
 
-from assistant.conversation.followup import by_rule, complete_condition, complete_ellipsis, last_exchange
+from assistant.conversation.followup import by_rule, complete_condition, complete_ellipsis, last_exchange, swap_of
 from assistant.conversation.references import Exchange, demonstrative, named_answer, resolve, topic
-from assistant.conversation.types import Turn
+from assistant.conversation.types import Passage, Turn
+from assistant.skills.table_lookup import Swap
 
 
 @pytest.mark.parametrize(("previous", "answer", "follow_up", "standalone"), [
@@ -179,3 +180,39 @@ def test_that_thing_is_the_thing_the_previous_exchange_named(previous, answer, f
 ])
 def test_that_thing_is_left_as_asked_when_the_previous_exchange_does_not_name_it(previous, answer, follow_up):
     assert demonstrative(follow_up, Exchange(previous, answer)) is None
+
+
+LIMITS = Passage("| Plan | Requests per minute | Requests per day |\n|---|---|---|\n| Pro | 600 | 100,000 |\n| Business | 1,200 | 500,000 |",
+                 "api/limits.md", "Limits by plan")
+COVER = Passage("| Cover level | Monthly charge | Excess per claim |\n|---|---|---|\n| Essential | £4.50 | £100 |\n| Standard | £8.00 | £100 |",
+                "customers/cover.md", "Cover levels")
+
+
+@pytest.mark.parametrize(("previous", "answer", "source", "follow_up", "standalone"), [
+    # "that one": the name of the row whose cell answered.
+    ("What does Essential cost a month?", "£4.50 [1]", COVER, "What's the excess on that one?", "What's the excess on Essential?"),
+    # "that plan": the row's name, when the header of the names says what it is.
+    ("How many API requests per minute does a Business key allow?", "1,200 [1]", LIMITS, "How much does that plan cost?",
+     "How much does the Business plan cost?"),
+])
+def test_that_thing_is_the_row_of_the_table_the_previous_answer_came_from(previous, answer, source, follow_up, standalone):
+    assert demonstrative(follow_up, Exchange(previous, answer, source=source)) == standalone
+
+
+@pytest.mark.parametrize(("answer", "follow_up"), [
+    ("£100 [1]", "What's the monthly charge on that one?"),  # two rows say £100: which is unclear
+    ("£4.50 [1]", "What's the excess on that policy?"),  # the rows are cover levels, not policies
+])
+def test_that_thing_is_no_row_unless_one_row_answered_and_its_header_names_the_thing(answer, follow_up):
+    assert demonstrative(follow_up, Exchange("What does Essential cost?", answer, source=COVER)) is None
+
+
+def test_a_follow_up_that_swaps_a_part_carries_the_answer_before_and_its_passage():
+    history = [Turn(0, "c", "user", "What does Essential cost a month?"),
+               Turn(1, "c", "assistant", "£4.50 [1]", "qa", sources=(COVER,))]
+    assert swap_of("And Standard?", last_exchange(history)) == Swap("Standard", "What does Essential cost a month?", "£4.50 [1]", COVER)
+    assert swap_of("And if I pay yearly?", last_exchange(history)) == Swap("if I pay yearly", "What does Essential cost a month?",
+                                                                           "£4.50 [1]", COVER)
+    assert swap_of("And how long does it last?", last_exchange(history)) is None  # a question of its own
+    declined = [history[0], Turn(1, "c", "assistant", "I don't know based on the documents.", "qa", sources=(COVER,), declined=True)]
+    assert swap_of("And Standard?", last_exchange(declined)) is None  # no answer to swap a part of

@@ -13,7 +13,18 @@ from assistant.retrieval.fake import FakeKnowledgeStore
 from assistant.retrieval.rerank import LazyReranker
 from assistant.retrieval.tables import labelled, labelled_rows, row_cells
 from assistant.skills.qa_options import QAOptions
-from assistant.skills.table_lookup import NoRow, Row, TableAnswer, answer_cell, table_answer, terms, units
+from assistant.skills.table_lookup import (
+    NoRow,
+    Row,
+    Swap,
+    TableAnswer,
+    answer_cell,
+    answer_row,
+    swapped_cell,
+    table_answer,
+    terms,
+    units,
+)
 
 RATES = Passage(
     "Rates from 1 January 2024, excluding VAT.\n\n"
@@ -370,3 +381,66 @@ def test_a_cell_that_mentions_nothing_is_no_price():
                      "ops/checks.md", "Vehicle checks")
     question = "What do we charge for repairing a stone chip in the windscreen?"
     assert table_answer(ScriptedReranker({"Windscreen": 0.9}), question, [checks]) is None  # the reader reads on
+
+
+EVENTS = Passage("| Hotel | Room | Ceremony | Wedding breakfast | Evening reception |\n|---|---|---|---|---|\n"
+                 "| Wool Exchange | Mill Hall | 200 | 180 | 220 |\n| The Thornbury | The Orangery | 100 | 90 | 120 |\n"
+                 "| The Saltings | Harbour Room | 80 | 70 | 100 |", "events/spaces.md", "Our event spaces")
+GASES = Passage("| Gas | Safe for entry | Alarm level |\n|---|---|---|\n| Oxygen | 19.5% to 23.5% | Below 19.5% or above 23.5% |\n"
+                "| Carbon monoxide (CO) | Below 25 ppm | 30 ppm |", "safety/confined-spaces.md", "Atmosphere testing")
+RECEPTION = "How many people can the Orangery hold for an evening reception?"
+
+
+@pytest.mark.parametrize("swap, cell", [
+    # The same row's cell under the column the part names.
+    (Swap("for the ceremony itself", RECEPTION, "120 [1]", EVENTS), "100"),
+    # Of the columns the part names ("Business", "Business Plus"), the one it names by more words.
+    (Swap("Business Plus", "What's the response time for a P2 ticket on Essentials?", "4 hours [1]", SLA), "1 hour"),
+    # The same column's cell in the row the part names, by all its words or by all of the part's.
+    (Swap("carbon monoxide", "What oxygen level is safe for entry?", "19.5% to 23.5% [1]", GASES), "Below 25 ppm"),
+    # The row it names by all its words rather than the one whose name holds it and more.
+    (Swap("the standard one", "How much is the premium plan?", "€30 [1]",
+          Passage("| Plan | Price |\n|---|---|\n| Premium | €30 |\n| Standard Plus | €20 |\n| Standard | €10 |", "p.md", "Plans")),
+     "€10"),
+    (Swap("the large one", "How much is a small service?", "€59 [1]",
+          Passage("| Service | Price |\n|---|---|\n| Small service | €59 |\n| Large service | €119 |", "prices.md", "Services")),
+     "€119"),
+])
+def test_a_follow_up_that_swaps_a_part_reads_the_cell_it_names_in_the_table_that_answered(swap, cell):
+    found = swapped_cell(swap)
+    assert found is not None and found.cell == cell
+
+
+@pytest.mark.parametrize("swap", [
+    Swap("for a birthday party", RECEPTION, "120 [1]", EVENTS),  # names no column or row of the table
+    Swap("for the ceremony", RECEPTION, "about 120 guests [1]", EVENTS),  # the answer is no cell
+    Swap("for the ceremony", "How many people can the Harbour Room hold?", "100 [1]", EVENTS),  # two cells say 100
+    Swap("and the breakfast", RECEPTION, "120 [1]",  # the cell is no count, which the question asks for
+         Passage("| Room | Breakfast | Evening reception |\n|---|---|---|\n| The Orangery | served from 7:00 | 120 |", "e.md", "E")),
+    Swap("for the ceremony", RECEPTION, "120 [1]", Passage("The Orangery holds 120 for a reception.", "e.md", "E")),  # no table
+])
+def test_no_swapped_cell_unless_the_answer_and_the_part_each_name_one_plainly(swap):
+    assert swapped_cell(swap) is None
+
+
+def test_the_row_that_answered_is_the_one_with_a_cell_that_says_the_answer():
+    row, header = answer_row("4 hours [1]", SLA) or (None, "")
+    assert row is not None and row.cells[0] == ("Priority", "P2 – High") and header == "Essentials"
+    assert answer_row("1 hour [1]", SLA) is None  # in two rows
+    assert answer_row("P2 – High", SLA) is None  # a row's name is no cell that answers
+
+
+def test_a_follow_up_swapping_a_column_is_answered_from_the_table_the_answer_before_came_from(tmp_path):
+    # Read alone, "... for the ceremony itself?" scores the table under the gate: the reranker has no "reception" to go on.
+    reranker = ScriptedReranker({"Evening reception": 0.8})
+    model = ScriptedChatModel(["I don't know. [1]"])
+    manager = manager_over(model, tmp_path / "history.sqlite3", FakeKnowledgeStore([EVENTS]), reranker=reranker)
+    assert manager.handle("c", f"/ask {RECEPTION}").text == "120 [1]"
+    reply = manager.handle("c", "/ask And for the ceremony itself?")
+    assert reply.text == "100 [1]" and reply.sources[0].source == EVENTS.source and model.calls == []
+    assert reply.notice == "Answered from a row of a table in your documents."
+    # With table lookups off, the follow-up is left to the reranker and the reader: here "I don't know".
+    off = manager_over(model, tmp_path / "off.sqlite3", FakeKnowledgeStore([EVENTS]), reranker=reranker,
+                       qa_options=QAOptions(table_lookup=False))
+    off.handle("c", f"/ask {RECEPTION}")
+    assert off.handle("c", "/ask And for the ceremony itself?").declined

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
+from ..skills.table_lookup import Swap
 from .commands import parse
 from .references import (
     CLAUSE,
@@ -101,7 +102,8 @@ def last_exchange(history: Sequence[Turn]) -> Exchange | None:
         reply = history[i + 1] if i + 1 < len(history) and history[i + 1].role == "assistant" else None
         answered = reply is not None and reply.skill == "qa" and not (reply.declined or reply.quoted)
         question, thing = by_rule(request.text, exchange) or (request.text, None)
-        exchange = Exchange(question, reply.content if reply is not None and answered else None, thing)
+        source = reply.sources[0] if reply is not None and answered and reply.sources else None
+        exchange = Exchange(question, reply.content if reply is not None and answered else None, thing, source)
     return exchange
 
 
@@ -114,6 +116,26 @@ def by_rule(question: str, before: Exchange | None) -> tuple[str, str | None] | 
     if resolved := resolve(question, before):
         return resolved
     return (standalone, before.thing) if (standalone := demonstrative(question, before)) else None
+
+
+def swap_of(question: str, before: Exchange | None) -> Swap | None:
+    """The follow-up as the question before it with one part swapped in ("And carbon monoxide?", "And if I'm a
+    member?"), with the answer that question got and the passage it cited; None when it is not of that form, or the
+    question before was not answered from a passage."""
+    if before is None or before.answer is None or before.source is None:
+        return None
+    condition = CONDITION_FOLLOWUP.match(question)
+    part = condition["condition"] if condition else ellipsis_part(question)
+    return Swap(part, before.question, before.answer, before.source) if part else None
+
+
+def ellipsis_part(question: str) -> str | None:
+    """The part a follow-up of the form "And on the gateway?" or "What about Sweden?" swaps in ("the gateway"), when it
+    is one: not a question of its own ("And how long did it last?") nor more than six words."""
+    match = ELLIPSIS.match(question)
+    if not match or NOT_A_PART.match(match["part"]) or len(match["part"].split()) > 6:
+        return None
+    return str(match["part"]).strip()
 
 
 def complete_condition(question: str, previous: str) -> str | None:
@@ -172,9 +194,9 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
     "And on the gateway?" -> "How long is the warranty on the gateway?"), or None when the follow-up is not
     of that form or the swap has no clear place. No model is asked: a small one repeats the transcript."""
     match = ELLIPSIS.match(question)
-    if not match or not previous or NOT_A_PART.match(match["part"]) or len(match["part"].split()) > 6:
+    if not match or not previous or (part := ellipsis_part(question)) is None:
         return None
-    part, preposition = match["part"].strip(), SAME_WORD.get(low := (match.group(1) or "").lower(), low)
+    preposition = SAME_WORD.get(low := (match.group(1) or "").lower(), low)
     words, lowered = split_words(previous)
     head = part.split()[-1].lower()
     runs = name_runs(words)
@@ -288,6 +310,7 @@ class Standalone:
 
     query: str
     question: str
+    swap: Swap | None = None  # a follow-up that swaps one part of the question before it, and what answered that one
 
 
 def rewrite(model: ChatModel, question: str, history: Sequence[Turn]) -> Standalone:
@@ -297,9 +320,11 @@ def rewrite(model: ChatModel, question: str, history: Sequence[Turn]) -> Standal
     answers that one again ("Who led the investigation?" "Priya Raman" "What caused it?" "Priya Raman")."""
     if not looks_like_followup(question, history):
         return Standalone(question, question)
-    if ruled := by_rule(question, last_exchange(history)):
+    exchange = last_exchange(history)
+    swap = swap_of(question, exchange)
+    if ruled := by_rule(question, exchange):
         log.debug("made %r stand alone as %r", question, ruled[0])
-        return Standalone(ruled[0], ruled[0])
+        return Standalone(ruled[0], ruled[0], swap)
     recent = list(history)[-4:]
     transcript = "\n".join(f"{t.role.capitalize()}: {t.content[:400]}" for t in recent)
     messages: list[Message] = [{"role": "user", "content": f"{PROMPT}\n\nConversation:\n{transcript}\n\nLast question: {question}"}]
@@ -314,6 +339,6 @@ def rewrite(model: ChatModel, question: str, history: Sequence[Turn]) -> Standal
                  and not ROLE_LABEL.match(candidate))  # "User: <the previous question>" is the transcript, not a rewrite
     if plausible and candidate.lower() not in (question.lower(), previous.lower()):
         log.debug("rewrote %r as %r", question, candidate)
-        return Standalone(candidate, candidate)
+        return Standalone(candidate, candidate, swap)
     # The last message was another command (/translate ...): no question to lean on.
-    return Standalone(f"{question} ({previous})" if previous else question, question)
+    return Standalone(f"{question} ({previous})" if previous else question, question, swap)

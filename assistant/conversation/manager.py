@@ -271,7 +271,8 @@ class ConversationManager:
         # searched with it only if it finds no answer alone.
         earlier = " ".join(previous_questions(history)) if standalone.query == asked.request.text else None
         yield from self.qa.reply(standalone.question, query=standalone.query, earlier=earlier,
-                                 cited_documents=cited_documents(history), cancel=asked.cancel, otherwise=otherwise)
+                                 cited_documents=cited_documents(history), swap=standalone.swap, cancel=asked.cancel,
+                                 otherwise=otherwise)
 
     def _chat_messages(self, conversation_id: str, text: str) -> list[Message]:
         """System prompt and the new message first, then as many recent turns as the context allows."""

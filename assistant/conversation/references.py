@@ -14,8 +14,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..reply import Passage
 from ..skills.grounding import MONTH
 from ..skills.names import PARTICLES as NAME_PARTICLES
+from ..skills.table_lookup import answer_row
 
 PERSONAL = {"he", "she", "him", "her", "his", "hers"}
 NEUTER = {"it", "its"}
@@ -48,6 +50,7 @@ class Exchange:
     question: str
     answer: str | None  # None when it was declined or quoted
     thing: str | None = None  # what "it" stood for in the question: the next "it" stands for it too
+    source: Passage | None = None  # the passage the answer cited first
 
 
 def split_words(question: str) -> tuple[list[str], list[str]]:
@@ -126,8 +129,25 @@ def demonstrative(question: str, before: Exchange) -> str | None:
     if phrase is None and asked_which and answer and len(answer.split()) <= 4:
         phrase = named_answer(answer) or (answer if thing in answer.lower().split() else None)
     if phrase is None:
+        phrase = row_named(thing, before)
+    if phrase is None:
         return None
     return " ".join([*words[:i], phrase.strip(",;:"), *words[i + 2 :]]) + ("?" if question.rstrip().endswith("?") else "")
+
+
+def row_named(thing: str, before: Exchange) -> str | None:
+    """What "that one" or "that <thing>" stands for when the answer before was a cell of a table row: the row's name
+    ("What's the excess on that one?" after "What does Essential cost a month?" answered from the row "Cover level:
+    Essential; Monthly charge: £4.50; ..." asks the excess on Essential), "the Business plan" for "that plan" when its
+    name's header is "Plan"; None otherwise."""
+    if before.answer is None or before.source is None or (answered := answer_row(before.answer, before.source)) is None:
+        return None
+    header, name = answered[0].cells[0]
+    if thing == "one":
+        return name
+    if thing.rstrip("s") not in (word.lower().rstrip("s") for word in header.split()):
+        return None
+    return f"the {name}" if thing in name.lower().split() else f"the {name} {thing}"
 
 
 def last_index(lowered: Sequence[str], word: str) -> int:

@@ -39,7 +39,7 @@ from .phrases import first_of_several, sole_expression
 from .prompts import NO_ANSWER, qa_messages, shorten_messages
 from .qa_options import QAOptions
 from .spans import best_span, by_best_sentence, copy_in, excerpt, weaker_source
-from .table_lookup import NoRow, table_answer
+from .table_lookup import NoRow, Swap, swapped_cell, table_answer
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class QASkill:
         self.reranker = reranker
 
     def reply(self, question: str, *, query: str | None = None, earlier: str | None = None,
-              cited_documents: Set[str] = frozenset(), cancel: threading.Event | None = None,
+              cited_documents: Set[str] = frozenset(), swap: Swap | None = None, cancel: threading.Event | None = None,
               otherwise: Callable[[], Iterator[ReplyEvent]] | None = None) -> Iterator[ReplyEvent]:
         """The whole answer to ``question``: passages searched for ``query`` (the question itself unless
         given, e.g. a follow-up's standalone rewrite), read, cited and checked; the text streamed as
@@ -87,8 +87,13 @@ class QASkill:
         answers instead if given (free text goes to chat); else the reply says nothing was found and
         lists the closest passages. ``earlier``: the conversation's previous questions, searched with
         this one when this one alone finds nothing that answers it; ``cited_documents``: the documents its
-        previous answer cited (retrieve)."""
+        previous answer cited (retrieve); ``swap``: the question is the one before with a part swapped, whose answer was a
+        table's cell: the cell that part names is looked up in that table first (table_lookup.swapped_cell)."""
         started = time.perf_counter()
+        if swap is not None and self.options.table_lookup and (cell := swapped_cell(swap)):
+            yield Reply(f"{cell.cell} [1]", "qa", sources=[cell.row.passage], grounded=True, notice=TABLE_NOTICE,
+                        timings={"generate_s": time.perf_counter() - started})
+            return
         relevant, found = self.retrieve(query or question, cited_documents=cited_documents)
         if earlier and self.reranker is not None and not self.answers(relevant):
             # A question may lean on the one before without a word that says so ("Who was the incident

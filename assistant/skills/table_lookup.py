@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from ..retrieval.base import Passage
 from ..retrieval.rerank import Reranker, under_heading
 from ..retrieval.tables import labelled, row_cells
-from .answer_kind import DIMENSIONS, asks_day, asks_for, fits
+from .answer_kind import DIMENSIONS, asks_day, asks_for, fits, mismatch
 from .asking import asking_sentence
 from .conditions import Band, band_match, bands, says_only
-from .grounding import NUMBERS, STOPWORDS, content_words, restates
+from .grounding import NUMBERS, STOPWORDS, content_words, restates, strip_citations
 from .names import is_person
 from .phrases import expressions
 from .spans import quote_units
@@ -57,6 +57,18 @@ class Row:
 class TableAnswer:
     cell: str
     row: Row
+
+
+@dataclass(frozen=True)
+class Swap:
+    """A follow-up that asks the question before it with one part swapped ("And for the ceremony itself?" after how many
+    the Orangery holds for an evening reception): that part, the question before (made to stand alone), the answer it
+    got and the passage that answer cited."""
+
+    part: str
+    question: str
+    answer: str
+    source: Passage
 
 
 @dataclass(frozen=True)
@@ -220,6 +232,52 @@ def addressed_cell(question: str, rows: Sequence[tuple[Row, float]], sentences: 
         return None
     log.info("looked %r up in the table row %r by its name and the column %r: %r", question, row.text[:200], header, cell)
     return TableAnswer(cell, row)
+
+
+def swapped_cell(swap: Swap) -> TableAnswer | None:
+    """The cell a follow-up that swaps one part of the question before it asks for, when that question was answered by
+    one cell of a table in the passage it cited: the same row's cell under the column the part names ("100" under
+    "Ceremony" in the Orangery's row, for "And for the ceremony itself?" after 120 under "Evening reception"), or the same
+    column's cell in the row the part names ("Below 25 ppm" in the carbon monoxide row, for "And carbon monoxide?" after
+    the oxygen row's safe level). A person reads the same table again; the reranker, reading the follow-up alone, may
+    score the table under the gate. None when the answer is no one cell of the table (or its row's name), when the part
+    names no other column or row, or several, or when the cell is not of the kind the question before asks for (the
+    follow-up asks the same with one part swapped)."""
+    if (answered := answer_row(swap.answer, swap.source)) is None or not answered[1]:
+        return None
+    row, header = answered
+    rows = [unit for unit in units(swap.source) if isinstance(unit, Row) and len(unit.cells) > 1]
+    # "one" stands for the thing itself: "And the large one?" names the row "Large service".
+    part = [term for term in terms(re.sub(r"\bones?\b", " ", swap.part, flags=re.I)) if term not in STOPWORDS]
+    columns = [(named(part, name), cell, row) for name, cell in row.cells[1:] if name != header]
+    others = [(named(part, other.cells[0][1]), dict(other.cells).get(header), other) for other in rows if other is not row]
+    best = max((n for n, _, _ in columns + others), default=(False, 0))
+    chosen = [(cell, chosen_row) for n, cell, chosen_row in columns + others if n == best]
+    if best[1] == 0 or len(chosen) != 1 or not (cell := chosen[0][0]) or mismatch(swap.question, cell):
+        return None
+    log.info("looked %r swapped into %r up in the table that answered it: %r in %r", swap.part, swap.question, cell,
+             chosen[0][1].text[:200])
+    return TableAnswer(cell, chosen[0][1])
+
+
+def answer_row(answer: str, passage: Passage) -> tuple[Row, str] | None:
+    """The one row of a table in ``passage`` with a cell besides its name that says ``answer`` (its citations aside),
+    and that cell's header; None when no row does, or several."""
+    said = " ".join(strip_citations(answer).split()).strip(" .").lower()
+    found = [(row, header) for row in units(passage) if isinstance(row, Row) for i, (header, cell) in enumerate(row.cells)
+             if i > 0 and " ".join(cell.split()).lower() == said]
+    return found[0] if len(found) == 1 else None
+
+
+def named(part: Sequence[str], name: str) -> tuple[bool, int]:
+    """How plainly the swapped-in ``part`` (its terms) names a column's header or a row's name: whether it holds all the
+    name's words, and how many, when it holds them all or the name holds each of the part's ("carbon monoxide" names
+    "Carbon monoxide (CO)"); else (False, 0). "standard" names the row "Standard" more plainly than "Standard Plus"."""
+    words = [term for term in terms(name) if term not in STOPWORDS]
+    held = [any(same_term(word, term) for term in part) for word in words]
+    if not words or not part or not (all(held) or all(any(same_term(term, word) for word in words) for term in part)):
+        return False, 0
+    return all(held), sum(held)
 
 
 def for_another(question: str, row: Row, stated: list[Band]) -> bool:
