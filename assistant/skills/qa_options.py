@@ -76,6 +76,8 @@ class QAOptions:
     # With a reranker: when the unit of the passages read that it scores best is a table row, the cell the question
     # asks for is looked up (table_lookup) and the model is not asked. On the training companies of scripts/qa_docs:
     # 164 -> 182 of 341 answered right, 60 -> 49 wrong, no unanswerable question more answered (bench/README.md).
+    # A follow-up that swaps one part of a question a table's cell answered ("And for the ceremony itself?") is looked up
+    # in that table first, by the column or the row the part names (table_lookup.swapped_cell).
     # A model that reads tables well needs no lookup: false leaves every table to the model.
     table_lookup: bool = True
     # "auto": rerankers/answer-ce when installed; "none": no reranker; else a name or a folder.
