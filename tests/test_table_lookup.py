@@ -103,6 +103,16 @@ def test_numbers_name_rows_and_columns_however_they_are_written():
     assert terms("SEV1 on 4.2, 8% of pay, 250gsm, 1,200 NOK") == ["sev1", "pay", "250gsm", "nok", "4.2", "8", "1,200"]
 
 
+def test_of_rows_naming_as_many_of_the_questions_words_the_one_it_names_by_its_name_is_looked_up():
+    centres = Passage("| Centre | Monday–Thursday | Friday | Saturday |\n|---|---|---|---|\n"
+                      "| Ottawa, 214 Bank Street | 8:30–20:30 | 8:30–17:00 | 9:00–13:00 |\n"
+                      "| Halifax, 1590 Barrington Street | 9:00–20:00 | 9:00–16:00 | closed |", "centres.md", "Opening hours")
+    # "close" is in Halifax's "closed" as "Ottawa" is in Ottawa's name: the row's name says which row it is.
+    found = table_answer(ScriptedReranker({"Halifax": 0.86, "Ottawa": 0.83}), "What time does the Ottawa centre close on a Friday?",
+                         [centres])
+    assert found is not None and found.cell == "8:30–17:00"
+
+
 def test_a_time_of_day_names_its_row_on_either_clock():
     late = Passage("| Late check-out | Charge |\n|---|---|\n| Until 13:00 | £20 |\n| Until 15:00 | £40 |\n| After 18:00 | "
                    "Full night's rate |", "front-desk.md", "Arrival and departure times")

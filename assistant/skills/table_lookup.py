@@ -190,14 +190,15 @@ def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage],
     if most == 0:  # no row names what the question asks about: the reranker's liking is not enough
         return None
     # Of the rows naming as much, the one whose name's band holds the quantity the question states ("Over 2 years" for
-    # "more than two years"); then, when the question names each by its name, the one whose name says least besides; then
-    # the reranker's choice.
+    # "more than two years"); then one the question names by its name (first cell) over one whose other cells hold its
+    # words ("Ottawa, 214 Bank Street" over Halifax's "closed" for when the Ottawa centre closes); then, when the question
+    # names each by its name, the one whose name says least besides; then the reranker's choice.
     tied = [(row, score) for row, score, named in rows if named == most]
     stated = bands(question)
     extra = [unasked(asked, row) for row, _ in tied]
     closeness = [0 if n is None or None in extra else -n for n in extra]
-    _, row = max((((band_rank(stated, row), close, score), row) for (row, score), close in zip(tied, closeness)),
-                 key=lambda ranked: ranked[0])
+    _, row = max((((band_rank(stated, row), n is not None, close, score), row)
+                  for (row, score), n, close in zip(tied, extra, closeness)), key=lambda ranked: ranked[0])
     if for_another(question, row, stated):
         return NoRow(row)
     if (cell := answer_cell(question, row)) is None:
