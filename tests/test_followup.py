@@ -202,6 +202,7 @@ def test_that_thing_is_the_row_of_the_table_the_previous_answer_came_from(previo
 @pytest.mark.parametrize(("answer", "follow_up"), [
     ("£100 [1]", "What's the monthly charge on that one?"),  # two rows say £100: which is unclear
     ("£4.50 [1]", "What's the excess on that policy?"),  # the rows are cover levels, not policies
+    ("£8.00 [1]", "What's the excess on that one?"),  # Standard's charge, not what looking Essential up gives: not its row
 ])
 def test_that_thing_is_no_row_unless_one_row_answered_and_its_header_names_the_thing(answer, follow_up):
     assert demonstrative(follow_up, Exchange("What does Essential cost?", answer, source=COVER)) is None

@@ -433,11 +433,14 @@ def test_no_swapped_cell_unless_the_answer_and_the_part_each_name_one_plainly(sw
     assert swapped_cell(swap) is None
 
 
-def test_the_row_that_answered_is_the_one_with_a_cell_that_says_the_answer():
-    row, header = answer_row("4 hours [1]", SLA) or (None, "")
+def test_the_row_that_answered_is_the_one_whose_cell_the_question_asks_for_says_the_answer():
+    asked = "What's the response time for a P2 ticket on Essentials?"
+    row, header = answer_row(asked, "4 hours [1]", SLA) or (None, "")
     assert row is not None and row.cells[0] == ("Priority", "P2 – High") and header == "Essentials"
-    assert answer_row("1 hour [1]", SLA) is None  # in two rows
-    assert answer_row("P2 – High", SLA) is None  # a row's name is no cell that answers
+    assert answer_row(asked, "1 hour [1]", SLA) is None  # in two rows
+    assert answer_row(asked, "P2 – High", SLA) is None  # a row's name is no cell that answers
+    # A reader's answer from another column than the one the question asks for: what follows is not read there.
+    assert answer_row("What's the response time for a P2 ticket on Business?", "4 hours [1]", SLA) is None
 
 
 def test_a_follow_up_swapping_a_column_is_answered_from_the_table_the_answer_before_came_from(tmp_path):

@@ -241,10 +241,11 @@ def swapped_cell(swap: Swap) -> TableAnswer | None:
     "Ceremony" in the Orangery's row, for "And for the ceremony itself?" after 120 under "Evening reception"), or the same
     column's cell in the row the part names ("Below 25 ppm" in the carbon monoxide row, for "And carbon monoxide?" after
     the oxygen row's safe level). A person reads the same table again; the reranker, reading the follow-up alone, may
-    score the table under the gate. None when the answer is no one cell of the table (or its row's name), when the part
+    score the table under the gate. None when the answer is not the one cell of the table that the question before asks
+    for (answer_row), when the part
     names no other column or row, or several, or when the cell is not of the kind the question before asks for (the
     follow-up asks the same with one part swapped)."""
-    if (answered := answer_row(swap.answer, swap.source)) is None or not answered[1]:
+    if (answered := answer_row(swap.question, swap.answer, swap.source)) is None or not answered[1]:
         return None
     row, header = answered
     rows = [unit for unit in units(swap.source) if isinstance(unit, Row) and len(unit.cells) > 1]
@@ -261,13 +262,18 @@ def swapped_cell(swap: Swap) -> TableAnswer | None:
     return TableAnswer(cell, chosen[0][1])
 
 
-def answer_row(answer: str, passage: Passage) -> tuple[Row, str] | None:
+def answer_row(question: str, answer: str, passage: Passage) -> tuple[Row, str] | None:
     """The one row of a table in ``passage`` with a cell besides its name that says ``answer`` (its citations aside),
-    and that cell's header; None when no row does, or several."""
+    and that cell's header, when it is the cell ``question`` asks for in that row (answer_cell): the answer is what
+    looking the question up in the row gives. A reader's answer that only equals a cell may be another column's ("$219",
+    the call-out fee, for the hourly rate on a weekday evening), and what follows it would be read there too. None when
+    no row has such a cell, or several."""
     said = " ".join(strip_citations(answer).split()).strip(" .").lower()
     found = [(row, header) for row in units(passage) if isinstance(row, Row) for i, (header, cell) in enumerate(row.cells)
              if i > 0 and " ".join(cell.split()).lower() == said]
-    return found[0] if len(found) == 1 else None
+    if len(found) != 1 or answer_cell(question, found[0][0]) != dict(found[0][0].cells).get(found[0][1]):
+        return None
+    return found[0]
 
 
 def named(part: Sequence[str], name: str) -> tuple[bool, int]:
