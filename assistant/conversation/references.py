@@ -136,11 +136,13 @@ def demonstrative(question: str, before: Exchange) -> str | None:
 
 
 def row_named(thing: str, before: Exchange) -> str | None:
-    """What "that one" or "that <thing>" stands for when the answer before was a cell of a table row: the row's name
-    ("What's the excess on that one?" after "What does Essential cost a month?" answered from the row "Cover level:
-    Essential; Monthly charge: £4.50; ..." asks the excess on Essential), "the Business plan" for "that plan" when its
-    name's header is "Plan"; None otherwise."""
-    if before.answer is None or before.source is None or (answered := answer_row(before.question, before.answer, before.source)) is None:
+    """What "that one" or "that <thing>" stands for when the answer before was the cell its question asks for in a table
+    row (table_lookup.answer_row): the row's name ("What's the excess on that one?" after "What does Essential cost a
+    month?" answered from the row "Cover level: Essential; Monthly charge: £4.50; ..." asks the excess on Essential),
+    "the Business plan" for "that plan" when its name's header is "Plan"; None otherwise."""
+    if before.answer is None or before.source is None:
+        return None
+    if (answered := answer_row(before.question, before.answer, before.source)) is None:
         return None
     header, name = answered[0].cells[0]
     if thing == "one":

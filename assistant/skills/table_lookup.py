@@ -242,9 +242,8 @@ def swapped_cell(swap: Swap) -> TableAnswer | None:
     column's cell in the row the part names ("Below 25 ppm" in the carbon monoxide row, for "And carbon monoxide?" after
     the oxygen row's safe level). A person reads the same table again; the reranker, reading the follow-up alone, may
     score the table under the gate. None when the answer is not the one cell of the table that the question before asks
-    for (answer_row), when the part
-    names no other column or row, or several, or when the cell is not of the kind the question before asks for (the
-    follow-up asks the same with one part swapped)."""
+    for (answer_row), when the part names no other column or row, or several, or when the cell is not of the kind the
+    question before asks for (the follow-up asks the same with one part swapped)."""
     if (answered := answer_row(swap.question, swap.answer, swap.source)) is None or not answered[1]:
         return None
     row, header = answered
