@@ -18,13 +18,19 @@ from assistant.skills.table_lookup import (
     Row,
     Swap,
     TableAnswer,
-    answer_cell,
+    answer_column,
     answer_row,
     swapped_cell,
     table_answer,
     terms,
     units,
 )
+
+
+def answer_cell(question: str, row: Row) -> str | None:
+    column = answer_column(question, row)
+    return None if column is None else row.cells[column][1]
+
 
 RATES = Passage(
     "Rates from 1 January 2024, excluding VAT.\n\n"
@@ -141,18 +147,18 @@ SLA = Passage("| Priority | Meaning | Essentials | Business | Business Plus |\n|
 def test_a_cell_named_by_its_row_and_its_column_is_looked_up_though_a_sentence_scores_higher():
     question = "What's the response time for a P2 ticket on Essentials?"
     reranker = ScriptedReranker({"96.2%": 0.74, "P2 – High": 0.72, "P1 – Critical": 0.5})
-    found = table_answer(reranker, question, [SLA], 0.3, 0.2)
+    found = table_answer(reranker, question, [SLA])
     assert isinstance(found, TableAnswer) and found.cell == "4 hours"
-    # Not a row the reranker finds does not answer, nor with no column named, nor with two rows named.
-    assert table_answer(ScriptedReranker({"96.2%": 0.74, "P2 – High": 0.2}), question, [SLA], 0.3, 0.2) is None
-    assert table_answer(reranker, "What's the response time for a P2 ticket?", [SLA], 0.3, 0.2) is None
-    assert table_answer(reranker, "What's the response time for P1 and P2 tickets on Essentials?", [SLA], 0.3, 0.2) is None
-    # Nor a row the reranker scores far below the sentence, nor one named by a situation the question tells first.
-    assert table_answer(ScriptedReranker({"96.2%": 0.95, "P2 – High": 0.72}), question, [SLA], 0.3, 0.2) is None
-    assert table_answer(reranker, "I'm not on Essentials. What's the response time for a P2 ticket?", [SLA], 0.3, 0.2) is None
+    # However low the reranker scores the row: it reads a row as a sentence, a person by its row and its column.
+    found = table_answer(ScriptedReranker({"96.2%": 0.95, "P2 – High": 0.05}), question, [SLA])
+    assert isinstance(found, TableAnswer) and found.cell == "4 hours"
+    # Not with no column named, nor with two rows named, nor one named by a situation the question tells first.
+    assert table_answer(reranker, "What's the response time for a P2 ticket?", [SLA]) is None
+    assert table_answer(reranker, "What's the response time for P1 and P2 tickets on Essentials?", [SLA]) is None
+    assert table_answer(reranker, "I'm not on Essentials. What's the response time for a P2 ticket?", [SLA]) is None
     # A sentence scoring higher that names the same row and column is about that cell: the reader answers.
     changed = Passage(SLA.text + "\n\nFrom May, P2 tickets on Essentials get a response within 3 hours.", "customers/sla.md")
-    assert table_answer(ScriptedReranker({"From May": 0.9, "P2 – High": 0.72}), question, [changed], 0.3, 0.2) is None
+    assert table_answer(ScriptedReranker({"From May": 0.9, "P2 – High": 0.72}), question, [changed]) is None
 
 
 def test_no_lookup_when_no_row_names_what_the_question_asks_about():
@@ -221,6 +227,16 @@ def test_a_table_without_its_header_row_gives_its_cells_unnamed():
     assert found is not None and found.cell == "£46.75"
 
 
+def test_a_follow_up_swapping_the_row_of_a_table_without_its_header_row_reads_the_same_column():
+    cut = Passage("| Fluoride varnish | Pennine Dental | PDS-3310 | £46.75 | 35 single doses |\n"
+                  "| Gloves, medium | Carrick Medical | CM-GL-M | £6.40 | Box of 200 |", "clinic/prices.md")
+    asked = "How much is the fluoride varnish?"
+    row, column = answer_row(asked, "£46.75 [1]", cut) or (None, 0)
+    assert row is not None and row.cells[0][1] == "Fluoride varnish" and column == 3  # every header is ""
+    found = swapped_cell(Swap("and the gloves", asked, "£46.75 [1]", cut))
+    assert found is not None and found.cell == "£6.40"
+
+
 def test_rows_of_a_word_table_one_a_line_are_rows_each():
     table = Passage("Site: Bristol; Go-live date: 25 March\nSite: Rotterdam; Go-live date: 2 April", "it/rollout.docx")
     assert [unit.text for unit in units(table) if isinstance(unit, Row)] == table.text.splitlines()
@@ -249,17 +265,17 @@ def test_the_qa_skill_answers_from_the_row_without_asking_the_model(tmp_path):
     assert reply.notice == "Answered from a row of a table in your documents." and model.calls == []
 
 
-def test_the_qa_skill_looks_up_the_cell_named_by_its_row_and_column_with_its_own_thresholds(tmp_path):
+def test_the_qa_skill_looks_up_the_cell_named_by_its_row_and_column(tmp_path):
     question = "/ask What's the response time for a P2 ticket on Essentials?"
     model = ScriptedChatModel(["2 hours [1]", "2 hours [1]"])  # the cell beside the one asked for
-    reranker = ScriptedReranker({"96.2%": 0.74, "P2 – High": 0.6})
+    reranker = ScriptedReranker({"96.2%": 0.74, "P2 – High": 0.1})
     manager = manager_over(model, tmp_path / "history.sqlite3", FakeKnowledgeStore([SLA]), reranker=reranker)
     reply = manager.handle("c", question)
     assert reply.text == "4 hours [1]" and reply.notice == "Answered from a row of a table in your documents." and model.calls == []
-    # A row further than `source_margin` below the best sentence is left to the reader.
-    strict = manager_over(model, tmp_path / "strict.sqlite3", FakeKnowledgeStore([SLA]), reranker=reranker,
-                          qa_options=QAOptions(source_margin=0.1))
-    assert strict.handle("c", question).text != "4 hours [1]" and len(model.calls) == 1
+    # With the lookups off, the reader reads the table.
+    off = manager_over(model, tmp_path / "off.sqlite3", FakeKnowledgeStore([SLA]), reranker=reranker,
+                       qa_options=QAOptions(table_lookup=False))
+    assert off.handle("c", question).text != "4 hours [1]" and len(model.calls) == 1
 
 
 def test_the_qa_skill_asks_the_model_when_the_table_gives_no_plain_cell(tmp_path):
@@ -435,8 +451,8 @@ def test_no_swapped_cell_unless_the_answer_and_the_part_each_name_one_plainly(sw
 
 def test_the_row_that_answered_is_the_one_whose_cell_the_question_asks_for_says_the_answer():
     asked = "What's the response time for a P2 ticket on Essentials?"
-    row, header = answer_row(asked, "4 hours [1]", SLA) or (None, "")
-    assert row is not None and row.cells[0] == ("Priority", "P2 – High") and header == "Essentials"
+    row, column = answer_row(asked, "4 hours [1]", SLA) or (None, 0)
+    assert row is not None and row.cells[0] == ("Priority", "P2 – High") and row.cells[column][0] == "Essentials"
     assert answer_row(asked, "1 hour [1]", SLA) is None  # in two rows
     assert answer_row(asked, "P2 – High", SLA) is None  # a row's name is no cell that answers
     # A reader's answer from another column than the one the question asks for: what follows is not read there.

@@ -178,7 +178,7 @@ class QASkill:
             yield declined(closest, f"The documents that seem to answer this do not mention {' or '.join(map(repr, missing))}; "
                                     "the closest passages are listed.")
             return
-        found = (table_answer(self.reranker, question, passages, self.options.answer_score, self.options.source_margin)
+        found = (table_answer(self.reranker, question, passages)
                  if self.reranker is not None and self.options.table_lookup else None)
         if isinstance(found, NoRow):
             log.info("no row of the table is for what %r asks about; the closest: %r", question, found.row.text[:200])

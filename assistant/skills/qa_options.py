@@ -61,9 +61,7 @@ class QAOptions:
     # it withheld 6 more wrong answers than 0.3 and 3 more to unanswerable questions, one right answer lost and one
     # gained; 0.1 lost 9 right answers more; on the held-out companies 5 fewer wrong answers, no right one lost. On
     # bench/company_qa's development half, where 0.3 was first chosen, it withholds "two years" for a three-day course,
-    # which the second reading then answers rightly (bench/README.md). The same margin bounds how far below the best
-    # sentence a table row the question names by its row and its column may score and still be looked up
-    # (table_lookup.addressed_cell).
+    # which the second reading then answers rightly (bench/README.md).
     source_margin: float = 0.2
     # With a reranker, when no passage scores `answer_score`: the sentences of the best this many passages are scored
     # too, and a passage scores as its best sentence when that is higher. A passage about several things scores low as a

@@ -165,13 +165,11 @@ def unasked(question_terms: Sequence[str], row: Row) -> int | None:
     return missing if missing < len(name) else None
 
 
-def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage], least: float = 0.0,
-                 margin: float = 0.0) -> TableAnswer | NoRow | None:
+def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage]) -> TableAnswer | NoRow | None:
     """The cell of a table row among ``passages`` that answers ``question``, when the reranker finds a table row
     answers best and one cell of the row the question names is plainly the one asked for; NoRow when that row is for
     another quantity than the one the question states. When a sentence answers best, the cell the question names by
-    its row and its column (addressed_cell), of the rows the reranker scores at least ``least`` and no more than
-    ``margin`` below that sentence. Else None (the reader answers)."""
+    its row and its column (addressed_cell). Else None (the reader answers)."""
     if asks_for(question) == "yes/no":
         return None  # no cell says yes or no: the reader answers
     found = [(passage, unit) for passage in passages for unit in units(passage)]
@@ -182,7 +180,7 @@ def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage],
     if not isinstance(best, Row):
         scored_rows = [(unit, score) for (_, unit), score in zip(found, scores) if isinstance(unit, Row)]
         scored_sentences = [(unit, score) for (_, unit), score in zip(found, scores) if not isinstance(unit, Row)]
-        return addressed_cell(question, scored_rows, scored_sentences, max(least, max(scores) - margin))
+        return addressed_cell(question, scored_rows, scored_sentences)
     asked = terms(question)
     rows = [(unit, score, shared(asked, " ".join(cell for _, cell in unit.cells)))
             for (passage, unit), score in zip(found, scores) if passage is best_passage and isinstance(unit, Row)]
@@ -201,32 +199,36 @@ def table_answer(reranker: Reranker, question: str, passages: Sequence[Passage],
                   for (row, score), n, close in zip(tied, extra, closeness)), key=lambda ranked: ranked[0])
     if for_another(question, row, stated):
         return NoRow(row)
-    if (cell := answer_cell(question, row)) is None:
+    if (column := answer_column(question, row)) is None:
         return None
+    cell = row.cells[column][1]
     log.info("looked %r up in the table row %r: %r", question, row.text[:200], cell)
     return TableAnswer(cell, row)
 
 
-def addressed_cell(question: str, rows: Sequence[tuple[Row, float]], sentences: Sequence[tuple[str, float]],
-                   least: float) -> TableAnswer | None:
+def addressed_cell(question: str, rows: Sequence[tuple[Row, float]],
+                   sentences: Sequence[tuple[str, float]]) -> TableAnswer | None:
     """The cell of the one row of ``rows`` (with the reranker's scores) whose name (first cell) the question states,
     under the column whose header it names: "4 hours" under "Essentials" in the row "P2 – High" for the response time
     of a P2 ticket on Essentials, though the reranker scores "96.2% of P1 and P2 tickets met their response target."
-    higher. A person looks a cell up by its row and its column; the reranker reads a row as a sentence. None when no row
-    or several are named, when it scores under ``least``, when the cell is not chosen by its header (answer_cell), when
-    the row is for another thing or quantity (table_answer), or when one of ``sentences`` (with their scores) that scores
-    higher names the same row and column: it is about that cell, and may say what changed ("costs €950 from 1 July")."""
+    higher. A person looks a cell up by its row and its column; the reranker reads a row as a sentence, however low it
+    scores it ("Day: Saturday; ... Galway: 09:00–13:00" scores 0.29 for when the Galway clinic closes on a Saturday, the
+    Sunday row 0.66 for its "closed"). None when no row or several are named, when the cell is not chosen by its header
+    (answer_column), when the row is for another thing or quantity (table_answer), or when one of ``sentences`` (with
+    their scores) that scores higher names the same row and column: it is about that cell, and may say what changed
+    ("costs €950 from 1 July")."""
     # The asking sentence names the cell: a situation before it tells who asks ("I'm not a member. What do I pay ...?").
     asked = terms(asking_sentence(question))
     named = [(row, score) for row, score in rows if row.cells and shared(asked, row.cells[0][1])]
-    if len(named) != 1 or named[0][1] < least:
+    if len(named) != 1:
         return None
     row, score = named[0]
     if for_another(question, row, bands(question)):
         return None
-    cell = answer_cell(question, row)
-    header = next((name for name, value in row.cells if value == cell), "")
-    if cell is None or not shared(asked, header):
+    if (column := answer_column(question, row)) is None:
+        return None
+    header, cell = row.cells[column]
+    if not shared(asked, header):
         return None
     address = [term for term in asked if any(same_term(term, word) for word in terms(f"{row.cells[0][1]} {header}"))]
     if any(shared(address, text) == len(set(address)) for text, higher in sentences if higher > score):
@@ -244,14 +246,14 @@ def swapped_cell(swap: Swap) -> TableAnswer | None:
     score the table under the gate. None when the answer is not the one cell of the table that the question before asks
     for (answer_row), when the part names no other column or row, or several, or when the cell is not of the kind the
     question before asks for (the follow-up asks the same with one part swapped)."""
-    if (answered := answer_row(swap.question, swap.answer, swap.source)) is None or not answered[1]:
+    if (answered := answer_row(swap.question, swap.answer, swap.source)) is None:
         return None
-    row, header = answered
-    rows = [unit for unit in units(swap.source) if isinstance(unit, Row) and len(unit.cells) > 1]
+    row, column = answered
+    rows = [unit for unit in units(swap.source) if isinstance(unit, Row) and len(unit.cells) > column]
     # "one" stands for the thing itself: "And the large one?" names the row "Large service".
     part = [term for term in terms(re.sub(r"\bones?\b", " ", swap.part, flags=re.I)) if term not in STOPWORDS]
-    columns = [(named(part, name), cell, row) for name, cell in row.cells[1:] if name != header]
-    others = [(named(part, other.cells[0][1]), dict(other.cells).get(header), other) for other in rows if other is not row]
+    columns = [(named(part, name), cell, row) for i, (name, cell) in enumerate(row.cells) if i not in (0, column)]
+    others = [(named(part, other.cells[0][1]), other.cells[column][1], other) for other in rows if other is not row]
     best = max((n for n, _, _ in columns + others), default=(False, 0))
     chosen = [(cell, chosen_row) for n, cell, chosen_row in columns + others if n == best]
     if best[1] == 0 or len(chosen) != 1 or not (cell := chosen[0][0]) or mismatch(swap.question, cell):
@@ -261,16 +263,16 @@ def swapped_cell(swap: Swap) -> TableAnswer | None:
     return TableAnswer(cell, chosen[0][1])
 
 
-def answer_row(question: str, answer: str, passage: Passage) -> tuple[Row, str] | None:
+def answer_row(question: str, answer: str, passage: Passage) -> tuple[Row, int] | None:
     """The one row of a table in ``passage`` with a cell besides its name that says ``answer`` (its citations aside),
-    and that cell's header, when it is the cell ``question`` asks for in that row (answer_cell): the answer is what
-    looking the question up in the row gives. A reader's answer that only equals a cell may be another column's ("$219",
-    the call-out fee, for the hourly rate on a weekday evening), and what follows it would be read there too. None when
-    no row has such a cell, or several."""
+    and where in the row that cell is, when it is the cell ``question`` asks for in that row (answer_column): the
+    answer is what looking the question up in the row gives. A reader's answer that only equals a cell may be another
+    column's ("$219", the call-out fee, for the hourly rate on a weekday evening), and what follows it would be read
+    there too. None when no row has such a cell, or several."""
     said = " ".join(strip_citations(answer).split()).strip(" .").lower()
-    found = [(row, header) for row in units(passage) if isinstance(row, Row) for i, (header, cell) in enumerate(row.cells)
+    found = [(row, i) for row in units(passage) if isinstance(row, Row) for i, (_, cell) in enumerate(row.cells)
              if i > 0 and " ".join(cell.split()).lower() == said]
-    if len(found) != 1 or answer_cell(question, found[0][0]) != dict(found[0][0].cells).get(found[0][1]):
+    if len(found) != 1 or answer_column(question, found[0][0]) != found[0][1]:
         return None
     return found[0]
 
@@ -348,41 +350,42 @@ def text_of(unit: str | Row) -> str:
     return unit.text if isinstance(unit, Row) else unit
 
 
-def answer_cell(question: str, row: Row) -> str | None:
-    """The one cell of ``row`` the question does not state that is of the kind it asks for (or a person's name, for
-    "who"); of several, the one under the header sharing most words with the question; else None."""
+def answer_column(question: str, row: Row) -> int | None:
+    """Where in ``row`` the one cell is that the question does not state and that is of the kind it asks for (or a
+    person's name, for "who"); of several, the one under the header sharing most words with the question; else None.
+    A place, not a header: a table without a header row has "" over every column."""
     asked, stated = " ".join(question.lower().split()), bands(question)
     kind = asks_for(question)
     # Not what the question says, in its words or in others ("4 weeks" for "the next four-week period"), nor a cell that
     # says nothing more than it ("On-call, Saturday or Sunday" names the row asked about, under "Allowance").
-    cells = [(name, cell) for name, cell in row.cells
+    cells = [(i, name, cell) for i, (name, cell) in enumerate(row.cells)
              if cell.lower() not in asked and not says_only(cell, stated) and not ROW_NUMBER.fullmatch(name.strip())
              and not (content_words(cell) and restates(cell, question))]
     if kind in CHECKED_KINDS:
         # A count is any number, a phone number any digits (fits); the others say themselves in a cell ("30 minutes").
         # "How much" is said in any unit too ("20 days at full pay" for how much sick pay): then the header decides.
         # A day is said by its name too ("Wednesday"), which no expression of a time finds.
-        fitting = [(name, cell) for name, cell in cells if fits(question, cell)]
+        fitting = [(i, name, cell) for i, name, cell in cells if fits(question, cell)]
         said_whole = kind in ("count", "phone") or asks_day(question)
-        cells = [(name, cell) for name, cell in fitting if said_whole or expressions(kind, cell)] or (
+        cells = [(i, name, cell) for i, name, cell in fitting if said_whole or expressions(kind, cell)] or (
             fitting if kind == "amount" else [])
     elif kind == "person":
-        cells = [(name, cell) for name, cell in cells if is_person(cell)]
+        cells = [(i, name, cell) for i, name, cell in cells if is_person(cell)]
     if len(cells) == 1:
-        return cells[0][1]
+        return cells[0][0]
     # Columns of bands ("Starting rate | After 12 months | After 24 months"): the one holding the quantity the question
     # states ("just over a year"); of several ("three years" is after 12 and after 24 months), the one starting latest.
-    fit = [(band_match(stated, name) or 0, max((b.low for b in bands(name)), default=0.0)) for name, _ in cells] if stated else []
+    fit = [(band_match(stated, name) or 0, max((b.low for b in bands(name)), default=0.0)) for _, name, _ in cells] if stated else []
     if fit and max(fit)[0] > 0 and fit.count(max(fit)) == 1:
-        return cells[fit.index(max(fit))][1]
+        return cells[fit.index(max(fit))][0]
     # The question's words that another cell of the row holds name the row, not this column: "failing for some
     # customers" (its Example cell) does not point at "Update customers every" for how quickly to acknowledge a page;
     # "Category B" may hold the "category" asked for under "Category".
-    def naming_column(name: str, cell: str) -> list[str]:
-        elsewhere = [term for other_name, other in row.cells if (other_name, other) != (name, cell) for term in terms(other)]
+    def naming_column(i: int) -> list[str]:
+        elsewhere = [term for j, (_, other) in enumerate(row.cells) if j != i for term in terms(other)]
         return [word for word in terms(question) if not any(same_term(word, term) for term in elsewhere)]
 
-    matches = [shared(naming_column(name, cell), name) for name, cell in cells]
+    matches = [shared(naming_column(i), name) for i, name, _ in cells]
     if not matches or max(matches) == 0 or matches.count(max(matches)) > 1:
         return None
-    return cells[matches.index(max(matches))][1]
+    return cells[matches.index(max(matches))][0]
