@@ -254,6 +254,9 @@ def test_labelled_rows_read_back_as_their_cells():
     assert row_cells("Note: one labelled part is no row.") is None
     assert row_cells("The Amazon rainforest (Portuguese: Floresta Amazônica; Spanish: Selva Amazónica), also known") is None
     assert row_cells("Ticket: Day; Child (5-15): £4.00") == [("Ticket", "Day"), ("Child (5-15)", "£4.00")]
+    # A time of day in a header is no label's end.
+    assert row_cells("Van: Medium panel van; Full day: £69; Weekend (Fri 17:00 to Mon 09:00): £119; After 18:00: £20") == [
+        ("Van", "Medium panel van"), ("Full day", "£69"), ("Weekend (Fri 17:00 to Mon 09:00)", "£119"), ("After 18:00", "£20")]
 
 
 def test_the_qa_skill_answers_from_the_row_without_asking_the_model(tmp_path):

@@ -49,8 +49,9 @@ def labelled(cells: Iterable[tuple[str, str]]) -> str:
     return "; ".join(f"{name}: {cell}" if name and name != cell else cell for name, cell in cells if cell)
 
 
-# A header is short, and its brackets close ("Child (5-15)"; not "The Amazon rainforest (Portuguese").
-LABELLED_CELL = re.compile(r"^((?:[^:;()]|\([^:;()]*\)){1,40}):\s+(.+)$")
+# A header is short, and its brackets close ("Child (5-15)"; not "The Amazon rainforest (Portuguese"); a time of day
+# may be in it ("After 18:00", "Weekend (Fri 17:00 to Mon 09:00)"): a colon with no space after it.
+LABELLED_CELL = re.compile(r"^((?:[^:;()]|:(?=\d)|\((?:[^:;()]|:(?=\S))*\)){1,40}):\s+(.+)$")
 
 
 def row_cells(text: str) -> list[tuple[str, str]] | None:
