@@ -44,6 +44,24 @@ def test_a_date_cut_short_is_the_whole_date_of_the_sentence_that_answers(questio
     assert completed(answer, question, passage(MINUTES + "\n\n" + HANDBOOK)) == expected
 
 
+PRICES = passage("Prices valid from 1 January 2024 to 31 December 2024. The depot closes over Christmas from 24 December "
+                 "2025 to 2 January 2026. No leave between 1 June and 31 August. Appraisals on 3 March and 4 June. The launch "
+                 "was postponed from 3 March to 10 March.")
+
+
+@pytest.mark.parametrize("question, answer, expected", [
+    ("Until when are the prices on the price list valid?", "January 2024", "31 December 2024"),  # the end asked for
+    ("From when are the prices valid?", "31 December 2024", "1 January 2024"),  # the start asked for
+    ("When does the price list expire?", "31 December 2024", "31 December 2024"),  # the end it is
+    ("When is the depot shut over Christmas this year?", "2 January 2026", "24 December 2025 to 2 January 2026"),
+    ("When can't I take leave?", "31 August", "between 1 June and 31 August"),
+    ("When are appraisals?", "4 June", "4 June"),  # "and" joins two dates, not a range, without "between"
+    ("When is the launch?", "10 March", "10 March"),  # a change from one date to another is no range
+])
+def test_a_date_that_is_one_end_of_a_range_is_the_range_or_the_end_the_question_asks_for(question, answer, expected):
+    assert completed(answer, question, PRICES) == expected
+
+
 @pytest.mark.parametrize("question, answer, expected", [
     ("How much does the company pay towards safety shoes?", "€90", "€90 per year"),  # a rate
     ("How much is an extra user?", "€5", "€5 per user per month"),  # rates, one after the other

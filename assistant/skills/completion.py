@@ -6,7 +6,9 @@ where the passage says "Next meeting: 8 October 2024", "€90" for what the comp
 of the clinics open on Saturdays where it says "Harrogate and Headingley also open on Saturdays", "Nadia" for who
 audits the allergen matrices where it says "audited by Nadia Akhtar". The completion only widens the copy to the
 date, rate, counted thing or name around it in the same sentence, so it says nothing the passage does not; of
-several sentences holding the copy, the one that answers the question best decides.
+several sentences holding the copy, the one that answers the question best decides. A date that is one end of a
+range is the range ("2 January 2026" of "from 24 December 2025 to 2 January 2026", for when the depot is shut), or
+its other end when the question asks for that one ("Until when are the prices valid?").
 A bare "no" to "Do they lose access straight away?" is cut short of its reason: the sentence of the passage
 that answers best follows it, so a person can check the one against the other.
 """
@@ -46,6 +48,18 @@ SHORT_REPLY = re.compile(r"([^\[\]\n]+?)(\s*\[1\]\.?)?")  # an answer, and its o
 YES_OR_NO = re.compile(r"\s*(yes|no)\W*", re.I)
 FIRST_NAME = re.compile(r"[A-Z][a-z'-]+")
 SURNAME = re.compile(r"(?:\s+[A-Z][a-z'-]+)+")  # the capitalised words right after a first name
+# What joins the two dates of a range: "from 1 January 2024 to 31 December 2024", "24 December – 2 January"; "and" only
+# after "between" (RANGE_OPENING).
+RANGE_JOIN = re.compile(r"\s*(?:to|until|till|through|[-–—])\s*|\s+and\s+", re.I)
+RANGE_OPENING = re.compile(r"\bbetween\s+$", re.I)
+# Two dates of a change, not a range: "The launch moved from 3 March to 10 March".
+CHANGED_FROM = re.compile(r"\b(?:moved|changed|postponed|delayed|pushed back|put back|brought forward|rescheduled|shifted|"
+                          r"deferred|extended|slipped|pulled forward)\s+(?:[\w-]+\s+)?from\s+$", re.I)
+# A question for a range's end ("Until when are the prices valid?", "When does the offer finish?") or its start.
+ASKS_END = re.compile(r"\b(?:until|till|by) when\b|\b(?:end|ends|ended|finish|finishes|finished|expire|expires|expired|"
+                      r"last day|deadline|valid until|run out|runs out)\b", re.I)
+ASKS_START = re.compile(r"\b(?:from|since) when\b|\b(?:start|starts|started|begin|begins|began|commence|commences|"
+                        r"kick off|kicks off|first day|valid from)\b", re.I)
 
 
 def completed(answer: str, question: str, passage: Passage, reranker: Reranker | None = None) -> str:
@@ -67,7 +81,7 @@ def completed(answer: str, question: str, passage: Passage, reranker: Reranker |
         if found := copies(unit, wanted):
             holding.append((number, unit))
             lists = name_lists(unit, question) if several else []
-            widenings.append({_widened(unit, match.start(), match.end(), asked, lists, person) for match in found})
+            widenings.append({_widened(unit, match.start(), match.end(), question, lists, person) for match in found})
     if not any(wider for ways in widenings for wider in ways):
         return answer  # nothing to complete: the reranker is not asked
     if reranker is not None:
@@ -79,10 +93,33 @@ def completed(answer: str, question: str, passage: Passage, reranker: Reranker |
     return answer.replace(wanted, wider, 1) if wider else answer
 
 
-def _widened(unit: str, start: int, end: int, asked: set[str], lists: list[str], person: bool = False) -> str | None:
-    """The copy unit[start:end] widened to the date holding it, or to the list of names (``lists``: those of the unit)
-    holding it, or, for who (``person``), a first name to the whole name, or with its amount's rate, or its count's
-    unit or counted thing; None when it is complete as it is."""
+def _in_range(unit: str, date: re.Match[str], question: str) -> str | None:
+    """The range of dates in ``unit`` that ``date`` is one end of, as ``question`` asks for it: its other end when the
+    question asks for that one ("31 December 2024", for "Until when are the prices valid?", of "from 1 January 2024 to 31
+    December 2024"), else the whole range ("24 December 2025 to 2 January 2026" for when the depot is shut over
+    Christmas). None when the date is no end of a range, or is the end asked for."""
+    dates = list(DATE.finditer(unit))
+    at = next(i for i, other in enumerate(dates) if other.span() == date.span())
+    for first, last in ((at - 1, at), (at, at + 1)):
+        if first < 0 or last >= len(dates):
+            continue
+        join = RANGE_JOIN.fullmatch(unit, dates[first].end(), dates[last].start())
+        opening = RANGE_OPENING.search(unit, 0, dates[first].start())
+        if join is None or (join.group().strip() == "and" and not opening) or CHANGED_FROM.search(unit, 0, dates[first].start()):
+            continue
+        wants_end, wants_start = bool(ASKS_END.search(question)), bool(ASKS_START.search(question))
+        if wants_end == wants_start:  # "between 1 June and 31 August", not "1 June and 31 August"
+            return unit[opening.start() if opening else dates[first].start():dates[last].end()]
+        wanted = last if wants_end else first
+        return None if wanted == at else dates[wanted].group()
+    return None
+
+
+def _widened(unit: str, start: int, end: int, question: str, lists: list[str], person: bool = False) -> str | None:
+    """The copy unit[start:end] widened to the date holding it, or to the range of dates that date is one end of as
+    ``question`` asks for it (_in_range), or to the list of names (``lists``: those of the unit) holding it, or, for who
+    (``person``), a first name to the whole name, or with its amount's rate, or its count's unit or counted thing; None
+    when it is complete as it is."""
     copy = unit[start:end]
     if person and FIRST_NAME.fullmatch(copy) and (surname := SURNAME.match(unit, end)):
         return unit[start:surname.end()]  # "Nadia Akhtar", not "Nadia"
@@ -92,15 +129,18 @@ def _widened(unit: str, start: int, end: int, asked: set[str], lists: list[str],
             return listed
     if DATE_PART.search(copy):
         for date in DATE.finditer(unit):
-            if date.start() <= start and end <= date.end() and (date.start(), date.end()) != (start, end):
-                return unit[date.start():date.end()]
+            if date.start() <= start and end <= date.end():
+                if ranged := _in_range(unit, date, question):
+                    return ranged
+                if (date.start(), date.end()) != (start, end):
+                    return unit[date.start():date.end()]
     if not AMOUNT.fullmatch(copy) or YEAR_ALONE.fullmatch(copy):
         return None
     if BARE_COUNT.fullmatch(copy):
         if measure := UNIT_AFTER.match(unit, end):
             end = measure.end()
         else:
-            end = _counted_thing(unit, end, asked)
+            end = _counted_thing(unit, end, set(content_words(question)))
     while rate := RATE.match(unit, end):  # "€5 per user per month"
         end = rate.end()
     return unit[start:end] if end > start + len(copy) else None
