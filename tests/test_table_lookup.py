@@ -197,6 +197,14 @@ def test_a_rows_number_is_no_answer():
     assert answer_cell("How many gas hoses were replaced?", Row(RATES, (("#", "1"), ("Hoses replaced", "6")))) == "6"
 
 
+def test_a_word_another_cell_holds_in_passing_still_names_its_column():
+    # "deposit" is in the lost-keg charge too; only the row's name and a cell holding two of the question's words
+    # (an example the question retells) name the row rather than a column.
+    row = Row(RATES, (("Container", "30 L steel keg"), ("Deposit", "€45"), ("Coupler", "S-type"),
+                      ("Lost container charge", "€75 plus the deposit")))
+    assert answer_cell("How much is the deposit on a 30 L steel keg?", row) == "€45"
+
+
 def test_a_cell_that_says_no_more_than_the_question_is_no_answer():
     # The row's name sits under "Allowance", the header the question names: the amount is the answer.
     row = Row(RATES, (("Allowance", "On-call, Saturday or Sunday"), ("Amount", "$180 per day")))

@@ -378,12 +378,17 @@ def answer_column(question: str, row: Row) -> int | None:
     fit = [(band_match(stated, name) or 0, max((b.low for b in bands(name)), default=0.0)) for _, name, _ in cells] if stated else []
     if fit and max(fit)[0] > 0 and fit.count(max(fit)) == 1:
         return cells[fit.index(max(fit))][0]
-    # The question's words that another cell of the row holds name the row, not this column: "failing for some
+    # The question's words that another cell naming the row holds name the row, not this column: "failing for some
     # customers" (its Example cell) does not point at "Update customers every" for how quickly to acknowledge a page;
-    # "Category B" may hold the "category" asked for under "Category".
+    # "Category B" may hold the "category" asked for under "Category". A cell names the row when it is the row's name
+    # or holds two of the question's words: the "deposit" of "€75 plus the deposit" (the charge for a lost keg) still
+    # points at the "Deposit" column.
+    question_terms = terms(question)
+    naming = [j for j, (_, other) in enumerate(row.cells) if j == 0 or shared(question_terms, other) >= 2]
+
     def naming_column(i: int) -> list[str]:
-        elsewhere = [term for j, (_, other) in enumerate(row.cells) if j != i for term in terms(other)]
-        return [word for word in terms(question) if not any(same_term(word, term) for term in elsewhere)]
+        elsewhere = [term for j in naming if j != i for term in terms(row.cells[j][1])]
+        return [word for word in question_terms if not any(same_term(word, term) for term in elsewhere)]
 
     matches = [shared(naming_column(i), name) for i, name, _ in cells]
     if not matches or max(matches) == 0 or matches.count(max(matches)) > 1:
