@@ -73,6 +73,7 @@ def completed(answer: str, question: str, passage: Passage, reranker: Reranker |
     asked = set(content_words(question))
     several = asks_for_several(question)
     person = asks_for(question) == "person"
+    range_end = range_end_asked(question)
     # Each sentence holding the copy, with the ways it widens it there (None: it is complete there).
     holding: list[tuple[int, str]] = []
     widenings: list[set[str | None]] = []
@@ -81,7 +82,7 @@ def completed(answer: str, question: str, passage: Passage, reranker: Reranker |
         if found := copies(unit, wanted):
             holding.append((number, unit))
             lists = name_lists(unit, question) if several else []
-            widenings.append({_widened(unit, match.start(), match.end(), question, lists, person) for match in found})
+            widenings.append({_widened(unit, match.start(), match.end(), asked, lists, person, range_end) for match in found})
     if not any(wider for ways in widenings for wider in ways):
         return answer  # nothing to complete: the reranker is not asked
     if reranker is not None:
@@ -93,13 +94,19 @@ def completed(answer: str, question: str, passage: Passage, reranker: Reranker |
     return answer.replace(wanted, wider, 1) if wider else answer
 
 
-def _in_range(unit: str, date: re.Match[str], question: str) -> str | None:
-    """The range of dates in ``unit`` that ``date`` is one end of, as ``question`` asks for it: its other end when the
-    question asks for that one ("31 December 2024", for "Until when are the prices valid?", of "from 1 January 2024 to 31
-    December 2024"), else the whole range ("24 December 2025 to 2 January 2026" for when the depot is shut over
-    Christmas). None when the date is no end of a range, or is the end asked for."""
-    dates = list(DATE.finditer(unit))
-    at = next(i for i, other in enumerate(dates) if other.span() == date.span())
+def range_end_asked(question: str) -> str | None:
+    """Which end of a range ``question`` asks for: "end" ("Until when are the prices valid?"), "start" ("From when
+    ...?"), or None (both, or neither: the whole range)."""
+    wants_end, wants_start = bool(ASKS_END.search(question)), bool(ASKS_START.search(question))
+    return None if wants_end == wants_start else "end" if wants_end else "start"
+
+
+def _in_range(unit: str, dates: list[re.Match[str]], at: int, range_end: str | None) -> str | None:
+    """The range of ``dates`` (those of ``unit``) that the one ``at`` is an end of, as the question asks for it
+    (``range_end``: range_end_asked): its other end when the question asks for that one ("31 December 2024", for "Until
+    when are the prices valid?", of "from 1 January 2024 to 31 December 2024"), else the whole range ("24 December 2025
+    to 2 January 2026" for when the depot is shut over Christmas). None when the date is no end of a range, or is the
+    end asked for."""
     for first, last in ((at - 1, at), (at, at + 1)):
         if first < 0 or last >= len(dates):
             continue
@@ -107,19 +114,19 @@ def _in_range(unit: str, date: re.Match[str], question: str) -> str | None:
         opening = RANGE_OPENING.search(unit, 0, dates[first].start())
         if join is None or (join.group().strip() == "and" and not opening) or CHANGED_FROM.search(unit, 0, dates[first].start()):
             continue
-        wants_end, wants_start = bool(ASKS_END.search(question)), bool(ASKS_START.search(question))
-        if wants_end == wants_start:  # "between 1 June and 31 August", not "1 June and 31 August"
+        if range_end is None:  # "between 1 June and 31 August", not "1 June and 31 August"
             return unit[opening.start() if opening else dates[first].start():dates[last].end()]
-        wanted = last if wants_end else first
+        wanted = last if range_end == "end" else first
         return None if wanted == at else dates[wanted].group()
     return None
 
 
-def _widened(unit: str, start: int, end: int, question: str, lists: list[str], person: bool = False) -> str | None:
-    """The copy unit[start:end] widened to the date holding it, or to the range of dates that date is one end of as
-    ``question`` asks for it (_in_range), or to the list of names (``lists``: those of the unit) holding it, or, for who
-    (``person``), a first name to the whole name, or with its amount's rate, or its count's unit or counted thing; None
-    when it is complete as it is."""
+def _widened(unit: str, start: int, end: int, asked: set[str], lists: list[str], person: bool = False,
+             range_end: str | None = None) -> str | None:
+    """The copy unit[start:end] widened to the date holding it, or to the range of dates that date is one end of as the
+    question asks for it (``range_end``; _in_range), or to the list of names (``lists``: those of the unit) holding it,
+    or, for who (``person``), a first name to the whole name, or with its amount's rate, or its count's unit or counted
+    thing; None when it is complete as it is."""
     copy = unit[start:end]
     if person and FIRST_NAME.fullmatch(copy) and (surname := SURNAME.match(unit, end)):
         return unit[start:surname.end()]  # "Nadia Akhtar", not "Nadia"
@@ -128,9 +135,10 @@ def _widened(unit: str, start: int, end: int, question: str, lists: list[str], p
         if at <= start and end <= at + len(listed) and len(copy) < len(listed):
             return listed
     if DATE_PART.search(copy):
-        for date in DATE.finditer(unit):
+        dates = list(DATE.finditer(unit))
+        for i, date in enumerate(dates):
             if date.start() <= start and end <= date.end():
-                if ranged := _in_range(unit, date, question):
+                if ranged := _in_range(unit, dates, i, range_end):
                     return ranged
                 if (date.start(), date.end()) != (start, end):
                     return unit[date.start():date.end()]
@@ -140,7 +148,7 @@ def _widened(unit: str, start: int, end: int, question: str, lists: list[str], p
         if measure := UNIT_AFTER.match(unit, end):
             end = measure.end()
         else:
-            end = _counted_thing(unit, end, set(content_words(question)))
+            end = _counted_thing(unit, end, asked)
     while rate := RATE.match(unit, end):  # "€5 per user per month"
         end = rate.end()
     return unit[start:end] if end > start + len(copy) else None
