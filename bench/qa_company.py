@@ -354,7 +354,7 @@ def span_choice(qa, questions: Sequence[Question]) -> dict:
         reaching += 1
         if has_fact(relevant[0].text, question):
             holding += 1
-            span = span_read_again(qa.reranker, question.question, relevant[0])[0]
+            span = span_read_again(qa.reranker, question.question, relevant[:1])[1]
             chosen += has_fact(span, question)
     return {"answerable": sum(q.answerable for q in questions), "past the gate": reaching,
             "best passage holds the fact": holding, "its best span holds it": chosen,

@@ -129,6 +129,20 @@ def test_a_model_that_declines_although_a_passage_answers_reads_the_best_sentenc
         "Passage: The loss of data was caused by a corroded antenna connector.\n\nQuestion: What caused the buoy 17 incident?")
 
 
+def test_the_second_reading_reads_the_best_sentence_of_the_passages_that_answer_not_only_of_the_best_one(tmp_path):
+    # The minutes' first passage scores best as a whole, for words the question shares, though none of its sentences
+    # answers; the sentence that does is in the next passage.
+    top = Passage("Quarterly operations meeting, second quarter. Minutes were taken by Anouk Meijer. Present were six "
+                  "managers. The meeting was held on 9 July 2024.", "ops/minutes.txt", "Minutes", chunk_id=0)
+    end = Passage("Two actions were agreed. Next meeting: 8 October 2024, 10:00, Barendrecht office.", "ops/minutes.txt",
+                  "Minutes", chunk_id=1)
+    phrases = {"second quarter. Minutes were taken by Anouk Meijer. Present": 0.86, "Next meeting": 0.72}
+    manager, model, _, _ = make(tmp_path, second_reading("8 October 2024"), phrases, passages=(TRAVEL, top, end))
+    reply = manager.handle("c", "/ask When is the next quarterly operations meeting?")
+    assert reply.text == "8 October 2024 [1]" and reply.sources[0].chunk_id == 1 and reply.notice == SHORTENED_NOTICE
+    assert model.calls[1]["messages"][-1]["content"].startswith("Passage: Next meeting: 8 October 2024")
+
+
 @pytest.mark.parametrize(("margin", "runner_up", "answered"), [
     (None, 0.5, False),  # by default never: no check of its kind tells a fact beside the answer from the answer
     (0.1, 0.85, False), (0.1, 0.5, True),  # under a margin, when the next passage scores nearly as well
@@ -471,6 +485,12 @@ def test_answer_kinds():
     weekly = "What's the on-call payment per week?"
     assert asks_for(weekly) == "amount" and fits(weekly, "€200 [1]") and not fits(weekly, "24 hours a day [1]")
     assert asks_for("What was the bonus scheme called?") is None
+    # Pay asked for as what it should be, a price noun before the verb, and a price verb after a long thing priced.
+    assert [asks_for(q) for q in ("I've been here a year. What should my hourly rate be?", "What should my monthly fee be?",
+                                  "What fee gets added to their account?", "What deposit goes on my credit card?",
+                                  "What does a 30 litre keg of Half Door cost on the trade list?", "What's the corkage?",
+                                  "What's the tuition for that?", "What's the extra pay for a night page?")] == ["amount"] * 8
+    assert [asks_for(q) for q in ("What's the pay scale called?", "What's the fine print on returns?")] == [None, None]
     charge = "What do you charge for a Microsoft 365 E3 licence?"
     assert asks_for(charge) == "amount" and not fits(charge, "Microsoft 365 Business Basic [1]")
     assert not fits("What do I charge them?", "14:00, two days before arrival [1]") and fits(charge, "£4.90 [1]")

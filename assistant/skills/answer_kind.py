@@ -80,7 +80,8 @@ PRICE = re.compile(rf"[$€£]|\b(?:{MONEY_WORDS}|{CURRENCY})\b|\b{SMALL_CHANGE}
                    r"^\W*(?:(?:about|around|roughly|approximately|up to|over|under|only|just)\s+)?(?<![\d.,])\d(?:[\d.,]*\d)?(?![.,]?\d)(?=\s*(?:$|[^\w\s]|(?:per|a|an|each|every|for|plus|ex|excl|incl|including|excluding|vat)\b))",
                    re.I)
 # What a question names when it asks for money or a share of it ("What's the call-out fee?", "What discount ...?").
-PRICE_NOUN = r"(?:price|cost|fee|charge|payment|allowance|salary|bonus|deposit|surcharge|supplement|excess|discount|budget)"
+PRICE_NOUN = (r"(?:price|cost|fee|charge|payment|allowance|salary|wage|pay|bonus|deposit|surcharge|supplement|excess|discount|"
+              r"budget|rent|fare|toll|tuition|corkage|top-?up|refund|fine|penalty|premium)")
 # The verbs that price something ("What does the plan cost?", "What do you charge for ...?").
 PRICE_VERB = r"(?:charge|cost|be charged)"
 # A rate that is money ("What's the hourly rate for ...?", "What mileage rate do I get?", "the rate per km"); not an error,
@@ -210,9 +211,12 @@ HOURS_OPEN = re.compile(rf"{OPENING}what hours (?:is|are|do|does|will|would|can)
 PRICE_QUESTION = re.compile(
     rf"{OPENING}how much\b.*\b(?:cost|costs|charge|charged|price|fee|fees|worth)\b"
     rf"|{WHAT_THE}(?:[\w-]+ ){{0,3}}(?:{PRICE_NOUN}s?|{PAY_RATE}){PRICE_NOUN_ENDS}"
-    rf"|{OPENING}what (?:do|does|did|will|would|should) (?:[\w-]+ ){{1,6}}{PRICE_VERB}\b"
+    rf"|{OPENING}what (?:do|does|did|will|would|should) (?:[\w-]+ ){{1,8}}{PRICE_VERB}\b"
     rf"|{OPENING}what (?:extra |more |else )?(?:do|does|did|will|would|should) (?:[\w-]+ ){{1,6}}{PAID_PER}"
-    rf"|{OPENING}what (?:[\w-]+ ){{0,2}}(?:{PRICE_NOUN}s?|{PAY_RATE}) (?:do|does|did|will|would|can|could|should|must|is|are|was|were)\b")
+    rf"|{OPENING}what (?:[\w-]+ ){{0,2}}(?:{PRICE_NOUN}s?|{PAY_RATE}) (?:do|does|did|will|would|can|could|should|must|is|are|was|were|"
+    r"gets?|goes|go|applies|apply)\b"
+    # "What should my hourly rate be?", "What will the monthly fee be?"
+    rf"|{OPENING}what (?:should|would|will|is|was) {DETERMINER}(?:[\w-]+ ){{0,2}}(?:{PRICE_NOUN}s?|{PAY_RATE}) be\b")
 # "Which SpokeDesk version ...?", "Which release brought ...?": answered with a version number ("5.3.0", "4.2"), not the
 # release's date, notes or schedule.
 VERSION_ASKED = re.compile(rf"{WHAT_THE}(?:[\w-]+ ){{0,2}}(?:version|release)s?\b"

@@ -38,7 +38,7 @@ from .names import better_described, described_person
 from .phrases import first_of_several, sole_expression
 from .prompts import NO_ANSWER, qa_messages, shorten_messages
 from .qa_options import QAOptions
-from .spans import best_span, by_best_sentence, copy_in, excerpt, weaker_source
+from .spans import best_span, best_span_of, by_best_sentence, copy_in, excerpt, weaker_source
 from .table_lookup import NoRow, Swap, swapped_cell, table_answer
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class QASkill:
         if not relevant and otherwise is not None:
             yield from otherwise()
             return
-        for event in self._answer(question, relevant, found, cancel):
+        for event in self._answer(question, relevant, found, cancel, cited_documents):
             if isinstance(event, Reply):
                 event = replace(event, timings={**event.timings, "retrieve_s": retrieve_s})
             yield event
@@ -153,8 +153,9 @@ class QASkill:
         return kept
 
     def _answer(self, question: str, passages: Sequence[Passage], closest: Sequence[Passage],
-                cancel: threading.Event | None) -> Iterator[ReplyEvent]:
-        """The reader's answer from these passages (``closest``: what to list when it declines)."""
+                cancel: threading.Event | None, cited_documents: Set[str] = frozenset()) -> Iterator[ReplyEvent]:
+        """The reader's answer from these passages (``closest``: what to list when it declines; ``cited_documents``: as
+        for retrieve)."""
         started = time.perf_counter()
         passages = self.fit(question, passages)
         if not passages:
@@ -213,7 +214,7 @@ class QASkill:
         reply = replace(reply, sources=[whole.get(p, p) for p in reply.sources])
         if reply.declined:
             runner_up = max(((p.relevance or 0.0) for p in closest if key(p) != key(passages[0])), default=0.0)
-            reply = self.fall_back(question, passages[0], cancel, runner_up) or reply
+            reply = self.fall_back(question, passages, cancel, runner_up, cited_documents) or reply
         if not (reply.declined or reply.quoted) and reply.sources:
             reply = self.finished(question, reply, closest or passages)
         yield replace(reply, usage=stream.usage, timings={**reply.timings, "generate_s": time.perf_counter() - started})
@@ -286,11 +287,15 @@ class QASkill:
                         "shown; the closest passages are listed.")
         return None
 
-    def fall_back(self, question: str, passage: Passage, cancel: threading.Event | None,
-                  runner_up: float = 0.0) -> Reply | None:
-        """When the reader declined or was not supported, and ``passage`` (the best) is relevant enough: an answer
-        copied from its best sentence (with a reranker), else that part of it quoted; else None. ``runner_up``: the
-        score of the next passage found."""
+    def fall_back(self, question: str, passages: Sequence[Passage], cancel: threading.Event | None,
+                  runner_up: float = 0.0, cited_documents: Set[str] = frozenset()) -> Reply | None:
+        """When the reader declined or was not supported, and the best of ``passages`` (those read, best first) is
+        relevant enough: an answer copied from the sentence of them that answers best (with a reranker), else that
+        part quoted; else None. ``runner_up``: the score of the next passage found. A conversation stays with its
+        document (``cited_documents``, retrieve): when the best passage is of one, the sentence is of that document."""
+        passage = passages[0]
+        if passage.source in cited_documents:
+            passages = [p for p in passages if p.source == passage.source]
         score = passage.relevance or 0.0
         if self.reranker is None:
             return self.quote(passage, excerpt(question, passage.text)) if score >= self.options.quote_relevance else None
@@ -298,7 +303,7 @@ class QASkill:
             return None
         kind = asks_for(question)
         steps = kind == "steps"
-        sentence, cut_before, cut_after = span_read_again(self.reranker, question, passage)
+        passage, sentence, cut_before, cut_after = span_read_again(self.reranker, question, passages)
         # A question of no known kind is not read again when the next passage scores nearly as well (`reread_margin`).
         unsure_which = kind is None and 0 < self.options.reread_margin and score - runner_up < self.options.reread_margin
         # A phrase copied from a sentence says neither yes nor no ("Sanne Kuipers and Ruud Bakker" for whether the
@@ -350,11 +355,11 @@ class QASkill:
                      notice="The model could not answer from the passages, so the closest one is quoted.")
 
 
-def span_read_again(reranker: Reranker, question: str, passage: Passage) -> tuple[str, bool, bool]:
-    """What the second reading reads of ``passage`` (or quotes, for steps): the span the reranker finds answers
-    ``question`` best; for a question about steps, the best that tells what to do, the list whole (spans.best_span); and
-    whether text was cut before and after it."""
-    return best_span(reranker, question, passage, steps=asks_for(question) == "steps")
+def span_read_again(reranker: Reranker, question: str, passages: Sequence[Passage]) -> tuple[Passage, str, bool, bool]:
+    """What the second reading reads of ``passages`` (or quotes, for steps), with the passage it is of: the span the
+    reranker finds answers ``question`` best; for a question about steps, the best that tells what to do, the list whole
+    (spans.best_span_of); and whether text was cut before and after it."""
+    return best_span_of(reranker, question, passages, steps=asks_for(question) == "steps")
 
 
 def declined(closest: Sequence[Passage], notice: str) -> Reply:

@@ -119,35 +119,47 @@ def is_instruction(text: str) -> bool:
 
 def best_span(reranker: Reranker, question: str, passage: Passage, most: int = 2,
               steps: bool = False, self_contained: bool = False) -> tuple[str, bool, bool]:
-    """The one sentence (or table row, with the table's header; or a short table whole), or run of up to `most`
-    consecutive ones in a paragraph, that the reranker finds answers the question best; and whether text was cut
-    before and after it. With ``steps`` (the question asks how to do something), the best span that tells what to do
+    """The span of ``passage`` best_span_of finds."""
+    return best_span_of(reranker, question, [passage], most, steps, self_contained)[1:]
+
+
+def best_span_of(reranker: Reranker, question: str, passages: Sequence[Passage], most: int = 2,
+                 steps: bool = False, self_contained: bool = False) -> tuple[Passage, str, bool, bool]:
+    """The passage, and its one sentence (or table row, with the table's header; or a short table whole), or run of up
+    to `most` consecutive ones in a paragraph, that the reranker finds answers the question best; and whether text was
+    cut before and after it. With ``steps`` (the question asks how to do something), the best span that tells what to do
     (is_instruction), when one does: the reranker likes a sentence that shares the question's words ("PDF reports
     include ..." for how to get a PDF) as much as the step that answers ("Open Reports, ..., then click Export."); and a
     span in a list is the list whole (if short): a step of a procedure ("1. Open StaffHub") is no answer to how to do
     it. With ``self_contained``, a span that opens by pointing back ("That is why ...") comes with the sentence before it
-    in its paragraph."""
-    blocks, tables, units = quote_units(passage.text)
-    if not units:
-        return passage.text.strip(), False, False
-    spans = scored_spans(reranker, question, units, passage.title, most)
+    in its paragraph.
+
+    Of several ``passages``, the span is the best of them all, and comes with the passage it is of: a passage that scores
+    best as a whole may owe it to words the question shares ("QUARTERLY OPERATIONS MEETING - Q2 2024", for when the
+    next one is), and the sentence that answers be in the next ("Next meeting: 8 October 2024")."""
+    cut = [(passage, *quote_units(passage.text)) for passage in passages]
+    spans = [(n, span) for n, (passage, _, _, units) in enumerate(cut) for span in scored_spans(reranker, question, units, passage.title, most)]
+    if not spans:
+        return passages[0], passages[0].text.strip(), False, False
     if steps:
-        spans = [span for span in spans if is_instruction(span.text)] or spans
-    # The shorter span unless the longer one scores clearly better: a second sentence must earn its place.
-    best = max(spans, key=lambda span: span.score - SECOND_UNIT * (span.end - span.start))
+        spans = [(n, span) for n, span in spans if is_instruction(span.text)] or spans
+    # The shorter span unless the longer one scores clearly better: a second sentence must earn its place; of spans
+    # scoring alike, the one of the passage ranked first.
+    n, best = max(spans, key=lambda found: (found[1].score - SECOND_UNIT * (found[1].end - found[1].start), -found[0]))
+    passage, blocks, tables, units = cut[n]
     start, end = best.start, best.end
     number = units[start][0]
     if number in tables:
         rows = blocks[number].splitlines()
         if len(rows) - 2 <= WHOLE_TABLE_ROWS:
-            return blocks[number], False, False
-        return "\n".join([*rows[:2], *(unit for _, unit in units[start:end] if unit not in rows[:2])]), False, False
+            return passage, blocks[number], False, False
+        return passage, "\n".join([*rows[:2], *(unit for _, unit in units[start:end] if unit not in rows[:2])]), False, False
     if steps and is_list(blocks[number]) and len(blocks[number].split()) <= LIST_WORDS:
-        return blocks[number], False, False
+        return passage, blocks[number], False, False
     if self_contained and start > 0 and units[start - 1][0] == number and POINTS_BACK.match(units[start][1]):
         start -= 1
     cut_before = start > 0 and units[start - 1][0] == number
-    return " ".join(unit for _, unit in units[start:end]), cut_before, end < len(units)
+    return passage, " ".join(unit for _, unit in units[start:end]), cut_before, end < len(units)
 
 
 def weaker_source(reranker: Reranker, question: str, answer: str, passages: Sequence[Passage]) -> float | None:
