@@ -134,9 +134,10 @@ def best_span_of(reranker: Reranker, question: str, passages: Sequence[Passage],
     it. With ``self_contained``, a span that opens by pointing back ("That is why ...") comes with the sentence before it
     in its paragraph.
 
-    Of several ``passages``, the span is the best of them all, and comes with the passage it is of: a passage that scores
-    best as a whole may owe it to words the question shares ("QUARTERLY OPERATIONS MEETING - Q2 2024", for when the
-    next one is), and the sentence that answers be in the next ("Next meeting: 8 October 2024")."""
+    Of several ``passages``, the span is the best of them all, and comes with the passage it is of: the passage that
+    scores best as a whole may hold no sentence that answers ("Allowances are paid as a percentage of your basic hourly
+    wage", of the shift policy, for what day of the month salary comes in), and the one that does be in the next ("Salary
+    is paid on the 25th of each month.")."""
     cut = [(passage, *quote_units(passage.text)) for passage in passages]
     spans = [(n, span) for n, (passage, _, _, units) in enumerate(cut) for span in scored_spans(reranker, question, units, passage.title, most)]
     if not spans:
