@@ -205,16 +205,6 @@ def test_a_word_another_cell_holds_in_passing_still_names_its_column():
     assert answer_cell("How much is the deposit on a 30 L steel keg?", row) == "€45"
 
 
-def test_of_two_headers_the_question_names_alike_the_one_adding_no_word_it_lacks():
-    # "C200" and "C200-P" both hold the question's "C200"; the probe version's "P" is not asked about.
-    row = Row(RATES, (("Specification", "Weight with batteries"), ("C200", "140 g"), ("C200-P", "165 g")))
-    assert answer_cell("How much does a C200 weigh with batteries in?", row) == "140 g"
-    assert answer_cell("How much does a C200-P weigh with batteries in?", row) == "165 g"
-    # Headers that each add a word the question lacks still tie: no lookup.
-    row = Row(RATES, (("Plan", "Pro"), ("Price (monthly)", "€20"), ("Price (yearly)", "€200")))
-    assert answer_cell("What's the price of Pro?", row) is None
-
-
 def test_a_cell_that_says_no_more_than_the_question_is_no_answer():
     # The row's name sits under "Allowance", the header the question names: the amount is the answer.
     row = Row(RATES, (("Allowance", "On-call, Saturday or Sunday"), ("Amount", "$180 per day")))

@@ -18,7 +18,6 @@ plain-text loaders do ("Site: Bristol; Go-live date: 25 March", retrieval.tables
 
 from __future__ import annotations
 
-import itertools
 import logging
 import re
 from collections.abc import Sequence
@@ -30,7 +29,7 @@ from ..retrieval.tables import labelled, row_cells
 from .answer_kind import DIMENSIONS, asks_day, asks_for, fits, mismatch
 from .asking import asking_sentence
 from .conditions import Band, band_match, bands, says_only
-from .grounding import NUMBERS, STOPWORDS, WORD, content_words, restates, strip_citations
+from .grounding import NUMBERS, STOPWORDS, content_words, restates, strip_citations
 from .names import is_person
 from .phrases import expressions
 from .spans import quote_units
@@ -392,15 +391,6 @@ def answer_column(question: str, row: Row) -> int | None:
         return [word for word in question_terms if not any(same_term(word, term) for term in elsewhere)]
 
     matches = [shared(naming_column(i), name) for i, name, _ in cells]
-    if not matches or max(matches) == 0:
+    if not matches or max(matches) == 0 or matches.count(max(matches)) > 1:
         return None
-    best = [(i, set(WORD.findall(name.lower()))) for (i, name, _), match in zip(cells, matches) if match == max(matches)]
-    if len(best) == 1:
-        return best[0][0]
-    # Headers that share as many of the question's terms, one the other plus more ("C200", "C200-P"): the one adding no
-    # word the question does not say and saying most of it, letters and all ("C200" for how much a C200 weighs).
-    if not all(a <= b or b <= a for (_, a), (_, b) in itertools.combinations(best, 2)):
-        return None
-    said = set(WORD.findall(asked))
-    fit = [(len(words - said), -len(words & said)) for _, words in best]
-    return best[fit.index(min(fit))][0] if fit.count(min(fit)) == 1 and min(fit)[0] == 0 else None
+    return cells[matches.index(max(matches))][0]
