@@ -22,6 +22,7 @@ from assistant.skills.table_lookup import (
     answer_row,
     swapped_cell,
     table_answer,
+    table_rows,
     terms,
     units,
 )
@@ -239,7 +240,7 @@ def test_a_follow_up_swapping_the_row_of_a_table_without_its_header_row_reads_th
     cut = Passage("| Fluoride varnish | Pennine Dental | PDS-3310 | £46.75 | 35 single doses |\n"
                   "| Gloves, medium | Carrick Medical | CM-GL-M | £6.40 | Box of 200 |", "clinic/prices.md")
     asked = "How much is the fluoride varnish?"
-    row, column = answer_row(asked, "£46.75 [1]", cut) or (None, 0)
+    row, column = answer_row(asked, "£46.75 [1]", table_rows(cut)) or (None, 0)
     assert row is not None and row.cells[0][1] == "Fluoride varnish" and column == 3  # every header is ""
     found = swapped_cell(Swap("and the gloves", asked, "£46.75 [1]", cut))
     assert found is not None and found.cell == "£6.40"
@@ -462,12 +463,12 @@ def test_no_swapped_cell_unless_the_answer_and_the_part_each_name_one_plainly(sw
 
 def test_the_row_that_answered_is_the_one_whose_cell_the_question_asks_for_says_the_answer():
     asked = "What's the response time for a P2 ticket on Essentials?"
-    row, column = answer_row(asked, "4 hours [1]", SLA) or (None, 0)
+    row, column = answer_row(asked, "4 hours [1]", table_rows(SLA)) or (None, 0)
     assert row is not None and row.cells[0] == ("Priority", "P2 – High") and row.cells[column][0] == "Essentials"
-    assert answer_row(asked, "1 hour [1]", SLA) is None  # in two rows
-    assert answer_row(asked, "P2 – High", SLA) is None  # a row's name is no cell that answers
+    assert answer_row(asked, "1 hour [1]", table_rows(SLA)) is None  # in two rows
+    assert answer_row(asked, "P2 – High", table_rows(SLA)) is None  # a row's name is no cell that answers
     # A reader's answer from another column than the one the question asks for: what follows is not read there.
-    assert answer_row("What's the response time for a P2 ticket on Business?", "4 hours [1]", SLA) is None
+    assert answer_row("What's the response time for a P2 ticket on Business?", "4 hours [1]", table_rows(SLA)) is None
 
 
 def test_a_follow_up_swapping_a_column_is_answered_from_the_table_the_answer_before_came_from(tmp_path):

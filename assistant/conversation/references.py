@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..reply import Passage
 from ..skills.grounding import MONTH
 from ..skills.names import PARTICLES as NAME_PARTICLES
-from ..skills.table_lookup import answer_row
+from ..skills.table_lookup import answer_row, table_rows
 
 PERSONAL = {"he", "she", "him", "her", "his", "hers"}
 NEUTER = {"it", "its"}
@@ -142,7 +142,7 @@ def row_named(thing: str, before: Exchange) -> str | None:
     "the Business plan" for "that plan" when its name's header is "Plan"; None otherwise."""
     if before.answer is None or before.source is None:
         return None
-    if (answered := answer_row(before.question, before.answer, before.source)) is None:
+    if (answered := answer_row(before.question, before.answer, table_rows(before.source))) is None:
         return None
     header, name = answered[0].cells[0]
     if thing == "one":

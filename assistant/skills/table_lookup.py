@@ -246,10 +246,11 @@ def swapped_cell(swap: Swap) -> TableAnswer | None:
     score the table under the gate. None when the answer is not the one cell of the table that the question before asks
     for (answer_row), when the part names no other column or row, or several, or when the cell is not of the kind the
     question before asks for (the follow-up asks the same with one part swapped)."""
-    if (answered := answer_row(swap.question, swap.answer, swap.source)) is None:
+    table = table_rows(swap.source)
+    if (answered := answer_row(swap.question, swap.answer, table)) is None:
         return None
     row, column = answered
-    rows = [unit for unit in units(swap.source) if isinstance(unit, Row) and len(unit.cells) > column]
+    rows = [unit for unit in table if len(unit.cells) > column]
     # "one" stands for the thing itself: "And the large one?" names the row "Large service".
     part = [term for term in terms(re.sub(r"\bones?\b", " ", swap.part, flags=re.I)) if term not in STOPWORDS]
     columns = [(named(part, name), cell, row) for i, (name, cell) in enumerate(row.cells) if i not in (0, column)]
@@ -263,14 +264,19 @@ def swapped_cell(swap: Swap) -> TableAnswer | None:
     return TableAnswer(cell, chosen[0][1])
 
 
-def answer_row(question: str, answer: str, passage: Passage) -> tuple[Row, int] | None:
-    """The one row of a table in ``passage`` with a cell besides its name that says ``answer`` (its citations aside),
-    and where in the row that cell is, when it is the cell ``question`` asks for in that row (answer_column): the
-    answer is what looking the question up in the row gives. A reader's answer that only equals a cell may be another
+def table_rows(passage: Passage) -> list[Row]:
+    """The table rows of ``passage`` (units), in order."""
+    return [unit for unit in units(passage) if isinstance(unit, Row)]
+
+
+def answer_row(question: str, answer: str, rows: Sequence[Row]) -> tuple[Row, int] | None:
+    """The one row of ``rows`` (a passage's table rows: table_rows) with a cell besides its name that says ``answer``
+    (its citations aside), and where in the row that cell is, when it is the cell ``question`` asks for in that row
+    (answer_column): the answer is what looking the question up in the row gives. A reader's answer that only equals a cell may be another
     column's ("$219", the call-out fee, for the hourly rate on a weekday evening), and what follows it would be read
     there too. None when no row has such a cell, or several."""
     said = " ".join(strip_citations(answer).split()).strip(" .").lower()
-    found = [(row, i) for row in units(passage) if isinstance(row, Row) for i, (_, cell) in enumerate(row.cells)
+    found = [(row, i) for row in rows for i, (_, cell) in enumerate(row.cells)
              if i > 0 and " ".join(cell.split()).lower() == said]
     if len(found) != 1 or answer_column(question, found[0][0]) != found[0][1]:
         return None
