@@ -303,3 +303,23 @@ def test_under_the_second_readings_score_the_one_phrase_of_the_kind_asked_for_an
         reply = manager.handle("c", "/ask What number do I ring for the IT helpdesk?")
         # 0.34 passes the gate (0.3) but not the second reading (0.4): the model is asked once.
         assert reply.text == expected and len(model.calls) == 1
+
+
+def test_an_answer_is_completed_from_the_sentence_that_holds_it_not_from_a_heading_that_also_does():
+    # The heading scores best for the question, but a heading answers nothing: the sentence under it completes the date.
+    minutes = Passage("NEXT MEETING: 8 OCTOBER\n\nThe next meeting is on 8 October 2024 at the brewery.", "ops/minutes.txt", "Minutes")
+    reranker = ScriptedReranker({"NEXT MEETING": 0.9, "brewery": 0.5})
+    assert completed_reply("8 October [1]", "When is the next meeting?", minutes, reranker) == "8 October 2024 [1]"
+
+
+@pytest.mark.parametrize(("question", "answer", "sentence", "expected"), [
+    ("When is the next operations meeting?", "10:00", "Next meeting: 8 October 2024, 10:00, Barendrecht office.",
+     "8 October 2024, 10:00"),
+    ("When do the site leads meet next?", "10:00 in Leeds", "The site leads meet next on Tuesday 14 May 2024 at 10:00 in Leeds.",
+     "Tuesday 14 May 2024 at 10:00 in Leeds"),
+    # what time asks for the time alone; a time after no date stays as it is
+    ("What time is the next meeting?", "10:00", "Next meeting: 8 October 2024, 10:00, Barendrecht office.", "10:00"),
+    ("When does the night shift start?", "22:00", "From 1 March 2024 the night shift starts at 22:00.", "22:00"),
+])
+def test_a_time_of_day_answering_when_comes_with_the_date_it_is_on(question, answer, sentence, expected):
+    assert completed(answer, question, Passage(sentence, "ops/minutes.txt", "Minutes")) == expected

@@ -970,6 +970,18 @@ def test_a_numbered_step_is_one_unit_of_a_quote_not_its_number_alone():
     assert [unit for _, unit in units] == ["To set up the VPN:\n1. Open the IT portal.", "2. Import the file into WireGuard.", "Done."]
 
 
+def test_a_heading_in_capitals_is_never_the_span_that_answers():
+    from assistant.skills.spans import best_span, by_best_sentence, is_heading
+
+    minutes = Passage("1. FIGURES\n\nAugust sales were 142 hL.\n\nNEXT MEETING\n\nTuesday 8 October 2024, 09:00, brewery office.\n\n"
+                      "ACTIONS\n\n| Action | Who |\n|---|---|\n| Order kegs | Tomasz |", "ops/minutes.txt", "minutes", relevance=0.2)
+    # The heading shares the question's words more than the date under it, which answers.
+    reranker = ScriptedReranker({"NEXT MEETING": 0.9, "ACTIONS": 0.95, "8 October": 0.6, "sales": 0.5})
+    assert best_span(reranker, "When is the next meeting?", minutes)[0] == "Tuesday 8 October 2024, 09:00, brewery office."
+    assert by_best_sentence(reranker, "When is the next meeting?", [minutes], 1)[0].relevance == 0.6
+    assert not any(map(is_heading, ["DO NOT ENTER THE COLD STORE ALONE.", "| SKU | PRICE |", "- NO LIFTS IN A FIRE"]))
+
+
 CHANGES = Passage("What we changed\n- Migrations on large tables now run with online schema change tools.\n"
                   "- The staging database is refreshed with a full copy of production every week.\n"
                   "- The status page is updated within 10 minutes of an outage starting.", "incidents/outage.txt", "Post-mortem")

@@ -8,7 +8,8 @@ audits the allergen matrices where it says "audited by Nadia Akhtar". The comple
 date, rate, counted thing or name around it in the same sentence, so it says nothing the passage does not; of
 several sentences holding the copy, the one that answers the question best decides. A date that is one end of a
 range is the range ("2 January 2026" of "from 24 December 2025 to 2 January 2026", for when the depot is shut), or
-its other end when the question asks for that one ("Until when are the prices valid?").
+its other end when the question asks for that one ("Until when are the prices valid?"). A time of day that answers
+"When ...?" comes with the date it follows ("10:00" of "Next meeting: 8 October 2024, 10:00").
 A bare "no" to "Do they lose access straight away?" is cut short of its reason: the sentence of the passage
 that answers best follows it, so a person can check the one against the other.
 """
@@ -19,10 +20,10 @@ import re
 
 from ..retrieval.base import Passage
 from ..retrieval.rerank import Reranker
-from .answer_kind import DATE, YEAR, asks_for, asks_for_several
-from .grounding import MONTH, NUMBERS, STOPWORDS, TIME_UNIT, content_words
+from .answer_kind import CLOCK, DATE, YEAR, asks_for, asks_for_several, asks_time_of_day
+from .grounding import MONTH, NUMBERS, STOPWORDS, TIME_UNIT, WEEKDAY, content_words
 from .names import name_lists
-from .spans import LIST_ITEM, best_span, copies, quote_units, scored_spans
+from .spans import LIST_ITEM, best_span, copies, is_heading, quote_units, scored_spans
 
 # Answers longer than this are sentences, not a phrase cut short.
 MOST_WORDS = 6
@@ -55,6 +56,12 @@ RANGE_OPENING = re.compile(r"\bbetween\s+$", re.I)
 # Two dates of a change, not a range: "The launch moved from 3 March to 10 March".
 CHANGED_FROM = re.compile(r"\b(?:moved|changed|postponed|delayed|pushed back|put back|brought forward|rescheduled|shifted|"
                           r"deferred|extended|slipped|pulled forward)\s+(?:[\w-]+\s+)?from\s+$", re.I)
+# A question for when something is, which a time of day alone answers only in part ("10:00" of "Next meeting: 8 October
+# 2024, 10:00"); not for what time it is (asks_time_of_day).
+ASKS_WHEN = re.compile(r"\bwhen\b", re.I)
+# What joins a date to the time of day after it: "8 October 2024, 10:00", "Tuesday 14 May at 10:00".
+DATE_TO_TIME = re.compile(r",?\s*(?:at\s+)?")
+WEEKDAY_BEFORE = re.compile(rf"\b{WEEKDAY},?\s+$", re.I)
 # A question for a range's end ("Until when are the prices valid?", "When does the offer finish?") or its start.
 ASKS_END = re.compile(r"\b(?:until|till|by) when\b|\b(?:end|ends|ended|finish|finishes|finished|expire|expires|expired|"
                       r"last day|deadline|valid until|run out|runs out)\b", re.I)
@@ -74,15 +81,16 @@ def completed(answer: str, question: str, passage: Passage, reranker: Reranker |
     several = asks_for_several(question)
     person = asks_for(question) == "person"
     range_end = range_end_asked(question)
+    when = bool(ASKS_WHEN.search(question)) and not asks_time_of_day(question)
     # Each sentence holding the copy, with the ways it widens it there (None: it is complete there).
     holding: list[tuple[int, str]] = []
     widenings: list[set[str | None]] = []
     for number, unit in quote_units(passage.text)[2]:
         unit = " ".join(unit.split())
-        if found := copies(unit, wanted):
+        if not is_heading(unit) and (found := copies(unit, wanted)):  # a heading is not scored (scored_spans)
             holding.append((number, unit))
             lists = name_lists(unit, question) if several else []
-            widenings.append({_widened(unit, match.start(), match.end(), asked, lists, person, range_end) for match in found})
+            widenings.append({_widened(unit, match.start(), match.end(), asked, lists, person, range_end, when) for match in found})
     if not any(wider for ways in widenings for wider in ways):
         return answer  # nothing to complete: the reranker is not asked
     if reranker is not None:
@@ -122,12 +130,14 @@ def _in_range(unit: str, dates: list[re.Match[str]], at: int, range_end: str | N
 
 
 def _widened(unit: str, start: int, end: int, asked: set[str], lists: list[str], person: bool = False,
-             range_end: str | None = None) -> str | None:
+             range_end: str | None = None, when: bool = False) -> str | None:
     """The copy unit[start:end] widened to the date holding it, or to the range of dates that date is one end of as the
     question asks for it (``range_end``; _in_range), or to the list of names (``lists``: those of the unit) holding it,
     or, for who (``person``), a first name to the whole name, or with its amount's rate, or its count's unit or counted
-    thing; None when it is complete as it is."""
+    thing, or, for when (``when``), a time of day to the date before it; None when it is complete as it is."""
     copy = unit[start:end]
+    if when and CLOCK.match(copy) and (dated := _date_before(unit, start)) is not None:
+        return unit[dated:end]  # "8 October 2024, 10:00", not "10:00"
     if person and FIRST_NAME.fullmatch(copy) and (surname := SURNAME.match(unit, end)):
         return unit[start:surname.end()]  # "Nadia Akhtar", not "Nadia"
     for listed in lists:
@@ -152,6 +162,16 @@ def _widened(unit: str, start: int, end: int, asked: set[str], lists: list[str],
     while rate := RATE.match(unit, end):  # "€5 per user per month"
         end = rate.end()
     return unit[start:end] if end > start + len(copy) else None
+
+
+def _date_before(unit: str, start: int) -> int | None:
+    """Where the date that the time of day at ``start`` is on begins ("Tuesday 8 October 2024, 10:00": its weekday), when
+    the time follows the date straight ("," or "at" between); None when it does not."""
+    for date in DATE.finditer(unit, 0, start):
+        if DATE_TO_TIME.fullmatch(unit, date.end(), start):
+            weekday = WEEKDAY_BEFORE.search(unit, 0, date.start())
+            return weekday.start() if weekday else date.start()
+    return None
 
 
 def _counted_thing(unit: str, end: int, asked: set[str]) -> int:

@@ -91,11 +91,21 @@ class Span:
     score: float
 
 
+def is_heading(unit: str) -> bool:
+    """A heading written in capitals in the text ("2. WAKEFIELD AUTOCLAVE", "QUARTERLY OPERATIONS MEETING - Q2 2024"),
+    as plain text writes them: it names what the sentences after it are about, and answers nothing itself. Not a table
+    row, a bulleted item ("- NO LIFTS IN A FIRE") nor a sentence shouted ("DO NOT ENTER.")."""
+    return (unit.isupper() and not unit.rstrip().endswith((".", "!", "?"))
+            and re.match(rf"\s*(?:\||{BULLET_MARK}\s)", unit) is None)
+
+
 def scored_spans(reranker: Reranker, question: str, units: Sequence[tuple[int, str]], title: str | None,
                  most: int = 2) -> list[Span]:
-    """Every run of 1 to `most` consecutive units within a paragraph, scored by the reranker under the passage's heading."""
+    """Every run of 1 to `most` consecutive units within a paragraph, scored by the reranker under the passage's heading;
+    not a run of headings alone (is_heading): a heading shares the question's words ("When's the next production
+    meeting?" and "NEXT MEETING") more than the sentence that answers does."""
     bounds = [(start, end) for start in range(len(units)) for end in range(start + 1, min(start + most, len(units)) + 1)
-              if units[start][0] == units[end - 1][0]]
+              if units[start][0] == units[end - 1][0] and not all(is_heading(unit) for _, unit in units[start:end])]
     texts = [" ".join(unit for _, unit in units[start:end]) for start, end in bounds]
     scores = reranker.score(question, [under_heading(title, text) for text in texts])
     return [Span(start, end, text, score) for (start, end), text, score in zip(bounds, texts, scores)]
@@ -174,13 +184,13 @@ def weaker_source(reranker: Reranker, question: str, answer: str, passages: Sequ
     for passage in passages:
         units = quote_units(passage.text)[2]
         spans = scored_spans(reranker, question, units, passage.title)
-        alone = {span.start: span.score for span in spans if span.end - span.start == 1}
+        alone = {span.start: span.score for span in spans if span.end - span.start == 1}  # a heading alone is not scored
         for span in spans:
             best = span.score if best is None else max(best, span.score)
             # A sentence may lean on the one before it ("Claims must be made within 30 days" after the credits it
             # means): the two are read together, and count if they score clearly better than the one before alone
             # (else that one is what answers). Not on the one after, which may be what answers instead.
-            if span.end - span.start > 1 and (holds(units[span.start][1]) or span.score - SECOND_UNIT <= alone[span.start]):
+            if span.end - span.start > 1 and (holds(units[span.start][1]) or span.score - SECOND_UNIT <= alone.get(span.start, 0.0)):
                 continue
             if holds(span.text):
                 holding = span.score if holding is None else max(holding, span.score)
