@@ -320,6 +320,9 @@ def test_an_answer_is_completed_from_the_sentence_that_holds_it_not_from_a_headi
     # what time asks for the time alone; a time after no date stays as it is
     ("What time is the next meeting?", "10:00", "Next meeting: 8 October 2024, 10:00, Barendrecht office.", "10:00"),
     ("When does the night shift start?", "22:00", "From 1 March 2024 the night shift starts at 22:00.", "22:00"),
+    # a deadline is a when; a "when" that opens a clause asks for no date
+    ("What's the deadline for the timesheets?", "17:00", "Timesheets are due on Friday 14 March, 17:00.", "Friday 14 March, 17:00"),
+    ("Which room do we meet in when the site leads meet?", "10:00", "Site leads: 14 May 2024, 10:00, room 2.", "10:00"),
 ])
 def test_a_time_of_day_answering_when_comes_with_the_date_it_is_on(question, answer, sentence, expected):
     assert completed(answer, question, Passage(sentence, "ops/minutes.txt", "Minutes")) == expected

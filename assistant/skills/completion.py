@@ -56,9 +56,6 @@ RANGE_OPENING = re.compile(r"\bbetween\s+$", re.I)
 # Two dates of a change, not a range: "The launch moved from 3 March to 10 March".
 CHANGED_FROM = re.compile(r"\b(?:moved|changed|postponed|delayed|pushed back|put back|brought forward|rescheduled|shifted|"
                           r"deferred|extended|slipped|pulled forward)\s+(?:[\w-]+\s+)?from\s+$", re.I)
-# A question for when something is, which a time of day alone answers only in part ("10:00" of "Next meeting: 8 October
-# 2024, 10:00"); not for what time it is (asks_time_of_day).
-ASKS_WHEN = re.compile(r"\bwhen\b", re.I)
 # What joins a date to the time of day after it: "8 October 2024, 10:00", "Tuesday 14 May at 10:00".
 DATE_TO_TIME = re.compile(r",?\s*(?:at\s+)?")
 WEEKDAY_BEFORE = re.compile(rf"\b{WEEKDAY},?\s+$", re.I)
@@ -79,9 +76,13 @@ def completed(answer: str, question: str, passage: Passage, reranker: Reranker |
         return answer
     asked = set(content_words(question))
     several = asks_for_several(question)
-    person = asks_for(question) == "person"
+    kind = asks_for(question)
+    person = kind == "person"
     range_end = range_end_asked(question)
-    when = bool(ASKS_WHEN.search(question)) and not asks_time_of_day(question)
+    # A question for when something is (or its deadline, or which day) is answered only in part by a time of day ("10:00"
+    # of "Next meeting: 8 October 2024, 10:00"); not one for what time it is (asks_time_of_day), nor one whose "when" opens
+    # a clause ("What do I do when the alarm sounds?").
+    when = kind == "time" and not asks_time_of_day(question)
     # Each sentence holding the copy, with the ways it widens it there (None: it is complete there).
     holding: list[tuple[int, str]] = []
     widenings: list[set[str | None]] = []
