@@ -301,7 +301,7 @@ def test_under_the_second_readings_score_the_one_phrase_of_the_kind_asked_for_an
         manager = manager_over(model, tmp_path / f"{len(phrases)}{expected[:3]}.sqlite3", FakeKnowledgeStore([contacts]),
                                reranker=ScriptedReranker(phrases))
         reply = manager.handle("c", "/ask What number do I ring for the IT helpdesk?")
-        # 0.34 passes the gate (0.3) but not the second reading (0.4): the model is asked once.
+        # 0.34 passes the gate (0.3) but not the second reading (`reread_score`, 0.5): the model is asked once.
         assert reply.text == expected and len(model.calls) == 1
 
 
