@@ -848,6 +848,25 @@ def test_the_names_a_question_asks_about():
     assert unmentioned_names("How fast must we patch a CVSS 9.5 vulnerability?", [console]) == []
 
 
+@pytest.mark.parametrize("question, text, missing", [
+    # The documents number points, weeks and packs, but not the one asked about.
+    ("What's the salary for a Physiotherapist on point 5?", "Physiotherapist: Point 1: €38,000; Point 4: €42,500", ["point 5"]),
+    ("Who is the manager on call in week 37?", "Week 35: Anna Berg. Week 36: Tom Hale.", ["week 37"]),
+    ("How much is a Massage 10-pack?", "A Massage 5-pack costs €300.", ["Massage 10"]),
+    # Stated, also inside a range, or by its number sign.
+    ("Who is the manager on call in week 37?", "Weeks 35-38: Anna Berg.", []),
+    ("Where is room 12?", "Room #12 is on the first floor.", []),
+    # Not numbered at all in the text: it may be written otherwise ("the second gate").
+    ("When does gate 2 open?", "The second gate opens at 06:00.", []),
+    # Quantities, times and dates are not numbered things.
+    ("Is delivery within 14 days?", "Delivery takes 10 days.", []),
+    ("Is the shop open 8:00 on Sundays?", "On Sundays the shop is open 9:00-17:00.", []),
+    ("What was the rate in April 2025?", "In 2025: April 98%, May 97%.", []),
+])
+def test_a_numbered_thing_the_documents_number_otherwise_is_unmentioned(question, text, missing):
+    assert unmentioned_names(question, [Passage(text, "a.md")]) == missing
+
+
 def test_free_text_on_a_covered_topic_that_no_passage_answers_is_declined_not_chatted(tmp_path):
     # TRAVEL is about the topic by its cosine (0.52 >= min_relevance), but does not answer.
     manager, model, _, _ = make(tmp_path, ["Business class is allowed."], {"economy": 0.1}, passages=(TRAVEL,))

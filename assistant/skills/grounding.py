@@ -239,7 +239,27 @@ def unmentioned_names(question: str, passages: Sequence[Passage]) -> list[str]:
     # A version or a year exactly: release notes for 4.2 do not answer "When was version 4.1 released?".
     stated = {version(number) for number in NUMBER.findall(text)}
     return (missing + [number for number in identifiers(question) if version(number) not in stated]
-            + unstated_quarters(question, text))
+            + unstated_quarters(question, text) + unstated_numbered(question, text))
+
+
+# A thing named by a word and its number ("point 5", "Week 37", "room 12"): not a quantity ("14 days", "20%"), a time
+# ("by 11:00") or a version ("4.2").
+NUMBERED = re.compile(r"\b([^\W\d_]{2,})\s+(?:no\.?\s*|#\s*)?(\d+)\b(?![.,:]?\d)(?!\s*(?:%|[^\W\d_]))")
+
+
+def unstated_numbered(question: str, text: str) -> list[str]:
+    """The question's numbered things that ``text`` numbers, but never with the question's number: a pay scale of points
+    1 to 4 does not answer "What's the salary on point 5?" (a small reader gives point 4's), nor a rota of weeks 32-36
+    "Who is on call in week 37?". A thing the text does not number at all may be written otherwise ("the second gate"):
+    not required. Numbers in a range count ("weeks 35-38" numbers week 37)."""
+    unstated = []
+    for word, number in NUMBERED.findall(question):
+        if word.lower() in STOPWORDS or re.fullmatch(MONTH, word.lower()) or re.fullmatch(r"(?:19|20)\d\d", number):
+            continue  # a date or a year: identifiers compares years
+        numbered = re.findall(rf"\b{re.escape(word)}s?\s*(?:no\.?\s*|#\s*)?(\d+)(?:\s*(?:-|–|to)\s*(\d+))?\b", text, re.I)
+        if numbered and not any(int(low) <= int(number) <= int(high or low) for low, high in numbered):
+            unstated.append(f"{word} {number}")
+    return unstated
 
 
 def _mentioned(word: str, evidence: set[str]) -> bool:
