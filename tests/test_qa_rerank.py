@@ -862,8 +862,12 @@ def test_the_names_a_question_asks_about():
     ("Is delivery within 14 days?", "Delivery takes 10 days.", []),
     ("Is the shop open 8:00 on Sundays?", "On Sundays the shop is open 9:00-17:00.", []),
     ("What was the rate in April 2025?", "In 2025: April 98%, May 97%.", []),
+    # Codes and models' names are written as they are, hyphens and a space inside aside; not a quarter (Q1 above).
+    ("What's the maximum rider weight for the Stad E5?", "Stad E3: up to 150 kg.", ["E5"]),
+    ("How cold can the C200-P measure?", "The C200 measures down to -30 °C.", ["C200-P"]),
+    ("What does the MD-102 exam cost during a SEV1?", "The MD102 exam costs £150; SEV 1 pages go out.", []),
 ])
-def test_a_numbered_thing_the_documents_number_otherwise_is_unmentioned(question, text, missing):
+def test_numbered_things_and_codes_the_documents_do_not_state_are_unmentioned(question, text, missing):
     assert unmentioned_names(question, [Passage(text, "a.md")]) == missing
 
 

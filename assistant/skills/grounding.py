@@ -239,7 +239,20 @@ def unmentioned_names(question: str, passages: Sequence[Passage]) -> list[str]:
     # A version or a year exactly: release notes for 4.2 do not answer "When was version 4.1 released?".
     stated = {version(number) for number in NUMBER.findall(text)}
     return (missing + [number for number in identifiers(question) if version(number) not in stated]
-            + unstated_quarters(question, text) + unstated_numbered(question, text))
+            + unstated_quarters(question, text) + unstated_numbered(question, text) + unstated_codes(question, text))
+
+
+# A code or a model's name: capitals and digits ("E5", "C200-P", "MD-102", "SEV1"), not a quarter (unstated_quarters).
+CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Z])(?!Q[1-4](?![\w-]))[A-Z0-9]+(?:-[A-Z0-9]+)*(?![\w-])")
+
+
+def unstated_codes(question: str, text: str) -> list[str]:
+    """The question's codes that ``text`` does not state, hyphens and a space inside aside ("SEV 1", "30 L"): a spec sheet of
+    the Stad E3 does not answer "What's the maximum rider weight for the Stad E5?". asked_names passes capitals over as
+    acronyms, which a document may spell out; a code with a digit it writes as it is."""
+    words = [word.replace("-", "") for word in re.findall(r"[\w-]+", text.lower())]
+    stated = {*words, *(a + b for a, b in zip(words, words[1:]))}
+    return [code for code in dict.fromkeys(CODE.findall(question)) if code.lower().replace("-", "") not in stated]
 
 
 # A thing named by a word and its number ("point 5", "Week 37", "room 12"): not a quantity ("14 days", "20%"), a time
