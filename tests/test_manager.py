@@ -231,6 +231,17 @@ def test_unusable_rewrite_falls_back_to_the_previous_question(tmp_path):
     assert "Eiffel Tower" in knowledge.queries[-1] and "How tall is it?" in knowledge.queries[-1]
 
 
+def test_a_model_whose_rewrites_are_no_use_is_not_asked_to_rewrite(tmp_path):
+    knowledge = paris_knowledge()
+    model = ScriptedChatModel(rewrite_comes_back_empty, name="smollm2-135m")
+    manager, _ = make_manager(tmp_path, None, knowledge, model=model)
+    manager.handle("c", "Tell me about the Eiffel Tower.")
+    reply = manager.handle("c", "How tall is it?")
+    assert "Eiffel Tower" in knowledge.queries[-1] and "How tall is it?" in knowledge.queries[-1]
+    assert reply.skill == "qa" and reply.text == "It is 330 metres tall [1]."
+    assert not any("Rewrite the last question" in call["messages"][-1]["content"] for call in model.calls)
+
+
 def test_an_unusable_rewrite_after_another_command_searches_the_question_alone(tmp_path):
     knowledge = paris_knowledge()
     manager, _ = make_manager(tmp_path, rewrite_comes_back_empty, knowledge)

@@ -55,6 +55,11 @@ COUNTED = {"a", "an", "one"}  # "a night", "one pallet": one thing of a kind, wh
 # "the next one", "the other one" point at another thing, not at the same kind described otherwise
 ORDINAL = {"other", "next", "same", "last", "previous", "first", "second", "third", "former", "latter"}
 ROLE_LABEL = re.compile(r"^(user|assistant|question|conversation)\s*:", re.I)
+# Models whose rewrites are no use: asked to rewrite the 81 follow-ups of the training companies that no rule makes stand
+# alone, the embedded SmolLM2-135M answered the conversation or repeated its transcript every time, and none was used
+# (bench/README.md, forty-seventh session), for about a second per follow-up on two cores. Such a follow-up is searched
+# with the question before it at once. Any other model (a larger one, a served one) is asked.
+NO_REWRITE = frozenset({"smollm2-135m"})
 PROMPT = (
     "Rewrite the last question so that it can be understood without the conversation. "
     "Replace words like 'it' or 'they' with what they refer to. Reply with the rewritten question only."
@@ -313,9 +318,26 @@ class Standalone:
     swap: Swap | None = None  # a follow-up that swaps one part of the question before it, and what answered that one
 
 
+def model_rewrite(model: ChatModel, question: str, history: Sequence[Turn], previous: str) -> str | None:
+    """The model's rewrite of the follow-up ``question`` (``previous``: the question before it), if it is plausibly one:
+    a question when the follow-up is one, not much longer, neither a transcript's line nor either question again."""
+    recent = list(history)[-4:]
+    transcript = "\n".join(f"{t.role.capitalize()}: {t.content[:400]}" for t in recent)
+    messages: list[Message] = [{"role": "user", "content": f"{PROMPT}\n\nConversation:\n{transcript}\n\nLast question: {question}"}]
+    try:
+        candidate = model.generate(messages, GenerationOptions(max_new_tokens=48, stop=("\n",)), adapter=BASE).strip()
+    except Exception:  # a failed rewrite must never fail the answer
+        log.warning("follow-up rewrite failed", exc_info=True)
+        return None
+    candidate = candidate.removeprefix("Rewritten question:").strip().strip('"')
+    plausible = (3 <= len(candidate) <= 3 * len(question) + 80 and candidate.endswith("?") == question.endswith("?")
+                 and not ROLE_LABEL.match(candidate))  # "User: <the previous question>" is the transcript, not a rewrite
+    return candidate if plausible and candidate.lower() not in (question.lower(), previous.lower()) else None
+
+
 def rewrite(model: ChatModel, question: str, history: Sequence[Turn]) -> Standalone:
-    """The model's standalone rewrite of a follow-up, for both search and reader. When it is unusable,
-    search looks for the question joined with the previous one (so the passages are about the same
+    """The follow-up made to stand alone by rule, else the model's rewrite (not asked of a model in NO_REWRITE), for both
+    search and reader. When there is none, search looks for the question joined with the previous one (so the passages are about the same
     thing), but the reader gets the question as asked: given the previous question too, a small model
     answers that one again ("Who led the investigation?" "Priya Raman" "What caused it?" "Priya Raman")."""
     if not looks_like_followup(question, history):
@@ -325,19 +347,8 @@ def rewrite(model: ChatModel, question: str, history: Sequence[Turn]) -> Standal
     if ruled := by_rule(question, exchange):
         log.debug("made %r stand alone as %r", question, ruled[0])
         return Standalone(ruled[0], ruled[0], swap)
-    recent = list(history)[-4:]
-    transcript = "\n".join(f"{t.role.capitalize()}: {t.content[:400]}" for t in recent)
-    messages: list[Message] = [{"role": "user", "content": f"{PROMPT}\n\nConversation:\n{transcript}\n\nLast question: {question}"}]
-    try:
-        candidate = model.generate(messages, GenerationOptions(max_new_tokens=48, stop=("\n",)), adapter=BASE).strip()
-    except Exception:  # a failed rewrite must never fail the answer
-        log.warning("follow-up rewrite failed", exc_info=True)
-        candidate = ""
-    candidate = candidate.removeprefix("Rewritten question:").strip().strip('"')
     previous = next(iter(previous_questions(history, 1)), "")
-    plausible = (3 <= len(candidate) <= 3 * len(question) + 80 and candidate.endswith("?") == question.endswith("?")
-                 and not ROLE_LABEL.match(candidate))  # "User: <the previous question>" is the transcript, not a rewrite
-    if plausible and candidate.lower() not in (question.lower(), previous.lower()):
+    if model.name not in NO_REWRITE and (candidate := model_rewrite(model, question, history, previous)):
         log.debug("rewrote %r as %r", question, candidate)
         return Standalone(candidate, candidate, swap)
     # The last message was another command (/translate ...): no question to lean on.
