@@ -57,8 +57,8 @@ ORDINAL = {"other", "next", "same", "last", "previous", "first", "second", "thir
 ROLE_LABEL = re.compile(r"^(user|assistant|question|conversation)\s*:", re.I)
 # Models whose rewrites are no use: asked to rewrite the 81 follow-ups of the training companies that no rule makes stand
 # alone, the embedded SmolLM2-135M answered the conversation or repeated its transcript every time, and none was used
-# (bench/README.md, forty-seventh session), for about a second per follow-up on two cores. Such a follow-up is searched
-# with the question before it at once. Any other model (a larger one, a served one) is asked.
+# (bench/README.md, forty-seventh session), for half a second before the first words of each. Such a follow-up is
+# searched with the question before it at once. Any other model (a larger one, a served one) is asked.
 NO_REWRITE = frozenset({"smollm2-135m"})
 PROMPT = (
     "Rewrite the last question so that it can be understood without the conversation. "
@@ -337,8 +337,8 @@ def model_rewrite(model: ChatModel, question: str, history: Sequence[Turn], prev
 
 def rewrite(model: ChatModel, question: str, history: Sequence[Turn]) -> Standalone:
     """The follow-up made to stand alone by rule, else the model's rewrite (not asked of a model in NO_REWRITE), for both
-    search and reader. When there is none, search looks for the question joined with the previous one (so the passages are about the same
-    thing), but the reader gets the question as asked: given the previous question too, a small model
+    search and reader. When there is none, search looks for the question joined with the previous one (so the passages
+    are about the same thing), but the reader gets the question as asked: given the previous question too, a small model
     answers that one again ("Who led the investigation?" "Priya Raman" "What caused it?" "Priya Raman")."""
     if not looks_like_followup(question, history):
         return Standalone(question, question)
