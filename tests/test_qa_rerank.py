@@ -866,6 +866,7 @@ def test_the_names_a_question_asks_about():
     ("What's the maximum rider weight for the Stad E5?", "Stad E3: up to 150 kg.", ["E5"]),
     ("How cold can the C200-P measure?", "The C200 measures down to -30 °C.", ["C200-P"]),
     ("What does the MD-102 exam cost during a SEV1?", "The MD102 exam costs £150; SEV 1 pages go out.", []),
+    ("At what CO2 level does the alarm sound?", "The alarm sounds at 0.5% CO₂.", []),
 ])
 def test_numbered_things_and_codes_the_documents_do_not_state_are_unmentioned(question, text, missing):
     assert unmentioned_names(question, [Passage(text, "a.md")]) == missing

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Sequence
 
 from ..retrieval.base import Passage
@@ -250,7 +251,8 @@ def unstated_codes(question: str, text: str) -> list[str]:
     """The question's codes that ``text`` does not state, hyphens and a space inside aside ("SEV 1", "30 L"): a spec sheet of
     the Stad E3 does not answer "What's the maximum rider weight for the Stad E5?". asked_names passes capitals over as
     acronyms, which a document may spell out; a code with a digit it writes as it is."""
-    words = [word.replace("-", "") for word in re.findall(r"[\w-]+", text.lower())]
+    # NFKC: "CO₂" is "CO2", "Ｅ5" is "E5".
+    words = [word.replace("-", "") for word in re.findall(r"[\w-]+", unicodedata.normalize("NFKC", text).lower())]
     stated = {*words, *(a + b for a, b in zip(words, words[1:]))}
     return [code for code in dict.fromkeys(CODE.findall(question)) if code.lower().replace("-", "") not in stated]
 
