@@ -55,7 +55,7 @@ COUNTED = {"a", "an", "one"}  # "a night", "one pallet": one thing of a kind, wh
 # "the next one", "the other one" point at another thing, not at the same kind described otherwise
 ORDINAL = {"other", "next", "same", "last", "previous", "first", "second", "third", "former", "latter"}
 ROLE_LABEL = re.compile(r"^(user|assistant|question|conversation)\s*:", re.I)
-# Models whose rewrites are no use: asked to rewrite the 81 follow-ups of the training companies that no rule makes stand
+# Models whose rewrites are no use: asked to rewrite the 58 follow-ups of the training companies that no rule makes stand
 # alone, the embedded SmolLM2-135M answered the conversation or repeated its transcript every time, and none was used
 # (bench/README.md, forty-seventh session), for half a second before the first words of each. Such a follow-up is
 # searched with the question before it at once. Any other model (a larger one, a served one) is asked.
