@@ -258,8 +258,9 @@ def unstated_codes(question: str, text: str) -> list[str]:
 
 
 # A thing named by a word and its number ("point 5", "Week 37", "room 12"): not a quantity ("14 days", "20%"), a time
-# ("by 11:00") or a version ("4.2").
-NUMBERED = re.compile(r"\b([^\W\d_]{2,})\s+(?:no\.?\s*|#\s*)?(\d+)\b(?![.,:]?\d)(?!\s*(?:%|[^\W\d_]))")
+# ("by 11:00") or a version ("4.2"). The table lookup's row check (table_lookup.numbered_another) has its own, older
+# pattern for the same idea, without "no." or "#": one pattern for both would change which lookups decline, unmeasured.
+NUMBERED_THING = re.compile(r"\b([^\W\d_]{2,})\s+(?:no\.?\s*|#\s*)?(\d+)\b(?![.,:]?\d)(?!\s*(?:%|[^\W\d_]))")
 
 
 def unstated_numbered(question: str, text: str) -> list[str]:
@@ -268,7 +269,7 @@ def unstated_numbered(question: str, text: str) -> list[str]:
     "Who is on call in week 37?". A thing the text does not number at all may be written otherwise ("the second gate"):
     not required. Numbers in a range count ("weeks 35-38" numbers week 37)."""
     unstated = []
-    for word, number in NUMBERED.findall(question):
+    for word, number in NUMBERED_THING.findall(question):
         if word.lower() in STOPWORDS or re.fullmatch(MONTH, word.lower()) or re.fullmatch(r"(?:19|20)\d\d", number):
             continue  # a date or a year: identifiers compares years
         numbered = re.findall(rf"\b{re.escape(word)}s?\s*(?:no\.?\s*|#\s*)?(\d+)(?:\s*(?:-|–|to)\s*(\d+))?\b", text, re.I)
