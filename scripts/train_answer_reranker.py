@@ -23,7 +23,12 @@ Training pairs, never from anything the benchmarks hold out:
 - with `--docs` (`--docs scripts/qa_docs/*`), training companies written for training (never the
   evaluation corpus), the same way against each company's own corpus: their unanswerable questions
   are about a document's topic but a fact no document holds. Tried, not shipped: its development gate
-  was no better (bench/README.md), so the shipped reranker is trained without them.
+  was no better (bench/README.md), so the shipped reranker is trained without them;
+- with `--docs-sentences N` besides, their sentences as the QA skill scores them (corpus_pairs). Tried with ten
+  training companies, not shipped: on the three it did not see, at equal answerable questions kept the gate turns
+  away 34 of 91 unanswerable ones where the shipped one turns away 17, and the passage holding the fact comes first
+  for 165 of 215 (154), but end to end no more answers are right, more are wrong, and fewer follow-ups are right
+  (bench/README.md, forty-eighth session).
 
 All six transformer layers and the classifier are trained (`--freeze-layers N` keeps the lowest N as
 the embedder has them), with binary cross-entropy, for `--epochs` passes over the pairs. The word
@@ -64,6 +69,7 @@ from assistant.retrieval.rerank import (  # noqa: E402
     cross_encoder,
     passage_text,
     save_reranker,
+    under_heading,
 )
 from assistant.text import sentences  # noqa: E402
 
@@ -173,31 +179,48 @@ def company_pairs(k: int, swaps: float, rng: random.Random, swap_kinds: Sequence
     return pairs + swap_negatives([p for p in pairs if p.label == 1.0], pool, swaps, rng, swap_kinds)
 
 
-def docs_pairs(folder: Path, k: int) -> list[Pair]:
+def docs_pairs(folder: Path, k: int, sentence_negatives: int = 0) -> list[Pair]:
     """The questions of a training company of scripts/qa_docs (build_doc_qa_data.py) against its own corpus."""
     import qa_company
 
     questions = [qa_company.Question(**{**row, "split": "train", "answers": tuple(row["answers"])})
                  for row in standalone_questions(folder)]
     with tempfile.TemporaryDirectory(prefix="reranker-data-") as tmp:
-        return corpus_pairs(folder / "corpus", questions, k, "docs", Path(tmp) / "index")
+        return corpus_pairs(folder / "corpus", questions, k, "docs", Path(tmp) / "index", sentence_negatives)
 
 
-def corpus_pairs(corpus: Path, questions: list, k: int, origin: str, index: Path) -> list[Pair]:
+def corpus_pairs(corpus: Path, questions: list, k: int, origin: str, index: Path, sentence_negatives: int = 0) -> list[Pair]:
     """Each question against the `k` passages a knowledge base of `corpus` finds for it: 1 when the passage is of
-    the expected file and holds the fact, else 0 (every passage of a question whose answer is in no document)."""
+    the expected file and holds the fact, else 0 (every passage of a question whose answer is in no document).
+    With `sentence_negatives`, the sentences (and table rows) of those passages too, as the QA skill scores them
+    under their heading (spans.quote_units): those of the expected file holding the fact (1, two at most) and the
+    `sentence_negatives` sharing most words with the question among the others (0): the sentence beside the answer,
+    and for a question no document answers, the one about the same thing that states another fact."""
     import qa_company
 
     from assistant.retrieval import KnowledgeBase
+    from assistant.skills.grounding import content_words
+    from assistant.skills.spans import quote_units
 
     kb = KnowledgeBase(index)
     kb.add([corpus])
     pairs = []
     for q in questions:
+        wanted = set(content_words(q.question))
+        units: list[tuple[str, bool]] = []
         for passage in kb.search(q.question, k=k):
             source = Path(passage.source).resolve().relative_to(corpus.resolve()).as_posix()
-            label = float(q.answerable and source == q.source and qa_company.has_fact(passage.text, q))
+            expected = q.answerable and source == q.source
+            label = float(expected and qa_company.has_fact(passage.text, q))
             pairs.append(Pair(q.question, passage_text(passage), label, origin))
+            if sentence_negatives:
+                units += [(under_heading(passage.title, unit), bool(expected and qa_company.has_fact(unit, q)))
+                          for _, unit in quote_units(passage.text)[2]]
+        if sentence_negatives:
+            unique = list(dict.fromkeys(units))
+            pairs += [Pair(q.question, text, 1.0, f"{origin}-sentence") for text, holds in unique if holds][:2]
+            others = sorted((text for text, holds in unique if not holds), key=lambda text: -len(wanted & set(content_words(text))))
+            pairs += [Pair(q.question, text, 0.0, f"{origin}-sentence") for text in others[:sentence_negatives]]
     kb.close()
     return pairs
 
@@ -234,6 +257,8 @@ def main() -> None:
     parser.add_argument("--docs", type=company_folder, nargs="*", default=[],
                         help=f"training companies, e.g. {DOCS.relative_to(ROOT)}/* (default: none)")
     parser.add_argument("--docs-k", type=int, default=8, help="passages searched per training company question")
+    parser.add_argument("--docs-sentences", type=int, default=0,
+                        help="with --docs, also the sentences holding the fact and this many others of the passages found")
     parser.add_argument("--freeze-layers", type=int, default=0, help="lowest transformer layers kept as the embedder has them (0: all trained)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--eval-questions", type=int, default=120, help="held-out XQuAD questions scored after training")
@@ -252,7 +277,7 @@ def main() -> None:
     pairs += scifact_pairs(args.shared / "scifact_beir", args.scifact_negatives, args.scifact_queries, rng)
     pairs += company_pairs(args.company_k, args.swaps, rng, args.swap_kinds)
     for folder in args.docs:
-        pairs += docs_pairs(folder, args.docs_k)
+        pairs += docs_pairs(folder, args.docs_k, args.docs_sentences)
     counts = {origin: [sum(1 for p in pairs if p.origin == origin and p.label == label) for label in (1.0, 0.0)]
               for origin in sorted({p.origin for p in pairs})}
     print(f"{len(pairs)} pairs (positive, negative): {counts}; built in {time.perf_counter() - started:.0f} s", flush=True)
