@@ -591,6 +591,14 @@ def test_answer_kinds():
     assert asks_for(long) == "length" and asks_for("How long ago was it?") is None and not fits(count, "2 mm [1]")
     assert fits(long, "30 minutes [1]") and fits(long, "three-day") and fits(long, "until the end of the month") and fits(long, "1.5 m")
     assert not fits(long, "£30 [1]") and not fits(long, "134 to 137 degrees C") and not fits(long, "10%") and not fits(long, "the nurse")
+    # A clock time or a date alone says when, not how long; a while between two does, and a bound says how early.
+    assert not fits("How long does the safety induction take?", "11:00 [1]") and not fits(long, "3 March")
+    assert fits(long, "until 17:00") and fits(long, "20:00 to 23:30") and fits(long, "by 3 March") and fits("How early should I arrive?", "at 08:45")
+    # Notice is said in time, and the notice to give is a least: "less than 24 hours" is when a late cancellation is charged.
+    notice = "How much notice do I have to give to cancel a private lesson?"
+    assert asks_for(notice) == "length" and asks_for("How much time off do I get?") == "length" and asks_for("How much is the notice fee?") == "amount"
+    assert not fits(notice, "50% of the fee [1]") and fits(notice, "at least 24 hours [1]")
+    assert mismatch(notice, "less than 24 hours [1]") == "an upper bound, where the question asks for the least"
     # Money or a share by the period is a rate, no length: "£5 per month" for how long a warranty lasts.
     assert not fits(long, "£5 per month [1]") and not fits(long, "15% a month") and fits(long, "24 months, then £5 a month")
     assert not fits("How many days of leave do I get?", "£40 per day [1]") and fits("How many days of leave do I get?", "10 days a year")

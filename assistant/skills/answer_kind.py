@@ -195,6 +195,9 @@ IDENTIFIER_ASKED = re.compile(
     r"(?=\W*$|\s+(?:for|on|to|at|with|do|does|should|can|must|is|are|i|we)\b)")
 # Digits, or a code in capitals ("WELCOME15", "AB-2291", "DM").
 IDENTIFIER = re.compile(r"\d|\b[A-Z][A-Z-]*[A-Z]\b")
+# "How much notice do I have to give?", "How much time do I have to cancel?": a duration ("48 hours"), not an amount.
+TIME_ASKED_AS_MUCH = re.compile(rf"{OPENING}how much (?:(?:advance|prior|more|extra|lead|spare) )?(?:notice|warning|time|lead time)\b"
+                                rf"|{OPENING}how much (?:longer|earlier|later|sooner|in advance)\b")
 # "What's the maximum number of deploys ...?", "What number of ...?": a count.
 NUMBER_OF = re.compile(rf"{WHAT_THE}(?:[\w-]+ ){{0,2}}number of\b")
 # "What's the cut-off (deadline, start date, check-in time) ...?": a time; "... time" of these, and opening (office,
@@ -231,6 +234,13 @@ def without_times(text: str) -> str:
     return CLOCK.sub(" ", DATE.sub(" ", text))
 
 
+def without_points_in_time(text: str) -> str:
+    """``text`` with its dates and clock times blanked out, but not those that span a while ("20:00 to 23:30")."""
+    def blank(match: re.Match[str]) -> str:
+        return match[0] if re.search(r"[-–]|\bto\b", match[0]) else " "
+    return CLOCK.sub(blank, DATE.sub(blank, text))
+
+
 def is_telephone_number(number: str) -> bool:
     """Whether a number PHONE finds is a telephone number: seven digits or more ("1-888-412-7730", "085 303 7720"), not
     grouped by thousands ("1 200 000")."""
@@ -260,7 +270,7 @@ def asks_for(question: str) -> str | None:
         return "phone"
     if re.match(rf"{OPENING}who\b", q):
         return "person"
-    if re.match(rf"{OPENING}how (?:long\b(?! ago\b)|old\b)", q):
+    if re.match(rf"{OPENING}how (?:long\b(?! ago\b)|old\b)", q) or TIME_ASKED_AS_MUCH.match(q):
         return "length"
     if re.match(rf"{OPENING}how fast (?:is|are|was|were)\b", q):
         return "speed"  # "How fast is the broadband line?", not "How fast do we have to patch ...?"
@@ -347,8 +357,12 @@ def fits(question: str, answer: str) -> bool:
         # A price is not a number of something else ("up to 40 people" for what hiring the room costs, "900 Mbps").
         rest = without_times(text)  # nor a clock time ("14:00, two days before arrival")
         return bool(AMOUNT.search(rest)) and (not asks_price(question) or bool(PRICE.search(rest)))
-    if kind == "length":  # a duration or a length: a time or a number still there once money and the like are gone
+    if kind == "length":  # a duration or a length: a time or a number still there once money and the like are gone;
+        # for "how long", once a clock time or a date alone is gone too: it says when, not how long ("11:00" for how long
+        # the induction takes; "until 17:00" and "20:00 to 23:30" say how long, "at 08:45" how early)
         rest = NOT_A_LENGTH.sub(" ", text)
+        if re.match(rf"{OPENING}how long\b", asking_words(question)):
+            rest = without_points_in_time(rest)
         return bool(TIME.search(rest) or re.search(UNIT, rest, re.I))
     if kind == "duration":  # a number of days, weeks...: a time unit, or a number of nothing else, still there once
         # dates, clock times, money and the like are gone ("20 December and 2 January" is no number of days of leave,
@@ -385,7 +399,9 @@ def fits(question: str, answer: str) -> bool:
 # A question for an upper bound ("What's the most a patient can borrow?", "the maximum number of admins") and one for a
 # lower bound ("the shortest shift"); an answer that gives a bound says which it is ("£1,000 or more", "at least one").
 ASKS_MOST = re.compile(r"\b(?:maximum|max|the most|largest|highest|longest|latest|at most|up to)\b", re.I)
-ASKS_LEAST = re.compile(r"\b(?:minimum|min|the least|smallest|lowest|shortest|earliest|at least)\b", re.I)
+# Notice to give is a least ("at least 24 hours"): "less than 24 hours" is when a late cancellation is charged.
+ASKS_LEAST = re.compile(r"\b(?:minimum|min|the least|smallest|lowest|shortest|earliest|at least|how much (?:advance |prior )?notice)\b",
+                        re.I)
 # The words before an amount that bound it from below and from above ("at least 2", "up to £50"); phrases.BOUND keeps them.
 LOWER_BOUND = r"(?:at least|no less than|no fewer than|minimum of|more than)"
 UPPER_BOUND = r"(?:at most|up to|no more than|not more than|maximum of|less than|fewer than)"
