@@ -406,6 +406,11 @@ def test_quantities():
     assert quantities("Up to 20,000 characters, 8 chats at once, £20 per night, from 10:00 hours, 24/7 support, v4.2 beta") == {
         ("20000", "character"), ("8", "chat")}
     assert quantities("35 kg by 6 pm, 25 MB per file") == {("35", "kg"), ("25", "mb")}
+    # Timetables shorten time units: "55 min" is 55 minutes, so a reader's "55 minutes" is what the passage states.
+    assert quantities("Mat Pilates, 55 min; 2 hrs on Sundays, 30 secs") == {("55", "minute"), ("2", "hour"), ("30", "second")}
+    classes = Passage("Mat Pilates: 55 min, 4 classes a month on Core.", "clinic/classes.md", "Classes", relevance=0.8)
+    assert unstated_quantities("55 minutes [1]", [classes]) == set() and unstated_quantities("45 minutes", [classes]) == {("45", "minute")}
+    assert not fits("How many mat classes does Core include?", "55 min [1]") and fits("How long is a mat class?", "55 min [1]")
 
 
 def test_quantities_that_no_passage_states():

@@ -19,7 +19,9 @@ CITATION_AND_SPACE = re.compile(r"\s*" + CITATION.pattern)  # what strip_citatio
 WORD = re.compile(r"\w+", re.UNICODE)
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 SUPPORTED_AT = 0.6
-TIME_UNIT = r"(?:second|minute|hour|day|night|week|fortnight|month|quarter|year|decade|century|centuries|millenni(?:um|a))s?"
+# Timetables and class lists shorten some ("55 min", "2 hrs"); quantities reads them as the words they stand for.
+TIME_UNIT = r"(?:second|minute|hour|day|night|week|fortnight|month|quarter|year|decade|century|centuries|millenni(?:um|a)|sec|min|hr)s?"
+SHORT_TIME_UNITS = {"sec": "second", "min": "minute", "hr": "hour"}
 # The names of months and days, as dates write them.
 MONTH = (r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
          r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)")
@@ -126,7 +128,8 @@ def quantities(text: str) -> set[tuple[str, str]]:
         word = word.lower().rstrip("'-")
         if word in STOPWORDS or word in NOT_UNITS or len(word) < 2 or DAY_NAME.fullmatch(word):
             continue
-        found.add((NUMBERS.get(number.lower(), number.replace(",", "")), word[:-3] + "y" if word.endswith("ies") else word.rstrip("s")))
+        word = word[:-3] + "y" if word.endswith("ies") else word.rstrip("s")
+        found.add((NUMBERS.get(number.lower(), number.replace(",", "")), SHORT_TIME_UNITS.get(word, word)))
     return found
 
 
