@@ -113,8 +113,13 @@ STANDALONE_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?![.,]?\w)")
 
 NAME_WORD = re.compile(r"[^\W\d_][\w'-]*")  # a word of a row's name, not a number
 BRACKETED = re.compile(r"\([^)]*\)")
-# Words before a noun that say how much or which of them, not what kind ("much leave", "the next period").
-NOT_KINDS = frozenset("much many more most less least few enough next last first previous other same".split())
+# Words before a noun that say how much or which of them, not what kind ("much leave", "the next period", "the oldest
+# Firefox" for the row "Mozilla Firefox").
+NOT_KINDS = frozenset("much many more most less least few enough next last first previous other same "
+                      "oldest newest latest earliest cheapest dearest biggest largest smallest highest lowest".split())
+# An ordinal in digits, as a row's name writes it in words ("3rd year" is the row "Third year").
+ORDINAL = re.compile(r"\b([1-9])(?:st|nd|rd|th)\b", re.I)
+ORDINAL_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
 # "Billed annually" is "for the year" ("monthly" already begins with "month").
 SAME_AS_YEAR = frozenset({"annual", "annum"})
 
@@ -309,7 +314,7 @@ def names_another(question: str, row: Row) -> bool:
     name's last word outside brackets is its kind: "Children's bike (20" or 24")" is a kind of bike."""
     first = row.cells[0][1].lower() if row.cells else ""
     name, every = NAME_WORD.findall(BRACKETED.sub("", first)), NAME_WORD.findall(first)
-    asked = NAME_WORD.findall(question.lower())
+    asked = NAME_WORD.findall(ORDINAL.sub(lambda n: ORDINAL_WORDS[int(n[1]) - 1], question.lower()))
     if len(name) < 2 or any(word in asked for word in every if word != name[-1]):
         return False
     kind = content_words(name[-1])
