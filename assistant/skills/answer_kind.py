@@ -229,15 +229,11 @@ VERSION = re.compile(r"(?<![\w.])\d+(?:\.\d+)+(?![\w.]*\w)|\b\d+\b")
 NAME = r"[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*"
 
 
-def without_times(text: str) -> str:
-    """``text`` with its dates and clock times blanked out."""
-    return CLOCK.sub(" ", DATE.sub(" ", text))
-
-
-def without_points_in_time(text: str) -> str:
-    """``text`` with its dates and clock times blanked out, but not those that span a while ("20:00 to 23:30")."""
+def without_times(text: str, *, keep_spans: bool = False) -> str:
+    """``text`` with its dates and clock times blanked out; with ``keep_spans``, not those that span a while ("20:00 to
+    23:30")."""
     def blank(match: re.Match[str]) -> str:
-        return match[0] if re.search(r"[-–]|\bto\b", match[0]) else " "
+        return match[0] if keep_spans and re.search(r"[-–]|\bto\b", match[0]) else " "
     return CLOCK.sub(blank, DATE.sub(blank, text))
 
 
@@ -362,7 +358,7 @@ def fits(question: str, answer: str) -> bool:
         # the induction takes; "until 17:00" and "20:00 to 23:30" say how long, "at 08:45" how early)
         rest = NOT_A_LENGTH.sub(" ", text)
         if re.match(rf"{OPENING}how long\b", asking_words(question)):
-            rest = without_points_in_time(rest)
+            rest = without_times(rest, keep_spans=True)
         return bool(TIME.search(rest) or re.search(UNIT, rest, re.I))
     if kind == "duration":  # a number of days, weeks...: a time unit, or a number of nothing else, still there once
         # dates, clock times, money and the like are gone ("20 December and 2 January" is no number of days of leave,

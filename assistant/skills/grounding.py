@@ -30,6 +30,8 @@ WEEKDAY = r"(?:mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sun
 NUMBERS = {word: str(value) for value, word in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
     "eighteen nineteen twenty".split())} | {word: str(10 * tens) for tens, word in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)}
+# Ordinals in words, first to ninth ("Q2" is the "second quarter", "3rd year" the row "Third year").
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
 # A number and the word after it ("four hours", "48-hour", "20,000 characters"); not a number inside a time, a date,
 # a version or a code ("10:00", "24/7", "v4.2", "2024-25").
 QUANTITY = re.compile(rf"(?<![\w.,:/-])(\d(?:[\d.,]*\d)?|{'|'.join(NUMBERS)})(?![\d:])[\s-]+([a-z][a-z'-]*)", re.I)
@@ -208,7 +210,6 @@ IDENTIFIER = re.compile(r"(?:\b(?:version|release|v)\s?|(?<=\S )(?-i:[A-Z][a-z][
 
 # A quarter ("Q2", uppercase as reports write it), which a passage states as "Q2" or "second quarter".
 QUARTER = re.compile(r"\bQ([1-4])\b")
-QUARTER_ORDINALS = ("first", "second", "third", "fourth")
 
 
 def identifiers(question: str) -> list[str]:
@@ -221,7 +222,7 @@ def unstated_quarters(question: str, text: str) -> list[str]:
     acronym."""
     text = text.lower()
     return [f"Q{n}" for n in dict.fromkeys(QUARTER.findall(question))
-            if not re.search(rf"\bq{n}\b|\b(?:{QUARTER_ORDINALS[int(n) - 1]}|{n}(?:st|nd|rd|th))[ -]quarter\b", text)]
+            if not re.search(rf"\bq{n}\b|\b(?:{ORDINALS[int(n) - 1]}|{n}(?:st|nd|rd|th))[ -]quarter\b", text)]
 
 
 def version(number: str) -> str:

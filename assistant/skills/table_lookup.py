@@ -29,7 +29,7 @@ from ..retrieval.tables import labelled, row_cells
 from .answer_kind import DIMENSIONS, asks_day, asks_for, fits, mismatch
 from .asking import asking_sentence
 from .conditions import Band, band_match, bands, says_only
-from .grounding import NUMBERS, STOPWORDS, content_words, restates, strip_citations
+from .grounding import NUMBERS, ORDINALS, STOPWORDS, content_words, restates, strip_citations
 from .names import is_person
 from .phrases import expressions
 from .spans import quote_units
@@ -119,7 +119,6 @@ NOT_KINDS = frozenset("much many more most less least few enough next last first
                       "oldest newest latest earliest cheapest dearest biggest largest smallest highest lowest".split())
 # An ordinal in digits, as a row's name writes it in words ("3rd year" is the row "Third year").
 ORDINAL = re.compile(r"\b([1-9])(?:st|nd|rd|th)\b", re.I)
-ORDINAL_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
 # "Billed annually" is "for the year" ("monthly" already begins with "month").
 SAME_AS_YEAR = frozenset({"annual", "annum"})
 
@@ -314,7 +313,7 @@ def names_another(question: str, row: Row) -> bool:
     name's last word outside brackets is its kind: "Children's bike (20" or 24")" is a kind of bike."""
     first = row.cells[0][1].lower() if row.cells else ""
     name, every = NAME_WORD.findall(BRACKETED.sub("", first)), NAME_WORD.findall(first)
-    asked = NAME_WORD.findall(ORDINAL.sub(lambda n: ORDINAL_WORDS[int(n[1]) - 1], question.lower()))
+    asked = NAME_WORD.findall(ORDINAL.sub(lambda n: ORDINALS[int(n[1]) - 1], question.lower()))
     if len(name) < 2 or any(word in asked for word in every if word != name[-1]):
         return False
     kind = content_words(name[-1])
