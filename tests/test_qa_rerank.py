@@ -278,7 +278,8 @@ def test_when_no_reading_gives_the_kind_asked_for_the_reply_is_i_dont_know_and_s
 
 
 UPLOADS = Passage("Admins can send a file (text, Markdown, PDF, HTML, Word .docx) to index. Messages longer than 20,000 "
-                  "characters are refused; Telegram allows ~20 messages a minute.", "docs/telegram.md", "Telegram", relevance=0.5)
+                  "characters are refused and captions longer than 1,024 characters are cut; Telegram allows ~20 messages a "
+                  "minute.", "docs/telegram.md", "Telegram", relevance=0.5)
 
 
 def test_a_number_whose_thousands_the_reader_dropped_is_not_shown(tmp_path):
@@ -287,7 +288,7 @@ def test_a_number_whose_thousands_the_reader_dropped_is_not_shown(tmp_path):
 
     manager, _, _, _ = make(tmp_path, reader, {"20,000 characters": 0.9}, passages=(UPLOADS, TRAVEL))
     reply = manager.handle("c", "/ask How long may a message be?")
-    assert reply.declined and reply.text == UNSUPPORTED
+    assert reply.declined and reply.text == UNSUPPORTED  # and no one length in the sentence to fall back on
     manager, _, _, _ = make(tmp_path / "2", ["20,000 characters [1]"], {"20,000 characters": 0.9}, passages=(UPLOADS, TRAVEL))
     assert manager.handle("c", "/ask How long may a message be?").text == "20,000 characters [1]"
 
@@ -651,6 +652,40 @@ def test_answer_kinds():
     assert fits(often, "weekly, on Mondays") and fits(often, "rarely") and kind_name(often) == "a frequency"
     assert not fits(often, "2 [1]") and not fits(often, "Only workers with a current Confined Space Entry ticket")
     assert fits("Where is the office?", "four hours") and fits(count, "")  # unchecked kinds, and no answer, pass
+
+
+def test_phrases_people_write_for_dates_days_forms_and_roles():
+    # A day of the month said with "of" is a date: "by the 10th of the month" answers "By when ...?".
+    by_when = "By when do I have to put in my availability for next month?"
+    assert sole_expression(by_when, "- Enter your availability in SpokeDesk before the 10th of the month.") == "the 10th of the month"
+    assert sole_expression("When are invoices due?", "Invoices are due by the 1st of April 2025.") == "the 1st of April 2025"
+    assert not fits("How long is the notice period?", "the 1st of April")  # a date, no length
+    assert sole_expression("When is payday?", "Pay is monthly, on the 25th.") == "the 25th"
+    assert sole_expression("When is payday?", "Our rota goes up in the 2nd week.") is None  # an ordinal of a week, no date
+    # The same date said again in short is one answer; "5%" is not said within "15%", nor "€15" within "€150".
+    assert sole_expression("When do we get paid?", "Pay is transferred on the 25th of each month; if the 25th falls at the "
+                           "weekend, it is paid on the Friday before.") == "the 25th of each month"
+    assert sole_expression("What's the most credit we can get?", "A credit of 5% of the fee, up to a maximum of 15%.") is None
+    # Days counted with words that say which ones: "3 consecutive teaching days", "5 unused days".
+    assert sole_expression("After how many days off sick do I need a note?",
+                           "You need a note if you are absent for more than 3 consecutive teaching days.") == "more than 3 consecutive teaching days"
+    assert sole_expression("How many days of holiday can I carry over?", "You can carry over up to 5 unused days, "
+                           "which must be used by 31 March.") == "up to 5 unused days"
+    # How long a text is, in characters or pages, is a length; a count's unit still for "how many".
+    assert sole_expression("How long do passwords have to be?", "Passwords must be at least 14 characters; "
+                           "we recommend passphrases of four or more words.") == "at least 14 characters"
+    assert sole_expression("How many characters must a password have?", "Passwords must be at least 14 characters.") == "at least 14"
+    assert sole_expression("How long is the induction?", "It takes two hours and covers five pages of rules.") == "two hours"
+    # "Which form ...?" asks for a name, and the one beside the word "form" answers it, not the app it is sent from.
+    form = "Which form do I fill in to withdraw from a course?"
+    assert asks_for(form) == "name" and asks_for("What form of payment do you take?") != "name"
+    assert sole_expression(form, "To withdraw, send form R-2 from your CallowayLearn account.") == "R-2"
+    assert sole_expression("Which form do I fill in after removing a lock?", "Record it on form HS-F-11 and tell the owner.") == "HS-F-11"
+    assert sole_expression("Which header tells me how long to wait?",
+                           "The API answers with HTTP 429 Too Many Requests and a Retry-After header.") == "Retry-After"
+    assert sole_expression(form, "Send it from your CallowayLearn account or the Registrar Portal.") is None  # none beside "form"
+    # A role is no one's name: "Becky Clough, Senior Receptionist" names one person.
+    assert sole_expression("Who covered for the Acomb manager?", "Acomb was represented by Becky Clough, Senior Receptionist.") == "Becky Clough"
 
 
 def test_kinds_a_question_names_by_its_noun():

@@ -65,7 +65,10 @@ YEAR = r"(?:19|20)\d\d"
 DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 # A date, or as much of one as a sentence gives: "21-22 September 2024", "8 Oct", "June 7, 2024", "March 2025".
 DATE = re.compile(rf"\b{DAY}(?:\s?[-–]\s?{DAY})?\s+{MONTH}\b(?:,?\s+{YEAR}\b)?|\b{MONTH}\.?\s+{DAY}\b(?:,?\s+{YEAR}\b)?"
-                  rf"|\b{MONTH}\.?\s+{YEAR}\b", re.I)
+                  rf"|\b{MONTH}\.?\s+{YEAR}\b"
+                  # "the 1st of April", "by the 10th of the month", "paid on the 28th." (not "the 15th week")
+                  rf"|\b(?:the\s+)?\d{{1,2}}(?:st|nd|rd|th)\s+of\s+(?:{MONTH}\b(?:,?\s+{YEAR}\b)?|(?:the|each|every)\s+month\b)"
+                  rf"|\bthe\s+\d{{1,2}}(?:st|nd|rd|th)\b(?!\s+(?!(?:and|or|but|so|if|when|unless|at|to|until|before|after|of|is|are|falls|will)\b)[a-z])", re.I)
 AMOUNT = re.compile(rf"{DIGIT}|\b(?:{NUMBER_WORD}|free|nothing|a|an|double|triple)\b", re.I)
 TIME = re.compile(
     rf"\d|\b(?:{MONTH}|{WEEKDAY}|{TIME_UNIT}|spring|summer|autumn|fall|winter|morning|afternoon|evening|noon|midnight|"
@@ -142,7 +145,7 @@ CONDITION = r"(?:(?:if|when|once|after|before|while|since)\b[^,?]*,\s*)?"
 # What is called by its name: a "Which app ...?" question is answered with one ("SafetyHub", "LP-11"). Not a company:
 # the name in a sentence about one may be its product's ("SmileDesk").
 NAMED = (r"(?:apps?|applications?|tools?|systems?|software|platforms?|portals?|programs?|programmes?|clients?|linters?|"
-         r"librar(?:y|ies)|frameworks?|formats?|macros?|templates?|headers?|browsers?|printers?|models?)")
+         r"librar(?:y|ies)|frameworks?|formats?|forms|form(?! of\b)|macros?|templates?|headers?|browsers?|printers?|models?)")
 # "Which of the clinics are ...", "Which two sites ...", "Which teams have ...": a plural noun, or a number of them, asked
 # about with a verb that says it is plural.
 SEVERAL = re.compile(rf"{OPENING}(?:which|what)\s+(?:of\s+(?:the|your|our|these|those)\s+[\w-]+s\b(?!\s+(?:is|was|has|does)\b)|"
@@ -317,9 +320,15 @@ def asks_for(question: str) -> str | None:
             return "time"
         if PAYING.match(q, match.end()):
             return "amount"
-    if re.match(rf"{OPENING}(?:which|what)\s+(?:[\w-]+\s+)?{NAMED}\b", q):
+    if named_thing(question):
         return "name"
     return None
+
+
+def named_thing(question: str) -> str | None:
+    """The kind of named thing "Which ...?" asks for ("form" of "Which form do I fill in?"), or None."""
+    match = re.match(rf"{OPENING}(?:which|what)\s+(?:[\w-]+\s+)?({NAMED})\b", asking_words(question))
+    return match[1] if match else None
 
 
 def counted_noun(words: str) -> str:

@@ -20,7 +20,7 @@ from .grounding import MONTH, STOPWORDS, WEEKDAY, asked_names, content_words
 from .spans import ITEM_NUMBER
 
 WORD = re.compile(r"[^\W_][\w'’-]*|\S")  # a word, or one other character (a bracket, a dash)
-CODE = re.compile(r"[A-Z]{1,5}-?\d+[\w-]*|[A-Z]+-[A-Z]\w*")  # "OUT-01", "ZT230", "SAF-T"
+CODE = re.compile(r"[A-Z]{1,5}-?\d+[\w-]*|[A-Z]+-[A-Z][\w-]*")  # "OUT-01", "ZT230", "SAF-T", "HS-F-11"
 PARTICLES = frozenset("van von de der den da das do dos du del della di le la el al bin ten ter".split())
 # Words that open a sentence before a name ("Ask Hannah Pryce", "Use Navigo"): not part of it.
 OPENERS = frozenset("ask call contact email phone ring see tell message send talk speak please dear hi hello thanks "
@@ -30,7 +30,9 @@ OPENERS = frozenset("ask call contact email phone ring see tell message send tal
 NOT_A_PERSON = frozenset("engineer manager director officer lead head partner assistant coordinator administrator analyst "
                          "specialist supervisor president team department service services operations logistics ltd limited inc plc gmbh group "
                          "clinic centre center office site hospital street road house room company systems solutions "
-                         "desk portal policy guide meeting".split())
+                         "desk portal policy guide meeting receptionist nurse technician accountant clerk consultant adviser advisor "
+                         "representative instructor trainer therapist physiotherapist hygienist dentist surgeon veterinarian "
+                         "mechanic planner controller executive secretary treasurer auditor inspector developer designer".split())
 # Of those, the words that are no one's name anywhere in it: "Shop Manager Haarlem" is a role at a place (a surname may
 # be Head, Lead, House or Street).
 ROLE_WORDS = NOT_A_PERSON - frozenset("lead head partner group house street road room site service services".split())

@@ -30,6 +30,7 @@ from .answer_kind import (
     asks_for_several,
     fits,
     is_telephone_number,
+    named_thing,
     without_non_counts,
     without_times,
 )
@@ -37,9 +38,13 @@ from .asking import asking_words
 from .grounding import NUMBERS, TIME_UNIT
 from .names import name_lists, names
 
+COUNTED_DAYS = r"(?:unused|paid|unpaid|extra|additional|full)"  # "5 unused days", "2 full days"
 # A duration or a length ("3 working days", "45 km"): what is left of a sentence once they, money and shares are gone
 # holds its counts.
-LENGTH = re.compile(rf"(?:\b\d[\d.,]*|\b{NUMBER_WORD})[\s-]*(?:(?:{WHICH_DAYS}\s+)?{TIME_UNIT}|{UNIT})(?!\w)", re.I)
+# Up to two words may say which days or hours are counted ("3 consecutive teaching days", "5 unused days").
+LENGTH = re.compile(rf"(?:\b\d[\d.,]*|\b{NUMBER_WORD})[\s-]*(?:(?:(?:{WHICH_DAYS}|{COUNTED_DAYS})\s+){{0,2}}{TIME_UNIT}|{UNIT})(?!\w)", re.I)
+# How long a text is ("at least 14 characters", "two pages"): a length, though no count's unit.
+TEXT_LENGTH = re.compile(rf"(?:\b\d[\d,]*|\b{NUMBER_WORD})\s+(?:characters|digits|letters|words|pages|lines)\b", re.I)
 # Words that bound an amount, a duration or a count, right before it ("at least 24 hours", "up to £50").
 BOUND = re.compile(rf"\b(?:{LOWER_BOUND}|{UPPER_BOUND}|no later than|within)\s+$", re.I)
 # A number alone: not part of a code, a version or a range ("PDS-44817", "4.2", "3/4").
@@ -59,7 +64,8 @@ def expressions(kind: str | None, text: str) -> list[str]:
     if kind == "time":
         return [m.group(0) for pattern in (DATE, CLOCK) for m in pattern.finditer(rest)]
     if kind in ("length", "duration"):
-        return [qualified(rest, m) for m in LENGTH.finditer(rest)]
+        return [qualified(rest, m) for pattern in ((LENGTH, TEXT_LENGTH) if kind == "length" else (LENGTH,))
+                for m in pattern.finditer(rest)]
     if kind == "count":
         counted = LENGTH.sub(" ", without_times(without_non_counts(rest)))
         return [qualified(counted, m) for m in COUNTED.finditer(counted)]
@@ -96,9 +102,22 @@ def sole_expression(question: str, text: str) -> str | None:
     if kind == "person" and asks_about_named(question):
         return None  # another name is no answer to who the one named is
     found = set(names(text, question, people=kind == "person")) if kind in ("person", "name") else unsaid(kind, question, text)
+    if kind == "name" and len(found) > 1 and (thing := named_thing(question)):
+        # "form R-2" for which form to fill in, not "CallowayLearn" where it is sent from: the name beside the thing asked.
+        stem = re.escape(thing.rstrip("s"))
+        found = {name for name in found if re.search(rf"\b{stem}s?\s+{re.escape(name)}(?!\w)|(?<!\w){re.escape(name)}\s+{stem}s?\b",
+                                                     text, re.I)} or found
     if not found and kind == "person" and CALL_WHOM.match(asking_words(question)):
         found = unsaid("phone", question, text)  # "call HopLedger support on 01 443 9020" for who to ring
+    # The same thing said again in short is one answer: "the 25th of each month; if the 25th falls on a Sunday ...".
+    found = {e for e in found if not any(e != other and said_within(e, other) for other in found)}
     return found.pop() if len(found) == 1 else None
+
+
+def said_within(phrase: str, other: str) -> bool:
+    """Whether ``other`` says ``phrase`` whole: "the 25th" in "the 25th of each month", not "5%" in "15%" nor "€15" in
+    "€150"."""
+    return re.search(rf"(?<![\w.,]){re.escape(phrase)}(?![.,]?\w)", other, re.I) is not None
 
 
 def unsaid(kind: str | None, question: str, text: str, *, measures: bool = False) -> set[str]:
