@@ -59,6 +59,14 @@ def sentences(text: str) -> list[str]:
     return [sentence for start, end in sentence_spans(text) if (sentence := text[start:end].strip())]
 
 
+CLAUSE_BREAK = re.compile(r",\s+|;\s+|\s+(?:and|but|while|whereas)\s+")  # where a sentence giving several values cuts
+
+
+def clauses(sentence: str) -> list[str]:
+    """The parts of a sentence that may each give a value: "€6 per user on Pro" and "€5 on Business"."""
+    return CLAUSE_BREAK.split(sentence)
+
+
 def pack(units: list[str], budget: int, count: Callable[[str], int], joiner: str = " ") -> list[str]:
     """Join consecutive units into pieces of at most ``budget`` tokens; a unit larger than that stands alone."""
     pieces: list[str] = []

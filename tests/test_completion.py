@@ -177,7 +177,10 @@ def test_the_phrases_of_each_kind_a_sentence_holds():
     ("How long is the warranty on the sensors?", "All sensors come with a 2-year warranty.", "2-year"),
     ("How long does the weekly cycle last?", "The weekly cycle heats the tank to 60 °C.", None),  # a unit, but no duration
     ("What time should I turn up on my first day?", "On your first day, arrive at 08:00 at reception.", "08:00"),
-    ("How many labels can I print at once?", "You can print up to 50 labels at once (it was 20).", None),  # two counts
+    # Of two counts, the one written before what the question counts, in a clause naming what the question names.
+    ("How many labels can I print at once?", "You can print up to 50 labels at once (it was 20).", "up to 50"),
+    ("How many can I print at once?", "You can print up to 50 labels at once (it was 20).", None),  # counts nothing named
+    ("How many places does Leeds want?", "Bristol wants 6 places and Leeds 4.", None),
     ("How much is the deposit after 2 June?", "From 2 June the deposit is €10.", "€10"),  # what the question states is no answer
     ("When did it stop and who investigated?", "It stopped on 9 April; Priya Raman investigated.", None),  # two questions
     ("Who investigated?", "It stopped on 9 April; Priya Raman investigated.", "Priya Raman"),

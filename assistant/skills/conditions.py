@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 
 from ..retrieval.base import Passage
+from ..text import clauses
 from .answer_kind import SYMBOL, asks_for
 from .completion import SHORT_REPLY
 from .grounding import MONTH, NUMBERS, STOPWORDS, TIME_UNIT, WEEKDAY, asked_names, content_words
@@ -57,7 +58,6 @@ CHANGED_TO = re.compile(r"(?:ris|rose|increas|go|goes|went|drop|fall|fell|reduc|
 MORE = ("more", "over", "longer", "above")  # "5 or more", as against "5 or less"
 EPSILON = 1e-6  # "more than 2" starts just above 2
 DAY = re.compile(rf"\b{WEEKDAY}\b", re.I)
-CLAUSE = re.compile(r",\s+|;\s+|\s+(?:and|but|while|whereas)\s+")  # where a sentence giving several values cuts
 FOR = re.compile(r"\bfor\s+(.+)", re.I)  # what a clause gives its value for ("€5 for Business", "Inês Marques for engineering")
 
 
@@ -204,17 +204,17 @@ def conditional(answer: str, question: str, passage: Passage) -> str | None:
         return sole_phrase(kind, stating[0], question, asked)
     if len(holding) != 1:
         return None
-    clauses = CLAUSE.split(holding[0])
+    parts = clauses(holding[0])
     wanted = " ".join(answer.split()).strip(" .,;:")
-    answering = [clause for clause in clauses if copies(clause, wanted)]
+    answering = [clause for clause in parts if copies(clause, wanted)]
     if named := asked_names(question):
         # The answer's clause names another thing ("on Pro"), one other clause the one asked about.
-        naming = [clause for clause in clauses if any(name in clause for name in named)]
+        naming = [clause for clause in parts if any(name in clause for name in named)]
         elsewhere = all(names_other(clause, question) for clause in answering)
     else:
         # The answer's clause is for another thing ("Rui Carvalho for other roles"), one other clause for the one asked
         # about ("Inês Marques for engineering", asked who has the final interview with engineering candidates).
-        naming = [clause for clause in clauses if serves(clause, question)]
+        naming = [clause for clause in parts if serves(clause, question)]
         elsewhere = bool(answering) and all(FOR.search(clause) for clause in answering)
     if len(naming) == 1 and naming[0] not in answering and elsewhere:
         if kind == "person":

@@ -11,10 +11,11 @@ import re
 
 from ..text import sentences
 from .asking import OPENING, asking_sentence
-from .grounding import content_words, strip_citations
-from .phrases import COUNTED
+from .grounding import NUMBERS, content_words, strip_citations
 from .spans import copies
 
+# A number alone: not part of a code, a version or a range ("PDS-44817", "4.2", "3/4").
+COUNTED = re.compile(rf"(?<![\w.,:/-])(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\w.,:/-]*\w)|\b(?:{'|'.join(NUMBERS)})\b", re.I)
 COUNTED_THING = re.compile(rf"{OPENING}how many\s+([\w'-]+)", re.I)
 BETWEEN = 2  # words a count may stand before what it counts ("1,847 unpaid invoices")
 

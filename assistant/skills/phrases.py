@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from ..text import clauses
 from .answer_kind import (
     CALL_WHOM,
     CLOCK,
@@ -35,7 +36,8 @@ from .answer_kind import (
     without_times,
 )
 from .asking import asking_words
-from .grounding import NUMBERS, TIME_UNIT
+from .counts import COUNTED, counted_thing, counts_of
+from .grounding import TIME_UNIT, asked_names
 from .names import name_lists, names
 
 COUNTED_DAYS = r"(?:unused|paid|unpaid|extra|additional|full)"  # "5 unused days", "2 full days"
@@ -47,8 +49,6 @@ LENGTH = re.compile(rf"(?:\b\d[\d.,]*|\b{NUMBER_WORD})[\s-]*(?:(?:(?:{WHICH_DAYS
 TEXT_LENGTH = re.compile(rf"(?:\b\d[\d,]*|\b{NUMBER_WORD})\s+(?:characters|digits|letters|words|pages|lines)\b", re.I)
 # Words that bound an amount, a duration or a count, right before it ("at least 24 hours", "up to £50").
 BOUND = re.compile(rf"\b(?:{LOWER_BOUND}|{UPPER_BOUND}|no later than|within)\s+$", re.I)
-# A number alone: not part of a code, a version or a range ("PDS-44817", "4.2", "3/4").
-COUNTED = re.compile(rf"(?<![\w.,:/-])(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\w.,:/-]*\w)|\b(?:{'|'.join(NUMBERS)})\b", re.I)
 
 
 def expressions(kind: str | None, text: str) -> list[str]:
@@ -107,6 +107,12 @@ def sole_expression(question: str, text: str) -> str | None:
         stem = re.escape(thing.rstrip("s"))
         found = {name for name in found if re.search(rf"\b{stem}s?\s+{re.escape(name)}(?!\w)|(?<!\w){re.escape(name)}\s+{stem}s?\b",
                                                      text, re.I)} or found
+    if kind == "count" and len(found) > 1 and (thing := counted_thing(question)):
+        # "up to 50" of "print up to 50 labels in one batch" for how many labels: the number written before what is
+        # counted, in a clause that names what the question names ("Bristol wants 6 places and Leeds 4": not 6 for Leeds).
+        before, named = set(counts_of(thing, text)), [name for name in asked_names(question) if name in text]
+        found = {e for e in found if (number := COUNTED.search(e)) and number[0] in before and
+                 all(name in clause for clause in clauses(text) if e in clause for name in named)} or found
     if not found and kind == "person" and CALL_WHOM.match(asking_words(question)):
         found = unsaid("phone", question, text)  # "call HopLedger support on 01 443 9020" for who to ring
     # The same thing said again in short is one answer: "the 25th of each month; if the 25th falls on a Sunday ...".
