@@ -102,22 +102,36 @@ def sole_expression(question: str, text: str) -> str | None:
     if kind == "person" and asks_about_named(question):
         return None  # another name is no answer to who the one named is
     found = set(names(text, question, people=kind == "person")) if kind in ("person", "name") else unsaid(kind, question, text)
-    if kind == "name" and len(found) > 1 and (thing := named_thing(question)):
-        # "form R-2" for which form to fill in, not "CallowayLearn" where it is sent from: the name beside the thing asked.
-        stem = re.escape(thing.rstrip("s"))
-        found = {name for name in found if re.search(rf"\b{stem}s?\s+{re.escape(name)}(?!\w)|(?<!\w){re.escape(name)}\s+{stem}s?\b",
-                                                     text, re.I)} or found
-    if kind == "count" and len(found) > 1 and (thing := counted_thing(question)):
-        # "up to 50" of "print up to 50 labels in one batch" for how many labels: the number written before what is
-        # counted, in a clause that names what the question names ("Bristol wants 6 places and Leeds 4": not 6 for Leeds).
-        before, named = set(counts_of(thing, text)), [name for name in asked_names(question) if name in text]
-        found = {e for e in found if (number := COUNTED.search(e)) and number[0] in before and
-                 all(name in clause for clause in clauses(text) if e in clause for name in named)} or found
+    if kind == "name" and len(found) > 1:
+        found = beside_thing(question, text, found) or found
+    if kind == "count" and len(found) > 1:
+        found = before_counted(question, text, found) or found
     if not found and kind == "person" and CALL_WHOM.match(asking_words(question)):
         found = unsaid("phone", question, text)  # "call HopLedger support on 01 443 9020" for who to ring
     # The same thing said again in short is one answer: "the 25th of each month; if the 25th falls on a Sunday ...".
     found = {e for e in found if not any(e != other and said_within(e, other) for other in found)}
     return found.pop() if len(found) == 1 else None
+
+
+def beside_thing(question: str, text: str, found: set[str]) -> set[str]:
+    """Of the names ``found`` in ``text``, those written beside the kind of thing the question asks for: "R-2" of "send
+    form R-2 from your CallowayLearn account" for which form to fill in."""
+    if (thing := named_thing(question)) is None:
+        return set()
+    stem = re.escape(thing.rstrip("s"))
+    return {name for name in found
+            if re.search(rf"\b{stem}s?\s+{re.escape(name)}(?!\w)|(?<!\w){re.escape(name)}\s+{stem}s?\b", text, re.I)}
+
+
+def before_counted(question: str, text: str, found: set[str]) -> set[str]:
+    """Of the counts ``found`` in ``text``, those written before what the question counts (counts.counts_of), in a
+    clause that names what the question names: "up to 50" of "print up to 50 labels in one batch" for how many labels,
+    but not "6" of "Bristol wants 6 places and Leeds 4" for how many places Leeds wants."""
+    if (thing := counted_thing(question)) is None:
+        return set()
+    before, named = set(counts_of(thing, text)), [name for name in asked_names(question) if name in text]
+    return {count for count in found if (number := COUNTED.search(count)) and number[0] in before
+            and all(name in clause for clause in clauses(text) if count in clause for name in named)}
 
 
 def said_within(phrase: str, other: str) -> bool:
