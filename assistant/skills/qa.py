@@ -16,7 +16,7 @@ from ..retrieval.base import Passage, Retriever
 from ..retrieval.rerank import Reranker, rerank
 from ..retrieval.tables import row_cells
 from ..text import without_loop
-from .answer_kind import asks_for, asks_for_several, kind_name, mismatch
+from .answer_kind import asks_for, kind_name, mismatch
 from .completion import completed_reply
 from .conditions import conditional_reply
 from .counts import recounted
@@ -304,17 +304,14 @@ class QASkill:
         kind = asks_for(question)
         steps = kind == "steps"
         passage, sentence, cut_before, cut_after = span_read_again(self.reranker, question, passages)
-        # A question of no known kind is not read again when the next passage scores nearly as well (`reread_margin`),
-        # but one that several things answer ("Which of your clinics have free parking?") is answered by the one list of
-        # names its sentence holds, with no second reading (phrases.sole_expression).
-        several = kind is None and asks_for_several(question)
-        unsure_which = kind is None and not several and 0 < self.options.reread_margin and score - runner_up < self.options.reread_margin
+        # A question of no known kind is not read again when the next passage scores nearly as well (`reread_margin`).
+        unsure_which = kind is None and 0 < self.options.reread_margin and score - runner_up < self.options.reread_margin
         # A phrase copied from a sentence says neither yes nor no ("Sanne Kuipers and Ruud Bakker" for whether the
         # picker was warned): a yes-or-no question is not read again.
         if kind not in ("steps", "yes/no") and not unsure_which:
             # Under `reread_score` the model is not asked again, but the one phrase of the kind asked for answers
             # ("extension 4400" in "IT helpdesk: extension 4400" for what number to ring).
-            answer = (self.shorten(question, kind, sentence, passage, cancel) if score >= self.options.reread_score and not several
+            answer = (self.shorten(question, kind, sentence, passage, cancel) if score >= self.options.reread_score
                       else sole_expression(question, sentence))
             if answer:
                 log.info("answered %r from the best sentence of %s: %r", question, passage.location, answer)

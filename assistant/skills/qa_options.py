@@ -56,8 +56,6 @@ class QAOptions:
     # fact beside the answer from the answer ("just below the knee" for how big a cut was): on documents the rules
     # were not tuned on, such second readings were right 16 times against 28 wrong or answering an unanswerable
     # question (the six held-out companies and three new ones; bench/README.md). 0: read again whatever the margin.
-    # One of no known kind that several things answer ("Which of your clinics ...?") is answered instead by the one list
-    # of names its best sentence holds, with no second reading (phrases.sole_expression).
     reread_margin: float = 1.0
     # With a reranker: an answer copied from a sentence (with the one before it, at most) that the reranker scores
     # more than this below the best span of the passages read is a fact from the right passage that answers
