@@ -146,6 +146,7 @@ CONDITION = r"(?:(?:if|when|once|after|before|while|since)\b[^,?]*,\s*)?"
 # the name in a sentence about one may be its product's ("SmileDesk").
 NAMED = (r"(?:apps?|applications?|tools?|systems?|software|platforms?|portals?|programs?|programmes?|clients?|linters?|"
          r"librar(?:y|ies)|frameworks?|formats?|forms|form(?! of\b)|macros?|templates?|headers?|browsers?|printers?|models?)")
+NAMED_THING = re.compile(rf"{OPENING}(?:which|what)\s+(?:[\w-]+\s+)?({NAMED})\b")  # "which form ...", "what app ..."
 # "Which of the clinics are ...", "Which two sites ...", "Which teams have ...": a plural noun, or a number of them, asked
 # about with a verb that says it is plural.
 SEVERAL = re.compile(rf"{OPENING}(?:which|what)\s+(?:of\s+(?:the|your|our|these|those)\s+[\w-]+s\b(?!\s+(?:is|was|has|does)\b)|"
@@ -320,14 +321,14 @@ def asks_for(question: str) -> str | None:
             return "time"
         if PAYING.match(q, match.end()):
             return "amount"
-    if named_thing(question):
+    if NAMED_THING.match(q):
         return "name"
     return None
 
 
 def named_thing(question: str) -> str | None:
     """The kind of named thing "Which ...?" asks for ("form" of "Which form do I fill in?"), or None."""
-    match = re.match(rf"{OPENING}(?:which|what)\s+(?:[\w-]+\s+)?({NAMED})\b", asking_words(question))
+    match = NAMED_THING.match(asking_words(question))
     return match[1] if match else None
 
 
