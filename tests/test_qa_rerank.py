@@ -496,6 +496,26 @@ def test_answer_kinds():
     assert not fits("How many questions are on the placement test?", "1-888-412-7730 [1]") and fits(count, "1 200 000")
     # Nor a number that names what it follows: "option 1" is the menu choice, "aisle 14" where.
     assert not fits(count, "option 1 [1]") and fits(count, "12 pallets in aisle 14")
+    # Nor days counted with words between ("the last two working days of a month" for how many deploys a day), nor a list
+    # item's number ("2. The rail had been removed ..." for what a repair cost).
+    assert not fits("What's the maximum number of deploys per day?", "We never deploy during the last two working days of a month.")
+    assert fits(count, "two working days and 40 gateways")
+    # A percentage named by what it measures, and a rate that is a share, ask for a share.
+    assert [asks_for(q) for q in ("What was our on-time delivery percentage in Q2?", "What was the missed appointment rate in April?",
+                                  "What error rate does the canary have to stay below?", "What's the exchange rate?",
+                                  "What's the heart rate?")] == ["share", "share", "share", None, None]
+    assert not fits("What was the missed appointment rate in April?", "Headingley [1]")
+    # The most one would pay (however it is contracted), the least rest, the minimum length.
+    assert [asks_for(q) for q in ("What's the most I'd pay?", "What's the least rest I can take?",
+                                  "What's the minimum length for a password?", "What length of service do I need?")] == [
+        "amount", "duration", "length", None]
+    # A question for a date wants a date, a month, a day's name or a year, not a count.
+    since = "From what date did you stop taking Wavecrest Health?"
+    assert asks_for("On what date did the minibus hit the barrier?") == asks_for(since) == "time"
+    assert not fits(since, "11 Wavecrest patients have moved to self-pay [1]") and mismatch(since, "11 patients").startswith("not a date")
+    assert all(fits(since, answer) for answer in ("1 March 2025 [1]", "March", "Saturday", "12/03/2025", "in 2024"))
+    repair = "How much did it cost to repair the rail?"
+    assert not fits(repair, "2. The rail had been removed on 6 March for repair [1]") and fits(repair, "2. €140 [1]")
     assert sole_expression(count, "Call 1-888-412-7730 (option 1) about the 40 gateways returned.") == "40"
     assert asks_for("How old was the CO2 detector?") == "length" and asks_for("Roughly how much is a point worth?") == "amount"
     # A question that names a price, a fee or a payment asks for money, as "how much does it cost" does.
@@ -544,7 +564,8 @@ def test_answer_kinds():
     assert [asks_for(q) for q in ("What mileage rate do I get on a motorbike?", "What's the rate per km?",
                                   "What does a sous chef earn per hour?", "What extra do we get per hour on Sundays?")] == ["amount"] * 4
     assert [asks_for(q) for q in ("What error rate does the canary have to stay below?", "What's the rate limit for the API?",
-                                  "What first-time fix rate do contractors have to achieve?", "What's the daily error rate?")] == [None] * 4
+                                  "What first-time fix rate do contractors have to achieve?", "What's the daily error rate?")] == [
+        "share", None, "share", "share"]  # a share, not money
     # A temperature, a weight or a speed is said in its units: "75 min" is no weight of hops, "8 GB" no upload speed.
     assert [asks_for(q) for q in ("What temperature is the lager fermented at?", "What weight of hops goes in?",
                                   "What upload speed does my connection need?")] == ["temperature", "weight", "speed"]
@@ -697,6 +718,21 @@ def test_phrases_people_write_for_dates_days_forms_and_roles():
     assert sole_expression(form, "Send it from your CallowayLearn account or the Registrar Portal.") is None  # none beside "form"
     # A role is no one's name: "Becky Clough, Senior Receptionist" names one person.
     assert sole_expression("Who covered for the Acomb manager?", "Acomb was represented by Becky Clough, Senior Receptionist.") == "Becky Clough"
+    # Of a record's fields, the one whose label names what is asked: its value, not what it says in brackets.
+    header = ("Date:       9 July 2024, 10:00-12:15\nChair:      Joost Verhoeven (Operations Director)\n"
+              "Present:    Ruud Bakker (Site Manager), Fatima El Amrani (Site\n            Manager Barendrecht)\n"
+              "Minutes:    Anouk Meijer")
+    assert sole_expression("Who took the minutes at the operations meeting?", header) == "Anouk Meijer"
+    assert sole_expression("Who chaired the meeting?", header) == "Joost Verhoeven"
+    assert sole_expression("Who will take the minutes at the meeting in October?", header) is None  # another meeting's
+    assert sole_expression("Who may take the minutes?", header) == "Anouk Meijer"  # "may", the verb, is no month
+    assert sole_expression("Who was at the meeting?", header) is None  # no label says it: several names
+    row = "Plan: Care Essential; Price: $189 per year; Labour discount: 10%; Call-out fee: $95"
+    assert sole_expression("How much off labour do we get on Care Essential?", row) == "10%"
+    assert sole_expression("How many jobs did we finish in February?", "Jobs completed: 1,284 (January: 1,107).") == "1,284"
+    # A sentence with a colon is no field: a hard-wrapped line does not end its value.
+    assert sole_expression("When does Hannah Kerr start?", "Two new engineers start next month: Lewis Ogilvie on 7 October in\n"
+                           "Inverness and Hannah Kerr on 14 October in Stirling.") is None
 
 
 def test_kinds_a_question_names_by_its_noun():

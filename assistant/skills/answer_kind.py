@@ -34,8 +34,12 @@ TEMPERATURE = r"(?:°\s*[cf]|degrees?)"
 # Units of length, weight, temperature, speed, volume and data ("2 mm", "-40 °C", "5 mph").
 UNIT = (rf"(?:mm|cm|km|met(?:re|er)s?|miles?|inch(?:es)?|feet|foot|kg|grams?|kilos?|tonnes?|tons?|lbs?|{TEMPERATURE}|mph|"
         r"km/h|lit(?:re|er)s?|ml|gb|mb|tb|kb|kwh|kw|watts?|volts?)")
-# A number with what makes it a measure rather than a count: a time unit, money, a percentage, a unit.
-MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:{SHARE}|{TIME_UNIT}\b|{CURRENCY}\b|{UNIT}(?!\w))|[$€£]\s*\d[\d.,]*", re.I)
+# Which days or hours a duration counts ("3 working days", "1 business hour").
+WHICH_DAYS = r"(?:working|business|calendar|consecutive|clear|school|teaching)"
+# A number with what makes it a measure rather than a count: a time unit ("the last two working days" too), money, a
+# percentage, a unit.
+MEASURE = re.compile(rf"(?:\d[\d.,]*|\b{NUMBER_WORD})\s*(?:{SHARE}|(?:{WHICH_DAYS}\s+)?{TIME_UNIT}\b|{CURRENCY}\b|{UNIT}(?!\w))"
+                     r"|[$€£]\s*\d[\d.,]*", re.I)
 # What says neither how long something lasts nor how long it is: money, a share, a temperature ("£30" for how
 # long an appointment is, "134 to 137 degrees C" for how long the autoclave holds its temperature).
 NOT_A_LENGTH = re.compile(rf"(?:[$€£]\s*\d[\d.,]*|\d[\d.,]*(?:\s*(?:-|–|to)\s*\d[\d.,]*)?\s*(?:{SHARE}|{CURRENCY}\b|{TEMPERATURE}\b))"
@@ -120,11 +124,11 @@ EXTENSION = re.compile(r"\b(?:extension|ext\.?)\s?\d{2,6}\b", re.I)
 PHONE_ASKED = re.compile(r"(?:\b(?:phone|telephone|mobile|cell|direct|his|her|their|your)|['’]s) (?:number|extension)\b|"
                          r"\bwhat(?:'s| is) the extension\b|"
                          r"\b(?:number|extension) (?:do|should|can|must) (?:i|we|you|they) (?:call|ring|dial|phone)\b")
-# Which days or hours a duration counts ("3 working days", "1 business hour").
-WHICH_DAYS = r"(?:working|business|calendar|consecutive|clear|school|teaching)"
 # A number that names the thing it follows, as a label does ("option 1", "aisle 14", "Room 3", "No. 2"): no count.
 LABEL = re.compile(r"\b(?:option|aisle|room|gate|step|line|bay|door|dock|platform|zone|level|floor|extension|ext|page|"
                    r"section|chapter|table|row|stage|phase|tier|building|block|lane|ward|route|no|nr)\.?\s?#?\d[\w.-]*", re.I)
+# The number a list item opens with ("2. The rail ...", "3) Call ...").
+ITEM_NUMBER = re.compile(r"^\(?\d{1,2}[.)]\s+(?=[^\W\d_])")
 # A number grouped by thousands ("1 200 000"), which PHONE finds too.
 THOUSANDS = re.compile(r"\d{1,3}(?:[ .,]\d{3})+")
 # "What caused ...?", "What was behind ...?", "What made the compressor trip?": a reason, as "why" asks.
@@ -158,19 +162,25 @@ MEASURED = re.compile(rf"{WHAT_THE}"
                       r"monitors?|testers?|controllers?|class|categor(?:y|ies)|bands?|settings?)\b)")
 # A question for a share ("What percentage of ...?", "What share of the tuition do I get back?", "How full is the
 # warehouse?"): a percentage or a fraction answers it, not the money it comes to ("$690").
-SHARE_ASKED = re.compile(rf"{WHAT_THE}(?:share|percentage|proportion|percent|fraction)\b(?! price)|{OPENING}how full\b")
+# A rate that is a share, not a price: "What was the missed appointment rate in April?", "What error rate ...?".
+SHARE_RATE = (r"(?:error|failure|success|fix|conversion|churn|response|click|interest|no-show|cancellation|attendance|"
+              r"occupancy|vacancy|appointment|absence|turnover|defect) rates?\b")
+SHARE_ASKED = re.compile(rf"{WHAT_THE}(?:(?:share|percentage|proportion|percent|fraction)\b(?! price)"
+                         rf"|(?:(?!{AUXILIARY}\b)[\w-]+ ){{0,3}}(?:percentage\b|{SHARE_RATE}))|{OPENING}how full\b")
 SHARE_SAID = re.compile(rf"{SHARE}|\b(?:half|halves|thirds?|quarters?|fifths?|tenths?|all|none|nothing|full|whole)\b", re.I)
 # The words that ask for the most or the least of something, as "What's the ... I can ...?" writes them.
 MOST_OR_LEAST = r"(?:most|maximum|max|least|minimum|min)"
 # "What's the longest I can work ...?", "What's the most a patient can borrow?": a superlative before who or what does
 # it asks for a duration (longest, shortest), a time (latest, earliest) or, with a verb of paying, an amount.
 SUPERLATIVE_OF = re.compile(rf"{WHAT_THE}(longest|shortest|latest|earliest|{MOST_OR_LEAST}) "
-                            r"(?:i|i'm|you|you're|we|we're|they|one|someone|a|an)\b")
+                            r"(?:i'd|i'm|i|you'd|you're|you|we'd|we're|we|they'd|they|one|someone|a|an)\b")
 # "What's the most overtime I can do in a week?", "What's the minimum notice period?": time off, overtime or notice, counted
 # in days, hours or weeks.
-MOST_TIME = re.compile(rf"{WHAT_THE}{MOST_OR_LEAST} (?:[\w-]+ ){{0,2}}(?:leave|overtime|holidays?|"
+MOST_TIME = re.compile(rf"{WHAT_THE}{MOST_OR_LEAST} (?:[\w-]+ ){{0,2}}(?:leave|overtime|holidays?|rest|breaks?|"
                        r"time off|notice(?: period)?)(?=\W*$|\s+(?:i|we|you|they|one|a|an|for|in|on|per|that|is|are|do|does|can)\b)")
 PAYING = re.compile(rf"(?:\s+[\w'-]+){{0,4}}?\s+(?:spend|pay|claim|borrow|earn|get back|be paid|{PRICE_VERB})\b")
+# "What's the minimum length for a staff password?": a length, in characters or units, or a duration.
+LENGTH_NOUN = re.compile(rf"{WHAT_THE}(?:{MOST_OR_LEAST} |[\w-]+ )?length\b(?!\s+of\s+service)")
 # What has a size in bytes.
 DATA_THING = r"(?:files?|attachments?|downloads?|uploads?|mailbox(?:es)?|backups?|updates?|installers?)"
 # A question for a size of data ("How much RAM ...?", "What's the mailbox storage?", "How big can an attachment be?",
@@ -310,7 +320,7 @@ def asks_for(question: str) -> str | None:
         return "duration" if (re.fullmatch(TIME_UNIT, unit) and not qualifies) or is_time_units(head) else "count"
     if re.match(rf"{OPENING}(?:why\b(?! not\b)|{CAUSE_ASKED})", q):
         return "reason"
-    if re.match(rf"{OPENING}{TIME_PREPOSITION}(?:when|what time|what date|which date)\b", q) or DAY_ASKED.match(q):
+    if re.match(rf"{OPENING}{TIME_PREPOSITION}(?:when|what time)\b", q) or DAY_ASKED.match(q) or DATE_ASKED.match(q):
         return "time"
     if MOST_TIME.match(q):
         return "duration"
@@ -321,6 +331,8 @@ def asks_for(question: str) -> str | None:
             return "time"
         if PAYING.match(q, match.end()):
             return "amount"
+    if LENGTH_NOUN.match(q):
+        return "length"
     if NAMED_THING.match(q):
         return "name"
     return None
@@ -347,7 +359,8 @@ def is_time_units(word: str) -> bool:
 def fits(question: str, answer: str) -> bool:
     """Whether ``answer`` says the kind of thing ``question`` asks for (True when the kind is not checked)."""
     kind = asks_for(question)
-    text = strip_citations(answer).strip()
+    # A list item's number is no amount nor count ("2. The left-hand rail ... had been removed" for what a repair cost).
+    text = ITEM_NUMBER.sub("", strip_citations(answer).strip())
     if other_currency(question, text) or opposite_bound(question, text) is not None:
         return False
     if kind in (None, "name", "steps", "yes/no") or not text:
@@ -398,6 +411,8 @@ def fits(question: str, answer: str) -> bool:
     if kind == "time":  # "what time" asks for a time of day: "Monday" is no answer to when the first day starts
         if asks_day(question):
             return bool(DAY_SAID.search(text))
+        if asks_date(question):
+            return bool(DATE_SAID.search(text))
         return bool(CLOCK.search(text) or DAYPART.search(text)) if asks_time_of_day(question) else bool(TIME.search(text))
     return not NOT_A_REASON.match(text)  # a reason: more than a date or an amount
 
@@ -458,6 +473,16 @@ DAY_ASKED = re.compile(rf"{OPENING}{TIME_PREPOSITION}(?:on )?(?:what|which) days
 DAY_SAID = re.compile(rf"\b(?:{WEEKDAY}|{MONTH}|\d{{1,2}}(?:st|nd|rd|th)|days?|daily|today|tomorrow|yesterday|tonight|"
                       r"christmas|easter|holidays?)\b|(?<![\d:.,£$€])\b\d{1,2}\b(?![:.,]?\d|\s?[ap]\.?m\b)", re.I)
 
+# A question for a date ("From what date ...?", "On what date did ...?") and what answers it: a date, a month, a day's
+# name or a year, not a count ("11 Wavecrest patients have moved to self-pay" for when the practice stopped taking them).
+DATE_ASKED = re.compile(rf"{OPENING}{TIME_PREPOSITION}(?:on )?(?:what|which) dates?\b")
+DATE_SAID = re.compile(rf"{DATE.pattern}|\b(?:{WEEKDAY}|today|tomorrow|yesterday|january|february|march|april|june|july|"
+                       rf"august|september|october|november|december)\b|\b{YEAR}\b|\b\d{{1,4}}[/.-]\d{{1,2}}[/.-]\d{{1,4}}\b", re.I)
+
+
+def asks_date(question: str) -> bool:
+    return bool(DATE_ASKED.match(asking_words(question)))
+
 
 def asks_day(question: str) -> bool:
     return bool(DAY_ASKED.match(asking_words(question)))
@@ -490,6 +515,8 @@ def kind_name(question: str) -> str:
         return "a time of day"
     if asks_day(question):
         return "a day"
+    if asks_date(question):
+        return "a date"
     return {"count": "a count", "amount": "an amount", "length": "a duration or a length", "duration": "a duration",
             "frequency": "a frequency", "temperature": "a temperature", "weight": "a weight", "speed": "a speed",
             "version": "a version number", "storage": "a size of data", "size": "a size in units of length", "email": "an email address",

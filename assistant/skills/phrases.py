@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from ..retrieval.tables import LABELLED_CELL
 from ..text import clauses
 from .answer_kind import (
     CALL_WHOM,
@@ -37,7 +38,7 @@ from .answer_kind import (
 )
 from .asking import asking_words
 from .counts import COUNTED, counted_thing, counts_of
-from .grounding import TIME_UNIT, asked_names
+from .grounding import MONTH, TIME_UNIT, asked_names, content_words
 from .names import name_lists, names
 
 COUNTED_DAYS = r"(?:unused|paid|unpaid|extra|additional|full)"  # "5 unused days", "2 full days"
@@ -96,12 +97,14 @@ def sole_expression(question: str, text: str) -> str | None:
     things may answer (asks_for_several), the one list of names."""
     if re.search(r"\band (?:who|what|when|where|which|how|why)\b", question.lower()):
         return None  # two questions in one ("When did it stop and who investigated?"): one phrase answers half
-    kind, text = asks_for(question), " ".join(text.split())
+    kind, written, text = asks_for(question), text, " ".join(text.split())
     if asks_for_several(question) and len(lists := name_lists(text, question)) == 1:
         return lists[0]  # "Skipton, Wakefield and Darlington" for which of the clinics have free parking
     if kind == "person" and asks_about_named(question):
         return None  # another name is no answer to who the one named is
     found = set(names(text, question, people=kind == "person")) if kind in ("person", "name") else unsaid(kind, question, text)
+    if len(found) > 1:
+        found = labelled(question, written, found) or found
     if kind == "name" and len(found) > 1:
         found = beside_thing(question, text, found) or found
     if kind == "count" and len(found) > 1:
@@ -111,6 +114,35 @@ def sole_expression(question: str, text: str) -> str | None:
     # The same thing said again in short is one answer: "the 25th of each month; if the 25th falls on a Sunday ...".
     found = {e for e in found if not any(e != other and said_within(e, other) for other in found)}
     return found.pop() if len(found) == 1 else None
+
+
+def labelled(question: str, text: str, found: set[str]) -> set[str]:
+    """Of the phrases ``found`` in ``text``, those in the value of a field (fields) whose label names what the question
+    does, leaving out what the value says in brackets: "Anouk Meijer" of a meeting's "Minutes:   Anouk Meijer" for who
+    took the minutes, not the chair; "10%" of a row's "Labour discount: 10%" for how much off labour; "1,284" of "Jobs
+    completed: 1,284 (January: 1,107)"."""
+    asked, written = set(content_words(question)), fields(text)
+    # A record is of its date: the header of March's meeting does not say who chairs June's.
+    if (asked_months := months(question)) and any(label.lower() == "date" and not asked_months & months(value)
+                                                  for label, value in written):
+        return set()
+    # A word and its inflection name the same ("chaired" and "Chair").
+    values = [" ".join(re.sub(r"\([^)]*\)", " ", value).split()) for label, value in written
+              if any(min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)) for a in asked for b in content_words(label))]
+    return {phrase for phrase in found if any(said_within(phrase, value) for value in values)}
+
+
+def fields(text: str) -> list[tuple[str, str]]:
+    """The (label, value) fields of a record in ``text``: the lines of a meeting's header ("Minutes:   Anouk Meijer", a
+    value going on over indented lines) and the cells of a table row as the loaders write one ("Plan: Care Essential;
+    Labour discount: 10%"). A label is a few words: "Two new engineers start next month: Lewis ..." is a sentence."""
+    return [(cell[1].strip(), cell[2]) for line in re.split(r"\n(?![ \t])", text) for part in " ".join(line.split()).split("; ")
+            if (cell := LABELLED_CELL.match(part)) and len(cell[1].split()) <= 4]
+
+
+def months(text: str) -> set[str]:
+    """The months ``text`` names, in lower case ("may" in lower case is the verb: "Who may take the minutes?")."""
+    return {month.lower() for month in re.findall(rf"\b{MONTH}\b", text, re.I) if month != "may"}
 
 
 def beside_thing(question: str, text: str, found: set[str]) -> set[str]:
