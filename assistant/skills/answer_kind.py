@@ -20,6 +20,8 @@ import itertools
 import re
 
 from .asking import AUXILIARY, OPENING, TIME_PREPOSITION, asking_sentence, asking_words
+from .bounds import opposite_bound
+from .currency import IN_CURRENCY, MONEY_WORDS, other_currency
 from .grounding import MONTH, NUMBERS, STOPWORDS, TIME_UNIT, WEEKDAY, strip_citations
 
 # Words that say how many: the numbers ("two", "ninety"), and words like "dozens", "twice" or "most".
@@ -50,13 +52,6 @@ SHARE_OF = re.compile(rf"\b\d[\d.,]*\s?{SHARE}", re.I)
 # A digit, not after a letter: one after a letter is part of a name ("K2", "SEV1", "B2 and C1"), no count or amount.
 DIGIT = r"(?<![^\W\d_])\d"
 COUNT = re.compile(rf"{DIGIT}|\b{NUMBER_WORD}\b", re.I)
-# Money and shares, however written, as one symbol.
-SYMBOL = {"€": "€", "$": "$", "£": "£", "eur": "€", "euro": "€", "euros": "€", "usd": "$", "dollars": "$", "dollar": "$",
-          "gbp": "£", "pounds": "£", "pound": "£", "%": "%", "percent": "%"}
-# The currency a question wants an amount in ("What are the plan prices in euros?"), and money as an answer says it.
-MONEY_WORDS = "|".join(sorted((word for word, symbol in SYMBOL.items() if word.isalpha() and symbol != "%"), key=len, reverse=True))
-IN_CURRENCY = re.compile(rf"\bin\s+(?:us\s+)?({MONEY_WORDS})\b", re.I)
-MONEY_SAID = re.compile(rf"[$€£]|\b(?:{MONEY_WORDS})\b", re.I)
 # A clock time or a date: numbers that are no count or amount ("22:00-06:00" for how many shifts in a row, "30 April
 # 2024" for how much a part cost).
 CLOCK = re.compile(r"\b\d{1,2}:\d\d(?:\s?[ap]m\b)?(?:\s?(?:-|–|to)\s?\d{1,2}:\d\d(?:\s?[ap]m\b)?)?|\b\d{1,2}\s?[ap]m\b", re.I)
@@ -415,38 +410,6 @@ def fits(question: str, answer: str) -> bool:
             return bool(DATE_SAID.search(text))
         return bool(CLOCK.search(text) or DAYPART.search(text)) if asks_time_of_day(question) else bool(TIME.search(text))
     return not NOT_A_REASON.match(text)  # a reason: more than a date or an amount
-
-
-# A question for an upper bound ("What's the most a patient can borrow?", "the maximum number of admins") and one for a
-# lower bound ("the shortest shift"); an answer that gives a bound says which it is ("£1,000 or more", "at least one").
-ASKS_MOST = re.compile(r"\b(?:maximum|max|the most|largest|highest|longest|latest|at most|up to)\b", re.I)
-# Notice to give is a least ("at least 24 hours"): "less than 24 hours" is when a late cancellation is charged.
-ASKS_LEAST = re.compile(r"\b(?:minimum|min|the least|smallest|lowest|shortest|earliest|at least|how much (?:advance |prior )?notice)\b",
-                        re.I)
-# The words before an amount that bound it from below and from above ("at least 2", "up to £50"); phrases.BOUND keeps them.
-LOWER_BOUND = r"(?:at least|no less than|no fewer than|minimum of|more than)"
-UPPER_BOUND = r"(?:at most|up to|no more than|not more than|maximum of|less than|fewer than)"
-AT_LEAST = re.compile(rf"\b(?:{LOWER_BOUND}|or more)\b", re.I)
-AT_MOST = re.compile(rf"\b(?:{UPPER_BOUND}|or less|or fewer)\b", re.I)
-
-
-def opposite_bound(question: str, answer: str) -> str | None:
-    """"most" when ``answer`` bounds from below what ``question`` asks the most of, "least" when it bounds from above
-    what it asks the least of, else None: "£1,000 or more" is no answer to the most a patient can borrow, but the
-    sentence about the least one can."""
-    asked = asking_sentence(question)
-    most, least = bool(ASKS_MOST.search(asked)), bool(ASKS_LEAST.search(asked))
-    if most == least or not (AT_LEAST if most else AT_MOST).search(answer):
-        return None
-    return "most" if most else "least"
-
-
-def other_currency(question: str, answer: str) -> bool:
-    """Whether ``question`` wants an amount in one currency ("in euros") and ``answer`` gives money only in others
-    ("£9"): the documents may price it only in pounds, and a price in pounds is no answer."""
-    asked = IN_CURRENCY.search(question)
-    given = {SYMBOL[money.lower()] for money in MONEY_SAID.findall(answer)}
-    return asked is not None and bool(given) and SYMBOL[asked[1].lower()] not in given
 
 
 def asks_for_several(question: str) -> bool:

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 
 from ..retrieval.base import Passage
 from ..text import clauses
-from .answer_kind import SYMBOL, asks_for
+from .answer_kind import asks_for
 from .completion import SHORT_REPLY
+from .currency import SYMBOL
 from .grounding import MONTH, NUMBERS, STOPWORDS, TIME_UNIT, WEEKDAY, asked_names, content_words
 from .names import names
 from .phrases import unsaid

@@ -17,14 +17,12 @@ from .answer_kind import (
     DATE,
     EMAIL,
     EXTENSION,
-    LOWER_BOUND,
     MEASURES,
     MONEY,
     NUMBER_WORD,
     PHONE,
     SHARE_OF,
     UNIT,
-    UPPER_BOUND,
     VERSION,
     WHICH_DAYS,
     asks_about_named,
@@ -37,6 +35,7 @@ from .answer_kind import (
     without_times,
 )
 from .asking import asking_words
+from .bounds import LOWER_BOUND, UPPER_BOUND
 from .counts import COUNTED, counted_thing, counts_of
 from .grounding import MONTH, TIME_UNIT, asked_names, content_words
 from .names import name_lists, names
