@@ -23,6 +23,7 @@ from .asking import AUXILIARY, OPENING, TIME_PREPOSITION, asking_sentence, askin
 from .bounds import opposite_bound
 from .currency import IN_CURRENCY, MONEY_WORDS, other_currency
 from .grounding import MONTH, NUMBERS, STOPWORDS, TIME_UNIT, WEEKDAY, strip_citations
+from .spans import ITEM_NUMBER
 
 # Words that say how many: the numbers ("two", "ninety"), and words like "dozens", "twice" or "most".
 NUMBER_WORD = (rf"(?:{'|'.join(NUMBERS)}|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|single|both|several|"
@@ -123,7 +124,7 @@ PHONE_ASKED = re.compile(r"(?:\b(?:phone|telephone|mobile|cell|direct|his|her|th
 LABEL = re.compile(r"\b(?:option|aisle|room|gate|step|line|bay|door|dock|platform|zone|level|floor|extension|ext|page|"
                    r"section|chapter|table|row|stage|phase|tier|building|block|lane|ward|route|no|nr)\.?\s?#?\d[\w.-]*", re.I)
 # The number a list item opens with ("2. The rail ...", "3) Call ...").
-ITEM_NUMBER = re.compile(r"^\(?\d{1,2}[.)]\s+(?=[^\W\d_])")
+LIST_NUMBER = re.compile(rf"^\(?{ITEM_NUMBER}\s+(?=[^\W\d_])")
 # A number grouped by thousands ("1 200 000"), which PHONE finds too.
 THOUSANDS = re.compile(r"\d{1,3}(?:[ .,]\d{3})+")
 # "What caused ...?", "What was behind ...?", "What made the compressor trip?": a reason, as "why" asks.
@@ -355,7 +356,7 @@ def fits(question: str, answer: str) -> bool:
     """Whether ``answer`` says the kind of thing ``question`` asks for (True when the kind is not checked)."""
     kind = asks_for(question)
     # A list item's number is no amount nor count ("2. The left-hand rail ... had been removed" for what a repair cost).
-    text = ITEM_NUMBER.sub("", strip_citations(answer).strip())
+    text = LIST_NUMBER.sub("", strip_citations(answer).strip())
     if other_currency(question, text) or opposite_bound(question, text) is not None:
         return False
     if kind in (None, "name", "steps", "yes/no") or not text:

@@ -98,6 +98,11 @@ def content_words(text: str) -> list[str]:
     return [_stem(w) for w in WORD.findall(text.lower()) if w not in STOPWORDS and not w.isdigit() and len(w) > 1]
 
 
+def same_term(a: str, b: str) -> bool:
+    """The same word, or one begins the other ("month", "monthly")."""
+    return a.startswith(b) or b.startswith(a) if min(len(a), len(b)) >= 4 else a == b
+
+
 def restates(answer: str, question: str) -> bool:
     """Every content word and number of ``answer`` is in ``question``."""
     numbers = set(NUMBER.findall(question))

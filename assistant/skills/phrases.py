@@ -37,7 +37,7 @@ from .answer_kind import (
 from .asking import asking_words
 from .bounds import LOWER_BOUND, UPPER_BOUND
 from .counts import COUNTED, counted_thing, counts_of
-from .grounding import MONTH, TIME_UNIT, asked_names, content_words
+from .grounding import MONTH, TIME_UNIT, asked_names, content_words, same_term
 from .names import name_lists, names
 
 COUNTED_DAYS = r"(?:unused|paid|unpaid|extra|additional|full)"  # "5 unused days", "2 full days"
@@ -125,9 +125,9 @@ def labelled(question: str, text: str, found: set[str]) -> set[str]:
     if (asked_months := months(question)) and any(label.lower() == "date" and not asked_months & months(value)
                                                   for label, value in written):
         return set()
-    # A word and its inflection name the same ("chaired" and "Chair").
+    # A word and its inflection name the same ("chaired" and "Chair"); a word of under four letters names nothing here.
     values = [" ".join(re.sub(r"\([^)]*\)", " ", value).split()) for label, value in written
-              if any(min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)) for a in asked for b in content_words(label))]
+              if any(min(len(a), len(b)) >= 4 and same_term(a, b) for b in content_words(label) for a in asked)]
     return {phrase for phrase in found if any(said_within(phrase, value) for value in values)}
 
 

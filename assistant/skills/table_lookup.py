@@ -29,7 +29,7 @@ from ..retrieval.tables import labelled, row_cells
 from .answer_kind import DIMENSIONS, asks_day, asks_for, fits, mismatch
 from .asking import asking_sentence
 from .conditions import Band, band_match, bands, says_only
-from .grounding import NUMBERS, ORDINALS, STOPWORDS, content_words, restates, strip_citations
+from .grounding import NUMBERS, ORDINALS, STOPWORDS, content_words, restates, same_term, strip_citations
 from .names import is_person
 from .phrases import expressions
 from .spans import quote_units
@@ -147,11 +147,6 @@ def terms(text: str) -> list[str]:
     text = TIME_OF_DAY.sub(" ", text)
     words = ["year" if word in SAME_AS_YEAR else word for word in content_words(text)]
     return words + STANDALONE_NUMBER.findall(text) + [NUMBERS[word] for word in words if word in NUMBERS] + times
-
-
-def same_term(a: str, b: str) -> bool:
-    """The same word, or one begins the other ("month", "monthly")."""
-    return a.startswith(b) or b.startswith(a) if min(len(a), len(b)) >= 4 else a == b
 
 
 def shared(question_terms: Sequence[str], text: str) -> int:
