@@ -92,6 +92,9 @@ def test_the_topic_of_a_question_is_the_phrase_after_its_question_word_and_verb(
     # "until" is a preposition like "after": its time swapped, not one put after "for".
     ("What's the charge for late check-out until 1pm?", "And until 3pm?", "What's the charge for late check-out until 3pm?"),
     ("What's the charge for late check-out until 1pm?", "And till 3pm?", "What's the charge for late check-out until 3pm?"),
+    # The phrase ending in the part's last word starts after its preposition: "The" is another phrase's.
+    ("How much is a Tyne Suite at The Thornbury in low season?", "And in high season?",
+     "How much is a Tyne Suite at The Thornbury in high season?"),
 ])
 def test_an_elided_name_completes_the_previous_question(previous, follow_up, standalone):
     assert complete_ellipsis(follow_up, previous) == standalone
@@ -145,6 +148,18 @@ def test_it_keeps_standing_for_the_same_thing_along_a_conversation():
                               "the investigation of the buoy 17 incident")
     assert by_rule("When was it fixed?", before) == ("When was the investigation of the buoy 17 incident fixed?",
                                                      "the investigation of the buoy 17 incident")
+
+
+def test_he_or_she_keeps_standing_for_the_same_person_along_a_conversation():
+    history = conversation(("Who was given the job of auditing the allergen matrices?", "Nadia Akhtar [1]", False),
+                           ("By when does she have to finish it?", "31 March [1]", False))
+    before = last_exchange(history)
+    assert before is not None and before.person == "Nadia Akhtar"
+    assert by_rule("What's her phone number?", before) == ("What's Nadia Akhtar's phone number?", None)
+    # A question without "he" or "she" is about something else: the next "she" has no one to stand for.
+    moved_on = conversation(("Who was given the job of auditing the allergen matrices?", "Nadia Akhtar [1]", False),
+                            ("When is the next audit?", "31 March [1]", False))
+    assert (after := last_exchange(moved_on)) is not None and after.person is None
 
 
 def test_a_declined_answer_or_another_command_gives_nothing_to_refer_to():

@@ -16,10 +16,12 @@ from .references import (
     PREPOSITIONS,
     SAME_WORD,
     Exchange,
+    answered_person,
     demonstrative,
     determiner_before,
     is_name,
     last_index,
+    refers_to_person,
     resolve,
     split_words,
 )
@@ -108,7 +110,9 @@ def last_exchange(history: Sequence[Turn]) -> Exchange | None:
         answered = reply is not None and reply.skill == "qa" and not (reply.declined or reply.quoted)
         question, thing = by_rule(request.text, exchange) or (request.text, None)
         source = reply.sources[0] if reply is not None and answered and reply.sources else None
-        exchange = Exchange(question, reply.content if reply is not None and answered else None, thing, source)
+        answer = reply.content if reply is not None and answered else None
+        carried = exchange.person if exchange is not None and refers_to_person(request.text) else None
+        exchange = Exchange(question, answer, thing, source, answered_person(question, answer) or carried)
     return exchange
 
 
@@ -219,8 +223,7 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
         swapped = [*words[:start], *body, *words[end:]]
     elif head in lowered[1:]:  # "And the Pro plan?" after "...the Basic plan cost?": swap the phrase ending in "plan"
         end = last_index(lowered, head)
-        determiner = determiner_before(lowered, end)
-        swapped = [*words[: end if determiner is None else determiner], part, *words[end + 1 :]]
+        swapped = [*words[: phrase_start(lowered, end)], part, *words[end + 1 :]]
     elif (phrase := like_phrase(part, preposition, lowered)) is not None:
         start, end = phrase
         swapped = [*words[:start], *([preposition] if preposition else []), part, *words[end:]]
@@ -234,6 +237,14 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
         else:  # "And the price?" after "...warranty on the buoy?" asks another thing, not about another buoy
             return None
     return " ".join(swapped) + "?"
+
+
+def phrase_start(lowered: Sequence[str], end: int) -> int:
+    """Where the phrase ending at ``end`` starts: at its determiner ("the Basic plan"), else after the preposition before
+    it ("low season" of "in low season"), four words back at most; else at ``end`` itself."""
+    if (determiner := determiner_before(lowered, end)) is not None:
+        return determiner
+    return next((i + 1 for i in range(end - 1, max(end - 5, 0), -1) if lowered[i] in PREPOSITIONS), end)
 
 
 def phrase_end(lowered: Sequence[str], at: int) -> int:

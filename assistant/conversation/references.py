@@ -51,6 +51,9 @@ class Exchange:
     answer: str | None  # None when it was declined or quoted
     thing: str | None = None  # what "it" stood for in the question: the next "it" stands for it too
     source: Passage | None = None  # the passage the answer cited first
+    # Whom the next "he" or "she" stands for: the person the answer named for "who", or the one the question's own
+    # "he" or "she" stood for ("What's her phone number?" after "By when does she have to finish it?").
+    person: str | None = None
 
 
 def split_words(question: str) -> tuple[list[str], list[str]]:
@@ -73,13 +76,10 @@ def resolve(question: str, before: Exchange) -> tuple[str, str | None] | None:
     if found.count("thing") > 1:
         return None  # "does it need to hold it": two things
     named = named_answer(answer)
-    asked_who = bool(re.match(r"^(?:.*,\s*)?(?:who|whom|whose)\b", previous.strip(), re.I))
-    asked_which = bool(re.match(r"^(?:.*,\s*)?(?:which\b|what (?:is|was|are|were)\b|what's\b)", previous.strip(), re.I))
+    asked_who, asked_which = asks_who(previous), asks_which(previous)
     referent: dict[str, str | None] = {}
     if "person" in found:
-        # "Which plumber came out after hours?" answered "Dean Castellano" names a person as "Who ...?" does; an answer
-        # with a number or an article ("the HB-1") is a thing, which "he" or "she" does not stand for.
-        referent["person"] = named if named and (asked_who or asked_which and looks_personal(named)) else None
+        referent["person"] = answered_person(previous, answer) or before.person
     if "thing" in found:
         referent["thing"] = before.thing or (named if named and asked_which and not asked_who else topic(previous))
     if "group" in found:
@@ -100,6 +100,28 @@ def resolve(question: str, before: Exchange) -> tuple[str, str | None] | None:
     resolved = " ".join(out)
     resolved = resolved[0].upper() + resolved[1:]
     return resolved + ("?" if question.rstrip().endswith("?") else ""), referent.get("thing")
+
+
+def asks_who(question: str) -> bool:
+    return bool(re.match(r"^(?:.*,\s*)?(?:who|whom|whose)\b", question.strip(), re.I))
+
+
+def asks_which(question: str) -> bool:
+    return bool(re.match(r"^(?:.*,\s*)?(?:which\b|what (?:is|was|are|were)\b|what's\b)", question.strip(), re.I))
+
+
+def answered_person(question: str, answer: str | None) -> str | None:
+    """The person ``answer`` names for ``question``, whom a "he" or "she" after it stands for: "Which plumber came out
+    after hours?" answered "Dean Castellano" names a person as "Who ...?" does; an answer with a number or an article
+    ("the HB-1") is a thing."""
+    named = named_answer(answer)
+    return named if named and (asks_who(question) or asks_which(question) and looks_personal(named)) else None
+
+
+def refers_to_person(question: str) -> bool:
+    """Whether ``question`` has a "he", "she", "him", "his", "her" or "hers"."""
+    _, lowered = split_words(question)
+    return any(word in PERSONAL for word in lowered)
 
 
 def demonstrative(question: str, before: Exchange) -> str | None:
@@ -159,8 +181,14 @@ def last_index(lowered: Sequence[str], word: str) -> int:
 
 def determiner_before(lowered: Sequence[str], end: int) -> int | None:
     """Where the determiner of the phrase ending at ``end`` is ("the" of "the ColdTrack Fleet plan"), four words back at
-    most and not the first word; None when there is none."""
-    return next((i for i in range(end - 1, max(end - 5, 0), -1) if lowered[i] in DETERMINERS), None)
+    most and not the first word; None when there is none. A preposition ends the search: "low season" of "at The
+    Thornbury in low season" has none ("The" is another phrase's)."""
+    for i in range(end - 1, max(end - 5, 0), -1):
+        if lowered[i] in DETERMINERS:
+            return i
+        if lowered[i] in PREPOSITIONS:
+            return None
+    return None
 
 
 def named_answer(answer: str | None) -> str | None:
