@@ -92,6 +92,13 @@ def test_the_topic_of_a_question_is_the_phrase_after_its_question_word_and_verb(
     # "until" is a preposition like "after": its time swapped, not one put after "for".
     ("What's the charge for late check-out until 1pm?", "And until 3pm?", "What's the charge for late check-out until 3pm?"),
     ("What's the charge for late check-out until 1pm?", "And till 3pm?", "What's the charge for late check-out until 3pm?"),
+    # A named thing for the one thing the question names with "the"; "the price" is no such thing.
+    ("How much is the medium van for a full day?", "And the Luton?", "How much is the Luton for a full day?"),
+    ("How long is the warranty?", "And the price?", None),
+    # "The same thing" at another place is the question asked there; what follows the swapped place stays.
+    ("How much is a 25 sq ft unit at Millbrook if I pay for 12 months up front?", "What about the same thing at Greystone Park?",
+     "How much is a 25 sq ft unit at Greystone Park if I pay for 12 months up front?"),
+    ("How much is parking at the Zwolle branch on Sundays?", "And at Arnhem?", "How much is parking at Arnhem on Sundays?"),
     # The phrase ending in the part's last word starts after its preposition: "The" is another phrase's.
     ("How much is a Tyne Suite at The Thornbury in low season?", "And in high season?",
      "How much is a Tyne Suite at The Thornbury in high season?"),

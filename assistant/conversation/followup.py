@@ -44,8 +44,11 @@ NOT_A_PART = re.compile(
 )
 NAMED = re.compile(r"(?:^|\s)(?!I\b|I')[A-Z0-9]")  # a name or a number ("Sweden", "the HB-3"), not "the price" or "I"
 # "And on the gateway?", "What about Sweden?": the previous question with one part swapped.
+_PREPOSITION = "|".join(sorted(PREPOSITIONS))
+# "What about the same thing at Greystone Park?" is "And at Greystone Park?".
 ELLIPSIS = re.compile(
-    rf"^\s*(?:and|(?:and )?(?:what|how) about)\s+(?:({'|'.join(sorted(PREPOSITIONS))})\s+)?(?P<part>[^?]+?)\s*\??\s*$", re.I
+    rf"^\s*(?:and|(?:and )?(?:what|how) about)\s+(?:(?:the\s+)?same(?:\s+(?:thing|one|again))?\s+(?=(?:{_PREPOSITION})\s))?"
+    rf"(?:({_PREPOSITION})\s+)?(?P<part>[^?]+?)\s*\??\s*$", re.I
 )
 # "And if it reports every minute?", "What if I live on Skye?": the previous question under another condition.
 # A condition and nothing else: "If the block has a door entry system, how much is added?" is a question of its own.
@@ -231,7 +234,8 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
         wanted = (preposition,) if preposition else PREPOSITIONS
         at = max((i for i, w in enumerate(lowered[:-1]) if w in wanted and i > 0), default=None)
         if at is not None and (preposition or NAMED.search(part)):
-            swapped = [*words[: at + 1], part]
+            # What follows the swapped phrase stays: "And at Greystone Park?" after "...at Millbrook if I pay yearly?"
+            swapped = [*words[: at + 1], part, *words[phrase_end(lowered, at) :]]
         elif preposition:  # "And for part-time staff?" after "How many days of leave do I get?"
             swapped = [*words, preposition, part]
         else:  # "And the price?" after "...warranty on the buoy?" asks another thing, not about another buoy
@@ -258,8 +262,9 @@ def like_phrase(part: str, preposition: str, lowered: Sequence[str]) -> tuple[in
     the end at its next preposition or clause, or None: with ``preposition``, the one phrase after it that shares a
     word with ``part`` ("in the blast freezer" for "And in the normal freezer rooms?", not "in one go"); without, the
     one phrase opening with "a", "an" or "one" when ``part`` opens with one of them ("a new patient exam" for "And a
-    hygiene visit?", "one pallet" for "And a full truckload?"; "And the price?" names no phrase of "...the warranty
-    on the buoy?")."""
+    hygiene visit?", "one pallet" for "And a full truckload?"), or the one opening with "the" when ``part`` is a named
+    thing ("the medium van" for "And the Luton?"; "And the price?" names no phrase of "...the warranty on the
+    buoy?")."""
     words = set(part.lower().split()) - DETERMINERS
     if preposition:
         starts = [at for at, word in enumerate(lowered[:-1])
@@ -269,6 +274,10 @@ def like_phrase(part: str, preposition: str, lowered: Sequence[str]) -> tuple[in
         # One after a preposition first: "for a cat" in "How much is a dog's annual booster for a cat?"
         after_preposition = [at for at in counted if lowered[at - 1] in PREPOSITIONS]
         starts = after_preposition if len(after_preposition) == 1 else counted
+    elif part.split()[0].lower() == "the" and NAMED.search(part):
+        # A named thing for the one thing the question names with "the": "the Luton" for "the medium van" of "How much is
+        # the medium van for a full day?"; not "the price", which is no such thing
+        starts = [at for at, word in enumerate(lowered[:-1]) if at > 0 and word == "the"]
     else:
         return None
     return (starts[0], phrase_end(lowered, starts[0])) if len(starts) == 1 else None
