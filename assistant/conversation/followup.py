@@ -43,9 +43,9 @@ NOT_A_PART = re.compile(
     re.I,
 )
 NAMED = re.compile(r"(?:^|\s)(?!I\b|I')[A-Z0-9]")  # a name or a number ("Sweden", "the HB-3"), not "the price" or "I"
-# "And on the gateway?", "What about Sweden?": the previous question with one part swapped.
 _PREPOSITION = "|".join(sorted(PREPOSITIONS))
-# "What about the same thing at Greystone Park?" is "And at Greystone Park?".
+# "And on the gateway?", "What about Sweden?": the previous question with one part swapped. "What about the same thing
+# at Greystone Park?" is "And at Greystone Park?".
 ELLIPSIS = re.compile(
     rf"^\s*(?:and|(?:and )?(?:what|how) about)\s+(?:(?:the\s+)?same(?:\s+(?:thing|one|again))?\s+(?=(?:{_PREPOSITION})\s))?"
     rf"(?:({_PREPOSITION})\s+)?(?P<part>[^?]+?)\s*\??\s*$", re.I
