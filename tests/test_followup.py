@@ -2,9 +2,17 @@
 
 import pytest
 
-from assistant.conversation.followup import by_rule, complete_condition, complete_ellipsis, last_exchange, swap_of
-from assistant.conversation.references import Exchange, demonstrative, named_answer, resolve, topic
+from assistant.conversation.followup import (
+    by_rule,
+    complete_condition,
+    complete_ellipsis,
+    last_exchange,
+    rewrite,
+    swap_of,
+)
+from assistant.conversation.references import Exchange, demonstrative, named_answer, refers_back, resolve, topic
 from assistant.conversation.types import Passage, Turn
+from assistant.llm.fake import ScriptedChatModel
 from assistant.skills.table_lookup import Swap
 
 
@@ -43,6 +51,40 @@ def test_a_pronoun_is_replaced_by_what_it_refers_to(previous, answer, follow_up,
 ])
 def test_a_pronoun_whose_referent_is_unclear_is_left_as_asked(previous, answer, follow_up):
     assert resolve(follow_up, Exchange(previous, answer)) is None
+
+
+@pytest.mark.parametrize("question", [
+    "How much does it cost to add an extra bank connection on Pro?",  # "it" stands for the "to" clause
+    "how much is it per week to keep a pallet at Ellerby Cross",
+    "Roughly how long does it take for a claim to be paid out once the form is in?",
+    "How quickly does IT promise to reply to a ticket?",  # the IT department
+    "I lost my work laptop on the train. How long do I have to report it?",  # its own sentence says what "it" is
+    "Once a steel keg is tapped, how long have we got to use it?",
+    "Is there a Brightwell Care plan for children, and how much is it?",
+    "Who was driving van 22 when it was written off?",
+    "A monthly customer cancels halfway through their third month. Do they lose access straight away?",
+    "What time do I need to drop my bike off to get it back the same day?",
+    "who was it that found the water in block c at greystone park?",
+    "Is there a deposit for a locker?", "How many staff parking spaces are there at Leeds HQ?",  # there is
+    "Who is on call this week?", "How do I confirm that I've put the pallet away?", "How many sensors can one G10 gateway handle?",
+    "Who has to approve a refund of more than €500?",
+])
+def test_a_question_that_says_what_its_words_refer_to_stands_alone(question):
+    """Asked after another question (in a group chat, one after another), it is searched and read as asked, not with
+    the question before it nor with its "it" replaced by that question's topic."""
+    history = conversation(("How much does the Enterprise plan cost?", "€199 a month [1]", False))
+    assert not refers_back(question)
+    assert rewrite(ScriptedChatModel(["x"], name="smollm2-135m"), question, history).query == question
+
+
+@pytest.mark.parametrize("follow_up", [
+    "What does it cost?", "Which stores can I pick it up from?", "Is there parking there?", "What's her phone number?",
+    "Is there a minimum charge for that?", "What would a Senior Rental Agent get at that point?", "And at C1?",
+    "When is the new one going in?", "How much does a patient pay for one?", "I heard that's going up. To how much?",
+    "Who was duty manager that evening?", "Who else?",
+])
+def test_a_question_that_points_back_is_a_follow_up(follow_up):
+    assert refers_back(follow_up)
 
 
 def test_a_named_answer_is_a_name_or_a_code_not_a_date_or_an_amount():
@@ -95,6 +137,12 @@ def test_the_topic_of_a_question_is_the_phrase_after_its_question_word_and_verb(
     # A named thing for the one thing the question names with "the"; "the price" is no such thing.
     ("How much is the medium van for a full day?", "And the Luton?", "How much is the Luton for a full day?"),
     ("How long is the warranty?", "And the price?", None),
+    # The day for the day, whatever the prepositions; a day that describes a thing ("a Sunday shift") in its place.
+    ("What time do you open on weekdays?", "And at the weekend?", "What time do you open at the weekend?"),
+    ("How much is parking at the Zwolle branch on Sundays?", "And at weekends?", "How much is parking at the Zwolle branch at weekends?"),
+    ("What's your hourly rate on a weekday evening?", "And on a public holiday?", "What's your hourly rate on a public holiday?"),
+    ("How much extra do I get for working a Sunday shift?", "And on a public holiday?", "How much extra do I get for working a public holiday shift?"),
+    ("How much extra do I get for working a Sunday shift?", "What about Saturdays?", "How much extra do I get for working a Saturday shift?"),
     # "The same thing" at another place is the question asked there; what follows the swapped place stays.
     ("How much is a 25 sq ft unit at Millbrook if I pay for 12 months up front?", "What about the same thing at Greystone Park?",
      "How much is a 25 sq ft unit at Greystone Park if I pay for 12 months up front?"),

@@ -242,6 +242,18 @@ def test_a_model_whose_rewrites_are_no_use_is_not_asked_to_rewrite(tmp_path):
     assert not any("Rewrite the last question" in call["messages"][-1]["content"] for call in model.calls)
 
 
+def test_a_new_question_after_another_is_searched_and_read_as_asked(tmp_path):
+    """In a group chat questions about different things follow each other: one that says itself what its "it" is
+    is neither searched with the question before it nor rewritten with that question's topic."""
+    knowledge = paris_knowledge()
+    model = ScriptedChatModel(rewrite_comes_back_empty, name="smollm2-135m")
+    manager, _ = make_manager(tmp_path, None, knowledge, model=model)
+    manager.handle("c", "Tell me about the Eiffel Tower.")
+    manager.handle("c", "I lost my ticket for the Louvre. Can I still get it refunded?")
+    assert knowledge.queries[-1] == "I lost my ticket for the Louvre. Can I still get it refunded?"
+    assert "I lost my ticket for the Louvre. Can I still get it refunded?" in model.calls[-1]["messages"][-1]["content"]
+
+
 def test_an_unusable_rewrite_after_another_command_searches_the_question_alone(tmp_path):
     knowledge = paris_knowledge()
     manager, _ = make_manager(tmp_path, rewrite_comes_back_empty, knowledge)

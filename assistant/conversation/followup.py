@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
+from ..skills.grounding import WEEKDAY
 from ..skills.table_lookup import Swap
 from .commands import parse
 from .references import (
@@ -21,6 +22,7 @@ from .references import (
     determiner_before,
     is_name,
     last_index,
+    refers_back,
     refers_to_person,
     resolve,
     split_words,
@@ -29,11 +31,6 @@ from .types import Turn
 
 log = logging.getLogger(__name__)
 
-REFERRING = re.compile(
-    r"\b(it|its|they|them|their|this|that|these|those|he|she|him|her|his|hers|there|then|one|ones|same|"
-    r"former|latter|above|else|more|also|what about|how about|and)\b",
-    re.I,
-)
 CONDITION_WORD = r"(?:if|once|unless|whenever|while)"
 # An elided part is a noun phrase: "And how long did it last?" is a new question, "And if I'm not working?" a
 # condition, not a part to swap in.
@@ -59,6 +56,11 @@ VALUE_PREPOSITIONS = PREPOSITIONS - {"of", "to"}  # a condition restating a phra
 COUNTED = {"a", "an", "one"}  # "a night", "one pallet": one thing of a kind, which a follow-up may swap for another
 # "the next one", "the other one" point at another thing, not at the same kind described otherwise
 ORDINAL = {"other", "next", "same", "last", "previous", "first", "second", "third", "former", "latter"}
+# A word for a day or days of the week, or a holiday: "Sunday", "weekends", "(a bank) holiday", "Christmas"; and in a
+# follow-up, "(during the) week" ("per week" in a question is no day).
+DAY_WORD = rf"{WEEKDAY}|holidays?|christmas|easter"
+DAY = re.compile(rf"^(?:{DAY_WORD})$", re.I)
+DAY_ASKED = re.compile(rf"^(?:{DAY_WORD}|week)$", re.I)
 ROLE_LABEL = re.compile(r"^(user|assistant|question|conversation)\s*:", re.I)
 # Models whose rewrites are no use: asked to rewrite the 58 follow-ups of the training companies that no rule makes stand
 # alone, the embedded SmolLM2-135M answered the conversation or repeated its transcript every time, and none was used
@@ -72,7 +74,7 @@ PROMPT = (
 
 
 def looks_like_followup(question: str, history: Sequence[Turn]) -> bool:
-    return bool(history) and (len(question.split()) <= 3 or bool(REFERRING.search(question)))
+    return bool(history) and (len(question.split()) <= 3 or refers_back(question))
 
 
 def previous_questions(history: Sequence[Turn], most: int = 2) -> list[str]:
@@ -214,7 +216,12 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
     runs = name_runs(words)
     name = part.split(" ", 1)[1] if part.split()[0].lower() in DETERMINERS and " " in part else part
     after = before_name(lowered, runs[0][0], bare=name == part) if len(runs) == 1 else ()
-    if len(runs) == 1 and all(is_name(w) for w in name.split()) and preposition in ("", *after):
+    if head not in ("one", "ones") and any(DAY_ASKED.match(w) for w in part.split()) and (day := day_phrase(lowered)) is not None:
+        # "And at the weekend?" after "What time do you open on weekdays?": the day for the day
+        start, end, attributive = day
+        said = day_words(part, attributive)
+        swapped = [*words[:start], *(said if attributive else [preposition or words[start], *said]), *words[end:]]
+    elif len(runs) == 1 and all(is_name(w) for w in name.split()) and preposition in ("", *after):
         # "What about Business?" after "How much is the Pro plan a month?": the one name the question has is swapped
         # ("And before 10:00?" after "Which bus leaves after 09:00?" does not swap "after 09:00" for it)
         start, end = runs[0]
@@ -241,6 +248,30 @@ def complete_ellipsis(question: str, previous: str) -> str | None:
         else:  # "And the price?" after "...warranty on the buoy?" asks another thing, not about another buoy
             return None
     return " ".join(swapped) + "?"
+
+
+def day_phrase(lowered: Sequence[str]) -> tuple[int, int, bool] | None:
+    """Where the one day (or days, or holiday) the previous question (its words, lower-cased) names is: from its
+    preposition ("on a Sunday", "at weekends"), or the day alone when it describes a thing ("a Sunday shift"), to its
+    end; and whether it describes a thing. None when it names no day or more than one."""
+    days = [i for i, word in enumerate(lowered) if DAY.match(word) and i > 0]
+    if len(days) != 1:
+        return None
+    start = next((i for i in range(days[0] - 1, max(days[0] - 4, 0), -1) if lowered[i] in PREPOSITIONS), None)
+    if start is not None and all(w in DETERMINERS or w in ("bank", "public") for w in lowered[start + 1 : days[0]]):
+        return start, phrase_end(lowered, start), False  # "on a weekday evening" whole
+    return days[0] - (lowered[days[0] - 1] in ("bank", "public")), days[0] + 1, True
+
+
+def day_words(part: str, attributive: bool) -> list[str]:
+    """The words of a follow-up's day without its preposition ("at the weekend": "the weekend"); for a day that describes
+    a thing, without its determiner too and in the singular ("on Saturdays" for "a Sunday shift": "a Saturday shift")."""
+    words = part.split()
+    if words[0].lower() in PREPOSITIONS:
+        words = words[1:]
+    if not attributive:
+        return words
+    return [re.sub(r"(day)s$", r"\1", word) for word in words if word.lower() not in DETERMINERS]
 
 
 def phrase_start(lowered: Sequence[str], end: int) -> int:

@@ -6,6 +6,10 @@ A small model neither rewrites such a question (it answers the conversation inst
 the referent is put in its place: the previous answer when it names someone or something the previous question
 asked for, else the thing the previous question was about. Where that is unclear (two "it"s, a "they" with no
 named answer), the question is left as asked.
+
+Only words that point back are replaced (refers_back): in a group chat, questions about different things follow each
+other, and "How much does it cost to add a user?" or "I lost my laptop. How long do I have to report it?" say
+themselves what their "it" is.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ NEUTER = {"it", "its"}
 PLURAL = {"they", "them", "their"}
 # What each pronoun stands for: a person, a thing or a group.
 KIND = {**dict.fromkeys(PERSONAL, "person"), **dict.fromkeys(NEUTER, "thing"), **dict.fromkeys(PLURAL, "group")}
+DEMONSTRATIVES = {"this", "that", "these", "those"}
+PRONOUNS = set(KIND) | {"me", "you", "us", "we", "i", "mine", "yours", "ours"}
+IT_VERBS = {"cost", "costs", "take", "takes", "took"}  # "does it cost (us) to", "does it take (you) to"
+OBJECTS = {"me", "you", "us", "them", "staff", "customers", "people", "someone", "anyone"}
 WH = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
 HOW_MUCH = {"long", "much", "many", "often", "far", "old", "soon", "big", "fast", "late", "early"}
 # The verb comes after its subject: "When did [version 4.3] come out?", "How much does [the Pro plan] cost?"
@@ -35,6 +43,10 @@ SAME_WORD = {"till": "until"}  # compared as one
 # Words that end the phrase a question is about: a clause or a verb starts there.
 CLAUSE = {"that", "which", "who", "whom", "whose", "when", "where", "if", "because", "while", "so", "going", "than"}
 SUBORDINATE = {"if", "once", "whenever", "unless", "while"}
+EXIST_VERBS = {"is", "are", "was", "were", "will", "would", "be"}
+# A follow-up that opens by joining on to the question before: "And at C1?", "What about the Luton?"
+LEADING_REFERENCE = re.compile(r"^\W*(?:and|(?:what|how) about)\b", re.I)
+CLAUSE_OPENERS = {"when", "before", "after", "until"}  # a clause when a subject follows: "when it was written off"
 PARTICLES = {"out", "up", "down", "off", "back", "over", "in", "on"}
 DEICTIC_TIME = {"year", "month", "week", "day", "time", "morning", "afternoon", "evening", "night", "weekend", "season",
                 "quarter", "term", "summer", "winter", "spring", "autumn"}
@@ -60,7 +72,7 @@ def split_words(question: str) -> tuple[list[str], list[str]]:
     """The words of ``question`` without its question mark, and each of them lower-cased without the comma, semicolon or
     colon after it, "till" as "until": what the rules compare."""
     words = question.rstrip(" ?").split()
-    return words, [SAME_WORD.get(low := w.lower().strip(",;:"), low) for w in words]
+    return words, [SAME_WORD.get(low := w.lower().strip(",;:.!"), low) for w in words]
 
 
 def resolve(question: str, before: Exchange) -> tuple[str, str | None] | None:
@@ -68,9 +80,8 @@ def resolve(question: str, before: Exchange) -> tuple[str, str | None] | None:
     stood for (None if it has no "it"); None when nothing is replaced."""
     previous, answer = before.question, before.answer
     words, lowered = split_words(question)
-    # In "What rate is overtime paid at if I work it on a Sunday?" the clause's "it" is the question's own overtime.
-    clause = next((i for i, w in enumerate(lowered) if w in SUBORDINATE and i > 0), len(words))
-    found = [KIND[w] for w in lowered[:clause] if w in KIND]
+    at = referring_pronouns(words, lowered)
+    found = [KIND[lowered[i]] for i in at]
     if not found:
         return None
     if found.count("thing") > 1:
@@ -88,11 +99,11 @@ def resolve(question: str, before: Exchange) -> tuple[str, str | None] | None:
         return None
     out: list[str] = []
     for i, (word, low) in enumerate(zip(words, lowered)):
-        name = referent.get(KIND[low]) if i < clause and low in KIND else None
+        name = referent.get(KIND[low]) if i in at else None
         if name is None:
             out.append(word)
             continue
-        trailing = word[len(word.rstrip(",;:")):]
+        trailing = word[len(word.rstrip(",;:.!")):]
         following = lowered[i + 1] if i + 1 < len(words) else ""
         possessive = low in {"his", "hers", "its", "their"} or (
             low == "her" and bool(following) and following not in PREPOSITIONS | AUXILIARY | {"and", "or", "about"})
@@ -100,6 +111,119 @@ def resolve(question: str, before: Exchange) -> tuple[str, str | None] | None:
     resolved = " ".join(out)
     resolved = resolved[0].upper() + resolved[1:]
     return resolved + ("?" if question.rstrip().endswith("?") else ""), referent.get("thing")
+
+
+def refers_back(question: str) -> bool:
+    """Whether ``question`` has a word that may point at something said before it: a leading "and" or "what about", a
+    pronoun (referring_pronouns), "that", "that one", "then", "else"... before a sentence or clause of its own."""
+    if LEADING_REFERENCE.match(question):
+        return True
+    words, lowered = split_words(question)
+    # "that", "one" and the like point back even past a thing the question names ("Is there a minimum charge for that?")
+    return bool(referring_pronouns(words, lowered)) or any(points_back(lowered, i) for i in range(own_from(words, lowered)))
+
+
+def points_back(lowered: Sequence[str], at: int) -> bool:
+    """Whether the word at ``at`` of a question (its words, lower-cased), other than a pronoun, points at something said
+    before it. Not "Is there a deposit?" (there is), "this morning" (the time of asking), "confirm that I've ..." (a
+    clause), "one pallet", "more than 50", "at the same time"."""
+    word = bare(lowered[at].strip(".!?\"()"))
+    following = bare(lowered[at + 1]) if at + 1 < len(lowered) else ""
+    if word in {"then", "former", "latter", "above", "else", "also", "those"}:
+        return True
+    if word == "there":
+        return not existential(lowered, at)
+    if word in {"this", "these", "same"}:
+        return following not in DEICTIC_TIME
+    if word == "that":  # not "confirm that I've", "Who was it that found ...?"
+        return following not in PRONOUNS | DETERMINERS and not (at and lowered[at - 1] == "it")
+    if word in {"one", "ones"}:
+        return stands_for_a_thing(lowered, at)
+    return word == "more" and following != "than"
+
+
+def stands_for_a_thing(lowered: Sequence[str], at: int) -> bool:
+    """Whether the "one" at ``at`` stands for a thing named before ("the large one", "the old one", "pay for one?"),
+    not a number of them ("one pallet", "one of their people", "in one go")."""
+    following = lowered[at + 1] if at + 1 < len(lowered) else ""
+    if following == "of":
+        return False
+    return (not following or following in PREPOSITIONS | AUXILIARY | CLAUSE
+            or any(w in DETERMINERS | {"which", "another", "each"} for w in lowered[max(at - 3, 0) : at]))
+
+
+def referring_pronouns(words: Sequence[str], lowered: Sequence[str]) -> list[int]:
+    """Where the pronouns of a question (its words, and ``lowered``) are that may stand for something said before it:
+    those before a sentence or clause of its own (own_from) and before a thing it names ("a van", "my bike"), but a
+    person's pronoun only before a thing it opens with ("A patient missed her appointment": "report an incident to him"
+    is about someone said before). The "it" of "How much is it to store a pallet?" stands for the "to" clause after it,
+    and "IT" is the IT department."""
+    end = own_from(words, lowered)
+    thing = named_thing(lowered, end)
+    return [i for i, low in enumerate(lowered[:end]) if low in KIND and words[i] != "IT"
+            and (i < thing or thing > 0 and low in PERSONAL)
+            and not (low == "it" and (anticipates(lowered, i) or cleft(lowered, i)))]
+
+
+def named_thing(lowered: Sequence[str], end: int) -> int:
+    """Where a question (its words, lower-cased) first names a thing of its own before ``end``: "a van", "my bike", or
+    "the" opening it ("The last trailer left ..."), not "the" further on, which may name a thing said before; else
+    ``end``."""
+    return next((i for i, low in enumerate(lowered[: end - 1]) if (low in DETERMINERS - DEMONSTRATIVES - {"the"} or i == 0 and low == "the")
+                 and lowered[i + 1].isalpha() and lowered[i + 1] not in PRONOUNS), end)
+
+
+def own_from(words: Sequence[str], lowered: Sequence[str]) -> int:
+    """Where a question (its words, and ``lowered``) starts a sentence or a clause of its own, whose words it says itself
+    what they refer to ("I lost my laptop on the train. How long do I have to report it?", "if", "when it", ", and how
+    much is it?"), or where the clause it leads with ends ("Once a keg is tapped, how long ... use it?"); else its end."""
+    end = len(words)
+    if lowered and lowered[0] in SUBORDINATE | CLAUSE_OPENERS:
+        end = next((i + 1 for i, w in enumerate(words[:-1]) if w.endswith(",")), end)
+    for i, low in enumerate(lowered[:end]):
+        if words[i].endswith((".", "!", "?")) and i + 1 < len(words):
+            return i + 1  # a sentence of its own follows
+        following = bare(lowered[i + 1]) if i + 1 < len(lowered) else ""
+        if i > 0 and (low in SUBORDINATE or low in CLAUSE_OPENERS and following in PRONOUNS | DETERMINERS - DEMONSTRATIVES
+                      or low in {"and", "but"} and following in PRONOUNS | WH | AUXILIARY):
+            return i  # a clause: "if I work it on a Sunday", "when it was written off", ", and how much is it"
+    return end
+
+
+def bare(word: str) -> str:
+    """A word without its contraction: "i" of "i'd", "there" of "there's"."""
+    return re.sub(r"['’](?:d|m|s|ve|ll|re)$", "", word)
+
+
+def existential(lowered: Sequence[str], at: int) -> bool:
+    """Whether the "there" at ``at`` says that something exists ("Is there a discount?", "How many spaces are there?",
+    "there's an alarm"), not where ("Is there parking there?")."""
+    following = lowered[at + 1] if at + 1 < len(lowered) else ""
+    if lowered[at] in ("there's", "there’s", "there're") or following in EXIST_VERBS:
+        return True
+    if at == 0 or lowered[at - 1] not in EXIST_VERBS:
+        return False
+    return at == 1 or lowered[at - 2] in {"and", "or", "if", "when", "whether", "so", "but", "will"} or lowered[0] == "how"
+
+
+def anticipates(lowered: Sequence[str], at: int) -> bool:
+    """Whether the "it" at ``at`` stands for a "to" clause after it: "is it to store", "does it cost (us) to add", "does
+    it take for a claim to be paid", "is it per week to keep" (not "send it to the office")."""
+    rest = lowered[at + 1 : at + 8]
+    to = next((i for i, w in enumerate(rest) if w == "to"), None)
+    if to is None or to + 1 == len(rest) or not rest[to + 1].isalpha() or rest[to + 1] in DETERMINERS | PRONOUNS:
+        return False
+    between = rest[:to]
+    if between and between[0] in IT_VERBS:
+        between = between[1:]
+        if between and between[0] == "for":  # "take for a claim to be paid"
+            return len(between) <= 4
+    return all(w in OBJECTS or w == "per" or j and between[j - 1] == "per" for j, w in enumerate(between))
+
+
+def cleft(lowered: Sequence[str], at: int) -> bool:
+    """Whether the "it" at ``at`` only puts what follows first: "Who was it that found the water?"."""
+    return 0 < at < len(lowered) - 1 and lowered[at - 1] in {"is", "was"} and lowered[at + 1] in {"that", "who"}
 
 
 def asks_who(question: str) -> bool:
@@ -143,7 +267,7 @@ def demonstrative(question: str, before: Exchange) -> str | None:
     if thing in said[1:]:
         end = last_index(said, thing)
         start = determiner_before(said, end)
-        if start is not None and said[start] not in {"that", "this", "these", "those"}:
+        if start is not None and said[start] not in DEMONSTRATIVES:
             phrase = " ".join(["the" if said[start] in {"a", "an"} else previous[start], *previous[start + 1 : end + 1]])
     # The answer to "In which version ...?" or "Which plan ...?" is that version or that plan when it is short.
     answer = CITATION.sub("", before.answer or "").strip().rstrip(".")
