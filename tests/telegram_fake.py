@@ -123,8 +123,9 @@ class FakeBotAPI:
 
     def message(self, text: str = "", *, user_id: int = 42, chat_id: int | None = None, chat_type: str = "private",
                 username: str = "alice", reply_to: dict | None = None, document: dict | None = None,
-                caption: str | None = None) -> dict:
-        """An update carrying a message from a user, with the entities Telegram would mark."""
+                caption: str | None = None, topic: int | None = None) -> dict:
+        """An update carrying a message from a user, with the entities Telegram would mark; ``topic``: the forum topic
+        of a group it is posted in."""
         chat_id = user_id if chat_id is None else chat_id
         chat = {"id": chat_id, "type": chat_type}
         if chat_type == "private":
@@ -149,6 +150,9 @@ class FakeBotAPI:
                 message["entities"] = _entities(text)
         if reply_to is not None:
             message["reply_to_message"] = reply_to
+        if topic is not None:
+            chat["is_forum"] = True
+            message.update(message_thread_id=topic, is_topic_message=True)
         return {"update_id": next(self.update_ids), "message": message}
 
     def document(self, name: str, content: bytes, mime_type: str = "text/plain", served: bool = True) -> dict:

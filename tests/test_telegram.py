@@ -257,6 +257,19 @@ async def test_groups_get_answers_only_to_commands_mentions_and_replies():
     assert len(api.texts(GROUP)) == 3 and "/translate" in api.texts(GROUP)[-1]
 
 
+async def test_each_topic_of_a_forum_group_is_a_conversation_of_its_own():
+    api = FakeBotAPI()
+    manager, model = make_manager("Sure.")
+    group = {"chat_id": GROUP, "chat_type": "supergroup"}
+    async with running(api, manager, allowed_chats=frozenset({GROUP})) as bot:
+        await deliver(bot, api.message("@assistant_test_bot what is a bot?", topic=11, **group))
+        await deliver(bot, api.message("@assistant_test_bot and a topic?", topic=12, **group))
+    assert [turn.content for turn in manager.turns(f"tg:{GROUP}:11")] == ["what is a bot?", "Sure."]
+    assert [turn.content for turn in manager.turns(f"tg:{GROUP}:12")] == ["and a topic?", "Sure."]
+    assert manager.turns(f"tg:{GROUP}") == []
+    assert [call.params.get("message_thread_id") for call in api.calls_of("sendMessage")] == ["11", "12"]  # in its topic
+
+
 async def test_a_stranger_is_refused_once_and_nothing_reaches_the_model(caplog):
     api = FakeBotAPI()
     manager, model = make_manager()

@@ -252,7 +252,7 @@ class TelegramBot:
         reply: Reply | None = None
         streamed = ""
         try:
-            conversation = f"tg:{chat.id}"
+            conversation = conversation_of(message)
             user = f"tg:{sender(message).id}"
             events = self._in_thread(lambda: self.manager.stream(conversation, text, user, attachment=attachment,
                                                                  cancel=cancel), cancel)
@@ -429,6 +429,13 @@ def attached(message: Message) -> Document:
 
 def _thread(message: Message) -> int | None:
     return message.message_thread_id if message.is_topic_message else None
+
+
+def conversation_of(message: Message) -> str:
+    """The conversation a message belongs to: its chat's, or in a forum group its topic's, each topic being a
+    discussion of its own ("And on Sundays?" in one topic is not about a question asked in another)."""
+    topic = _thread(message)
+    return f"tg:{message.chat.id}" + (f":{topic}" if topic is not None else "")
 
 
 def _quote(message: Message):
