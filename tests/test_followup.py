@@ -77,6 +77,12 @@ def test_a_question_that_says_what_its_words_refer_to_stands_alone(question):
     assert rewrite(ScriptedChatModel(["x"], name="smollm2-135m"), question, history).query == question
 
 
+def test_a_bare_condition_is_a_follow_up_though_no_word_points_back():
+    history = conversation(("How much is a follow-up physio session?", "€55 [1]", False))
+    model = ScriptedChatModel(["x"], name="smollm2-135m")
+    assert rewrite(model, "What if I'm a student?", history).query == "How much is a follow-up physio session if I'm a student?"
+
+
 @pytest.mark.parametrize("follow_up", [
     "What does it cost?", "Which stores can I pick it up from?", "Is there parking there?", "What's her phone number?",
     "Is there a minimum charge for that?", "What would a Senior Rental Agent get at that point?", "And at C1?",

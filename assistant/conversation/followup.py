@@ -74,7 +74,8 @@ PROMPT = (
 
 
 def looks_like_followup(question: str, history: Sequence[Turn]) -> bool:
-    return bool(history) and (len(question.split()) <= 3 or refers_back(question))
+    """A short question, one with a word that points back, or a condition and nothing else ("What if I'm a student?")."""
+    return bool(history) and (len(question.split()) <= 3 or refers_back(question) or bool(CONDITION_FOLLOWUP.match(question)))
 
 
 def previous_questions(history: Sequence[Turn], most: int = 2) -> list[str]:
