@@ -257,13 +257,22 @@ def ask(manager, knowledge: RecordingKnowledge, root: Path, question: Question, 
     )
 
 
-def run(manager, knowledge: RecordingKnowledge, root: Path, questions: Sequence[Question], progress: bool) -> list[Outcome]:
+ONE_CONVERSATION = "bench-one-after-another"
+
+
+def run(manager, knowledge: RecordingKnowledge, root: Path, questions: Sequence[Question], progress: bool,
+        one_conversation: bool = False) -> list[Outcome]:
+    """Each question asked and scored; single questions each alone, or with ``one_conversation`` one after another in
+    one conversation, as in a team's group chat (still scored as single questions)."""
     outcomes = []
+    manager.reset(ONE_CONVERSATION)
     for i, question in enumerate(questions, 1):
         if question.conversation:  # turns in order, in a conversation of their own, remembered
             conversation, remember = f"bench-{question.conversation}", True
             if question.turn == 1:
                 manager.reset(conversation)
+        elif one_conversation:
+            conversation, remember = ONE_CONVERSATION, True
         else:
             conversation, remember = f"bench-{question.id}", False
         outcome = ask(manager, knowledge, root, question, conversation, remember)
@@ -372,6 +381,8 @@ def main() -> None:
     common.add_qa_settings(parser)
     parser.add_argument("--limit", type=int, help="ask only the first N questions of each half (a quick look)")
     parser.add_argument("--conversations", action="store_true", help="ask only the conversations (first turns and follow-ups)")
+    parser.add_argument("--one-conversation", action="store_true",
+                        help="ask the single questions one after another in one conversation, as in a group chat")
     parser.add_argument("--quiet", action="store_true", help="no line per question")
     parser.add_argument("--gate-only", action="store_true",
                         help="no model: the expected file ranked first, and answerable kept / unanswerable turned away by thresholds")
@@ -424,7 +435,7 @@ def main() -> None:
                                                                                        and q.kind != "followup"])])
             report.finish(args.json)
             return
-        outcomes = run(manager, recording, root, asked, progress=not args.quiet)
+        outcomes = run(manager, recording, root, asked, progress=not args.quiet, one_conversation=args.one_conversation)
 
     report.info.update({
         "questions": str(questions_file), "model": status["model"], "QA adapter": status["adapters"]["qa"],
