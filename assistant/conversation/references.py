@@ -69,8 +69,8 @@ class Exchange:
 
 
 def split_words(question: str) -> tuple[list[str], list[str]]:
-    """The words of ``question`` without its question mark, and each of them lower-cased without the comma, semicolon or
-    colon after it, "till" as "until": what the rules compare."""
+    """The words of ``question`` without its question mark, and each of them lower-cased without the comma, semicolon,
+    colon, full stop or exclamation mark after it, "till" as "until": what the rules compare."""
     words = question.rstrip(" ?").split()
     return words, [SAME_WORD.get(low := w.lower().strip(",;:.!"), low) for w in words]
 
@@ -127,7 +127,7 @@ def points_back(lowered: Sequence[str], at: int) -> bool:
     """Whether the word at ``at`` of a question (its words, lower-cased), other than a pronoun, points at something said
     before it. Not "Is there a deposit?" (there is), "this morning" (the time of asking), "confirm that I've ..." (a
     clause), "one pallet", "more than 50", "at the same time"."""
-    word = bare(lowered[at].strip(".!?\"()"))
+    word = bare(lowered[at].strip('?"()'))
     following = bare(lowered[at + 1]) if at + 1 < len(lowered) else ""
     if word in {"then", "former", "latter", "above", "else", "also", "those"}:
         return True
@@ -169,7 +169,8 @@ def named_thing(lowered: Sequence[str], end: int) -> int:
     """Where a question (its words, lower-cased) first names a thing of its own before ``end``: "a van", "my bike", or
     "the" opening it ("The last trailer left ..."), not "the" further on, which may name a thing said before; else
     ``end``."""
-    return next((i for i, low in enumerate(lowered[: end - 1]) if (low in DETERMINERS - DEMONSTRATIVES - {"the"} or i == 0 and low == "the")
+    introducing = DETERMINERS - DEMONSTRATIVES - {"the"}  # "a", "an", "my", "our", "your"
+    return next((i for i, low in enumerate(lowered[: end - 1]) if (low in introducing or i == 0 and low == "the")
                  and lowered[i + 1].isalpha() and lowered[i + 1] not in PRONOUNS), end)
 
 
