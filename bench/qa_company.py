@@ -265,7 +265,8 @@ def run(manager, knowledge: RecordingKnowledge, root: Path, questions: Sequence[
     """Each question asked and scored; single questions each alone, or with ``one_conversation`` one after another in
     one conversation, as in a team's group chat (still scored as single questions)."""
     outcomes = []
-    manager.reset(ONE_CONVERSATION)
+    if one_conversation:
+        manager.reset(ONE_CONVERSATION)
     for i, question in enumerate(questions, 1):
         if question.conversation:  # turns in order, in a conversation of their own, remembered
             conversation, remember = f"bench-{question.conversation}", True
