@@ -221,6 +221,11 @@ def test_he_or_she_keeps_standing_for_the_same_person_along_a_conversation():
     moved_on = conversation(("Who was given the job of auditing the allergen matrices?", "Nadia Akhtar [1]", False),
                             ("When is the next audit?", "31 March [1]", False))
     assert (after := last_exchange(moved_on)) is not None and after.person is None
+    # Nor is a question whose "she" it says itself who she is.
+    own_person = conversation(("Who was given the job of auditing the allergen matrices?", "Nadia Akhtar [1]", False),
+                              ("My manager says she can sign the audit off. Which form does she need?", "form AU-2 [1]", False))
+    assert (after := last_exchange(own_person)) is not None and after.person is None
+    assert by_rule("What's her phone number?", after) is None
 
 
 def test_a_declined_answer_or_another_command_gives_nothing_to_refer_to():

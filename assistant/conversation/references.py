@@ -244,9 +244,10 @@ def answered_person(question: str, answer: str | None) -> str | None:
 
 
 def refers_to_person(question: str) -> bool:
-    """Whether ``question`` has a "he", "she", "him", "his", "her" or "hers"."""
-    _, lowered = split_words(question)
-    return any(word in PERSONAL for word in lowered)
+    """Whether ``question`` has a "he", "she", "him", "his", "her" or "hers" that stands for someone said before it
+    (referring_pronouns): the "she" of "My manager says she can sign it off." is the manager, not the person before."""
+    words, lowered = split_words(question)
+    return any(lowered[i] in PERSONAL for i in referring_pronouns(words, lowered))
 
 
 def demonstrative(question: str, before: Exchange) -> str | None:

@@ -34,11 +34,11 @@ def qa_user_message(question: str, passages: Sequence[Passage]) -> str:
     return f"Passages:\n{format_passages(passages)}\n\nQuestion: {question.strip()}"
 
 
-def qa_messages(question: str, passages: Sequence[Passage], history: Sequence[Message] = ()) -> list[Message]:
-    """System prompt, earlier turns, then the passages and the question in the last user message."""
+def qa_messages(question: str, passages: Sequence[Passage]) -> list[Message]:
+    """System prompt, then the passages and the question in one user message: the reader sees no earlier turns (given
+    the previous question too, the small model answers that one again; a follow-up is made to stand alone instead)."""
     return [
         {"role": "system", "content": QA_SYSTEM},
-        *history,
         {"role": "user", "content": qa_user_message(question, passages)},
     ]
 
