@@ -59,6 +59,8 @@ def test_a_pronoun_whose_referent_is_unclear_is_left_as_asked(previous, answer, 
     "Roughly how long does it take for a claim to be paid out once the form is in?",
     "How quickly does IT promise to reply to a ticket?",  # the IT department
     "I lost my work laptop on the train. How long do I have to report it?",  # its own sentence says what "it" is
+    "I worked 4 hours over 40 last week but forgot to get it approved first. How will it be paid?",  # a number of things
+    "One of the sparkies went home and left his lock on a switchboard. Who can approve taking it off?",
     "Once a steel keg is tapped, how long have we got to use it?",
     "Is there a Brightwell Care plan for children, and how much is it?",
     "Who was driving van 22 when it was written off?",

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..reply import Passage
-from ..skills.grounding import MONTH
+from ..skills.grounding import MONTH, NUMBERS
 from ..skills.names import PARTICLES as NAME_PARTICLES
 from ..skills.table_lookup import answer_row, table_rows
 
@@ -166,11 +166,12 @@ def referring_pronouns(words: Sequence[str], lowered: Sequence[str]) -> list[int
 
 
 def named_thing(lowered: Sequence[str], end: int) -> int:
-    """Where a question (its words, lower-cased) first names a thing of its own before ``end``: "a van", "my bike", or
-    "the" opening it ("The last trailer left ..."), not "the" further on, which may name a thing said before; else
-    ``end``."""
+    """Where a question (its words, lower-cased) first names a thing of its own before ``end``: "a van", "my bike", a
+    number of them ("4 hours", "two pallets", "one of the sparkies"), or "the" opening it ("The last trailer left ..."),
+    not "the" further on, which may name a thing said before; else ``end``."""
     introducing = DETERMINERS - DEMONSTRATIVES - {"the"}  # "a", "an", "my", "our", "your"
-    return next((i for i, low in enumerate(lowered[: end - 1]) if (low in introducing or i == 0 and low == "the")
+    return next((i for i, low in enumerate(lowered[: end - 1])
+                 if (low in introducing or low in NUMBERS or low.isdigit() or i == 0 and low == "the")
                  and lowered[i + 1].isalpha() and lowered[i + 1] not in PRONOUNS), end)
 
 
