@@ -154,7 +154,7 @@ def stands_for_a_thing(lowered: Sequence[str], at: int) -> bool:
 
 def referring_pronouns(words: Sequence[str], lowered: Sequence[str]) -> list[int]:
     """Where the pronouns of a question (its words, and ``lowered``) are that may stand for something said before it:
-    those before a sentence or clause of its own (own_from) and before a thing it names ("a van", "my bike"), but a
+    those before a sentence or clause of its own (own_from) and before a thing it names ("a van", "my bike", "4 hours"), but a
     person's pronoun only before a thing it opens with ("A patient missed her appointment": "report an incident to him"
     is about someone said before). The "it" of "How much is it to store a pallet?" stands for the "to" clause after it,
     and "IT" is the IT department."""
