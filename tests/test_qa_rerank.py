@@ -67,6 +67,20 @@ def test_the_passage_the_reranker_finds_answers_is_the_one_shown_to_the_model_ev
     assert "Priya Raman" in prompt and "economy" not in prompt  # passages that do not answer stay out of the prompt
 
 
+def test_a_passage_that_shares_no_word_with_the_message_does_not_answer_it(tmp_path):
+    # Out of what it learned, the small cross-encoder scores most passages as answering "hello" or "thanks!" (0.3-0.8):
+    # here every passage scores 0.9 for everything, and none is about a greeting by its words or its cosine.
+    model = ScriptedChatModel(["Hello! What would you like to know?", "You're welcome.", "Glad to help.", "Priya Raman [1]"])
+    reranker = ScriptedReranker({"": 0.9})
+    manager = manager_over(model, tmp_path / "h.sqlite3", FakeKnowledgeStore((*FILLERS, INCIDENT)), reranker=reranker)
+    for message in ("hello", "thank you so much", "🙂"):  # the last is short enough to be taken for a follow-up
+        reply = manager.handle("c", message)
+        assert reply.skill == "chat" and "general answer" in reply.notice, message
+    reply = manager.handle("c", "/ask Who led the investigation of the buoy 17 incident?")
+    assert reply.text == "Priya Raman [1]" and [p.source for p in reply.sources] == [INCIDENT.source]
+    assert "kitchen" not in prompt_of(model)  # the office notes share no word with the question: not read
+
+
 class WholePassagesScoreLower(ScriptedReranker):
     """As the shipped reranker does with a passage about several things: a phrase scores less the more there is around it."""
 
@@ -306,7 +320,7 @@ def test_a_number_whose_thousands_the_reader_dropped_is_not_shown(tmp_path):
 
 def test_a_date_is_no_quantity_and_a_miscounted_citation_is_mended(tmp_path):
     notes = Passage("Next meeting: Thursday 20 June 2024, 14:00, Teams only.", "ops/minutes.txt", "Minutes", relevance=0.5)
-    audit = Passage("The autoclave audit ran on 10 June and 1 June.", "ops/audit.txt", "Audit", relevance=0.5)
+    audit = Passage("The autoclave audit meeting ran on 10 June and 1 June.", "ops/audit.txt", "Audit", relevance=0.5)
     manager, _, _, _ = make(tmp_path, ["Thursday 20 June 2024 [2]"], {"Next meeting": 0.9, "audit": 0.5}, passages=(notes, audit))
     reply = manager.handle("c", "/ask When is the next meeting?")
     assert reply.text == "Thursday 20 June 2024 [1]" and [p.source for p in reply.sources] == [notes.source]
@@ -843,7 +857,7 @@ def test_an_answer_of_citations_is_no_answer_and_the_answering_sentence_is_quote
     reply = manager.handle("c", "/ask What caused the buoy 17 incident?")
     assert reply.quoted and reply.text.endswith("> … The loss of data was caused by a corroded antenna connector. …")
     # Two passages cited for a two-word answer is an answer.
-    manager, _, _, _ = make(tmp_path / "2", ["Priya Raman [1] [2]"], {"Priya Raman": 0.9, "economy": 0.4})
+    manager, _, _, _ = make(tmp_path / "2", ["Priya Raman [1] [2]"], {"Priya Raman": 0.9, "buoy": 0.4})
     assert manager.handle("c", "/ask Who led the investigation of the buoy 17 incident?").text == "Priya Raman [1] [2]"
 
 
@@ -1155,6 +1169,17 @@ def test_the_shipped_reranker_lets_the_model_answer_what_a_passage_answers_and_d
     assert reply.declined and reply.text == NO_ANSWER and len(model.calls) == 1
     # Loading it warns of nothing a user could act on (sentence-transformers' "Converting ..." is expected).
     assert not [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+@pytest.mark.real_model
+def test_with_the_shipped_reranker_a_greeting_gets_a_chat_reply_not_passages(tmp_path):
+    reranker = LazyReranker.from_setting("auto", SHIPPED)
+    model = ScriptedChatModel(["Hello! What would you like to know?", "Priya Raman [1]"])
+    manager = manager_over(model, tmp_path / "history.sqlite3", FakeKnowledgeStore((*FILLERS, INCIDENT)), reranker=reranker)
+    reply = manager.handle("c", "hello")
+    assert reply.skill == "chat" and reply.text == "Hello! What would you like to know?"
+    reply = manager.handle("c", "Who led the investigation of the buoy 17 incident?")
+    assert reply.skill == "qa" and reply.text == "Priya Raman [1]" and reply.sources[0].source == INCIDENT.source
 
 
 @pytest.mark.real_model

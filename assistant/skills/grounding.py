@@ -98,6 +98,23 @@ def content_words(text: str) -> list[str]:
     return [_stem(w) for w in WORD.findall(text.lower()) if w not in STOPWORDS and not w.isdigit() and len(w) > 1]
 
 
+# Words of greetings, thanks and goodbyes (as content_words cuts them): a message of these alone asks nothing a
+# document answers, though a document may have the words ("Good morning" and a morning shift).
+SMALL_TALK = frozenset(content_words(
+    "hello hi hey hiya thanks thank thx cheers bye goodbye ok okay good great nice cool lol please sorry welcome much "
+    "morning afternoon evening night day"))
+
+
+def shares_a_word(question: str, passage: Passage) -> bool:
+    """Whether ``passage`` (with its heading) has a content word of ``question``: not when the question has none ("how
+    are you?") or only those of SMALL_TALK ("thank you so much")."""
+    asked = set(content_words(question))
+    if asked <= SMALL_TALK:
+        return False
+    said = set(content_words(f"{passage.title or ''} {passage.text}"))
+    return any(same_term(a, b) for a in asked for b in said)
+
+
 def same_term(a: str, b: str) -> bool:
     """The same word, or one begins the other ("month", "monthly")."""
     return a.startswith(b) or b.startswith(a) if min(len(a), len(b)) >= 4 else a == b

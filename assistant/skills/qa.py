@@ -28,6 +28,7 @@ from .grounding import (
     is_grounded,
     renumbered,
     restates,
+    shares_a_word,
     strip_citations,
     support,
     unmentioned_names,
@@ -124,9 +125,9 @@ class QASkill:
             return [p for p in found if self.topical(p)], found
         found = self.retriever.search(query, k=self.options.candidates)
         topical = {key(p) for p in found if self.topical(p)}
-        ranked = rerank(self.reranker, rank_by or query, found)
+        ranked = worded(rerank(self.reranker, rank_by or query, found), query)
         if self.options.sentence_scores and not self.answers(ranked):
-            ranked = by_best_sentence(self.reranker, rank_by or query, ranked, self.options.sentence_scores)
+            ranked = worded(by_best_sentence(self.reranker, rank_by or query, ranked, self.options.sentence_scores), query)
         # Passages that answer, else those about the topic (for which `answer` then says "I don't know").
         relevant = [p for p in ranked if (p.relevance or 0.0) >= self.options.answer_score or key(p) in topical]
         # A conversation stays with its document: "How long did the rollback take?" after a question about the
@@ -353,6 +354,14 @@ class QASkill:
         body = "\n>\n".join("\n".join(f"> {line}" for line in paragraph.splitlines()) for paragraph in quoted)
         return Reply(f"{QUOTE_INTRO}\n\n{body}", "qa", sources=[passage], grounded=True, quoted=True,
                      notice="The model could not answer from the passages, so the closest one is quoted.")
+
+
+def worded(ranked: Sequence[Passage], query: str) -> list[Passage]:
+    """``ranked`` with each passage that shares no word with ``query`` scored 0, best first: no passage answers "hello",
+    "thanks!", "🙂" or "how are you?", but out of what it learned the small cross-encoder scores most as answering
+    (0.3-0.8), so a greeting in a chat with documents got "I don't know" and three passages instead of a reply."""
+    scored = [p if shares_a_word(query, p) else replace(p, relevance=0.0) for p in ranked]
+    return sorted(scored, key=lambda p: -(p.relevance or 0.0))
 
 
 def span_read_again(reranker: Reranker, question: str, passages: Sequence[Passage]) -> tuple[Passage, str, bool, bool]:
