@@ -258,7 +258,7 @@ def test_span_choice_counts_the_best_spans_that_hold_the_fact_of_best_passages_t
     qa = QASkill(ScriptedChatModel([]), FakeKnowledgeStore([claims]), adapter=None, reranker=reranker)
     asked = [qa_company.Question("q1", "claims.md", "number", "How long do I have to report damage?", ("7 days",)),
              qa_company.Question("q2", "claims.md", "name", "Who handles claims?", ("claims desk",)),
-             qa_company.Question("q3", "claims.md", "number", "How much is the excess?", ("€100",)),
+             qa_company.Question("q3", "claims.md", "number", "How much is the excess on claims?", ("€100",)),
              qa_company.Question("q4", "claims.md", "unanswerable", "Is there an excess?", ())]
     # The passage passes the gate for every question; it holds the fact of two, and its best span (the claims desk's
     # sentence, 0.9) holds only the second's.
