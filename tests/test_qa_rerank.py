@@ -70,15 +70,20 @@ def test_the_passage_the_reranker_finds_answers_is_the_one_shown_to_the_model_ev
 def test_a_passage_that_shares_no_word_with_the_message_does_not_answer_it(tmp_path):
     # Out of what it learned, the small cross-encoder scores most passages as answering "hello" or "thanks!" (0.3-0.8):
     # here every passage scores 0.9 for everything, and none is about a greeting by its words or its cosine.
-    model = ScriptedChatModel(["Hello! What would you like to know?", "You're welcome.", "Glad to help.", "Priya Raman [1]"])
+    chat = ["Hello! What would you like to know?", "You're welcome.", "Glad to help."]
+    model = ScriptedChatModel([*chat, "Priya Raman [1]", "You're welcome."])
+    model.name = "smollm2-135m"  # not asked to rewrite follow-ups: each message is one call
     reranker = ScriptedReranker({"": 0.9})
     manager = manager_over(model, tmp_path / "h.sqlite3", FakeKnowledgeStore((*FILLERS, INCIDENT)), reranker=reranker)
-    for message in ("hello", "thank you so much", "🙂"):  # the last is short enough to be taken for a follow-up
+    for message, answer in zip(("hello", "thank you so much", "🙂"), chat):  # the last is short enough to be a follow-up
         reply = manager.handle("c", message)
-        assert reply.skill == "chat" and "general answer" in reply.notice, message
+        assert reply.skill == "chat" and reply.text == answer and "general answer" in reply.notice, message
     reply = manager.handle("c", "/ask Who led the investigation of the buoy 17 incident?")
     assert reply.text == "Priya Raman [1]" and [p.source for p in reply.sources] == [INCIDENT.source]
     assert "kitchen" not in prompt_of(model)  # the office notes share no word with the question: not read
+    # Thanks right after an answer is no follow-up to search with the question before it.
+    reply = manager.handle("c", "thanks!")
+    assert reply.skill == "chat" and reply.text == "You're welcome."
 
 
 class WholePassagesScoreLower(ScriptedReranker):

@@ -105,6 +105,13 @@ SMALL_TALK = frozenset(content_words(
     "morning afternoon evening night day"))
 
 
+def small_talk(message: str) -> bool:
+    """Whether ``message`` is greetings or thanks alone ("thanks!", "ok", "good morning"), which no document answers,
+    even right after a question ("thanks!" is no follow-up)."""
+    words = set(content_words(message))
+    return bool(words) and words <= SMALL_TALK
+
+
 def shares_a_word(question: str, passage: Passage) -> bool:
     """Whether ``passage`` (with its heading) has a content word of ``question``: not when the question has none ("how
     are you?") or only those of SMALL_TALK ("thank you so much")."""

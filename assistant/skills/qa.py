@@ -29,6 +29,7 @@ from .grounding import (
     renumbered,
     restates,
     shares_a_word,
+    small_talk,
     strip_citations,
     support,
     unmentioned_names,
@@ -95,7 +96,7 @@ class QASkill:
             yield Reply(f"{cell.cell} [1]", "qa", sources=[cell.row.passage], grounded=True, notice=TABLE_NOTICE,
                         timings={"generate_s": time.perf_counter() - started})
             return
-        relevant, found = self.retrieve(query or question, cited_documents=cited_documents)
+        relevant, found = ([], []) if small_talk(question) else self.retrieve(query or question, cited_documents=cited_documents)
         if earlier and self.reranker is not None and not self.answers(relevant):
             # A question may lean on the one before without a word that says so ("Who was the incident
             # commander?" after the outage): search with both, but rank by the question as asked, so a
