@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
+from ..skills.asking import plain_question
 from ..skills.grounding import WEEKDAY
 from ..skills.table_lookup import Swap
 from .commands import parse
@@ -88,7 +89,7 @@ def previous_questions(history: Sequence[Turn], most: int = 2) -> list[str]:
         request = parse(turn.content)
         if request.command not in ("", "ask") or len(questions) == most:
             break
-        questions.append(request.text)
+        questions.append(plain_question(request.text))
     return questions
 
 
@@ -114,10 +115,11 @@ def last_exchange(history: Sequence[Turn]) -> Exchange | None:
             continue
         reply = history[i + 1] if i + 1 < len(history) and history[i + 1].role == "assistant" else None
         answered = reply is not None and reply.skill == "qa" and not (reply.declined or reply.quoted)
-        question, thing = by_rule(request.text, exchange) or (request.text, None)
+        asked = plain_question(request.text)
+        question, thing = by_rule(asked, exchange) or (asked, None)
         source = reply.sources[0] if reply is not None and answered and reply.sources else None
         answer = reply.content if reply is not None and answered else None
-        carried = exchange.person if exchange is not None and refers_to_person(request.text) else None
+        carried = exchange.person if exchange is not None and refers_to_person(asked) else None
         exchange = Exchange(question, answer, thing, source, answered_person(question, answer) or carried)
     return exchange
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import AssistantError, KnowledgeBaseError, UsageError
 from ..llm.base import ChatModel, GenerationOptions, Message
+from ..skills.asking import plain_question
 from ..skills.qa import QASkill
 from ..skills.summarize import STYLES, Summarizer, end_at_sentence
 from ..skills.translate import Translator, detect_language, find_language, parse_request, quality_note, translate_text
@@ -266,10 +267,11 @@ class ConversationManager:
                                otherwise: Callable[[], Iterator[ReplyEvent]] | None = None) -> Iterator[ReplyEvent]:
         """QA on the question made to stand alone (a follow-up rewritten with the conversation)."""
         history = self.history.turns(asked.conversation_id, limit=4)
-        standalone = rewrite(self.model, asked.request.text, history)
+        question = plain_question(asked.request.text)  # "Hi! Could you tell me ...? Thanks!" asks what it asks alone
+        standalone = rewrite(self.model, question, history)
         # Not taken for a follow-up: the last two questions (the previous one may be a follow-up itself) are
         # searched with it only if it finds no answer alone.
-        earlier = " ".join(previous_questions(history)) if standalone.query == asked.request.text else None
+        earlier = " ".join(previous_questions(history)) if standalone.query == question else None
         yield from self.qa.reply(standalone.question, query=standalone.query, earlier=earlier,
                                  cited_documents=cited_documents(history), swap=standalone.swap, cancel=asked.cancel,
                                  otherwise=otherwise)

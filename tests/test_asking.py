@@ -1,0 +1,72 @@
+"""What people put around a question in a chat (a greeting, "could you tell me", thanks) is not what it asks."""
+
+import pytest
+from fakes import ScriptedChatModel, ScriptedReranker, manager_over
+
+from assistant.retrieval.base import Passage
+from assistant.retrieval.fake import FakeKnowledgeStore
+from assistant.skills.asking import plain_question
+
+
+@pytest.mark.parametrize(("message", "question"), [
+    ("Hi! What's the speed limit for lorries out in the yard?", "What's the speed limit for lorries out in the yard?"),
+    ("Hey , what's the wifi password?", "What's the wifi password?"),  # "Hey @bot, ..." with the bot's mention cut
+    ("hi what's the wifi password", "What's the wifi password?"),  # typed in lower case: written as a question is
+    ("how many car tyres am i allowed to keep in my unit", "How many car tyres am I allowed to keep in my unit?"),
+    ("i lost my laptop. until what time can i report it", "I lost my laptop. Until what time can I report it?"),
+    ("excess on premier cover?", "Excess on premier cover?"),
+    ("🙂 Hi! When is the next ops meeting?", "When is the next ops meeting?"),
+    ("Hi Anna, who approves overtime?", "Who approves overtime?"),
+    ("Dear HR, how many days of leave do I get?", "How many days of leave do I get?"),
+    ("Could you tell me how long is a CS-01 permit good for?", "How long is a CS-01 permit good for?"),
+    ("Quick question: how many car tyres am I allowed to keep?", "How many car tyres am I allowed to keep?"),
+    ("Hey team, quick question: who signs off brew sheets?", "Who signs off brew sheets?"),
+    ("Sorry to bother you, but where do I park?", "Where do I park?"),
+    ("Good morning all - does anyone know when the next ops meeting is?", "When the next ops meeting is?"),
+    ("Anyone know where the first aid kit is?", "Where the first aid kit is?"),
+    ("How fast can I drive? Thanks!", "How fast can I drive?"),
+    ("How much is it? Cheers :)", "How much is it?"),
+    ("How do I book leave? 🙏", "How do I book leave?"),
+    ("What time do you open, please?", "What time do you open?"),
+    ("How do I reset my password please", "How do I reset my password"),
+    ("Hi, I lost my laptop on the train. How long do I have to report it?",
+     "I lost my laptop on the train. How long do I have to report it?"),
+    ("Thanks! And what about Saturdays?", "And what about Saturdays?"),
+    ("Can you tell me the wifi password?", "What is the wifi password?"),
+    ("Can you tell me if the gym is open on Sundays?", "Is the gym open on Sundays?"),
+    ("Does anyone know whether we can bring dogs?", "Can we bring dogs?"),
+])
+def test_a_question_is_asked_without_the_greeting_request_and_thanks_around_it(message, question):
+    assert plain_question(message) == question
+
+
+@pytest.mark.parametrize("message", [
+    "What is the Hi-Vis rule?", "Is there a thank-you bonus?", "Who do I thank for the party?", "What does TIA stand for?",
+    "Morning shift: when does it start?", "Morning-after pill: how much is it?", "Hi-vis vests: who hands them out?", "Tell me about the pension scheme", "Show me the holiday policy",
+    "Could you tell me if I need to book?",  # no verb to put first
+    "thanks!", "Hi!", "Hello there",  # greetings alone are small talk
+    "HOW MUCH IS A BREWERY TOUR",
+])
+def test_a_question_with_nothing_around_it_is_left_as_asked(message):
+    assert plain_question(message) == message
+
+
+INCIDENT = Passage("Buoy 17 stopped sending data on 9 April. The investigation was led by Priya Raman. The loss of data was "
+                   "caused by a corroded antenna connector.", "incidents/buoy-17.md", "Incident report", relevance=0.5)
+TRAVEL = Passage("Flights of under six hours are booked in economy class.", "handbook/travel.md", "Travel policy",
+                 relevance=0.4)
+
+
+def test_the_reader_and_the_follow_up_rules_get_the_plain_question(tmp_path):
+    model = ScriptedChatModel(["Priya Raman [1]", "a corroded antenna connector [1]"])
+    model.name = "smollm2-135m"  # not asked to rewrite follow-ups: each message is one call
+    reranker = ScriptedReranker({"Priya Raman": 0.95, "corroded": 0.95, "economy": 0.1}, asked={"Priya Raman": "led", "corroded": "caused"})
+    manager = manager_over(model, tmp_path / "h.sqlite3", FakeKnowledgeStore((TRAVEL, INCIDENT)), reranker=reranker)
+    reply = manager.handle("c", "Hi! Could you tell me who led the investigation of the buoy 17 incident? Thanks!")
+    assert reply.text == "Priya Raman [1]" and [p.source for p in reply.sources] == [INCIDENT.source]
+    prompt = model.calls[-1]["messages"][-1]["content"]
+    assert "Who led the investigation of the buoy 17 incident?" in prompt and "Hi!" not in prompt and "Thanks" not in prompt
+    # The next question's "it" stands for the plain question's topic, not for one that opens with a greeting.
+    reply = manager.handle("c", "Thanks! And what caused it?")
+    assert reply.text == "a corroded antenna connector [1]"
+    assert "And what caused the investigation of the buoy 17 incident?" in model.calls[-1]["messages"][-1]["content"]
