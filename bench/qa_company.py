@@ -34,10 +34,11 @@ import shutil
 import time
 import zlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import common
+from phrasings import PHRASINGS
 from qa_xquad import SHOWN, RecordingModel, contains, decline_reason
 
 HERE = Path(__file__).resolve().parent / "company_qa"
@@ -384,6 +385,9 @@ def main() -> None:
     parser.add_argument("--conversations", action="store_true", help="ask only the conversations (first turns and follow-ups)")
     parser.add_argument("--one-conversation", action="store_true",
                         help="ask the single questions one after another in one conversation, as in a group chat")
+    parser.add_argument("--phrasing", choices=PHRASINGS, default="as-written",
+                        help="ask each single question as people type it in a chat (bench/phrasings.py): 'Hi! ...', '... "
+                             "Thanks!', 'Quick question: ...', 'Could you tell me ...', in lower case, or with a slip")
     parser.add_argument("--quiet", action="store_true", help="no line per question")
     parser.add_argument("--gate-only", action="store_true",
                         help="no model: the expected file ranked first, and answerable kept / unanswerable turned away by thresholds")
@@ -399,7 +403,8 @@ def main() -> None:
     splits = tuple(dict.fromkeys(q.split for q in questions)) if args.split == "all" else (args.split,)
     if not any(q.split in splits for q in questions):
         raise SystemExit(f"{questions_file} has no {args.split} questions; leave out --split")
-    wanted = [q for q in questions if q.conversation or not args.conversations]
+    wanted = [q if q.conversation else replace(q, question=PHRASINGS[args.phrasing](q.question))
+              for q in questions if q.conversation or not args.conversations]
     asked = [q for split in splits for q in [q for q in wanted if q.split == split][: args.limit]]
     report = common.Report("qa_company")
     with common.work_dir() as tmp:

@@ -17,11 +17,13 @@ from fakes import ScriptedChatModel, ScriptedReranker, manager_over
 from assistant.conversation.manager import ConversationManager
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
+from assistant.skills.asking import plain_question
 from assistant.skills.prompts import NO_ANSWER
 from assistant.skills.qa import QASkill
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import common  # noqa: E402
+import phrasings  # noqa: E402
 import qa_company  # noqa: E402
 import qa_compare  # noqa: E402
 import qa_xquad  # noqa: E402
@@ -264,3 +266,13 @@ def test_span_choice_counts_the_best_spans_that_hold_the_fact_of_best_passages_t
     # sentence, 0.9) holds only the second's.
     assert qa_company.span_choice(qa, asked) == {"answerable": 3, "past the gate": 3, "best passage holds the fact": 2,
                                                  "its best span holds it": 1, "share": 0.5}
+
+
+def test_the_assistant_asks_the_question_people_wrap_as_it_was_written():
+    for question in ("How long do I have to log a near miss after it happens?", "Who teaches the practical forklift course?",
+                     "I lost my work laptop on the train. How long do I have to report it?"):
+        for name in ("greeting", "thanks", "quick-question", "could-you"):
+            asked = phrasings.PHRASINGS[name](question)
+            assert plain_question(asked) == question, (name, asked)
+    assert phrasings.slip("How fast can I drive inside the warehouse?") == "How fast can I drive inside the warheouse?"
+    assert plain_question(phrasings.PHRASINGS["lower-case"]("How long do I have to log it?")) == "How long do I have to log it?"

@@ -1,0 +1,45 @@
+"""The same question as people type it in a chat: with a greeting, a request to be told, thanks, in lower case, with a
+slip of the keys. `qa_company.py --phrasing NAME` asks every single question so; the figures against `as-written` say
+what the phrasing costs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+# A question of one sentence that opens with its question word or verb: what "Quick question: ..." and "Could you tell
+# me ..." are put before as people put them (before "I lost my laptop. How long ...?" they would not be).
+OPENER = re.compile(r"(?:What|How|When|Who|Where|Which|Why|Is|Are|Do|Does|Can)\b")
+SENTENCE_END = re.compile(r"[.!?] ")
+# Words a slip is not made in: question words and other function words.
+FUNCTION_WORDS = frozenset("what which where when who whose whom how many much does have about there their would could "
+                           "should".split())
+
+
+def lowered_first(question: str) -> str:
+    return question[0].lower() + question[1:]
+
+
+def before_question(prefix: str) -> Callable[[str], str]:
+    return lambda q: prefix + lowered_first(q) if OPENER.match(q) and not SENTENCE_END.search(q) else q
+
+
+def slip(question: str) -> str:
+    """Two letters swapped in the middle of the question's longest lower-case word of six letters or more."""
+    words = [w for w in re.findall(r"[A-Za-z]+", question) if len(w) >= 6 and w.islower() and w not in FUNCTION_WORDS]
+    if not words:
+        return question
+    word = max(words, key=len)
+    i = len(word) // 2
+    return re.sub(rf"\b{word}\b", word[:i - 1] + word[i] + word[i - 1] + word[i + 1:], question, count=1)
+
+
+PHRASINGS: dict[str, Callable[[str], str]] = {
+    "as-written": lambda q: q,
+    "greeting": lambda q: "Hi! " + q,
+    "thanks": lambda q: q + " Thanks!",
+    "quick-question": before_question("Quick question: "),
+    "could-you": before_question("Could you tell me "),
+    "lower-case": lambda q: q.rstrip("?").lower(),
+    "slip": slip,
+}
