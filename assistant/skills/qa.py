@@ -41,6 +41,7 @@ from .phrases import first_of_several, sole_expression
 from .prompts import NO_ANSWER, qa_messages, shorten_messages
 from .qa_options import QAOptions
 from .spans import best_span, best_span_of, by_best_sentence, copy_in, excerpt, weaker_source
+from .spelling import respelled, slips
 from .table_lookup import NoRow, Swap, swapped_cell, table_answer
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,10 @@ class QASkill:
                         timings={"generate_s": time.perf_counter() - started})
             return
         relevant, found = ([], []) if small_talk(question) else self.retrieve(query or question, cited_documents=cited_documents)
+        if mended := slips(f"{question} {query or ''}", found):  # searched, scored and read as it was meant
+            log.info("mended slips in %r: %s", question, mended)
+            question, query = respelled(question, mended), query and respelled(query, mended)
+            relevant, found = self.retrieve(query or question, cited_documents=cited_documents)
         if earlier and self.reranker is not None and not self.answers(relevant):
             # A question may lean on the one before without a word that says so ("Who was the incident
             # commander?" after the outage): search with both, but rank by the question as asked, so a
