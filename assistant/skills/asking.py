@@ -26,8 +26,8 @@ LEAD = re.compile(rf"^[^?]*?(?:,|\s[-–—])\s*(?={TIME_PREPOSITION}(?:what|whi
 # A question written as the thing it asks about ("excess on premier cover?", "Deadline for a discharge summary?"): it
 # asks what that is. Not one opening with a question word, a verb, a pronoun, a conjunction or a preposition.
 NAMED_ONLY = re.compile(rf"^(?!\W*(?:{QUESTION_WORD}|{AUXILIARY}|and|or|so|but|then|also|ok|okay|yes|no|if|i|i'm|i've|"
-                        rf"i'd|we|we're|you|it|it's|they|there|there's|this|that|these|those|my|our|your|his|her|their|please|tell|show|give|list|explain|"
-                        rf"any|by|until|till|from|to|at|in|on|for|after|before|since|within|up|above|below|under|over|"
+                        rf"i'd|we|we're|you|it|it's|they|there|there's|this|that|these|those|my|our|your|his|her|their|"
+                        rf"please|tell|show|give|list|explain|any|by|until|till|from|to|at|in|on|for|after|before|since|within|up|above|below|under|over|"
                         rf"roughly|approximately|about|exactly|just)\b)\W*[^\W\d_][^?]*\?$")
 
 # Where a question typed without capitals starts after a sentence of its own ("i lost my laptop on the train. how long
