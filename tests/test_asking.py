@@ -70,3 +70,9 @@ def test_the_reader_and_the_follow_up_rules_get_the_plain_question(tmp_path):
     reply = manager.handle("c", "Thanks! And what caused it?")
     assert reply.text == "a corroded antenna connector [1]"
     assert "And what caused the investigation of the buoy 17 incident?" in model.calls[-1]["messages"][-1]["content"]
+
+
+def test_a_long_message_is_read_once():
+    # A pasted message with a long run of spaces: the thanks after a question are looked for where a run starts.
+    message = "What is the deposit?" + " " * 40_000 + "Thanks!"
+    assert plain_question(message) == "What is the deposit?"

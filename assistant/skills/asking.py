@@ -72,8 +72,9 @@ COURTESY_BEFORE = re.compile(rf"^\W*(?:(?:{GREETING}(?:(?:\s*[,.!;]+|\s+[-–—
 TOLD = re.compile(rf"{TELL_ME},?\s+(?:(?={QUESTION_WORD})|(?P<thing>(?=(?:the|your|our|my)\b))|(?:if|whether)\s+"
                   r"(?P<subject>(?:[\w'-]+\s+){1,4}?)(?P<verb>is|are|was|were|can|could|will|would|should|has|have|must|may)\b)",
                   re.I)
-# Thanks or a "please" after the question ("...? Thanks!", "..., please?", "... pls ty"), and a smiley after its stop.
-COURTESY_AFTER = re.compile(r"(?:[\s,]+(?:please|pls|thanks|thank you|thx|ty|tia|cheers|many thanks)"
+# Thanks or a "please" after the question ("...? Thanks!", "..., please?", "... pls ty"), and a smiley after its stop;
+# tried only where a run of spaces starts (from inside one, a long run would be read again at each of its spaces).
+COURTESY_AFTER = re.compile(r"(?<![\s,])(?:[\s,]+(?:please|pls|thanks|thank you|thx|ty|tia|cheers|many thanks)"
                             r"(?: (?:so |very )?much)?(?: in advance)?)+\W*$|(?<=[?.!])\s+[^\w\s]+$", re.I)
 
 
