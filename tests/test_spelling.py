@@ -28,6 +28,7 @@ def test_a_slip_is_mended_with_the_word_of_the_passages_it_was_meant_to_be(quest
     "How long do I watch the Dasbhoard?",  # a capital starts a name, spelt its own way
     "How long do I watch the canary xashboard?",  # a slip in the first letter is as likely another word
     "How long is the canary dashboard kept?",  # every word is the passages' or English
+    "What is " + "dashboard" * 2000 + "?",  # a pasted run of letters is no word
 ])
 def test_a_real_word_a_name_or_a_plural_is_not_mended(question):
     assert slips(question, [RUNBOOK, PRICES]) == {}

@@ -22,6 +22,7 @@ from ..retrieval.base import Passage
 
 WORD = re.compile(r"\b[A-Za-z]+(?:'[A-Za-z]+)?\b")
 SHORTEST = 6  # a slip in a shorter word is as likely another word ("cost", "cast"; "lates", the late shifts, and "later")
+LONGEST = 30  # no word is longer; a pasted run of letters has thousands of spellings a slip away
 
 
 @functools.cache
@@ -36,7 +37,7 @@ def slips(question: str, passages: Sequence[Passage]) -> dict[str, str]:
     mended: dict[str, str] = {}
     for word in set(WORD.findall(question)):
         # Lower-case words only: a capital starts a name, which is spelt its own way.
-        if len(word) < SHORTEST or not word.islower() or word in said or word in english():
+        if not SHORTEST <= len(word) <= LONGEST or not word.islower() or word in said or word in english():
             continue
         if near := [candidate for candidate in english().edit_distance_1(word)
                     if said[candidate] and candidate[0] == word[0] and not plural(word, candidate)]:
