@@ -15,6 +15,8 @@ from assistant.skills.asking import plain_question
     ("how many car tyres am i allowed to keep in my unit", "How many car tyres am I allowed to keep in my unit?"),
     ("i lost my laptop. until what time can i report it", "I lost my laptop. Until what time can I report it?"),
     ("excess on premier cover?", "Excess on premier cover?"),
+    ("what is the surcharge for a sunday delivery", "What is the surcharge for a Sunday delivery?"),  # a day is a name
+    ("hi, may i park here on mondays", "May I park here on Mondays?"),
     ("🙂 Hi! When is the next ops meeting?", "When is the next ops meeting?"),
     ("Hi Anna, who approves overtime?", "Who approves overtime?"),
     ("Dear HR, how many days of leave do I get?", "How many days of leave do I get?"),

@@ -34,6 +34,10 @@ NAMED_ONLY = re.compile(rf"^(?!\W*(?:{QUESTION_WORD}|{AUXILIARY}|and|or|so|but|t
 # do i have to report it"): a stop, then a question word or a verb that asks; sentences() wants a capital there.
 TYPED_LOWER = re.compile(rf"(?<=[.!])\s+(?={TIME_PREPOSITION}{QUESTION_WORD}|{AUXILIARY}\b)")
 
+# The words English writes with a capital wherever they stand: "I", the days and the months ("may" is a verb as often).
+CAPITALISED = re.compile(r"\b(?:i|(?:mon|tues|wednes|thurs|fri|satur|sun)days?|january|february|march|april|june|july|"
+                         r"august|september|october|november|december)\b")
+
 
 def asking_sentence(question: str) -> str:
     """The sentence that asks, from its question word: the last sentence of a question that first says what it is about
@@ -101,10 +105,11 @@ def plain_question(message: str) -> str:
 
 
 def written_out(question: str) -> str:
-    """A question typed in lower case as it is written: its sentences' first words and "I" with capitals, and a
-    question mark after the sentence that asks ("i lost my laptop. how long do i have" asks "I lost my laptop. How
-    long do I have?"), as the reader learned questions."""
-    letters = list(re.sub(r"\bi\b", "I", question))
+    """A question typed in lower case as it is written: its sentences' first words, "I" and the days' and months' names
+    with capitals (so a day the documents lack is seen as a name they lack: "on a sunday"), and a question mark after
+    the sentence that asks ("i lost my laptop. how long do i have" asks "I lost my laptop. How long do I have?"), as the
+    reader learned questions."""
+    letters = list(CAPITALISED.sub(lambda word: word[0].capitalize(), question))
     for start in [0, *(gap.end() for gap in TYPED_LOWER.finditer(question))]:
         letters[start] = letters[start].upper()
     written = "".join(letters)
