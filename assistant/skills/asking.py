@@ -96,11 +96,13 @@ def plain_question(message: str) -> str:
         else:
             plain = ("what is " if told["thing"] is not None else "") + plain[told.end():]
     if not re.search(r"\w", plain):
-        return text
+        return message
     if not re.search(r"[A-Z]", text):
         plain = written_out(plain)
     elif not text.startswith(plain) and next(c for c in text if c.isalpha()).isupper():  # "Hi! What's ..."
         plain = plain[0].upper() + plain[1:]
+    if plain == text:
+        return message
     return plain + "?" if text.endswith("?") and plain[-1] not in ".!?" else plain
 
 
