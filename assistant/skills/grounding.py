@@ -112,14 +112,13 @@ def small_talk(message: str) -> bool:
     return bool(words) and words <= SMALL_TALK
 
 
-def shares_a_word(question: str, passage: Passage) -> bool:
-    """Whether ``passage`` (with its heading) has a content word of ``question``: not when the question has none ("how
-    are you?") or only those of SMALL_TALK ("thank you so much")."""
+def shares_a_word(question: str, passages: Sequence[Passage]) -> list[bool]:
+    """For each of ``passages`` (with its heading), whether it has a content word of ``question``: none does when the
+    question has none ("how are you?") or only those of SMALL_TALK ("thank you so much")."""
     asked = set(content_words(question))
     if asked <= SMALL_TALK:
-        return False
-    said = set(content_words(f"{passage.title or ''} {passage.text}"))
-    return any(same_term(a, b) for a in asked for b in said)
+        return [False] * len(passages)
+    return [any(same_term(a, b) for a in asked for b in set(content_words(f"{p.title or ''} {p.text}"))) for p in passages]
 
 
 def same_term(a: str, b: str) -> bool:

@@ -366,7 +366,7 @@ def worded(ranked: Sequence[Passage], query: str) -> list[Passage]:
     """``ranked`` with each passage that shares no word with ``query`` scored 0, best first: no passage answers "hello",
     "thanks!", "🙂" or "how are you?", but out of what it learned the small cross-encoder scores most as answering
     (0.3-0.8), so a greeting in a chat with documents got "I don't know" and three passages instead of a reply."""
-    scored = [p if shares_a_word(query, p) else replace(p, relevance=0.0) for p in ranked]
+    scored = [p if shares else replace(p, relevance=0.0) for p, shares in zip(ranked, shares_a_word(query, ranked))]
     return sorted(scored, key=lambda p: -(p.relevance or 0.0))
 
 
