@@ -40,6 +40,7 @@ class Reply:
     error: bool = False
     usage: Usage | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
+    parts: tuple[Reply, ...] = ()  # a message of several questions: the reply to each, as if asked alone, in order
 
 
 ReplyEvent = TextDelta | Reply

@@ -30,7 +30,14 @@ from assistant.skills.asking import plain_question
     ("How much is it? Cheers :)", "How much is it?"),
     ("How do I book leave? 🙏", "How do I book leave?"),
     ("What time do you open, please?", "What time do you open?"),
-    ("How do I reset my password please", "How do I reset my password"),
+    ("How do I reset my password please", "How do I reset my password?"),
+    # sent without its question mark, or without the capital of its question word
+    ("What's the wifi password", "What's the wifi password?"),
+    ("what pH range for the pool", "What pH range for the pool?"),
+    ("Is the gym open today.", "Is the gym open today?"),
+    ("A pallet arrived smashed. Under CMR, what's the most you pay per kilo",
+     "A pallet arrived smashed. Under CMR, what's the most you pay per kilo?"),
+    ("HOW MUCH IS A BREWERY TOUR", "HOW MUCH IS A BREWERY TOUR?"),  # no capitals to give: only its question mark
     ("Hi, I lost my laptop on the train. How long do I have to report it?",
      "I lost my laptop on the train. How long do I have to report it?"),
     ("Thanks! And what about Saturdays?", "And what about Saturdays?"),
@@ -47,7 +54,7 @@ def test_a_question_is_asked_without_the_greeting_request_and_thanks_around_it(m
     "Morning shift: when does it start?", "Morning-after pill: how much is it?", "Hi-vis vests: who hands them out?", "Tell me about the pension scheme", "Show me the holiday policy",
     "Could you tell me if I need to book?",  # no verb to put first
     "thanks!", "Hi!", "Hello there",  # greetings alone are small talk
-    "HOW MUCH IS A BREWERY TOUR",
+    "What a week!", "What's the door code? I'm locked out.", "iPhone battery?", "Wifi password",
 ])
 def test_a_question_with_nothing_around_it_is_left_as_asked(message):
     assert plain_question(message) == message

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -276,3 +277,26 @@ def test_the_assistant_asks_the_question_people_wrap_as_it_was_written():
             assert plain_question(asked) == question, (name, asked)
     assert phrasings.slip("How fast can I drive inside the warehouse?") == "How fast can I drive inside the warheouse?"
     assert plain_question(phrasings.PHRASINGS["lower-case"]("How long do I have to log it?")) == "How long do I have to log it?"
+
+
+def test_two_in_one_pairs_questions_of_a_kind_and_scores_each_on_its_own_answer(tmp_path):
+    from assistant.reply import Reply
+
+    Q = qa_company.Question
+    asked = [Q("a1", "a.md", "number", "How long is probation?", ("6 months",)),
+             Q("u1", "a.md", "unanswerable", "What is the parking fee?", ()),
+             Q("a2", "b.md", "name", "Who signs expenses?", ("Dana",)),
+             Q("a3", "b.md", "name", "Who runs payroll?", ("Ola",)),
+             Q("f1", "a.md", "followup", "And after that?", ("yearly",), conversation="c1", turn=2)]
+    paired = {q.id: q.message for q in qa_company.two_in_one(asked)}
+    # answerable with answerable in order, a lone last one with the first of its kind; no follow-up is paired
+    assert paired == {"a1": "How long is probation? Who signs expenses?", "a2": "How long is probation? Who signs expenses?",
+                      "a3": "Who runs payroll? How long is probation?", "u1": "", "f1": ""}
+    first, second = (Reply(text, "qa", sources=[Passage(text, source)]) for text, source in
+                     (("6 months [1]", "a.md"), ("I don't know.", "b.md")))
+    sent = qa_company.Sent(Reply("both", "qa", parts=(first, replace(second, declined=True))), "", "", (), 1.0, 0.5)
+    root = tmp_path.resolve()
+    pair = [q for q in qa_company.two_in_one(asked) if q.id in ("a1", "a2")]
+    outcomes = [qa_company.scored(root, q, sent) for q in pair]
+    assert [(o.id, o.why, o.has_fact, o.cites_source) for o in outcomes] == [("a1", "answered", True, True),
+                                                                              ("a2", "model_declined", False, False)]

@@ -876,7 +876,7 @@ def test_a_second_sentence_is_quoted_only_when_it_scores_clearly_better_together
     phrases = {"stopped sending data on 9 April. The investigation": 0.9, "stopped sending data": 0.5, "Priya": 0.3}
     manager, _, _, _ = make(tmp_path, ["unsupported invented claim about whales"], phrases, passages=(INCIDENT,), answer_score=0.4,
                             quote_score=0.7)
-    reply = manager.handle("c", "/ask When did buoy 17 stop and who investigated?")
+    reply = manager.handle("c", "/ask What happened to buoy 17 in April?")
     assert reply.quoted
     assert reply.text.endswith("> Buoy 17 stopped sending data on 9 April. The investigation was led by Priya Raman. …")
 

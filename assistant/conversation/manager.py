@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import AssistantError, KnowledgeBaseError, UsageError
 from ..llm.base import ChatModel, GenerationOptions, Message
-from ..skills.asking import plain_question
+from ..skills.asking import plain_question, questions_in
 from ..skills.qa import QASkill
 from ..skills.summarize import STYLES, Summarizer, end_at_sentence
 from ..skills.translate import Translator, detect_language, find_language, parse_request, quality_note, translate_text
@@ -27,6 +27,7 @@ from .commands import COMMAND_HELP, Request, parse
 from .documents import Documents
 from .followup import cited_documents, previous_questions, rewrite
 from .history import HistoryStore
+from .several import answered_each
 from .types import APOLOGY, ConversationInfo, Passage, Reply, ReplyEvent, TextDelta, Turn
 
 log = logging.getLogger(__name__)
@@ -265,15 +266,23 @@ class ConversationManager:
 
     def _answer_from_documents(self, asked: Asked,
                                otherwise: Callable[[], Iterator[ReplyEvent]] | None = None) -> Iterator[ReplyEvent]:
-        """QA on the question made to stand alone (a follow-up rewritten with the conversation)."""
+        """QA on each question the message asks, made to stand alone (a follow-up rewritten with the conversation)."""
         history = self.history.turns(asked.conversation_id, limit=4)
-        question = plain_question(asked.request.text)  # "Hi! Could you tell me ...? Thanks!" asks what it asks alone
+        questions = questions_in(plain_question(asked.request.text))  # "Hi! Could you tell me ...? Thanks!" asks what it asks alone
+        if len(questions) == 1:
+            yield from self._answer_question(questions[0], history, asked.cancel, otherwise)
+        else:
+            yield from answered_each(questions, lambda question, before: self._answer_question(question, before, asked.cancel),
+                                     history, asked.cancel, otherwise)
+
+    def _answer_question(self, question: str, history: Sequence[Turn], cancel: threading.Event,
+                         otherwise: Callable[[], Iterator[ReplyEvent]] | None = None) -> Iterator[ReplyEvent]:
         standalone = rewrite(self.model, question, history)
         # Not taken for a follow-up: the last two questions (the previous one may be a follow-up itself) are
         # searched with it only if it finds no answer alone.
         earlier = " ".join(previous_questions(history)) if standalone.query == question else None
         yield from self.qa.reply(standalone.question, query=standalone.query, earlier=earlier,
-                                 cited_documents=cited_documents(history), swap=standalone.swap, cancel=asked.cancel,
+                                 cited_documents=cited_documents(history), swap=standalone.swap, cancel=cancel,
                                  otherwise=otherwise)
 
     def _chat_messages(self, conversation_id: str, text: str) -> list[Message]:

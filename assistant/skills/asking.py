@@ -1,12 +1,14 @@
 """The sentence of a question that asks, and its words as the kind patterns of answer_kind match them: "I carried some
-holiday over from last year. When do I have to use it by?" asks "when do i have to use it by?"; and the question without
-what people put around it in a chat ("Hi! Could you tell me ...? Thanks!")."""
+holiday over from last year. When do I have to use it by?" asks "when do i have to use it by?"; the question without
+what people put around it in a chat ("Hi! Could you tell me ...? Thanks!"); and the questions of a message that asks
+several ("What's the wifi password? Where do I park?")."""
 
 from __future__ import annotations
 
 import re
 
 from ..text import sentences
+from .grounding import content_words, small_talk
 
 # The question word among the first words ("And how many ...", "So why ..."), not inside a clause ("How was
 # it decided how many ...", "What happens when ...").
@@ -31,8 +33,10 @@ NAMED_ONLY = re.compile(rf"^(?!\W*(?:{QUESTION_WORD}|{AUXILIARY}|and|or|so|but|t
                         rf"roughly|approximately|about|exactly|just)\b)\W*[^\W\d_][^?]*\?$")
 
 # Where a question typed without capitals starts after a sentence of its own ("i lost my laptop on the train. how long
-# do i have to report it"): a stop, then a question word or a verb that asks; sentences() wants a capital there.
-TYPED_LOWER = re.compile(rf"(?<=[.!])\s+(?={TIME_PREPOSITION}{QUESTION_WORD}|{AUXILIARY}\b)")
+# do i have to report it", "what's the wifi password? where's the printer"): a stop, then a question word or a verb that
+# asks; sentences() wants a capital there.
+TYPED_LOWER = re.compile(rf"(?<=[.!?])\s+(?={TIME_PREPOSITION}{QUESTION_WORD}|{AUXILIARY}\b)")
+ASKS = re.compile(rf"{TIME_PREPOSITION}{QUESTION_WORD}|{AUXILIARY}\b", re.I)  # what a question opens with
 
 # The words English writes with a capital wherever they stand: "I", the days and the months ("may" is a verb as often).
 CAPITALISED = re.compile(r"\b(?:i|(?:mon|tues|wednes|thurs|fri|satur|sun)days?|january|february|march|april|june|july|"
@@ -101,6 +105,7 @@ def plain_question(message: str) -> str:
         plain = written_out(plain)
     elif not text.startswith(plain) and next(c for c in text if c.isalpha()).isupper():  # "Hi! What's ..."
         plain = plain[0].upper() + plain[1:]
+    plain = with_question_mark(with_capital(plain))
     if plain == text:
         return message
     return plain + "?" if text.endswith("?") and plain[-1] not in ".!?" else plain
@@ -108,13 +113,80 @@ def plain_question(message: str) -> str:
 
 def written_out(question: str) -> str:
     """A question typed in lower case as it is written: its sentences' first words, "I" and the days' and months' names
-    with capitals (so a day the documents lack is seen as a name they lack: "on a sunday"), and a question mark after
-    the sentence that asks ("i lost my laptop. how long do i have" asks "I lost my laptop. How long do I have?"), as the
-    reader learned questions."""
+    with capitals (so a day the documents lack is seen as a name they lack: "on a sunday"; "i lost my laptop. how long
+    do i have" asks "I lost my laptop. How long do I have", and with_question_mark ends it)."""
     letters = list(CAPITALISED.sub(lambda word: word[0].capitalize(), question))
     for start in [0, *(gap.end() for gap in TYPED_LOWER.finditer(question))]:
         letters[start] = letters[start].upper()
-    written = "".join(letters)
-    if not written.endswith("?") and re.match(rf"{TIME_PREPOSITION}{QUESTION_WORD}|{AUXILIARY}\b", asking_sentence(written), re.I):
-        written = written.rstrip(".!") + "?"
-    return written
+    return "".join(letters)
+
+
+def with_question_mark(question: str) -> str:
+    """The question with the question mark it was sent without ("How do I reset my password" asks "How do I reset my
+    password?"): when its last sentence opens with a question word or a verb that asks and ends with no question mark or
+    exclamation mark ("What a week!"). The reranker and the reader learned questions with one."""
+    last = TYPED_LOWER.split((sentences(question) or [question])[-1])[-1]
+    asking = LEAD.sub("", last, count=1)  # "Under CMR, what's the most you pay per kilo"
+    if last.endswith(("?", "!")) or not ASKS.match(asking):
+        return question
+    return question.rstrip(".") + "?"
+
+
+def with_capital(question: str) -> str:
+    """The question with a capital on its first word when that is a question word or a verb that asks ("what pH range
+    for the pool?" asks "What pH range ..."; "iPhone battery?" keeps its small i)."""
+    return question[0].upper() + question[1:] if question[:1].islower() and ASKS.match(question) else question
+
+
+# "and" before a second question in the sentence of a first ("How long is a sabbatical and who is eligible?").
+AND_ASKS = re.compile(rf",?\s+and\s+(?={QUESTION_WORD}|{AUXILIARY}\b)", re.I)
+# Words that ask for more of the thing just asked about, not about another ("Is there a deposit? How much?", "Can I
+# extend it, and what does it cost?", "... and how often?").
+MORE_OF_IT = frozenset(content_words("much many long often far soon quickly kind sort type cost costs charge charged"))
+
+# A message of more questions is no list of questions to answer one by one (a pasted text, a questionnaire): it is read
+# as one message, as a message of one question is.
+MOST_QUESTIONS = 4
+
+
+def questions_in(message: str) -> list[str]:
+    """The questions a message asks, each as it would be asked alone, in order: "What's the wifi password? Where do I
+    park?" asks two, and so does "How long is a sabbatical and who is eligible?" (a question after "and" when the first
+    asks with a question word: "Is there a locker deposit, and how much?" asks one thing). A question that asks only for
+    more of what the one before asks ("How much?", "What kind?") stays with it; a sentence that asks nothing stays with
+    the question after it (after the last: with the one before it); greetings and "how are you?" beside a question are left out.
+    A message of one question, or of more than MOST_QUESTIONS, is returned as it is."""
+    asked: list[str] = []
+    told = ""  # what is said before a question ("I lost my laptop.")
+    parts = 0
+    for sentence in sentences(message):
+        if not sentence.endswith("?"):
+            told += sentence + " "
+            continue
+        for part in split_and(sentence):
+            parts += 1
+            if asked and not asks_of_its_own(part, asked[-1]):
+                asked[-1] += f" {told}{part}"
+            else:
+                asked.append(told + part)
+            told = ""
+    if asked and told:  # said after the last question ("What's the code? I'm locked out.")
+        asked[-1] += " " + told.rstrip()
+    questions = [q for q in asked if content_words(q) and not small_talk(q)]
+    return questions if len(asked) > 1 and questions and parts <= MOST_QUESTIONS else [message]
+
+
+def split_and(sentence: str) -> list[str]:
+    """A question sentence as its questions: cut at an "and" before a question word or verb that asks, when the sentence
+    opens with a question word ("How long is a sabbatical and who is eligible?"); after a question that wants a yes or a
+    no, what follows says what else to tell of the same thing ("Is there a fee, and how much?")."""
+    asking = LEAD.sub("", TYPED_LOWER.split(sentence)[-1], count=1)  # "If I quit and don't ..., how much ...?" asks "how much"
+    if not re.match(OPENING + QUESTION_WORD, asking, re.I) or not (cut := AND_ASKS.search(sentence, len(sentence) - len(asking))):
+        return [sentence]
+    second = sentence[cut.end():]
+    return [sentence[:cut.start()].rstrip(" ,;") + "?", second[0].upper() + second[1:]]
+
+
+def asks_of_its_own(question: str, before: str) -> bool:
+    """Whether ``question`` names something to ask about that ``before`` does not, beyond more of the same."""
+    return bool(set(content_words(question)) - MORE_OF_IT - set(content_words(before)))
