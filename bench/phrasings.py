@@ -41,5 +41,6 @@ PHRASINGS: dict[str, Callable[[str], str]] = {
     "quick-question": before_question("Quick question: "),
     "could-you": before_question("Could you tell me "),
     "lower-case": lambda q: q.rstrip("?").lower(),
+    "no-question-mark": lambda q: q.rstrip("?"),
     "slip": slip,
 }

@@ -58,6 +58,7 @@ class Question:
     conversation: str = ""
     turn: int = 0
     also: tuple[str, ...] = ()  # other files that state the same fact: citing one of them is right too
+    message: str = ""  # what is sent, when it is not the question alone (--phrasing two-in-one)
 
     @property
     def answerable(self) -> bool:
@@ -230,32 +231,68 @@ def relative(passage, root: Path) -> str:
         return passage.source
 
 
-def ask(manager, knowledge: RecordingKnowledge, root: Path, question: Question, conversation: str, remember: bool) -> Outcome:
-    from assistant.skills.grounding import strip_citations
+@dataclass(frozen=True)
+class Sent:
+    """What one message got: the reply, the reader's readings, the passages searched, the seconds."""
+    reply: object
+    raw: str
+    reread: str
+    found: tuple
+    seconds: float
+    first_text_s: float
+
+
+def send(manager, knowledge: RecordingKnowledge, text: str, conversation: str, remember: bool) -> Sent:
+    from assistant.conversation.types import Reply
 
     knowledge.last_found = []
     recorder = manager.qa.model
     recorder.forget()
-    from assistant.conversation.types import Reply
-
     started = time.perf_counter()
     first = None  # seconds to the first streamed text, or to the reply when nothing streams
-    for event in manager.stream(conversation, "/ask " + question.question, remember=remember):
+    for event in manager.stream(conversation, "/ask " + text, remember=remember):
         first = first if first is not None else time.perf_counter() - started
         if isinstance(event, Reply):
             reply = event
-    seconds = time.perf_counter() - started
+    return Sent(reply, recorder.last.strip(), recorder.reread.strip(), tuple(knowledge.last_found),
+                time.perf_counter() - started, first)
+
+
+def scored(root: Path, question: Question, sent: Sent) -> Outcome:
+    """The verdict on ``question`` by what ``sent`` got; of a message of two questions answered apart, by the answer to
+    it (the whole reply when the message was not read as two)."""
+    from assistant.skills.grounding import strip_citations
+
+    reply = sent.reply
+    if question.message and len(reply.parts) == 2:
+        reply = reply.parts[0 if question.message.startswith(question.question) else 1]
     why = decline_reason(reply)
     shown = why in SHOWN
     return Outcome(
         id=question.id, split=question.split, kind=question.kind, question=question.question, source=question.source,
-        answers=question.answers, reply=reply.text, raw=recorder.last.strip(),
-        reread=recorder.reread.strip(), why=why, notice=reply.notice or "",
+        answers=question.answers, reply=reply.text, raw=sent.raw, reread=sent.reread, why=why, notice=reply.notice or "",
         has_fact=shown and question.answerable and has_fact(strip_citations(reply.text), question),
         cites_source=shown and bool(question.sources & {relative(p, root) for p in reply.sources}),
-        retrieved=bool(question.sources & {relative(p, root) for p in knowledge.last_found}),
-        seconds=seconds, first_text_s=first, turn=question.turn,
+        retrieved=bool(question.sources & {relative(p, root) for p in sent.found}),
+        seconds=sent.seconds, first_text_s=sent.first_text_s, turn=question.turn,
     )
+
+
+def two_in_one(questions: Sequence[Question]) -> list[Question]:
+    """The single questions asked two in one message ("What is the deposit? How long do I have to give notice?"),
+    answerable with answerable and unanswerable with unanswerable, in order within each half (a lone last one is asked
+    with the first of its kind). Each is scored on the answer to it when the reply answers them apart, else on the whole
+    reply (both must be answered, or both declined)."""
+    paired: dict[str, str] = {}
+    for split in dict.fromkeys(q.split for q in questions):
+        for answerable in (True, False):
+            kind = [q for q in questions if q.split == split and not q.conversation and q.answerable == answerable]
+            for i in range(0, len(kind) - 1 if len(kind) > 1 else 0, 2):
+                message = f"{kind[i].question} {kind[i + 1].question}"
+                paired[kind[i].id] = paired[kind[i + 1].id] = message
+            if len(kind) % 2 and len(kind) > 1:
+                paired[kind[-1].id] = f"{kind[-1].question} {kind[0].question}"
+    return [replace(q, message=paired[q.id]) if q.id in paired else q for q in questions]
 
 
 ONE_CONVERSATION = "bench-one-after-another"
@@ -266,6 +303,7 @@ def run(manager, knowledge: RecordingKnowledge, root: Path, questions: Sequence[
     """Each question asked and scored; single questions each alone, or with ``one_conversation`` one after another in
     one conversation, as in a team's group chat (still scored as single questions)."""
     outcomes = []
+    sent_before: dict[str, Sent] = {}
     if one_conversation:
         manager.reset(ONE_CONVERSATION)
     for i, question in enumerate(questions, 1):
@@ -277,7 +315,10 @@ def run(manager, knowledge: RecordingKnowledge, root: Path, questions: Sequence[
             conversation, remember = ONE_CONVERSATION, True
         else:
             conversation, remember = f"bench-{question.id}", False
-        outcome = ask(manager, knowledge, root, question, conversation, remember)
+        message = question.message or question.question
+        if remember or message not in sent_before:  # a message of two questions is asked once for both
+            sent_before[message] = send(manager, knowledge, message, conversation, remember)
+        outcome = scored(root, question, sent_before[message])
         outcomes.append(outcome)
         if progress:
             verdict = "ok" if outcome.has_fact and outcome.cites_source else ("-" if question.answerable else "")
@@ -385,9 +426,10 @@ def main() -> None:
     parser.add_argument("--conversations", action="store_true", help="ask only the conversations (first turns and follow-ups)")
     parser.add_argument("--one-conversation", action="store_true",
                         help="ask the single questions one after another in one conversation, as in a group chat")
-    parser.add_argument("--phrasing", choices=PHRASINGS, default="as-written",
+    parser.add_argument("--phrasing", choices=[*PHRASINGS, "two-in-one"], default="as-written",
                         help="ask each single question as people type it in a chat (bench/phrasings.py): 'Hi! ...', '... "
-                             "Thanks!', 'Quick question: ...', 'Could you tell me ...', in lower case, or with a slip")
+                             "Thanks!', 'Quick question: ...', 'Could you tell me ...', in lower case, without its question mark, with a slip, or two-in-one: two "
+                             "questions in one message, each scored on the whole reply")
     parser.add_argument("--quiet", action="store_true", help="no line per question")
     parser.add_argument("--gate-only", action="store_true",
                         help="no model: the expected file ranked first, and answerable kept / unanswerable turned away by thresholds")
@@ -403,8 +445,10 @@ def main() -> None:
     splits = tuple(dict.fromkeys(q.split for q in questions)) if args.split == "all" else (args.split,)
     if not any(q.split in splits for q in questions):
         raise SystemExit(f"{questions_file} has no {args.split} questions; leave out --split")
-    wanted = [q if q.conversation else replace(q, question=PHRASINGS[args.phrasing](q.question))
+    wanted = [q if q.conversation or args.phrasing not in PHRASINGS else replace(q, question=PHRASINGS[args.phrasing](q.question))
               for q in questions if q.conversation or not args.conversations]
+    if args.phrasing == "two-in-one":
+        wanted = two_in_one(wanted)
     asked = [q for split in splits for q in [q for q in wanted if q.split == split][: args.limit]]
     report = common.Report("qa_company")
     with common.work_dir() as tmp:
