@@ -54,7 +54,7 @@ def test_a_question_is_asked_without_the_greeting_request_and_thanks_around_it(m
     "Morning shift: when does it start?", "Morning-after pill: how much is it?", "Hi-vis vests: who hands them out?", "Tell me about the pension scheme", "Show me the holiday policy",
     "Could you tell me if I need to book?",  # no verb to put first
     "thanks!", "Hi!", "Hello there",  # greetings alone are small talk
-    "What a week!", "What's the door code? I'm locked out.", "iPhone battery?", "Wifi password",
+    "What a week!", 'Why was the student group called "the Methodists?"', "What's the door code? I'm locked out.", "iPhone battery?", "Wifi password",
 ])
 def test_a_question_with_nothing_around_it_is_left_as_asked(message):
     assert plain_question(message) == message

@@ -43,6 +43,9 @@ def test_the_questions_of_a_message_typed_in_lower_case():
     "Are cars more expensive in the summer? By how much?",
     "What is the difference between the Pro plan and the Team plan?",
     "Who approves expenses and how?",
+    "How and when did the plague reach Europe?",  # one thing asked two ways
+    # a verb after "and" asks only before its subject
+    "What contract is it when the contractor gets a specification and must design the building too?",
     # "and" inside the condition before the question word
     "If I quit in my second month and don't hand the uniform back, how much comes off my last pay?",
     "Thanks!",

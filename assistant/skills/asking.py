@@ -127,7 +127,7 @@ def with_question_mark(question: str) -> str:
     exclamation mark ("What a week!"). The reranker and the reader learned questions with one."""
     last = TYPED_LOWER.split((sentences(question) or [question])[-1])[-1]
     asking = LEAD.sub("", last, count=1)  # "Under CMR, what's the most you pay per kilo"
-    if last.endswith(("?", "!")) or not ASKS.match(asking):
+    if last.rstrip("\"')»”’ ").endswith(("?", "!")) or not ASKS.match(asking):  # 'called "the Methodists?"'
         return question
     return question.rstrip(".") + "?"
 
@@ -138,8 +138,11 @@ def with_capital(question: str) -> str:
     return question[0].upper() + question[1:] if question[:1].islower() and ASKS.match(question) else question
 
 
-# "and" before a second question in the sentence of a first ("How long is a sabbatical and who is eligible?").
-AND_ASKS = re.compile(rf",?\s+and\s+(?={QUESTION_WORD}|{AUXILIARY}\b)", re.I)
+# "and" before a second question in the sentence of a first ("How long is a sabbatical and who is eligible?", "..., and
+# is there a way to lower it?"); a verb after "and" asks only before its subject ("... and must undertake the project"
+# goes on with the first question).
+SUBJECT = r"i|you|we|they|he|she|it|there|the|a|an|my|our|your|their|this|that|these|those|(?-i:[A-Z])[\w-]*"
+AND_ASKS = re.compile(rf",?\s+and\s+(?={QUESTION_WORD}|{AUXILIARY}\s+(?:{SUBJECT})\b)", re.I)
 # Words that ask for more of the thing just asked about, not about another ("Is there a deposit? How much?", "Can I
 # extend it, and what does it cost?", "... and how often?").
 MORE_OF_IT = frozenset(content_words("much many long often far soon quickly kind sort type cost costs charge charged"))
@@ -183,8 +186,10 @@ def split_and(sentence: str) -> list[str]:
     asking = LEAD.sub("", TYPED_LOWER.split(sentence)[-1], count=1)  # "If I quit and don't ..., how much ...?" asks "how much"
     if not re.match(OPENING + QUESTION_WORD, asking, re.I) or not (cut := AND_ASKS.search(sentence, len(sentence) - len(asking))):
         return [sentence]
-    second = sentence[cut.end():]
-    return [sentence[:cut.start()].rstrip(" ,;") + "?", second[0].upper() + second[1:]]
+    first, second = sentence[:cut.start()].rstrip(" ,;") + "?", sentence[cut.end():]
+    if not content_words(first):  # "How and when did ...?" asks one thing two ways
+        return [sentence]
+    return [first, second[0].upper() + second[1:]]
 
 
 def asks_of_its_own(question: str, before: str) -> bool:
