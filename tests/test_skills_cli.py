@@ -57,6 +57,19 @@ def test_ask_a_file_of_questions_gives_one_json_line_each(monkeypatch, capsys, m
     assert code == 0 and [r["question"] for r in rows] == ["How do I reset the boiler?", "When do I water the tomatoes?"]
 
 
+def test_ask_two_questions_at_once_gives_the_answer_to_each_in_the_json(monkeypatch, capsys, model):
+    scripted, notes = model
+    scripted.replies = ["Hold the red button for ten seconds [1].", "Every morning in summer [1]."]
+    run_main(monkeypatch, capsys, "index", "add", str(notes))
+    code, out, _ = run_main(monkeypatch, capsys, "ask", "--json", "How do I reset the boiler? When do I water the tomatoes?")
+    reply = json.loads(out)
+    assert code == 0 and [part["answer"] for part in reply["parts"]] == ["Hold the red button for ten seconds [1].",
+                                                                        "Every morning in summer [1]."]
+    assert [part["sources"][0]["source"].rsplit("/", 1)[-1] for part in reply["parts"]] == ["boiler.md", "garden.md"]
+    assert reply["answer"].endswith("**When do I water the tomatoes?** Every morning in summer [2].")
+    assert "parts" not in json.loads(run_main(monkeypatch, capsys, "ask", "--json", "How do I reset the boiler?")[1])
+
+
 def test_translate_and_summarize_go_through_their_skills(monkeypatch, capsys, model, tmp_path):
     scripted, _ = model
     scripted.replies = ["Bonjour, à demain."]

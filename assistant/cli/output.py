@@ -15,6 +15,7 @@ from ..conversation.types import Reply, ReplyEvent, TextDelta
 
 
 def reply_to_json(reply: Reply) -> dict:
+    """The reply as JSON; of a message of several questions, with the reply to each (``parts``)."""
     return {
         "answer": reply.text,
         "skill": reply.skill,
@@ -25,6 +26,7 @@ def reply_to_json(reply: Reply) -> dict:
         "notice": reply.notice,
         "sources": [dataclasses.asdict(p) for p in reply.sources],
         "timings": {k: round(v, 3) for k, v in reply.timings.items()},
+        **({"parts": [reply_to_json(part) for part in reply.parts]} if reply.parts else {}),
     }
 
 
