@@ -148,3 +148,22 @@ def test_the_embedded_model_answers_each_question_of_a_message_from_its_own_pass
     assert "330" in first.text and "landmarks.md" in {p.source for p in first.sources}
     assert "1793" in second.text and "museums.md" in {p.source for p in second.sources}
     assert reply.text.startswith("**How tall is the Eiffel Tower?** ") and "\n\n**When did the Louvre open?** " in reply.text
+
+
+def test_a_cancelled_message_stops_before_its_next_question():
+    import threading
+
+    from assistant.conversation.several import answered_each
+
+    cancel = threading.Event()
+    asked = []
+
+    def answer_one(question, before):
+        asked.append((question, [turn.content for turn in before]))
+        cancel.set()  # the person stops the answer while the first question is answered
+        yield TextDelta("9 April")
+        yield Reply("9 April [1]", "qa", sources=[INCIDENT])
+
+    events = list(answered_each(["When did buoy 17 stop?", "Who led the investigation?"], answer_one, [], cancel))
+    assert asked == [("When did buoy 17 stop?", [])]
+    assert events[-1].text == "**When did buoy 17 stop?** 9 April [1]" and len(events[-1].parts) == 1

@@ -27,18 +27,20 @@ def answered_each(questions: Sequence[str], answer_one: AnswerOne, history: Sequ
     for question in questions:
         if cancel.is_set():
             break
-        shown = False
+        shown, reply = False, None
         for event in answer_one(question, before):
             if isinstance(event, Reply):
-                replies.append(event)
+                reply = event
                 continue
             if not shown:  # the question only once its answer starts (nothing at all when nothing is found)
                 yield TextDelta(("\n\n" if streamed else "") + f"**{question}** ")
                 shown = streamed = True
             yield event
-        before += [Turn(0, "", "user", question),
-                   Turn(0, "", "assistant", replies[-1].text, "qa", tuple(replies[-1].sources),
-                        declined=replies[-1].declined, quoted=replies[-1].quoted)]
+        if reply is None:
+            break
+        replies.append(reply)
+        before += [Turn(0, "", "user", question), Turn(0, "", "assistant", reply.text, "qa", tuple(reply.sources),
+                                                        declined=reply.declined, quoted=reply.quoted)]
     if otherwise is not None and not streamed and all(r.text == NOT_FOUND for r in replies):
         yield from otherwise()
         return
