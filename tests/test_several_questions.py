@@ -167,3 +167,25 @@ def test_a_cancelled_message_stops_before_its_next_question():
     events = list(answered_each(["When did buoy 17 stop?", "Who led the investigation?"], answer_one, [], cancel))
     assert asked == [("When did buoy 17 stop?", [])]
     assert events[-1].text == "**When did buoy 17 stop?** 9 April [1]" and len(events[-1].parts) == 1
+
+
+def test_a_follow_up_leans_on_the_last_question_of_a_message_of_several(tmp_path):
+    model, chat = manager(tmp_path, ["Economy [1]", "Priya Raman [1]", "a corroded antenna connector [1]"])
+    chat.handle("c", "What class are short flights booked in? Who led the investigation of the buoy 17 incident?")
+    reply = chat.handle("c", "What caused it?")
+    assert reply.text == "a corroded antenna connector [1]" and [p.source for p in reply.sources] == [INCIDENT.source]
+    assert "What caused the investigation of the buoy 17 incident?" in model.calls[-1]["messages"][-1]["content"]
+
+
+def test_the_last_answer_of_a_joined_reply_stands_as_a_reply_of_its_own():
+    from assistant.conversation.several import last_answer, together
+    from assistant.conversation.types import Turn
+
+    replies = [Reply("Economy [1]", "qa", sources=[TRAVEL]), Reply("Priya Raman [1]", "qa", sources=[INCIDENT])]
+    joined = together(["What class?", "Who led it?"], replies)
+    last = last_answer(Turn(0, "c", "assistant", joined.text, "qa", tuple(joined.sources)))
+    assert (last.content, last.sources, last.declined) == ("Priya Raman [1]", (INCIDENT,), False)
+    declined = together(["What class?", "Who led it?"], [replies[0], Reply(NOT_FOUND, "qa", sources=[INCIDENT], declined=True)])
+    assert last_answer(Turn(0, "c", "assistant", declined.text, "qa", tuple(declined.sources))).declined
+    alone = Turn(0, "c", "assistant", "**Economy** class [1]", "qa", (TRAVEL,))
+    assert last_answer(alone) is alone

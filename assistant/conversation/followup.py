@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..llm.base import BASE, ChatModel, GenerationOptions, Message
-from ..skills.asking import plain_question
+from ..skills.asking import plain_question, questions_in
 from ..skills.grounding import WEEKDAY
 from ..skills.table_lookup import Swap
 from .commands import parse
@@ -28,6 +28,7 @@ from .references import (
     resolve,
     split_words,
 )
+from .several import last_answer
 from .types import Turn
 
 log = logging.getLogger(__name__)
@@ -89,14 +90,19 @@ def previous_questions(history: Sequence[Turn], most: int = 2) -> list[str]:
         request = parse(turn.content)
         if request.command not in ("", "ask") or len(questions) == most:
             break
-        questions.append(plain_question(request.text))
+        questions.append(asked_last(request.text))
     return questions
+
+
+def asked_last(message: str) -> str:
+    """The last question a message asks (of several, the one a follow-up leans on), as plain_question reads it."""
+    return questions_in(plain_question(message))[-1]
 
 
 def cited_documents(history: Sequence[Turn]) -> frozenset[str]:
     """The documents the conversation's last reply cited, if it answered from them (a decline's sources
     are only the closest passages, and another command's reply changed the subject)."""
-    last = history[-1] if history else None
+    last = last_answer(history[-1]) if history else None
     if last is None or last.role != "assistant" or last.skill != "qa" or last.declined:
         return frozenset()
     return frozenset(p.source for p in last.sources)
@@ -113,9 +119,9 @@ def last_exchange(history: Sequence[Turn]) -> Exchange | None:
         if request.command not in ("", "ask"):
             exchange = None
             continue
-        reply = history[i + 1] if i + 1 < len(history) and history[i + 1].role == "assistant" else None
+        reply = last_answer(history[i + 1]) if i + 1 < len(history) and history[i + 1].role == "assistant" else None
         answered = reply is not None and reply.skill == "qa" and not (reply.declined or reply.quoted)
-        asked = plain_question(request.text)
+        asked = asked_last(request.text)
         question, thing = by_rule(asked, exchange) or (asked, None)
         source = reply.sources[0] if reply is not None and answered and reply.sources else None
         answer = reply.content if reply is not None and answered else None

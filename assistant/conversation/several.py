@@ -4,13 +4,18 @@ who is eligible?" asks who is eligible for one), and one reply that gives each a
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 from ..reply import Passage, Reply, ReplyEvent, TextDelta, Usage
 from ..skills.grounding import CITATION, cited_numbers
-from ..skills.qa import NOT_FOUND, key
+from ..skills.qa import NOT_FOUND, QUOTE_INTRO, is_declined_answer, key
 from .types import Turn
+
+# Where the answer to each question starts in a joined reply: its question in bold, then a space.
+QUESTION_HEADING = re.compile(r"(?:^|\n\n)\*\*[^*\n]+\?\*\* ")
 
 # One question's answer, given the conversation before it (the turns of the questions before it in the message included).
 AnswerOne = Callable[[str, Sequence[Turn]], Iterator[ReplyEvent]]
@@ -80,3 +85,18 @@ def together(questions: Sequence[str], replies: Sequence[Reply]) -> Reply:
 def recited(text: str, places: dict[int, int]) -> str:
     """The text with each citation [n] pointing at ``places[n]``."""
     return CITATION.sub(lambda m: "[" + ", ".join(str(places.get(n, n)) for n in cited_numbers(m[0])) + "]", text)
+
+
+def last_answer(turn: Turn) -> Turn:
+    """A stored reply to a message of several questions as the reply to its last one, which a follow-up leans on ("And
+    at weekends?" after "What's the wifi password? When does the office open?"): that answer's text, its citations
+    numbered from 1, the passages they cite, declined or quoted as that answer was. Any other turn as it is."""
+    headings = list(QUESTION_HEADING.finditer(turn.content)) if turn.skill == "qa" else []
+    if len(headings) < 2 or headings[0].start() != 0:
+        return turn
+    text = turn.content[headings[-1].end():]
+    cited = [n for n in cited_numbers(text) if 0 < n <= len(turn.sources)]
+    quoted = text.startswith(QUOTE_INTRO.split("[")[0])
+    return replace(turn, content=recited(text, {n: i for i, n in enumerate(cited, 1)}),
+                   sources=tuple(turn.sources[n - 1] for n in cited), quoted=quoted,
+                   declined=not quoted and is_declined_answer(text))
