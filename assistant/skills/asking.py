@@ -35,8 +35,9 @@ NAMED_ONLY = re.compile(rf"^(?!\W*(?:{QUESTION_WORD}|{AUXILIARY}|and|or|so|but|t
 # Where a question typed without capitals starts after a sentence of its own ("i lost my laptop on the train. how long
 # do i have to report it", "what's the wifi password? where's the printer"): a stop, then a question word or a verb that
 # asks; sentences() wants a capital there.
-TYPED_LOWER = re.compile(rf"(?<=[.!?])\s+(?={TIME_PREPOSITION}{QUESTION_WORD}|{AUXILIARY}\b)")
-ASKS = re.compile(rf"{TIME_PREPOSITION}{QUESTION_WORD}|{AUXILIARY}\b", re.I)  # what a question opens with
+ASKING = rf"{TIME_PREPOSITION}{QUESTION_WORD}|{AUXILIARY}\b"  # what a question opens with
+TYPED_LOWER = re.compile(rf"(?<=[.!?])\s+(?={ASKING})")
+ASKS = re.compile(ASKING, re.I)
 
 # The words English writes with a capital wherever they stand: "I", the days and the months ("may" is a verb as often).
 CAPITALISED = re.compile(r"\b(?:i|(?:mon|tues|wednes|thurs|fri|satur|sun)days?|january|february|march|april|june|july|"
