@@ -287,7 +287,7 @@ def two_in_one(questions: Sequence[Question]) -> list[Question]:
     for split in dict.fromkeys(q.split for q in questions):
         for answerable in (True, False):
             kind = [q for q in questions if q.split == split and not q.conversation and q.answerable == answerable]
-            for i in range(0, len(kind) - 1 if len(kind) > 1 else 0, 2):
+            for i in range(0, len(kind) - 1, 2):
                 message = f"{kind[i].question} {kind[i + 1].question}"
                 paired[kind[i].id] = paired[kind[i + 1].id] = message
             if len(kind) % 2 and len(kind) > 1:
@@ -429,7 +429,7 @@ def main() -> None:
     parser.add_argument("--phrasing", choices=[*PHRASINGS, "two-in-one"], default="as-written",
                         help="ask each single question as people type it in a chat (bench/phrasings.py): 'Hi! ...', '... "
                              "Thanks!', 'Quick question: ...', 'Could you tell me ...', in lower case, without its question mark, with a slip, or two-in-one: two "
-                             "questions in one message, each scored on the whole reply")
+                             "questions in one message, each scored on the answer to it")
     parser.add_argument("--quiet", action="store_true", help="no line per question")
     parser.add_argument("--gate-only", action="store_true",
                         help="no model: the expected file ranked first, and answerable kept / unanswerable turned away by thresholds")
