@@ -26,12 +26,38 @@ def before_question(prefix: str) -> Callable[[str], str]:
 
 def slip(question: str) -> str:
     """Two letters swapped in the middle of the question's longest lower-case word of six letters or more."""
-    words = [w for w in re.findall(r"[A-Za-z]+", question) if len(w) >= 6 and w.islower() and w not in FUNCTION_WORDS]
+    return swapped(question, [w for w in re.findall(r"[A-Za-z]+", question) if len(w) >= 6 and w.islower() and w not in FUNCTION_WORDS])
+
+
+def name_slip(question: str) -> str:
+    """Two letters swapped in the middle of the question's longest name of six letters or more ("Ridderkerk",
+    "Wakefield"): a word with a capital that opens no sentence."""
+    return swapped(question, re.findall(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]{5,}\b", question))
+
+
+def swapped(question: str, words: list[str]) -> str:
+    """Two letters swapped in the middle of the longest of ``words``, where it first stands in ``question``."""
     if not words:
         return question
     word = max(words, key=len)
     i = len(word) // 2
     return re.sub(rf"\b{word}\b", word[:i - 1] + word[i] + word[i - 1] + word[i + 1:], question, count=1)
+
+
+def smart_punctuation(question: str) -> str:
+    """Quotes and apostrophes as a phone or a Mac types them (iOS "Smart Punctuation", on by default): "What’s", ‘ASN
+    not found’, “Gold”."""
+    question = re.sub(r"(^|[\s(\[])'", "\\1\u2018", question)  # an opening quote
+    question = re.sub(r'(^|[\s(\[])"', "\\1\u201c", question)
+    return question.replace("'", "\u2019").replace('"', "\u201d")
+
+
+def context_after(question: str) -> str:
+    """A question that first tells its situation, told the other way round: "How long a break do I get? I'm rostered
+    for a seven-hour shift on Saturday." for "I'm rostered for a seven-hour shift on Saturday. How long a break do I
+    get?"."""
+    told = re.fullmatch(r"(?P<situation>[^?]*[.!])\s+(?P<question>[A-Z][^.!?]*\?)", question)
+    return f"{told['question']} {told['situation']}" if told else question
 
 
 PHRASINGS: dict[str, Callable[[str], str]] = {
@@ -41,6 +67,11 @@ PHRASINGS: dict[str, Callable[[str], str]] = {
     "quick-question": before_question("Quick question: "),
     "could-you": before_question("Could you tell me "),
     "lower-case": lambda q: q.rstrip("?").lower(),
+    "upper-case": str.upper,
     "no-question-mark": lambda q: q.rstrip("?"),
     "slip": slip,
+    "name-slip": name_slip,
+    "smart-punctuation": smart_punctuation,
+    "no-apostrophes": lambda q: re.sub(r"(?<=[A-Za-z])'(?=[A-Za-z])", "", q),  # "Whats", "Im", "dont", "Skiptons"
+    "context-after": context_after,
 }

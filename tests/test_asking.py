@@ -5,6 +5,7 @@ from fakes import ScriptedChatModel, ScriptedReranker, manager_over
 
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
+from assistant.skills.answer_kind import asks_for
 from assistant.skills.asking import plain_question
 
 
@@ -37,7 +38,20 @@ from assistant.skills.asking import plain_question
     ("Is the gym open today.", "Is the gym open today?"),
     ("A pallet arrived smashed. Under CMR, what's the most you pay per kilo",
      "A pallet arrived smashed. Under CMR, what's the most you pay per kilo?"),
-    ("HOW MUCH IS A BREWERY TOUR", "HOW MUCH IS A BREWERY TOUR?"),  # no capitals to give: only its question mark
+    # typed in capitals: read as written (as one typed in lower case is)
+    ("HOW MUCH IS A BREWERY TOUR", "How much is a brewery tour?"),
+    ("WHAT’S THE RATE LIMIT FOR THE GRAPHQL API", "What's the rate limit for the Graphql API?"),  # a name, an acronym
+    ("HI! WHAT DOES ERROR CL-403 MEAN", "What does error CL-403 mean?"),  # a code
+    ("HI! I LOST MY LAPTOP ON MONDAY. HOW LONG DO I HAVE TO REPORT IT", "I lost my laptop on Monday. How long do I have to report it?"),
+    # quotes and apostrophes as phones and Macs type them
+    ("What’s the wifi password", "What's the wifi password?"),
+    ("Hi! Could you tell me what’s the charge for a no-show?", "What's the charge for a no-show?"),
+    ("The scanner says ‘ASN not found’. What should I do?", "The scanner says 'ASN not found'. What should I do?"),
+    ("Is the “Gold” plan monthly?", 'Is the "Gold" plan monthly?'),
+    # contractions typed without their apostrophe; not a word of its own ("its")
+    ("whats the wifi password", "What's the wifi password?"),
+    ("Im locked out and its late. Whos got a key?", "I'm locked out and its late. Who's got a key?"),
+    ("i lost my badge. how long do i have if im away", "I lost my badge. How long do I have if I'm away?"),
     ("Hi, I lost my laptop on the train. How long do I have to report it?",
      "I lost my laptop on the train. How long do I have to report it?"),
     ("Thanks! And what about Saturdays?", "And what about Saturdays?"),
@@ -55,9 +69,21 @@ def test_a_question_is_asked_without_the_greeting_request_and_thanks_around_it(m
     "Could you tell me if I need to book?",  # no verb to put first
     "thanks!", "Hi!", "Hello there",  # greetings alone are small talk
     "What a week!", 'Why was the student group called "the Methodists?"', "What's the door code? I'm locked out.", "iPhone battery?", "Wifi password",
+    "DLP-07?", "WIFI PASSWORD?",  # a code, or two words in capitals: not a question typed in capitals
 ])
 def test_a_question_with_nothing_around_it_is_left_as_asked(message):
     assert plain_question(message) == message
+
+
+@pytest.mark.parametrize(("message", "kind"), [
+    ("What’s the cut-off for submitting timesheets?", "time"),  # "what's ... cut-off" asks for a time
+    ("WHAT’S THE CUT-OFF FOR SUBMITTING TIMESHEETS", "time"),
+    ("Who’s the private lessons coordinator?", "person"),
+    ("Whens the next ops meeting?", "time"),
+])
+def test_a_question_typed_in_haste_asks_for_what_it_asks_as_written(message, kind):
+    written = message.replace("’", "'").replace("Whens", "When's").capitalize()
+    assert asks_for(plain_question(message)) == kind == asks_for(written)
 
 
 INCIDENT = Passage("Buoy 17 stopped sending data on 9 April. The investigation was led by Priya Raman. The loss of data was "

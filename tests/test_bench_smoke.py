@@ -18,7 +18,7 @@ from fakes import ScriptedChatModel, ScriptedReranker, manager_over
 from assistant.conversation.manager import ConversationManager
 from assistant.retrieval.base import Passage
 from assistant.retrieval.fake import FakeKnowledgeStore
-from assistant.skills.asking import plain_question
+from assistant.skills.asking import plain_question, questions_in
 from assistant.skills.prompts import NO_ANSWER
 from assistant.skills.qa import QASkill
 
@@ -277,6 +277,12 @@ def test_the_assistant_asks_the_question_people_wrap_as_it_was_written():
             assert plain_question(asked) == question, (name, asked)
     assert phrasings.slip("How fast can I drive inside the warehouse?") == "How fast can I drive inside the warheouse?"
     assert plain_question(phrasings.PHRASINGS["lower-case"]("How long do I have to log it?")) == "How long do I have to log it?"
+    # typed in haste: the question as written, once read
+    told = "I lost my work laptop on the train. What's the number I ring?"
+    for name in ("upper-case", "smart-punctuation", "no-apostrophes", "context-after"):
+        asked = phrasings.PHRASINGS[name](told)
+        assert asked != told and questions_in(plain_question(asked)) == [told], (name, asked)
+    assert phrasings.name_slip("Where do we gather at Barendrecht?") == "Where do we gather at Barednrecht?"
 
 
 def test_two_in_one_pairs_questions_of_a_kind_and_scores_each_on_its_own_answer(tmp_path):

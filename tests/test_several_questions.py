@@ -15,11 +15,18 @@ from assistant.skills.qa import NOT_FOUND
     ("How long is a sabbatical and who is eligible?", ["How long is a sabbatical?", "Who is eligible?"]),
     ("How much deposit do you take, and how quickly do I get it back?",
      ["How much deposit do you take?", "How quickly do I get it back?"]),
-    # what is said before a question goes with it, what is said after the last one with that one
+    # what is said before a question goes with it; what is said after the last one goes before that one, as a
+    # situation is told first
     ("I lost my laptop. Who do I tell? My badge is gone too. How do I get a new one?",
      ["I lost my laptop. Who do I tell?", "My badge is gone too. How do I get a new one?"]),
     ("What's the door code? Is the gym open today? I'm locked out.",
-     ["What's the door code?", "Is the gym open today? I'm locked out."]),
+     ["What's the door code?", "I'm locked out. Is the gym open today?"]),
+    ("How long a break do I get? I'm on a seven-hour shift on Saturday.",
+     ["I'm on a seven-hour shift on Saturday. How long a break do I get?"]),
+    ("I lost my badge. Who do I tell? It's urgent!", ["I lost my badge. It's urgent! Who do I tell?"]),
+    # a sentence after a question sent with its question mark says, even when it opens with a question word
+    ("What am I supposed to do? When I closed the till tonight the cash was short.",
+     ["When I closed the till tonight the cash was short. What am I supposed to do?"]),
     # "how are you?" beside a question asks nothing of the documents
     ("How are you? What's the wifi password?", ["What's the wifi password?"]),
 ])
@@ -49,6 +56,9 @@ def test_the_questions_of_a_message_typed_in_lower_case():
     # "and" inside the condition before the question word
     "If I quit in my second month and don't hand the uniform back, how much comes off my last pay?",
     "Thanks!",
+    # what is said after the question points back at it: it stays after
+    "What's the postcode for the Orchard Lane nursery? I need it for the satnav.",
+    "How do I get a new till PIN? I've forgotten mine.",
     # more than a few questions is a pasted text or a questionnaire, not questions to answer one by one
     "Who are you? What do you do? Where are you based? When did you start? Why apply here?",
 ])

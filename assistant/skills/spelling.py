@@ -7,7 +7,9 @@ of the passages is one slip away from it (a letter left out, added or changed, o
 engines allow one typo in a longer word (here six letters or more). A real word is never mended: "When is
 lunch?" next to a passage on a product launch asks about lunch; nor is a plural ("litre" where the price list says
 "litres", which the English list lacks), nor a word whose first letter would change (people rarely slip on it, and
-"lates", the late shifts, is one slip from "rates")."""
+"lates", the late shifts, is one slip from "rates"). A name is mended only to a name, the one of the passages a slip away,
+as they spell it ("Barednrecht" for "Barendrecht"): a name a document lacks is what the checks decline for
+(grounding.unmentioned_names), so one misspelt answered nothing."""
 
 from __future__ import annotations
 
@@ -33,15 +35,23 @@ def english() -> SpellChecker:
 def slips(question: str, passages: Sequence[Passage]) -> dict[str, str]:
     """The words of ``question`` that are slips, each with the word of ``passages`` it was meant to be (the one the
     passages use most, when several are a slip away)."""
-    said = Counter(WORD.findall(" ".join(f"{p.title or ''} {p.text}" for p in passages).lower()))
+    written = WORD.findall(" ".join(f"{p.title or ''} {p.text}" for p in passages))
+    said = Counter(word.lower() for word in written)
+    names = {word for word in written if word[0].isupper()}
     mended: dict[str, str] = {}
     for word in set(WORD.findall(question)):
-        # Lower-case words only: a capital starts a name, which is spelt its own way.
-        if not SHORTEST <= len(word) <= LONGEST or not word.islower() or word in said or word in english():
+        lowered = word.lower()
+        if not SHORTEST <= len(word) <= LONGEST or lowered in said or lowered in english():
             continue
-        if near := [candidate for candidate in english().edit_distance_1(word)
-                    if said[candidate] and candidate[0] == word[0] and not plural(word, candidate)]:
+        near = [candidate for candidate in english().edit_distance_1(lowered)
+                if said[candidate] and candidate[0] == lowered[0] and not plural(lowered, candidate)]
+        if word.islower() and near:
             mended[word] = max(near, key=lambda candidate: (said[candidate], candidate))
+        elif word[0].isupper() and not word.isupper():
+            # A name for the one name of the passages a slip away ("Barednrecht" for "Barendrecht"), as they write it
+            spelt = {name for name in names if name.lower() in near}
+            if len(spelt) == 1:
+                mended[word] = spelt.pop()
     return mended
 
 
