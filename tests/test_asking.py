@@ -70,6 +70,8 @@ def test_a_question_is_asked_without_the_greeting_request_and_thanks_around_it(m
     "thanks!", "Hi!", "Hello there",  # greetings alone are small talk
     "What a week!", 'Why was the student group called "the Methodists?"', "What's the door code? I'm locked out.", "iPhone battery?", "Wifi password",
     "DLP-07?", "WIFI PASSWORD?",  # a code, or two words in capitals: not a question typed in capitals
+    # German's "im" and French's "dont" are words, not contractions; a question in German in capitals stays so
+    "Wann ist das Meeting im Juni?", "Quel est le document dont il a parlé ?", "WANN IST DAS MEETING IM JUNI?",
 ])
 def test_a_question_with_nothing_around_it_is_left_as_asked(message):
     assert plain_question(message) == message

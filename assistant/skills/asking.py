@@ -85,6 +85,8 @@ WITHOUT_APOSTROPHE = {
     "wouldnt": "wouldn't", "shouldnt": "shouldn't", "couldnt": "couldn't",
 }
 TYPED_WITHOUT_APOSTROPHE = re.compile(rf"\b(?:{'|'.join(WITHOUT_APOSTROPHE)})\b", re.I)
+# A word, for telling whether a message is written in English.
+LETTERS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 # A request to be told before the question word ("Could you tell me how long ...", "Does anyone know when ..."): what
 # it asks is the question after it; before a thing ("Can you tell me the wifi password?"), what that thing is; before
 # "if" or "whether", the question with its verb first ("... if the gym is open?" asks "Is the gym open?").
@@ -110,7 +112,10 @@ def plain_question(message: str) -> str:
     and the rules that read a question's words see its own words first. A message of such words alone is left as it is
     (it asks nothing: grounding.small_talk)."""
     typed = message.strip().translate(STRAIGHT)
-    text = with_apostrophes(typed)
+    capitals = not re.search(r"[a-z]", typed) and len(re.findall(r"[A-Z]{2,}", typed)) >= 3  # "WHAT IS THE DOOR CODE"
+    # German's "im" and French's "dont" are words of their own: only English is read for its contractions and capitals.
+    english_typed = bool(capitals or TYPED_WITHOUT_APOSTROPHE.search(typed)) and in_english(typed)
+    text = with_apostrophes(typed) if english_typed else typed
     plain = COURTESY_AFTER.sub("", COURTESY_BEFORE.sub("", text, count=1), count=1).strip()
     if told := TOLD.match(plain):
         if told["verb"]:
@@ -119,7 +124,7 @@ def plain_question(message: str) -> str:
             plain = ("what is " if told["thing"] is not None else "") + plain[told.end():]
     if not re.search(r"\w", plain):
         return message
-    shouted = not re.search(r"[a-z]", typed) and len(re.findall(r"[A-Z]{2,}", typed)) >= 3  # "WHAT IS THE DOOR CODE"
+    shouted = capitals and english_typed
     if shouted or not re.search(r"[A-Z]", typed):  # as typed: "im" is "I'm" now
         plain = written_out(unshouted(plain) if shouted else plain)
     elif not text.startswith(plain) and next(c for c in text if c.isalpha()).isupper():  # "Hi! What's ..."
@@ -140,6 +145,15 @@ def unshouted(question: str) -> str:
         lowered = word[0].lower()
         return lowered if lowered in english() else word[0] if len(word[0]) <= 4 else word[0].capitalize()
     return SHOUTED_WORD.sub(written, question)
+
+
+def in_english(message: str) -> bool:
+    """Whether most of the message's words in lower case (of one typed in capitals, all its words) are English words,
+    contractions typed without their apostrophe aside: a name is of no language ("Wann ist das Meeting im Juni?" is
+    not, "im at Barendrecht, whos the first aider" is)."""
+    words = LETTERS.findall(message)
+    said = [word.lower() for word in words if (word.islower() or message.isupper()) and word.lower() not in WITHOUT_APOSTROPHE]
+    return sum(word in english() for word in said) >= 0.6 * len(said)
 
 
 def with_apostrophes(text: str) -> str:
