@@ -74,4 +74,5 @@ PHRASINGS: dict[str, Callable[[str], str]] = {
     "smart-punctuation": smart_punctuation,
     "no-apostrophes": lambda q: re.sub(r"(?<=[A-Za-z])'(?=[A-Za-z])", "", q),  # "Whats", "Im", "dont", "Skiptons"
     "context-after": context_after,
+    "loose-question-mark": lambda q: q.replace("?", " ??"),  # a space before it, as French typists write, and twice
 }

@@ -48,6 +48,9 @@ from assistant.skills.asking import plain_question
     ("Hi! Could you tell me what’s the charge for a no-show?", "What's the charge for a no-show?"),
     ("The scanner says ‘ASN not found’. What should I do?", "The scanner says 'ASN not found'. What should I do?"),
     ("Is the “Gold” plan monthly?", 'Is the "Gold" plan monthly?'),
+    # a question mark after a space, or with more
+    ("How much is a keg deposit ??", "How much is a keg deposit?"),
+    ("When is the next ops meeting?!", "When is the next ops meeting?"),
     # contractions typed without their apostrophe; not a word of its own ("its")
     ("whats the wifi password", "What's the wifi password?"),
     ("Im locked out and its late. Whos got a key?", "I'm locked out and its late. Who's got a key?"),
@@ -71,7 +74,7 @@ def test_a_question_is_asked_without_the_greeting_request_and_thanks_around_it(m
     "What a week!", 'Why was the student group called "the Methodists?"', "What's the door code? I'm locked out.", "iPhone battery?", "Wifi password",
     "DLP-07?", "WIFI PASSWORD?",  # a code, or two words in capitals: not a question typed in capitals
     # German's "im" and French's "dont" are words, not contractions; a question in German in capitals stays so
-    "Wann ist das Meeting im Juni?", "Quel est le document dont il a parlé ?", "WANN IST DAS MEETING IM JUNI?",
+    "Wann ist das Meeting im Juni?", "Quel est le document dont il a parlé?", "WANN IST DAS MEETING IM JUNI?",
 ])
 def test_a_question_with_nothing_around_it_is_left_as_asked(message):
     assert plain_question(message) == message

@@ -75,6 +75,8 @@ PREFACE = (r"(?:(?:a |one )?quick (?:question|one)|(?:a )?question|sorry(?: to (
 # Quotes and apostrophes as phones and Macs type them ("Smart Punctuation": "What’s", “Gold”), made plain: the patterns
 # here and in answer_kind, followup and references spell "what's" and "i've" with "'".
 STRAIGHT = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201b": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"'})
+# A question mark typed after a space (as French is written) or with more ("??", "?!"): one, after its word.
+LOOSE_QUESTION_MARK = re.compile(r"\s*!*\?[?!]*")
 # Contractions typed without their apostrophe ("whats", "Im", "dont"), written out; not those that are words of their own
 # ("its", "were", "ill", "well", "id", "wont", "lets", "shed").
 WITHOUT_APOSTROPHE = {
@@ -111,7 +113,7 @@ def plain_question(message: str) -> str:
     probation" asks "How long is probation?". A small reader answers the plain question as it answers one asked alone,
     and the rules that read a question's words see its own words first. A message of such words alone is left as it is
     (it asks nothing: grounding.small_talk)."""
-    typed = message.strip().translate(STRAIGHT)
+    typed = LOOSE_QUESTION_MARK.sub("?", message.strip().translate(STRAIGHT))
     capitals = not re.search(r"[a-z]", typed) and len(re.findall(r"[A-Z]{2,}", typed)) >= 3  # "WHAT IS THE DOOR CODE"
     # German's "im" and French's "dont" are words of their own: only English is read for its contractions and capitals.
     english_typed = bool(capitals or TYPED_WITHOUT_APOSTROPHE.search(typed)) and in_english(typed)
