@@ -75,4 +75,6 @@ PHRASINGS: dict[str, Callable[[str], str]] = {
     "no-apostrophes": lambda q: re.sub(r"(?<=[A-Za-z])'(?=[A-Za-z])", "", q),  # "Whats", "Im", "dont", "Skiptons"
     "context-after": context_after,
     "loose-question-mark": lambda q: q.replace("?", " ??"),  # a space before it, as French typists write, and twice
+    # "u" for "you", "r" for "are", "ur" for "your", as a quick chat spells them
+    "text-speak": lambda q: re.sub(r"\b(?:you|are|your)\b", lambda w: {"you": "u", "are": "r", "your": "ur"}[w[0]], q),
 }
