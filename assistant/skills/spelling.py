@@ -41,17 +41,18 @@ def slips(question: str, passages: Sequence[Passage]) -> dict[str, str]:
     mended: dict[str, str] = {}
     for word in set(WORD.findall(question)):
         lowered = word.lower()
-        if not SHORTEST <= len(word) <= LONGEST or lowered in said or lowered in english():
+        name = word[0].isupper() and not word.isupper()  # not an acronym, nor "iPhone"
+        if not (word.islower() or name) or not SHORTEST <= len(word) <= LONGEST or lowered in said or lowered in english():
             continue
         near = [candidate for candidate in english().edit_distance_1(lowered)
                 if said[candidate] and candidate[0] == lowered[0] and not plural(lowered, candidate)]
-        if word.islower() and near:
-            mended[word] = max(near, key=lambda candidate: (said[candidate], candidate))
-        elif word[0].isupper() and not word.isupper():
+        if name:
             # A name for the one name of the passages a slip away ("Barednrecht" for "Barendrecht"), as they write it
-            spelt = {name for name in names if name.lower() in near}
+            spelt = {written_name for written_name in names if written_name.lower() in near}
             if len(spelt) == 1:
                 mended[word] = spelt.pop()
+        elif near:
+            mended[word] = max(near, key=lambda candidate: (said[candidate], candidate))
     return mended
 
 
